@@ -1,0 +1,350 @@
+//! The [`Backend`] trait: device memory and the primitives the EPR operators are built from.
+
+use crate::error::Result;
+use crate::fft::FftSpec;
+use crate::nufft::SpreadParams;
+use crate::ops::{Binary, Direction, Part, Reduce, Unary};
+use crate::scalar::{Element, Field, Real, C};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+/// A buffer of device memory that knows its shape (row-major, C order).
+///
+/// Its contents are only reachable through [`Backend::upload`] / [`Backend::download`].
+pub trait DeviceBuffer: Send + Sync {
+    /// The logical shape.
+    fn shape(&self) -> &[usize];
+    /// Number of elements.
+    fn len(&self) -> usize {
+        self.shape().iter().product()
+    }
+    /// True when the buffer holds no element.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Changes the logical shape without moving data; fails unless the element count matches.
+    fn reshape(&mut self, shape: &[usize]) -> Result<()>;
+}
+
+/// A compute device: it owns its context, one in-order queue, device buffers, cached kernels
+/// and FFT plans.
+///
+/// Conventions shared by every method:
+/// * arrays are row-major (C order); shapes travel with buffers and are checked, a mismatch is
+///   [`crate::Error::ShapeMismatch`];
+/// * in-place methods update their first `&mut` argument;
+/// * all work is queued in order on the backend's single queue: a method returns once the work
+///   is enqueued, downloads and reductions wait for it.
+pub trait Backend: Clone + Send + Sync + 'static {
+    /// Device buffer of elements `E`.
+    type Buffer<E: Element>: DeviceBuffer;
+    /// A planned FFT (sizes, twiddles, scratch), executed many times.
+    type FftPlan<T: Real>: Send + Sync;
+    /// Non-uniform points prepared for spreading and interpolation (folded, binned, sorted).
+    type NufftPoints<T: Real>: Send + Sync;
+
+    /// Human-readable device name, e.g. `cpu (2 threads)` or `opencl:0:0 (pthread-skylake...)`.
+    fn name(&self) -> String;
+    /// Whether the device computes in `f64` (OpenCL devices without `cl_khr_fp64` do not).
+    fn supports_f64(&self) -> bool;
+    /// Waits until every queued operation has finished.
+    fn synchronize(&self) -> Result<()>;
+
+    // ---- memory -------------------------------------------------------------------------
+
+    /// A buffer of the given shape filled with zeros.
+    fn zeros<E: Element>(&self, shape: &[usize]) -> Result<Self::Buffer<E>>;
+    /// Copies a host array (any memory layout) to a new device buffer of the same shape.
+    fn upload<E: Element>(&self, host: ArrayViewD<'_, E>) -> Result<Self::Buffer<E>>;
+    /// Copies a device buffer to a new host array of the same shape.
+    fn download<E: Element>(&self, buf: &Self::Buffer<E>) -> Result<ArrayD<E>>;
+    /// `dst <- src` (same number of elements; `dst` keeps its shape).
+    fn copy<E: Element>(&self, src: &Self::Buffer<E>, dst: &mut Self::Buffer<E>) -> Result<()>;
+    /// Every element of `buf` set to `value`.
+    fn fill<E: Element>(&self, buf: &mut Self::Buffer<E>, value: E) -> Result<()>;
+
+    // ---- elementwise ----------------------------------------------------------------------
+
+    /// `x[i] <- op(x[i])` on a real buffer.
+    fn map<T: Real>(&self, op: Unary, x: &mut Self::Buffer<T>) -> Result<()>;
+    /// `a[i] <- a[i] op b[i % b.len()]`: `b` has `a`'s length or divides it (then it is repeated
+    /// along the leading axes, numpy broadcasting of a trailing block).
+    fn zip<T: Real>(&self, op: Binary, a: &mut Self::Buffer<T>, b: &Self::Buffer<T>)
+        -> Result<()>;
+    /// `a[i] <- a[i] op s`.
+    fn zip_scalar<T: Real>(&self, op: Binary, a: &mut Self::Buffer<T>, s: T) -> Result<()>;
+    /// `y <- alpha x + beta y`, real or complex (same length).
+    fn axpby<E: Field>(
+        &self,
+        alpha: E,
+        x: &Self::Buffer<E>,
+        beta: E,
+        y: &mut Self::Buffer<E>,
+    ) -> Result<()>;
+    /// `x <- alpha x`, real or complex.
+    fn scale<E: Field>(&self, x: &mut Self::Buffer<E>, alpha: E) -> Result<()>;
+    /// `a[i] <- a[i] * b[i % b.len()]` (or `* conj(b[..])`), complex; `b.len()` divides
+    /// `a.len()` (e.g. a spectrum `H` of shape `(Nb,)` applied to every row of `(P, Nb)`).
+    fn cmul<T: Real>(
+        &self,
+        a: &mut Self::Buffer<C<T>>,
+        b: &Self::Buffer<C<T>>,
+        conj_b: bool,
+    ) -> Result<()>;
+    /// `z <- conj(z)`.
+    fn conj<T: Real>(&self, z: &mut Self::Buffer<C<T>>) -> Result<()>;
+    /// `out[i] <- x[i] + 0i` (same length).
+    fn to_complex<T: Real>(&self, x: &Self::Buffer<T>, out: &mut Self::Buffer<C<T>>)
+        -> Result<()>;
+    /// `out[i] <- Re, Im or |z[i]|` (same length).
+    fn complex_part<T: Real>(
+        &self,
+        z: &Self::Buffer<C<T>>,
+        part: Part,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()>;
+
+    // ---- index maps -----------------------------------------------------------------------
+
+    /// `out[m] <- src[idx[m]]` over flat (row-major) positions.
+    fn gather<E: Element>(
+        &self,
+        src: &Self::Buffer<E>,
+        idx: &Self::Buffer<u32>,
+        out: &mut Self::Buffer<E>,
+    ) -> Result<()>;
+    /// `out[idx[m]] <- src[m]`; other entries of `out` untouched. Indices must be distinct.
+    fn scatter<E: Element>(
+        &self,
+        src: &Self::Buffer<E>,
+        idx: &Self::Buffer<u32>,
+        out: &mut Self::Buffer<E>,
+    ) -> Result<()>;
+    /// Zero-padding: `dst` is zeroed, then `src` is written as the block of `dst` starting at
+    /// `offset` (same rank, `offset + src.shape <= dst.shape` per axis).
+    fn embed<E: Element>(
+        &self,
+        src: &Self::Buffer<E>,
+        dst: &mut Self::Buffer<E>,
+        offset: &[usize],
+    ) -> Result<()>;
+    /// Cropping: `dst <- src[offset .. offset + dst.shape]` (same rank).
+    fn extract<E: Element>(
+        &self,
+        src: &Self::Buffer<E>,
+        offset: &[usize],
+        dst: &mut Self::Buffer<E>,
+    ) -> Result<()>;
+    /// Circular shift: `dst[(i + shift) mod n] <- src[i]` along every axis (numpy's `roll`);
+    /// `fftshift` is a shift of `n/2`, `ifftshift` of `-(n/2)`. Same shape in and out.
+    fn roll<E: Element>(
+        &self,
+        src: &Self::Buffer<E>,
+        shifts: &[isize],
+        dst: &mut Self::Buffer<E>,
+    ) -> Result<()>;
+
+    // ---- reductions (the result comes back to the host) ------------------------------------
+
+    /// Sum, sum of squares, max or min of a real buffer.
+    fn reduce<T: Real>(&self, op: Reduce, x: &Self::Buffer<T>) -> Result<T>;
+    /// `Σ a[i] b[i]`.
+    fn dot<T: Real>(&self, a: &Self::Buffer<T>, b: &Self::Buffer<T>) -> Result<T>;
+    /// `Σ (a[i] - b[i])²`.
+    fn sq_dist<T: Real>(&self, a: &Self::Buffer<T>, b: &Self::Buffer<T>) -> Result<T>;
+
+    // ---- stencils (SPEC §2.10) -------------------------------------------------------------
+
+    /// Forward-difference gradient of `u` along `axes` (in that order), zero at the last index
+    /// of each axis: `out[a](k) = u(k + e_axes[a]) - u(k)`. `out` has shape
+    /// `(axes.len(), u.shape...)`. With `masks` (same shape as `out`), `out <- masks ⊙ ∇u`.
+    fn grad<T: Real>(
+        &self,
+        u: &Self::Buffer<T>,
+        axes: &[usize],
+        masks: Option<&Self::Buffer<T>>,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()>;
+    /// Divergence, the negative adjoint of [`Backend::grad`] (`<∇u, p> = -<u, div p>`):
+    /// `p` has shape `(axes.len(), out.shape...)`; with `masks`, `out <- div(masks ⊙ p)`.
+    fn div<T: Real>(
+        &self,
+        p: &Self::Buffer<T>,
+        axes: &[usize],
+        masks: Option<&Self::Buffer<T>>,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()>;
+    /// Fused dual step of the TV solvers (SPEC §2.11 step 1), gradient over every axis of
+    /// `ubar`: `p <- p + step ∇ū` (masked by `masks` if given), then each pixel's vector
+    /// `p[:, k]` divided by `max(1, |p[:, k]|₂)`.
+    fn tv_dual_step<T: Real>(
+        &self,
+        p: &mut Self::Buffer<T>,
+        ubar: &Self::Buffer<T>,
+        step: T,
+        masks: Option<&Self::Buffer<T>>,
+    ) -> Result<()>;
+    /// Fused primal step of the TV solvers (SPEC §2.11 steps 2–4):
+    /// `u_new = u + tau (lambda div p - gradf)`, then `u_new *= [mask > 0]` if `mask`, then
+    /// `u_new = max(u_new, 0)` if `positivity`; finally `ubar <- 2 u_new - u` and `u <- u_new`.
+    /// `masks` are the gradient masks used by `div` (as in [`Backend::div`]).
+    #[allow(clippy::too_many_arguments)]
+    fn tv_primal_step<T: Real>(
+        &self,
+        u: &mut Self::Buffer<T>,
+        ubar: &mut Self::Buffer<T>,
+        p: &Self::Buffer<T>,
+        gradf: &Self::Buffer<T>,
+        tau: T,
+        lambda: T,
+        positivity: bool,
+        mask: Option<&Self::Buffer<T>>,
+        masks: Option<&Self::Buffer<T>>,
+    ) -> Result<()>;
+
+    // ---- FFT (numpy "backward" normalisation) ------------------------------------------------
+
+    /// Plans an FFT (sizes, twiddles, scratch); plans are cheap to execute many times.
+    fn fft_plan<T: Real>(&self, spec: &FftSpec) -> Result<Self::FftPlan<T>>;
+    /// In-place complex FFT over the plan's axes; `data` has the plan's shape.
+    fn fft_c2c<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        data: &mut Self::Buffer<C<T>>,
+        dir: Direction,
+    ) -> Result<()>;
+    /// Real-to-complex forward FFT: `input` has the plan's shape, `out` its spectrum shape
+    /// (last axis `n/2 + 1`).
+    fn fft_r2c<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        input: &Self::Buffer<T>,
+        out: &mut Self::Buffer<C<T>>,
+    ) -> Result<()>;
+    /// Complex-to-real inverse FFT (scaled by `1/N`), numpy's `irfftn` with `s = shape`: the
+    /// imaginary parts of the DC and Nyquist bins are ignored. `input` is used as scratch: its
+    /// contents are unspecified afterwards.
+    fn fft_c2r<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        input: &mut Self::Buffer<C<T>>,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()>;
+
+    // ---- NUFFT stages (the plan logic is generic: crate::nufft) ------------------------------
+
+    /// Prepares non-uniform points: `coords[a][m]` is the coordinate of point `m` along grid axis
+    /// `a` (radians, any real value, folded modulo 2π), all of the same length M.
+    fn nufft_setpts<T: Real>(
+        &self,
+        coords: &[ndarray::ArrayView1<'_, T>],
+        params: &SpreadParams,
+    ) -> Result<Self::NufftPoints<T>>;
+    /// Type-1 spreading: `fine` (shape `(n_trans, fine...)`) is overwritten with
+    /// `Σ_m c[t, m] φ(grid - x_m)`, the ES kernel `φ` wrapped periodically; `c` has shape
+    /// `(n_trans, M)`.
+    fn nufft_spread<T: Real>(
+        &self,
+        pts: &Self::NufftPoints<T>,
+        params: &SpreadParams,
+        c: &Self::Buffer<C<T>>,
+        fine: &mut Self::Buffer<C<T>>,
+    ) -> Result<()>;
+    /// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid - x_m)`.
+    fn nufft_interp<T: Real>(
+        &self,
+        pts: &Self::NufftPoints<T>,
+        params: &SpreadParams,
+        fine: &Self::Buffer<C<T>>,
+        c: &mut Self::Buffer<C<T>>,
+    ) -> Result<()>;
+    /// Type-1 deconvolution: copies the fine grid (FFT order) to the centred mode grid,
+    /// `modes[t, k] <- fine[t, k mod nf] · Π_a factors_a[k_a]`. `factors` holds, axis after
+    /// axis, the `modes[a]` real correction factors of each axis (centred order).
+    fn nufft_deconvolve<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &Self::Buffer<T>,
+        fine: &Self::Buffer<C<T>>,
+        modes: &mut Self::Buffer<C<T>>,
+    ) -> Result<()>;
+    /// Type-2 pre-compensation: `fine` is zeroed, then
+    /// `fine[t, k mod nf] <- modes[t, k] · Π_a factors_a[k_a]` (same factor layout).
+    fn nufft_precompensate<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &Self::Buffer<T>,
+        modes: &Self::Buffer<C<T>>,
+        fine: &mut Self::Buffer<C<T>>,
+    ) -> Result<()>;
+
+    // ---- filtered backprojection (SPEC §2.13 step 7) ----------------------------------------
+
+    /// Linear-interpolation backprojection: for every grid point `x` (row-major over `grids`, one
+    /// 1D coordinate array per image axis, in image axis order (Y, X[, Z])),
+    /// `out[x] = Σ_n interp(f[n, :], -<g_n, x>)` where `f` (shape `(N, Nb)`) is sampled at
+    /// `r_l = r0 + l·dr`, linear interpolation, zero outside `[r_0, r_{Nb-1}]`, and `g` (shape
+    /// `(N, d)`) holds each projection's gradient in image axis order.
+    fn interp_backproject<T: Real>(
+        &self,
+        f: &Self::Buffer<T>,
+        g: &Self::Buffer<T>,
+        grids: &[&Self::Buffer<T>],
+        r0: T,
+        dr: T,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()>;
+
+    // ---- provided: creation helpers written once on top of upload ----------------------------
+
+    /// A buffer filled with `value`.
+    fn full<E: Element>(&self, shape: &[usize], value: E) -> Result<Self::Buffer<E>> {
+        let mut b = self.zeros(shape)?;
+        self.fill(&mut b, value)?;
+        Ok(b)
+    }
+    /// A buffer of ones.
+    fn ones<T: Real>(&self, shape: &[usize]) -> Result<Self::Buffer<T>> {
+        self.full(shape, T::one())
+    }
+    /// `[start, start + step, ...)` below `stop` (numpy's `arange`).
+    fn arange<T: Real>(&self, start: T, stop: T, step: T) -> Result<Self::Buffer<T>> {
+        let host = crate::host::arange(start, stop, step)?;
+        self.upload(host.view().into_dyn())
+    }
+    /// `n` evenly spaced samples from `start` to `stop` inclusive (numpy's `linspace`).
+    fn linspace<T: Real>(&self, start: T, stop: T, n: usize) -> Result<Self::Buffer<T>> {
+        let host = crate::host::linspace(start, stop, n);
+        self.upload(host.view().into_dyn())
+    }
+    /// numpy's `meshgrid(x0, x1, ..., indexing='xy')`: for 2 or 3 inputs the first two output
+    /// axes are swapped, giving arrays of shape `(len(x1), len(x0)[, len(x2)])`.
+    fn meshgrid<T: Real>(&self, axes: &[ndarray::ArrayView1<'_, T>]) -> Result<Vec<Self::Buffer<T>>> {
+        crate::host::meshgrid_xy(axes)?
+            .iter()
+            .map(|a| self.upload(a.view()))
+            .collect()
+    }
+    /// Uniform samples in `[0, 1)` from a seeded generator (reproducible across backends).
+    fn rand<T: Real>(&self, shape: &[usize], seed: u64) -> Result<Self::Buffer<T>> {
+        let host = crate::host::rand::<T>(shape, seed);
+        self.upload(host.view())
+    }
+    /// Normal samples `N(mean, std²)` from a seeded generator (reproducible across backends).
+    fn randn<T: Real>(&self, shape: &[usize], mean: T, std: T, seed: u64) -> Result<Self::Buffer<T>> {
+        let host = crate::host::randn::<T>(shape, mean, std, seed)?;
+        self.upload(host.view())
+    }
+    /// Copies a buffer to a new one.
+    fn duplicate<E: Element>(&self, src: &Self::Buffer<E>) -> Result<Self::Buffer<E>> {
+        let mut b = self.zeros(src.shape())?;
+        self.copy(src, &mut b)?;
+        Ok(b)
+    }
+    /// Uploads an array of any dimension given as shape + flat data (row-major).
+    fn upload_flat<E: Element>(&self, shape: &[usize], data: Vec<E>) -> Result<Self::Buffer<E>> {
+        let a = ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| {
+            crate::Error::InvalidArgument(format!("upload of shape {shape:?}: {e}"))
+        })?;
+        self.upload(a.view())
+    }
+}

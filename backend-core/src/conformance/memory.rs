@@ -1,0 +1,55 @@
+//! Buffers: creation, host transfer, copies, shape checks.
+
+use crate::{Backend, DeviceBuffer, Error, C};
+use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex;
+
+/// Upload then download returns the same array, for every element type and a non-contiguous
+/// (transposed, Fortran-order) input.
+pub fn upload_download_roundtrip<B: Backend>(b: &B) {
+    let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+    let d = b.upload(a.view()).unwrap();
+    assert_eq!(d.shape(), &[3, 4, 5]);
+    assert_eq!(b.download(&d).unwrap(), a);
+    let t = a.view().reversed_axes();
+    let d = b.upload(t).unwrap();
+    assert_eq!(b.download(&d).unwrap(), t.to_owned());
+    let c = a.mapv(|x| Complex::new(x as f64, -2.0 * x as f64));
+    let d = b.upload(c.view()).unwrap();
+    assert_eq!(b.download(&d).unwrap(), c);
+    let u = a.mapv(|x| x as u32);
+    let d = b.upload(u.view()).unwrap();
+    assert_eq!(b.download(&d).unwrap(), u);
+    if b.supports_f64() {
+        let f = a.mapv(|x| x as f64 / 3.0);
+        let d = b.upload(f.view()).unwrap();
+        assert_eq!(b.download(&d).unwrap(), f);
+    }
+}
+
+/// `zeros`, `fill`, `full`, `copy`, `duplicate`.
+pub fn zeros_fill_copy<B: Backend>(b: &B) {
+    let z = b.zeros::<C<f32>>(&[7, 3]).unwrap();
+    assert!(b.download(&z).unwrap().iter().all(|v| *v == Complex::new(0.0, 0.0)));
+    let mut x = b.full::<f32>(&[5, 2], 2.5).unwrap();
+    assert!(b.download(&x).unwrap().iter().all(|v| *v == 2.5));
+    b.fill(&mut x, -1.0).unwrap();
+    let y = b.duplicate(&x).unwrap();
+    assert!(b.download(&y).unwrap().iter().all(|v| *v == -1.0));
+    let mut w = b.zeros::<f32>(&[10]).unwrap();
+    b.copy(&y, &mut w).unwrap();
+    assert_eq!(b.download(&w).unwrap().shape(), &[10]);
+    assert!(b.download(&w).unwrap().iter().all(|v| *v == -1.0));
+}
+
+/// A copy between buffers of different sizes is a shape-mismatch error, not a panic.
+pub fn wrong_shape_is_an_error<B: Backend>(b: &B) {
+    let x = b.zeros::<f32>(&[4, 3]).unwrap();
+    let mut y = b.zeros::<f32>(&[5]).unwrap();
+    let e = b.copy(&x, &mut y).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    let mut z = b.zeros::<f32>(&[4, 3]).unwrap();
+    assert!(matches!(z.reshape(&[5, 2]), Err(Error::ShapeMismatch { .. })));
+    z.reshape(&[12]).unwrap();
+    assert_eq!(z.shape(), &[12]);
+}
