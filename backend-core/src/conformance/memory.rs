@@ -12,7 +12,7 @@ pub fn upload_download_roundtrip<B: Backend>(b: &B) {
     assert_eq!(d.shape(), &[3, 4, 5]);
     assert_eq!(b.download(&d).unwrap(), a);
     let t = a.view().reversed_axes();
-    let d = b.upload(t).unwrap();
+    let d = b.upload(t.view()).unwrap();
     assert_eq!(b.download(&d).unwrap(), t.to_owned());
     let c = a.mapv(|x| Complex::new(x as f64, -2.0 * x as f64));
     let d = b.upload(c.view()).unwrap();
