@@ -1,1 +1,17 @@
-//! epri-ops
+//! # epri-ops
+//!
+//! The physics of EPR imaging, written once over [`backend_core::Backend`]: frequency nodes,
+//! projection and backprojection (2D, 3D), Toeplitz `A*A`, gradient and divergence, power
+//! iteration, and the reconstructions built on them (TV-regularised least squares, filtered
+//! backprojection).
+
+pub mod error;
+pub mod geometry;
+pub mod grad;
+pub mod nodes;
+pub mod power;
+pub mod proj;
+pub mod recon;
+pub mod toeplitz;
+
+pub use error::{Error, Result};

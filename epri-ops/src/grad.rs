@@ -1,0 +1,1 @@
+//! grad (to be written)

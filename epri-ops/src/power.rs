@@ -1,0 +1,1 @@
+//! power (to be written)

@@ -1,0 +1,1 @@
+//! Reconstructions: TV-regularised least squares and filtered backprojection.

@@ -1,0 +1,1 @@
+//! toeplitz (to be written)
