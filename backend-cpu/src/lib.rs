@@ -1,1 +1,593 @@
-//! backend-cpu
+//! # backend-cpu
+//!
+//! epri's CPU backend: [`CpuBackend`] implements [`backend_core::Backend`] on host memory
+//! ([`CpuBuffer`]: shape + contiguous row-major `Vec`), with rayon for parallel loops and
+//! rustfft/realfft for the FFT plans. Work runs synchronously on the calling thread and rayon's
+//! global pool, so `synchronize` has nothing to wait for.
+
+mod backproject;
+mod buffer;
+mod elementwise;
+mod fft;
+mod index;
+mod nufft;
+mod par;
+mod reduce;
+mod stencil;
+
+pub use buffer::CpuBuffer;
+pub use fft::CpuFftPlan;
+pub use nufft::CpuPoints;
+
+use backend_core::error::check_shape;
+use backend_core::nufft::SpreadParams;
+use backend_core::{
+    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Real, Reduce,
+    Result, Unary, C,
+};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The CPU device: cheap to clone (the shared state sits behind an `Arc`).
+#[derive(Clone)]
+pub struct CpuBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// FFT planners per precision (`fft::Planners<f32>`, `fft::Planners<f64>`), shared by every
+    /// plan of this backend so that sub-plans and twiddles are computed once.
+    planners: Mutex<HashMap<TypeId, Box<dyn Any + Send>>>,
+}
+
+impl CpuBackend {
+    /// The CPU backend, on rayon's global thread pool (`RAYON_NUM_THREADS` sets its size).
+    pub fn new() -> Result<Self> {
+        Ok(CpuBackend {
+            inner: Arc::new(Inner {
+                planners: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    fn with_planners<T: Real, R>(&self, f: impl FnOnce(&mut fft::Planners<T>) -> R) -> R {
+        let mut map = self
+            .inner
+            .planners
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = map
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(fft::Planners::<T>::default()));
+        f(entry
+            .downcast_mut::<fft::Planners<T>>()
+            .expect("planners are stored under their own TypeId"))
+    }
+}
+
+/// Fails unless two buffers have the same number of elements.
+fn check_len(op: &str, expected: usize, got: usize) -> Result<()> {
+    check_shape(op, &[expected], &[got])
+}
+
+/// Fails unless `b.len()` divides `a.len()` (broadcast of a trailing block).
+fn check_divides(op: &str, a: usize, b: usize) -> Result<()> {
+    if (b == 0 && a == 0) || (b > 0 && a % b == 0) {
+        Ok(())
+    } else {
+        Err(Error::shape(op, &[a], &[b]))
+    }
+}
+
+/// Fails unless `axes` are distinct axes of a rank-`rank` array, 1 to 4 of them.
+fn check_axes(op: &str, axes: &[usize], rank: usize) -> Result<()> {
+    let distinct = axes.iter().enumerate().all(|(i, a)| !axes[..i].contains(a));
+    if axes.is_empty() || axes.len() > 4 || !distinct || axes.iter().any(|&a| a >= rank) {
+        return Err(Error::InvalidArgument(format!(
+            "{op}: axes {axes:?} must be 1 to 4 distinct axes of a rank-{rank} array"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails on an empty or rank-0 array (stencils need rows).
+fn check_stencil_shape(op: &str, shape: &[usize]) -> Result<()> {
+    if shape.is_empty() || shape.contains(&0) {
+        return Err(Error::InvalidArgument(format!(
+            "{op} of an array of shape {shape:?} (rank >= 1, no empty axis)"
+        )));
+    }
+    Ok(())
+}
+
+/// `(count, shape...)`.
+fn stacked(count: usize, shape: &[usize]) -> Vec<usize> {
+    std::iter::once(count)
+        .chain(shape.iter().copied())
+        .collect()
+}
+
+/// Checks an optional mask buffer against the expected shape and returns its data.
+fn mask_data<'a, T: Element>(
+    op: &str,
+    masks: Option<&'a CpuBuffer<T>>,
+    shape: &[usize],
+) -> Result<Option<&'a [T]>> {
+    masks
+        .map(|m| check_shape(op, shape, m.shape()).map(|_| m.as_slice()))
+        .transpose()
+}
+
+impl Backend for CpuBackend {
+    type Buffer<E: Element> = CpuBuffer<E>;
+    type FftPlan<T: Real> = CpuFftPlan<T>;
+    type NufftPoints<T: Real> = CpuPoints<T>;
+
+    fn name(&self) -> String {
+        format!("cpu ({} threads)", rayon::current_num_threads())
+    }
+
+    fn supports_f64(&self) -> bool {
+        true
+    }
+
+    fn synchronize(&self) -> Result<()> {
+        Ok(())
+    }
+
+    // ---- memory ----------------------------------------------------------------------------
+
+    fn zeros<E: Element>(&self, shape: &[usize]) -> Result<CpuBuffer<E>> {
+        CpuBuffer::from_vec(shape, vec![E::default(); shape.iter().product()])
+    }
+
+    fn upload<E: Element>(&self, host: ArrayViewD<'_, E>) -> Result<CpuBuffer<E>> {
+        let data = match host.as_slice() {
+            Some(s) => s.to_vec(),
+            None => host.iter().copied().collect(),
+        };
+        CpuBuffer::from_vec(host.shape(), data)
+    }
+
+    fn download<E: Element>(&self, buf: &CpuBuffer<E>) -> Result<ArrayD<E>> {
+        ArrayD::from_shape_vec(IxDyn(buf.shape()), buf.as_slice().to_vec())
+            .map_err(|e| Error::InvalidArgument(format!("download: {e}")))
+    }
+
+    fn copy<E: Element>(&self, src: &CpuBuffer<E>, dst: &mut CpuBuffer<E>) -> Result<()> {
+        check_len("copy", dst.len(), src.len())?;
+        dst.as_mut_slice().copy_from_slice(src.as_slice());
+        Ok(())
+    }
+
+    fn fill<E: Element>(&self, buf: &mut CpuBuffer<E>, value: E) -> Result<()> {
+        par::for_each(buf.as_mut_slice(), |v| *v = value);
+        Ok(())
+    }
+
+    // ---- elementwise -----------------------------------------------------------------------
+
+    fn map<T: Real>(&self, op: Unary, x: &mut CpuBuffer<T>) -> Result<()> {
+        elementwise::map(op, x.as_mut_slice());
+        Ok(())
+    }
+
+    fn zip<T: Real>(&self, op: Binary, a: &mut CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<()> {
+        check_divides("zip", a.len(), b.len())?;
+        if !a.is_empty() {
+            elementwise::zip(op, a.as_mut_slice(), b.as_slice());
+        }
+        Ok(())
+    }
+
+    fn zip_scalar<T: Real>(&self, op: Binary, a: &mut CpuBuffer<T>, s: T) -> Result<()> {
+        elementwise::zip_scalar(op, a.as_mut_slice(), s);
+        Ok(())
+    }
+
+    fn axpby<E: Field>(
+        &self,
+        alpha: E,
+        x: &CpuBuffer<E>,
+        beta: E,
+        y: &mut CpuBuffer<E>,
+    ) -> Result<()> {
+        check_len("axpby", y.len(), x.len())?;
+        elementwise::axpby(alpha, x.as_slice(), beta, y.as_mut_slice());
+        Ok(())
+    }
+
+    fn scale<E: Field>(&self, x: &mut CpuBuffer<E>, alpha: E) -> Result<()> {
+        elementwise::scale(x.as_mut_slice(), alpha);
+        Ok(())
+    }
+
+    fn cmul<T: Real>(
+        &self,
+        a: &mut CpuBuffer<C<T>>,
+        b: &CpuBuffer<C<T>>,
+        conj_b: bool,
+    ) -> Result<()> {
+        check_divides("cmul", a.len(), b.len())?;
+        if !a.is_empty() {
+            elementwise::cmul(a.as_mut_slice(), b.as_slice(), conj_b);
+        }
+        Ok(())
+    }
+
+    fn conj<T: Real>(&self, z: &mut CpuBuffer<C<T>>) -> Result<()> {
+        elementwise::conj(z.as_mut_slice());
+        Ok(())
+    }
+
+    fn to_complex<T: Real>(&self, x: &CpuBuffer<T>, out: &mut CpuBuffer<C<T>>) -> Result<()> {
+        check_len("to_complex", out.len(), x.len())?;
+        elementwise::to_complex(x.as_slice(), out.as_mut_slice());
+        Ok(())
+    }
+
+    fn complex_part<T: Real>(
+        &self,
+        z: &CpuBuffer<C<T>>,
+        part: Part,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        check_len("complex_part", out.len(), z.len())?;
+        elementwise::complex_part(z.as_slice(), part, out.as_mut_slice());
+        Ok(())
+    }
+
+    // ---- index maps ------------------------------------------------------------------------
+
+    fn gather<E: Element>(
+        &self,
+        src: &CpuBuffer<E>,
+        idx: &CpuBuffer<u32>,
+        out: &mut CpuBuffer<E>,
+    ) -> Result<()> {
+        check_len("gather", out.len(), idx.len())?;
+        index::gather(src.as_slice(), idx.as_slice(), out.as_mut_slice())
+    }
+
+    fn scatter<E: Element>(
+        &self,
+        src: &CpuBuffer<E>,
+        idx: &CpuBuffer<u32>,
+        out: &mut CpuBuffer<E>,
+    ) -> Result<()> {
+        check_len("scatter", src.len(), idx.len())?;
+        index::scatter(src.as_slice(), idx.as_slice(), out.as_mut_slice())
+    }
+
+    fn embed<E: Element>(
+        &self,
+        src: &CpuBuffer<E>,
+        dst: &mut CpuBuffer<E>,
+        offset: &[usize],
+    ) -> Result<()> {
+        check_block("embed", src.shape(), dst.shape(), offset)?;
+        let (block, dst_shape) = (src.shape().to_vec(), dst.shape().to_vec());
+        let zero = vec![0; block.len()];
+        let d = dst.as_mut_slice();
+        par::for_each(d, |v| *v = E::default());
+        index::copy_block(src.as_slice(), &block, &zero, d, &dst_shape, offset, &block);
+        Ok(())
+    }
+
+    fn extract<E: Element>(
+        &self,
+        src: &CpuBuffer<E>,
+        offset: &[usize],
+        dst: &mut CpuBuffer<E>,
+    ) -> Result<()> {
+        check_block("extract", dst.shape(), src.shape(), offset)?;
+        let block = dst.shape().to_vec();
+        let zero = vec![0; block.len()];
+        index::copy_block(
+            src.as_slice(),
+            src.shape(),
+            offset,
+            dst.as_mut_slice(),
+            &block,
+            &zero,
+            &block,
+        );
+        Ok(())
+    }
+
+    fn roll<E: Element>(
+        &self,
+        src: &CpuBuffer<E>,
+        shifts: &[isize],
+        dst: &mut CpuBuffer<E>,
+    ) -> Result<()> {
+        check_shape("roll", src.shape(), dst.shape())?;
+        check_len("roll (shifts per axis)", src.shape().len(), shifts.len())?;
+        if !src.is_empty() {
+            let shape = src.shape().to_vec();
+            index::roll(src.as_slice(), &shape, shifts, dst.as_mut_slice());
+        }
+        Ok(())
+    }
+
+    // ---- reductions ------------------------------------------------------------------------
+
+    fn reduce<T: Real>(&self, op: Reduce, x: &CpuBuffer<T>) -> Result<T> {
+        Ok(reduce::reduce(op, x.as_slice()))
+    }
+
+    fn dot<T: Real>(&self, a: &CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<T> {
+        check_len("dot", a.len(), b.len())?;
+        Ok(reduce::dot(a.as_slice(), b.as_slice()))
+    }
+
+    fn sq_dist<T: Real>(&self, a: &CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<T> {
+        check_len("sq_dist", a.len(), b.len())?;
+        Ok(reduce::sq_dist(a.as_slice(), b.as_slice()))
+    }
+
+    // ---- stencils --------------------------------------------------------------------------
+
+    fn grad<T: Real>(
+        &self,
+        u: &CpuBuffer<T>,
+        axes: &[usize],
+        masks: Option<&CpuBuffer<T>>,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        check_stencil_shape("grad", u.shape())?;
+        check_axes("grad", axes, u.shape().len())?;
+        let shape = stacked(axes.len(), u.shape());
+        check_shape("grad (output)", &shape, out.shape())?;
+        let masks = mask_data("grad (masks)", masks, &shape)?;
+        let grid = stencil::Grid::new(u.shape());
+        stencil::grad(&grid, u.as_slice(), axes, masks, out.as_mut_slice());
+        Ok(())
+    }
+
+    fn div<T: Real>(
+        &self,
+        p: &CpuBuffer<T>,
+        axes: &[usize],
+        masks: Option<&CpuBuffer<T>>,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        check_stencil_shape("div", out.shape())?;
+        check_axes("div", axes, out.shape().len())?;
+        let shape = stacked(axes.len(), out.shape());
+        check_shape("div (input)", &shape, p.shape())?;
+        let masks = mask_data("div (masks)", masks, &shape)?;
+        let grid = stencil::Grid::new(out.shape());
+        stencil::div(&grid, p.as_slice(), axes, masks, out.as_mut_slice());
+        Ok(())
+    }
+
+    fn tv_dual_step<T: Real>(
+        &self,
+        p: &mut CpuBuffer<T>,
+        ubar: &CpuBuffer<T>,
+        step: T,
+        masks: Option<&CpuBuffer<T>>,
+    ) -> Result<()> {
+        check_stencil_shape("tv_dual_step", ubar.shape())?;
+        let shape = stacked(ubar.shape().len(), ubar.shape());
+        check_shape("tv_dual_step (p)", &shape, p.shape())?;
+        let masks = mask_data("tv_dual_step (masks)", masks, &shape)?;
+        let grid = stencil::Grid::new(ubar.shape());
+        stencil::tv_dual_step(&grid, p.as_mut_slice(), ubar.as_slice(), step, masks);
+        Ok(())
+    }
+
+    fn tv_primal_step<T: Real>(
+        &self,
+        u: &mut CpuBuffer<T>,
+        ubar: &mut CpuBuffer<T>,
+        p: &CpuBuffer<T>,
+        gradf: &CpuBuffer<T>,
+        tau: T,
+        lambda: T,
+        positivity: bool,
+        mask: Option<&CpuBuffer<T>>,
+        masks: Option<&CpuBuffer<T>>,
+    ) -> Result<()> {
+        let shape = u.shape().to_vec();
+        check_stencil_shape("tv_primal_step", &shape)?;
+        check_shape("tv_primal_step (ubar)", &shape, ubar.shape())?;
+        check_shape("tv_primal_step (gradf)", &shape, gradf.shape())?;
+        let stacked_shape = stacked(shape.len(), &shape);
+        check_shape("tv_primal_step (p)", &stacked_shape, p.shape())?;
+        let step = stencil::PrimalStep {
+            tau,
+            lambda,
+            positivity,
+            mask: mask_data("tv_primal_step (mask)", mask, &shape)?,
+            masks: mask_data("tv_primal_step (masks)", masks, &stacked_shape)?,
+        };
+        let grid = stencil::Grid::new(&shape);
+        stencil::tv_primal_step(
+            &grid,
+            u.as_mut_slice(),
+            ubar.as_mut_slice(),
+            p.as_slice(),
+            gradf.as_slice(),
+            &step,
+        );
+        Ok(())
+    }
+
+    // ---- FFT -------------------------------------------------------------------------------
+
+    fn fft_plan<T: Real>(&self, spec: &FftSpec) -> Result<CpuFftPlan<T>> {
+        // Re-validate (the fields are public).
+        let spec = FftSpec::new(&spec.shape, spec.axes, spec.kind)?;
+        Ok(self.with_planners::<T, _>(|p| CpuFftPlan::new(&spec, p)))
+    }
+
+    fn fft_c2c<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        data: &mut CpuBuffer<C<T>>,
+        dir: Direction,
+    ) -> Result<()> {
+        check_shape("fft_c2c", &plan.spec().shape, data.shape())?;
+        plan.c2c(data.as_mut_slice(), dir)
+    }
+
+    fn fft_r2c<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        input: &CpuBuffer<T>,
+        out: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        check_shape("fft_r2c (input)", &plan.spec().shape, input.shape())?;
+        check_shape(
+            "fft_r2c (output)",
+            &plan.spec().spectrum_shape(),
+            out.shape(),
+        )?;
+        plan.r2c(input.as_slice(), out.as_mut_slice())
+    }
+
+    fn fft_c2r<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        input: &mut CpuBuffer<C<T>>,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        check_shape(
+            "fft_c2r (input)",
+            &plan.spec().spectrum_shape(),
+            input.shape(),
+        )?;
+        check_shape("fft_c2r (output)", &plan.spec().shape, out.shape())?;
+        plan.c2r(input.as_mut_slice(), out.as_mut_slice())
+    }
+
+    // ---- NUFFT stages ----------------------------------------------------------------------
+
+    fn nufft_setpts<T: Real>(
+        &self,
+        coords: &[ArrayView1<'_, T>],
+        params: &SpreadParams,
+    ) -> Result<CpuPoints<T>> {
+        nufft::setpts(coords, params)
+    }
+
+    fn nufft_spread<T: Real>(
+        &self,
+        pts: &CpuPoints<T>,
+        params: &SpreadParams,
+        c: &CpuBuffer<C<T>>,
+        fine: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::spread(pts, params, c.as_slice(), fine.as_mut_slice())
+    }
+
+    fn nufft_interp<T: Real>(
+        &self,
+        pts: &CpuPoints<T>,
+        params: &SpreadParams,
+        fine: &CpuBuffer<C<T>>,
+        c: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::interp(pts, params, fine.as_slice(), c.as_mut_slice())
+    }
+
+    fn nufft_deconvolve<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &CpuBuffer<T>,
+        fine: &CpuBuffer<C<T>>,
+        modes: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::deconvolve(
+            params,
+            factors.as_slice(),
+            fine.as_slice(),
+            modes.as_mut_slice(),
+        )
+    }
+
+    fn nufft_precompensate<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &CpuBuffer<T>,
+        modes: &CpuBuffer<C<T>>,
+        fine: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::precompensate(
+            params,
+            factors.as_slice(),
+            modes.as_slice(),
+            fine.as_mut_slice(),
+        )
+    }
+
+    // ---- filtered backprojection -------------------------------------------------------------
+
+    fn interp_backproject<T: Real>(
+        &self,
+        f: &CpuBuffer<T>,
+        g: &CpuBuffer<T>,
+        grids: &[&CpuBuffer<T>],
+        r0: T,
+        dr: T,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        let d = grids.len();
+        if !(1..=8).contains(&d) {
+            return Err(Error::InvalidArgument(format!(
+                "interp_backproject over {d} image axes (1 to 8)"
+            )));
+        }
+        let &[nproj, nb] = f.shape() else {
+            return Err(Error::shape("interp_backproject (f)", &[0, 0], f.shape()));
+        };
+        check_shape("interp_backproject (g)", &[nproj, d], g.shape())?;
+        let lens: Vec<usize> = grids.iter().map(|x| x.len()).collect();
+        for (a, x) in grids.iter().enumerate() {
+            check_shape(
+                &format!("interp_backproject (grid {a})"),
+                &[lens[a]],
+                x.shape(),
+            )?;
+        }
+        check_shape("interp_backproject (out)", &lens, out.shape())?;
+        if nb == 0 || !(dr.is_finite() && dr != T::zero()) {
+            return Err(Error::InvalidArgument(format!(
+                "interp_backproject: {nb} samples of spacing {dr} (need >= 1 sample, finite non-zero spacing)"
+            )));
+        }
+        let bp = backproject::Backprojection {
+            f: f.as_slice(),
+            nb,
+            g: g.as_slice(),
+            grids: grids.iter().map(|x| x.as_slice()).collect(),
+            r0,
+            dr,
+        };
+        backproject::backproject(&bp, out.as_mut_slice());
+        Ok(())
+    }
+}
+
+/// Fails unless `block` fits in `big` at `offset` (same rank).
+fn check_block(op: &str, block: &[usize], big: &[usize], offset: &[usize]) -> Result<()> {
+    let fits = block.len() == big.len()
+        && offset.len() == big.len()
+        && (0..big.len()).all(|a| offset[a] + block[a] <= big[a]);
+    if fits {
+        Ok(())
+    } else {
+        let end: Vec<usize> = (0..block.len().min(offset.len()))
+            .map(|a| offset[a] + block[a])
+            .collect();
+        Err(Error::shape(
+            &format!("{op} (offset {offset:?} + block)"),
+            big,
+            &end,
+        ))
+    }
+}
