@@ -1,63 +1,178 @@
-//! The CPU NUFFT stages (setpts, spread, interp, deconvolve), called by the `Backend` impl.
-//! Placeholder interface: the implementation replaces these bodies.
+//! The CPU NUFFT stages (setpts, spread, interp, deconvolve, precompensate), called by the
+//! `Backend` impl with plain slices; FINUFFT's method (Barnett, Magland & af Klinteberg 2019).
+//!
+//! * `points`: fold the points into the fine grid, sort them by bin, cut subproblems;
+//! * `horner`: the ES kernel as per-cell polynomials, evaluated with SIMD-wide Horner;
+//! * `spread` / `interp`: subproblem boxes, spread into or gathered from the periodic grid;
+//! * `deconvolve`: mode grid <-> fine grid with the kernel's correction factors.
+//!
+//! The hot loops are compiled for AVX-512, AVX2+FMA and baseline x86-64, chosen at run time.
+
+mod deconvolve;
+mod horner;
+mod interp;
+mod points;
+mod spread;
+mod subgrid;
+
+pub use points::CpuPoints;
 
 use backend_core::nufft::SpreadParams;
 use backend_core::{Error, Real, Result, C};
 use ndarray::ArrayView1;
 
-/// Points folded into the fine grid and sorted by bin.
-pub struct CpuPoints<T> {
-    coords: Vec<Vec<T>>,
-}
-
+/// Folds the points into the fine grid, sorts them by bin and fits the kernel's Horner form.
+/// `coords[a][m]` is the coordinate (radians) of point `m` along grid axis `a`.
 pub(crate) fn setpts<T: Real>(
     coords: &[ArrayView1<'_, T>],
-    _params: &SpreadParams,
+    params: &SpreadParams,
 ) -> Result<CpuPoints<T>> {
-    Ok(CpuPoints {
-        coords: coords.iter().map(|c| c.to_vec()).collect(),
-    })
+    points::prepare(coords, params)
 }
 
-fn missing<T>(pts: &CpuPoints<T>) -> Error {
-    Error::Device(format!(
-        "CPU NUFFT stage not available yet ({} axes)",
-        pts.coords.len()
-    ))
-}
-
+/// Type-1 spreading: `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`.
 pub(crate) fn spread<T: Real>(
     pts: &CpuPoints<T>,
-    _params: &SpreadParams,
-    _c: &[C<T>],
-    _fine: &mut [C<T>],
+    params: &SpreadParams,
+    c: &[C<T>],
+    fine: &mut [C<T>],
 ) -> Result<()> {
-    Err(missing(pts))
+    pts.check(params)?;
+    check_len("NUFFT strengths", params.n_trans * pts.len(), c.len())?;
+    check_len(
+        "NUFFT fine grid",
+        params.n_trans * params.fine_len(),
+        fine.len(),
+    )?;
+    spread::spread(pts, c, fine);
+    Ok(())
 }
 
+/// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
 pub(crate) fn interp<T: Real>(
     pts: &CpuPoints<T>,
-    _params: &SpreadParams,
-    _fine: &[C<T>],
-    _c: &mut [C<T>],
+    params: &SpreadParams,
+    fine: &[C<T>],
+    c: &mut [C<T>],
 ) -> Result<()> {
-    Err(missing(pts))
+    pts.check(params)?;
+    check_len("NUFFT values", params.n_trans * pts.len(), c.len())?;
+    check_len(
+        "NUFFT fine grid",
+        params.n_trans * params.fine_len(),
+        fine.len(),
+    )?;
+    interp::interp(pts, fine, c);
+    Ok(())
 }
 
+/// Type-1 deconvolution: `modes[t, k] <- fine[t, k mod nf] · Π_a factors_a[k_a]`.
 pub(crate) fn deconvolve<T: Real>(
-    _params: &SpreadParams,
-    _factors: &[T],
-    _fine: &[C<T>],
-    _modes: &mut [C<T>],
+    params: &SpreadParams,
+    factors: &[T],
+    fine: &[C<T>],
+    modes: &mut [C<T>],
 ) -> Result<()> {
-    Err(Error::Device("CPU NUFFT deconvolution not available yet".into()))
+    check_stage(params, factors, fine.len(), modes.len())?;
+    deconvolve::deconvolve(params, factors, fine, modes);
+    Ok(())
 }
 
+/// Type-2 pre-compensation: `fine` zeroed, then `fine[t, k mod nf] <- modes[t, k] · Π_a
+/// factors_a[k_a]`.
 pub(crate) fn precompensate<T: Real>(
-    _params: &SpreadParams,
-    _factors: &[T],
-    _modes: &[C<T>],
-    _fine: &mut [C<T>],
+    params: &SpreadParams,
+    factors: &[T],
+    modes: &[C<T>],
+    fine: &mut [C<T>],
 ) -> Result<()> {
-    Err(Error::Device("CPU NUFFT pre-compensation not available yet".into()))
+    check_stage(params, factors, fine.len(), modes.len())?;
+    deconvolve::precompensate(params, factors, modes, fine);
+    Ok(())
 }
+
+fn check_len(what: &str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::shape(what, &[expected], &[got]))
+    }
+}
+
+fn check_stage<T>(params: &SpreadParams, factors: &[T], fine: usize, modes: usize) -> Result<()> {
+    let d = params.dim();
+    if d == 0 || d > 3 || params.fine.len() != d {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT modes {:?} / fine grid {:?}",
+            params.modes, params.fine
+        )));
+    }
+    if params
+        .modes
+        .iter()
+        .zip(&params.fine)
+        .any(|(&n, &nf)| n > nf)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT fine grid {:?} smaller than the modes {:?}",
+            params.fine, params.modes
+        )));
+    }
+    check_len("NUFFT factors", params.modes.iter().sum(), factors.len())?;
+    check_len("NUFFT fine grid", params.n_trans * params.fine_len(), fine)?;
+    check_len("NUFFT modes", params.n_trans * params.modes_len(), modes)
+}
+
+/// The kernel of a missing axis: 1 on the first cell, 0 elsewhere.
+fn unit<T: Real, const L: usize>() -> [T; L] {
+    let mut k = [T::zero(); L];
+    k[0] = T::one();
+    k[1] = T::one();
+    k
+}
+
+/// A complex slice seen as interleaved `(re, im)` reals.
+fn as_reals<T: Real>(z: &[C<T>]) -> &[T] {
+    // SAFETY: `Complex<T>` is `repr(C)` `{ re: T, im: T }`: 2 `T`s with `T`'s alignment.
+    unsafe { std::slice::from_raw_parts(z.as_ptr().cast::<T>(), 2 * z.len()) }
+}
+
+/// A mutable complex slice seen as interleaved `(re, im)` reals.
+fn as_reals_mut<T: Real>(z: &mut [C<T>]) -> &mut [T] {
+    // SAFETY: as in `as_reals`; the borrow is exclusive.
+    unsafe { std::slice::from_raw_parts_mut(z.as_mut_ptr().cast::<T>(), 2 * z.len()) }
+}
+
+/// Defines `fn $name<T, const L>(args)` that runs `$generic::<T, L, FMA>(args)` compiled for the
+/// best instruction set of the running CPU (AVX-512, AVX2 + FMA, or baseline).
+macro_rules! simd_dispatch {
+    (fn $name:ident => $generic:ident <$t:ident, $l:ident> ($($arg:ident : $ty:ty),* $(,)?)) => {
+        fn $name<$t: Real, const $l: usize>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                fn avx512<$t: Real, const $l: usize>($($arg: $ty),*) {
+                    $generic::<$t, $l, true>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                fn avx2<$t: Real, const $l: usize>($($arg: $ty),*) {
+                    $generic::<$t, $l, true>($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has every feature `avx512` is compiled for.
+                    return unsafe { avx512::<$t, $l>($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has every feature `avx2` is compiled for.
+                    return unsafe { avx2::<$t, $l>($($arg),*) };
+                }
+            }
+            $generic::<$t, $l, false>($($arg),*)
+        }
+    };
+}
+use simd_dispatch;

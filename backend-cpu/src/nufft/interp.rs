@@ -1,0 +1,116 @@
+//! Type-2 interpolation: each subproblem copies its box out of the periodic fine grid, then
+//! gathers the kernel-weighted sum at each of its sorted points.
+
+use super::horner::{self, madd};
+use super::points::{Chunk, CpuPoints};
+use super::subgrid::for_each_run;
+use super::{as_reals, simd_dispatch, unit};
+use backend_core::{Real, C};
+use rayon::prelude::*;
+
+/// `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
+pub(crate) fn interp<T: Real>(pts: &CpuPoints<T>, fine: &[C<T>], c: &mut [C<T>]) {
+    match pts.horner.lanes() {
+        8 => interp_lanes::<T, 8>(pts, fine, c),
+        16 => interp_lanes::<T, 16>(pts, fine, c),
+        _ => interp_lanes::<T, 32>(pts, fine, c),
+    }
+}
+
+fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &mut [C<T>]) {
+    let n_trans = pts.params.n_trans;
+    let flen = pts.fine.iter().product::<usize>();
+    let m = pts.len();
+    let values: Vec<Vec<C<T>>> = pts
+        .chunks
+        .par_iter()
+        .map_init(Vec::new, |sub: &mut Vec<C<T>>, ch| {
+            let cells = ch.len();
+            sub.clear();
+            sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
+            for t in 0..n_trans {
+                let gt = &fine[t * flen..(t + 1) * flen];
+                let st = &mut sub[t * cells..(t + 1) * cells];
+                for_each_run(ch, pts.fine, |s, gi, len| {
+                    st[s..s + len].copy_from_slice(&gt[gi..gi + len]);
+                });
+            }
+            let mut out = vec![C::new(T::zero(), T::zero()); ch.range.len() * n_trans];
+            interp_box::<T, L>(pts, ch, sub, &mut out);
+            out
+        })
+        .collect();
+    for (ch, vals) in pts.chunks.iter().zip(&values) {
+        let n = ch.range.len();
+        for t in 0..n_trans {
+            let ct = &mut c[t * m..(t + 1) * m];
+            for (&orig, &v) in pts.perm[ch.range.clone()]
+                .iter()
+                .zip(&vals[t * n..(t + 1) * n])
+            {
+                ct[orig as usize] = v;
+            }
+        }
+    }
+}
+
+simd_dispatch!(fn interp_box => interp_box_impl<T, L>(
+    pts: &CpuPoints<T>,
+    ch: &Chunk,
+    sub: &[C<T>],
+    out: &mut [C<T>],
+));
+
+/// Interpolates the box `sub` (shape `(n_trans, ch.size...)`) at the points of `ch`;
+/// `out[t, s]` receives sorted point `ch.range.start + s` of vector `t`.
+#[inline(always)]
+fn interp_box_impl<T: Real, const L: usize, const FMA: bool>(
+    pts: &CpuPoints<T>,
+    ch: &Chunk,
+    sub: &[C<T>],
+    out: &mut [C<T>],
+) {
+    let rows = pts.horner.rows::<L>();
+    let one = unit::<T, L>();
+    let [_, s1, s2] = ch.size;
+    let cells = ch.len();
+    let n = ch.range.len();
+    let w = pts.width;
+    let sub = as_reals(sub);
+    for (s, p) in pts.pts[ch.range.clone()].iter().enumerate() {
+        let k0 = if w[0] > 1 {
+            horner::eval::<T, L, FMA>(rows, p.y[0])
+        } else {
+            one
+        };
+        let k1 = if w[1] > 1 {
+            horner::eval::<T, L, FMA>(rows, p.y[1])
+        } else {
+            one
+        };
+        let k2 = horner::eval::<T, L, FMA>(rows, p.y[2]);
+        let o: [usize; 3] = std::array::from_fn(|a| (p.i0[a] as i64 - ch.lo[a]) as usize);
+        for t in 0..pts.params.n_trans {
+            let g = &sub[2 * t * cells..2 * (t + 1) * cells];
+            let mut acc = [T::zero(); L];
+            for a in 0..w[0] {
+                for b in 0..w[1] {
+                    let f = k0[2 * a] * k1[2 * b];
+                    let off = 2 * (((o[0] + a) * s1 + o[1] + b) * s2 + o[2]);
+                    let row = g[off..]
+                        .first_chunk::<L>()
+                        .expect("the box covers every stencil");
+                    for j in 0..L {
+                        acc[j] = madd::<T, FMA>(f, row[j], acc[j]);
+                    }
+                }
+            }
+            let (mut re, mut im) = (T::zero(), T::zero());
+            for j in (0..L).step_by(2) {
+                re = madd::<T, FMA>(acc[j], k2[j], re);
+                im = madd::<T, FMA>(acc[j + 1], k2[j + 1], im);
+            }
+            out[t * n + s] = C::new(re, im);
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Non-uniform points prepared for spreading: folded into the fine grid, sorted by bin, cut
+//! into subproblems (FINUFFT's `indexSort` and subproblem split).
+//!
+//! Every grid is seen as 3D, `(1, 1, n)` in 1D and `(1, n0, n1)` in 2D, so one code path
+//! serves all dimensions: a missing leading axis has size 1 and kernel width 1.
+
+use super::horner::Horner;
+use backend_core::nufft::SpreadParams;
+use backend_core::{Error, Real, Result};
+use ndarray::ArrayView1;
+use std::ops::Range;
+
+/// Bin size in fine-grid cells along the three (padded) axes: thin along the contiguous last
+/// axis' neighbours, long along the contiguous axis, as FINUFFT's 16 x 4 x 4.
+const BIN: [usize; 3] = [4, 4, 16];
+
+/// Most points of one subproblem.
+const MAX_SUBPROBLEM: usize = 10_000;
+
+/// One point, ready for the kernel: stencil start and local kernel variable per axis.
+#[derive(Clone, Copy, Debug)]
+pub struct Pt<T> {
+    /// First stencil cell `⌈u − w/2⌉` per axis, unwrapped (`u ∈ [−nf/2, nf/2)`).
+    pub i0: [i32; 3],
+    /// Horner variable `y = 2 (i0 − u + w/2) − 1 ∈ [−1, 1)` per axis.
+    pub y: [T; 3],
+}
+
+/// A subproblem: a run of sorted points and the box of fine-grid cells its stencils cover.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// Positions in the sorted order.
+    pub range: Range<usize>,
+    /// First cell of the box per axis (unwrapped, may be negative).
+    pub lo: [i64; 3],
+    /// Box size per axis; the last axis is padded to a whole SIMD row.
+    pub size: [usize; 3],
+}
+
+impl Chunk {
+    /// Cells of the box.
+    pub fn len(&self) -> usize {
+        self.size.iter().product()
+    }
+}
+
+/// Points folded into the fine grid and sorted by bin (see the module documentation).
+pub struct CpuPoints<T> {
+    /// Fine grid padded to 3 axes.
+    pub(crate) fine: [usize; 3],
+    /// Kernel width per padded axis (1 on missing axes).
+    pub(crate) width: [usize; 3],
+    /// Points in sorted order.
+    pub(crate) pts: Vec<Pt<T>>,
+    /// `perm[s]` is the caller's index of sorted point `s`.
+    pub(crate) perm: Vec<u32>,
+    /// Subproblems, covering the sorted points in order.
+    pub(crate) chunks: Vec<Chunk>,
+    /// The kernel in Horner form.
+    pub(crate) horner: Horner<T>,
+    /// The parameters the points were prepared for.
+    pub(crate) params: SpreadParams,
+}
+
+impl<T> CpuPoints<T> {
+    /// Number of points.
+    pub fn len(&self) -> usize {
+        self.perm.len()
+    }
+
+    /// Fails unless `params` are the ones the points were prepared for.
+    pub(crate) fn check(&self, params: &SpreadParams) -> Result<()> {
+        if &self.params == params {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "NUFFT points prepared for fine grid {:?} (n_trans {}), used with {:?} (n_trans {})",
+                self.params.fine, self.params.n_trans, params.fine, params.n_trans
+            )))
+        }
+    }
+}
+
+/// Pads a per-axis list to 3 axes with leading `fill`.
+pub(crate) fn pad3<V: Copy>(v: &[V], fill: V) -> [V; 3] {
+    let mut out = [fill; 3];
+    out[3 - v.len()..].copy_from_slice(v);
+    out
+}
+
+/// Folds, bins and sorts the points (see [`crate::nufft::setpts`]).
+pub(crate) fn prepare<T: Real>(
+    coords: &[ArrayView1<'_, T>],
+    params: &SpreadParams,
+) -> Result<CpuPoints<T>> {
+    let d = params.dim();
+    if coords.len() != d || d == 0 || d > 3 || params.fine.len() != d {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT of dimension {d} given {} coordinate arrays",
+            coords.len()
+        )));
+    }
+    let m = coords[0].len();
+    for (a, c) in coords.iter().enumerate() {
+        if c.len() != m {
+            return Err(Error::shape(
+                format!("NUFFT points (coordinate array {a})"),
+                &[m],
+                &[c.len()],
+            ));
+        }
+        backend_core::error::check_finite("NUFFT points", c.iter())?;
+    }
+    if u32::try_from(m).is_err() {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT with {m} points (at most 2^32 - 1)"
+        )));
+    }
+    let w = params.kernel.width;
+    if params
+        .fine
+        .iter()
+        .any(|&n| n < 2 * w || n > i32::MAX as usize / 2)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT fine grid {:?} too small for kernel width {w} (or too large)",
+            params.fine
+        )));
+    }
+    let fine = pad3(&params.fine, 1);
+    let width = pad3(&vec![w; d], 1);
+    let horner = Horner::fit(&params.kernel);
+    let half_w = w as f64 / 2.0;
+
+    // Fold and rescale, remembering each point's bin.
+    let nbins: [usize; 3] = std::array::from_fn(|a| fine[a].div_ceil(BIN[a]));
+    let mut raw = Vec::with_capacity(m);
+    let mut bin_of = Vec::with_capacity(m);
+    for i in 0..m {
+        let mut p = Pt {
+            i0: [0; 3],
+            y: [T::zero(); 3],
+        };
+        let mut bin = 0usize;
+        for a in 0..3 {
+            let b = if a < 3 - d {
+                0
+            } else {
+                let nf = fine[a] as f64;
+                let u = fold(coords[a + d - 3][i].f64()) * nf / std::f64::consts::TAU;
+                let i0 = (u - half_w).ceil();
+                p.i0[a] = i0 as i32;
+                p.y[a] = T::of(2.0 * (i0 - u + half_w) - 1.0);
+                let cell = ((u + nf / 2.0).floor() as usize).min(fine[a] - 1);
+                cell / BIN[a]
+            };
+            bin = bin * nbins[a] + b;
+        }
+        raw.push(p);
+        bin_of.push(bin as u32);
+    }
+
+    // Counting sort by bin.
+    let total_bins: usize = nbins.iter().product();
+    let mut start = vec![0u32; total_bins + 1];
+    for &b in &bin_of {
+        start[b as usize + 1] += 1;
+    }
+    for b in 0..total_bins {
+        start[b + 1] += start[b];
+    }
+    let mut perm = vec![0u32; m];
+    for (i, &b) in bin_of.iter().enumerate() {
+        let s = &mut start[b as usize];
+        perm[*s as usize] = i as u32;
+        *s += 1;
+    }
+    let pts: Vec<Pt<T>> = perm.iter().map(|&i| raw[i as usize]).collect();
+
+    // Subproblems: enough for every thread, none larger than MAX_SUBPROBLEM.
+    let threads = rayon::current_num_threads().max(1);
+    let per = m.div_ceil(threads).clamp(1, MAX_SUBPROBLEM);
+    let pad_last = horner.lanes() / 2;
+    let chunks = (0..m.div_ceil(per))
+        .map(|c| {
+            let range = c * per..((c + 1) * per).min(m);
+            let mut lo = [i64::MAX; 3];
+            let mut hi = [i64::MIN; 3];
+            for p in &pts[range.clone()] {
+                for a in 0..3 {
+                    lo[a] = lo[a].min(p.i0[a] as i64);
+                    hi[a] = hi[a].max(p.i0[a] as i64);
+                }
+            }
+            let size = std::array::from_fn(|a| {
+                let reach = if a == 2 { pad_last } else { width[a] };
+                (hi[a] - lo[a]) as usize + reach
+            });
+            Chunk { range, lo, size }
+        })
+        .collect();
+    Ok(CpuPoints {
+        fine,
+        width,
+        pts,
+        perm,
+        chunks,
+        horner,
+        params: params.clone(),
+    })
+}
+
+/// `x` folded into `[−π, π)`.
+fn fold(x: f64) -> f64 {
+    use std::f64::consts::{PI, TAU};
+    let mut f = x - TAU * ((x + PI) / TAU).floor();
+    if f >= PI {
+        f -= TAU;
+    }
+    if f < -PI {
+        f += TAU;
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+    use std::f64::consts::PI;
+
+    #[test]
+    fn fold_lands_in_range() {
+        for x in [-PI, PI, 0.0, 3.0 * PI, -7.5, 1e7, -1e-300, 2.0 * PI - 1e-16] {
+            let f = fold(x);
+            assert!((-PI..PI).contains(&f), "{x} -> {f}");
+            let turns = (x - f) / (2.0 * PI);
+            assert!(
+                (turns - turns.round()).abs() < 1e-9 * x.abs().max(1.0),
+                "{x} -> {f}"
+            );
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Type-1 spreading: each subproblem spreads its sorted points into a private box, which is
+//! then added to the periodic fine grid under a lock (FINUFFT's subproblem scheme).
+
+use super::horner::{self, madd};
+use super::points::{Chunk, CpuPoints};
+use super::subgrid::for_each_run;
+use super::{as_reals_mut, simd_dispatch, unit};
+use backend_core::{Real, C};
+use rayon::prelude::*;
+use std::sync::Mutex;
+
+/// `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`, wrapped periodically.
+pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
+    fine.par_chunks_mut(1 << 14)
+        .for_each(|s| s.fill(C::new(T::zero(), T::zero())));
+    match pts.horner.lanes() {
+        8 => spread_lanes::<T, 8>(pts, c, fine),
+        16 => spread_lanes::<T, 16>(pts, c, fine),
+        _ => spread_lanes::<T, 32>(pts, c, fine),
+    }
+}
+
+fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
+    let n_trans = pts.params.n_trans;
+    let flen = pts.fine.iter().product::<usize>();
+    let global = Mutex::new(fine);
+    pts.chunks
+        .par_iter()
+        .for_each_init(Vec::new, |sub: &mut Vec<C<T>>, ch| {
+            let cells = ch.len();
+            sub.clear();
+            sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
+            spread_box::<T, L>(pts, ch, c, sub);
+            let mut g = global.lock().unwrap_or_else(|e| e.into_inner());
+            for t in 0..n_trans {
+                let gt = &mut g[t * flen..(t + 1) * flen];
+                let st = &sub[t * cells..(t + 1) * cells];
+                for_each_run(ch, pts.fine, |s, gi, len| {
+                    for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
+                        *x += *y;
+                    }
+                });
+            }
+        });
+}
+
+simd_dispatch!(fn spread_box => spread_box_impl<T, L>(
+    pts: &CpuPoints<T>,
+    ch: &Chunk,
+    c: &[C<T>],
+    sub: &mut [C<T>],
+));
+
+/// Spreads the points of `ch` into its box `sub` (shape `(n_trans, ch.size...)`).
+#[inline(always)]
+fn spread_box_impl<T: Real, const L: usize, const FMA: bool>(
+    pts: &CpuPoints<T>,
+    ch: &Chunk,
+    c: &[C<T>],
+    sub: &mut [C<T>],
+) {
+    let rows = pts.horner.rows::<L>();
+    let one = unit::<T, L>();
+    let [_, s1, s2] = ch.size;
+    let cells = ch.len();
+    let m = pts.len();
+    let w = pts.width;
+    let sub = as_reals_mut(sub);
+    let range = ch.range.clone();
+    for (p, &orig) in pts.pts[range.clone()].iter().zip(&pts.perm[range]) {
+        let k0 = if w[0] > 1 {
+            horner::eval::<T, L, FMA>(rows, p.y[0])
+        } else {
+            one
+        };
+        let k1 = if w[1] > 1 {
+            horner::eval::<T, L, FMA>(rows, p.y[1])
+        } else {
+            one
+        };
+        let k2 = horner::eval::<T, L, FMA>(rows, p.y[2]);
+        let o: [usize; 3] = std::array::from_fn(|a| (p.i0[a] as i64 - ch.lo[a]) as usize);
+        for t in 0..pts.params.n_trans {
+            let v = c[t * m + orig as usize];
+            let mut kv = k2;
+            for j in (0..L).step_by(2) {
+                kv[j] = k2[j] * v.re;
+                kv[j + 1] = k2[j + 1] * v.im;
+            }
+            let g = &mut sub[2 * t * cells..2 * (t + 1) * cells];
+            for a in 0..w[0] {
+                for b in 0..w[1] {
+                    let f = k0[2 * a] * k1[2 * b];
+                    let off = 2 * (((o[0] + a) * s1 + o[1] + b) * s2 + o[2]);
+                    let row = g[off..]
+                        .first_chunk_mut::<L>()
+                        .expect("the box covers every stencil");
+                    for j in 0..L {
+                        row[j] = madd::<T, FMA>(f, kv[j], row[j]);
+                    }
+                }
+            }
+        }
+    }
+}
