@@ -12,6 +12,12 @@ pub mod nodes;
 pub mod power;
 pub mod proj;
 pub mod recon;
+pub mod spectrum;
 pub mod toeplitz;
 
 pub use error::{Error, Result};
+pub use geometry::Geometry;
+pub use nodes::FrequencyNodes;
+pub use power::power_iteration;
+pub use proj::{Projector, ProjectorOptions};
+pub use toeplitz::ToeplitzKernel;

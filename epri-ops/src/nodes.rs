@@ -1,1 +1,236 @@
-//! nodes (to be written)
+//! The non-uniform frequency nodes of the projection operator (SPEC §2.2–§2.4, PyEPRI's
+//! `compute_2d_frequency_nodes` / `compute_3d_frequency_nodes`).
+
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use backend_core::Real;
+use ndarray::{Array1, ArrayView1};
+
+/// The frequencies at which the image's Fourier transform is sampled by the projections.
+///
+/// The Fourier sinogram is an array of shape `(P, ncols)`: `ncols = Nb/2 + 1` in rfft mode
+/// (integer frequencies `α = 0 … Nb/2`), `ncols = Nb` in full mode (standard FFT order
+/// `0, 1, …, ⌈Nb/2⌉-1, -⌊Nb/2⌋, …, -1`). Entry `(k, c)` is kept when
+/// `μ_k |α_c| < Nb·dB / (2δ)` and `|α_c| < Nb/2` (both strict; `α = 0` always kept), and its
+/// node is `ω = -δ · fgrad[:, k] · ξ_c` with `ξ_c = 2π α_c / (Nb·dB)`: dimensionless, radians per
+/// pixel, inside `(-π, π)`. Nodes are listed in row-major order of `(k, c)`.
+///
+/// Coordinates are stored in **image axis order**: `coords()[0]` pairs with image axis 0 (Y,
+/// built from the Y row of `fgrad`), `coords()[1]` with axis 1 (X), `coords()[2]` with axis 2
+/// (Z). This is the swap PyEPRI makes when it calls `nufft2d(y, x, ...)`.
+///
+/// All arithmetic is done in precision `T` in PyEPRI's order, so that the kept set matches its
+/// float32 decisions.
+#[derive(Clone, Debug)]
+pub struct FrequencyNodes<T> {
+    coords: Vec<Array1<T>>,
+    indexes: Array1<u32>,
+    ncols: usize,
+    nb: usize,
+    num_proj: usize,
+    rfft_mode: bool,
+}
+
+impl<T: Real> FrequencyNodes<T> {
+    /// Computes the nodes of `geometry` in rfft mode (`rfft_mode = true`, PyEPRI's default) or
+    /// full mode.
+    ///
+    /// Errors: [`Error::Shape`] when the Fourier sinogram has more than `u32::MAX` entries.
+    pub fn new(geometry: &Geometry<T>, rfft_mode: bool) -> Result<Self> {
+        let nb = geometry.nb();
+        let p = geometry.num_proj();
+        let ncols = if rfft_mode { nb / 2 + 1 } else { nb };
+        if p.checked_mul(ncols).is_none_or(|n| n > u32::MAX as usize) {
+            return Err(Error::Shape(format!(
+                "Fourier sinogram of {p} x {ncols} entries exceeds the u32 index range"
+            )));
+        }
+        // Integer frequencies of the columns.
+        let alpha: Vec<i64> = (0..ncols)
+            .map(|c| column_frequency(c, nb, rfft_mode))
+            .collect();
+        let db = geometry.db();
+        let delta = geometry.delta();
+        let bound = T::of(0.5 * nb as f64) * db / delta;
+        let two_pi = T::of(2.0 * std::f64::consts::PI);
+        let nbdb = T::of(nb as f64) * db;
+        let xi: Vec<T> = alpha
+            .iter()
+            .map(|&a| two_pi * T::of(a as f64) / nbdb)
+            .collect();
+        let mu = geometry.gradient_norms();
+        let fgrad = geometry.fgrad();
+        let d = geometry.dim();
+        // Image axis a takes the fgrad row: Y (1) for axis 0, X (0) for axis 1, Z (2) for axis 2.
+        let rows: Vec<ArrayView1<'_, T>> = (0..d)
+            .map(|a| fgrad.row(image_axis_to_fgrad_row(a)))
+            .collect();
+        let mut coords: Vec<Vec<T>> = vec![Vec::new(); d];
+        let mut indexes = Vec::new();
+        for k in 0..p {
+            let scaled: Vec<T> = rows.iter().map(|r| delta * r[k]).collect();
+            for (c, &a) in alpha.iter().enumerate() {
+                let aa = T::of(a.unsigned_abs() as f64);
+                if mu[k] * aa < bound && 2 * a.unsigned_abs() < nb as u64 {
+                    indexes.push((k * ncols + c) as u32);
+                    for (axis, s) in scaled.iter().enumerate() {
+                        coords[axis].push(-(*s * xi[c]));
+                    }
+                }
+            }
+        }
+        Ok(FrequencyNodes {
+            coords: coords.into_iter().map(Array1::from).collect(),
+            indexes: Array1::from(indexes),
+            ncols,
+            nb,
+            num_proj: p,
+            rfft_mode,
+        })
+    }
+
+    /// Node coordinates in image axis order (Y, X[, Z]), each of shape `(M,)`, radians.
+    pub fn coords(&self) -> &[Array1<T>] {
+        &self.coords
+    }
+
+    /// Views of [`FrequencyNodes::coords`], the form [`backend_core::nufft::NufftPlan::set_points`]
+    /// takes.
+    pub fn coord_views(&self) -> Vec<ArrayView1<'_, T>> {
+        self.coords.iter().map(|c| c.view()).collect()
+    }
+
+    /// Y coordinates (image axis 0), shape `(M,)`.
+    pub fn y(&self) -> ArrayView1<'_, T> {
+        self.coords[0].view()
+    }
+
+    /// X coordinates (image axis 1), shape `(M,)`.
+    pub fn x(&self) -> ArrayView1<'_, T> {
+        self.coords[1].view()
+    }
+
+    /// Z coordinates (image axis 2) of a 3D geometry, shape `(M,)`; `None` in 2D.
+    pub fn z(&self) -> Option<ArrayView1<'_, T>> {
+        self.coords.get(2).map(|c| c.view())
+    }
+
+    /// Flat row-major positions `k·ncols + c` of the nodes in the `(P, ncols)` Fourier
+    /// sinogram, increasing, shape `(M,)`.
+    pub fn indexes(&self) -> ArrayView1<'_, u32> {
+        self.indexes.view()
+    }
+
+    /// Column `c` of each node in the Fourier sinogram (`indexes % ncols`).
+    pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.indexes.iter().map(move |&i| i as usize % self.ncols)
+    }
+
+    /// Integer frequency `α` of column `c` (`c` itself in rfft mode, FFT order in full mode).
+    pub fn column_frequency(&self, c: usize) -> i64 {
+        column_frequency(c, self.nb, self.rfft_mode)
+    }
+
+    /// Number of columns of the Fourier sinogram: `Nb/2 + 1` (rfft mode) or `Nb`.
+    pub fn ncols(&self) -> usize {
+        self.ncols
+    }
+
+    /// Number of projections `P` (rows of the Fourier sinogram).
+    pub fn num_proj(&self) -> usize {
+        self.num_proj
+    }
+
+    /// Shape `(P, ncols)` of the Fourier sinogram.
+    pub fn fourier_shape(&self) -> [usize; 2] {
+        [self.num_proj, self.ncols]
+    }
+
+    /// Spatial dimension `d`.
+    pub fn dim(&self) -> usize {
+        self.coords.len()
+    }
+
+    /// Number of nodes `M`.
+    pub fn len(&self) -> usize {
+        self.indexes.len()
+    }
+
+    /// True when no node is kept (never the case for a valid geometry: `α = 0` is always kept).
+    pub fn is_empty(&self) -> bool {
+        self.indexes.is_empty()
+    }
+
+    /// Whether the nodes cover the rfft half spectrum (`true`) or the full spectrum.
+    pub fn rfft_mode(&self) -> bool {
+        self.rfft_mode
+    }
+}
+
+/// The row of `fgrad` (ordered X, Y, Z) that drives image axis `a` (ordered Y, X, Z).
+pub fn image_axis_to_fgrad_row(a: usize) -> usize {
+    match a {
+        0 => 1,
+        1 => 0,
+        _ => a,
+    }
+}
+
+fn column_frequency(c: usize, nb: usize, rfft_mode: bool) -> i64 {
+    if rfft_mode || c < nb.div_ceil(2) {
+        c as i64
+    } else {
+        c as i64 - nb as i64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn full_mode_frequencies_are_fft_order() {
+        assert_eq!(
+            (0..5)
+                .map(|c| column_frequency(c, 5, false))
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2, -2, -1]
+        );
+        assert_eq!(
+            (0..6)
+                .map(|c| column_frequency(c, 6, false))
+                .collect::<Vec<_>>(),
+            vec![0, 1, 2, -3, -2, -1]
+        );
+    }
+
+    #[test]
+    fn kept_set_and_coordinates_follow_the_definition() {
+        // Nb = 8, dB = 1, delta = 1: bound Nb dB / (2 delta) = 4; |alpha| < 4.
+        let b = Array1::from_iter((0..8).map(|i| i as f64));
+        let fgrad = array![[0.0, 1.0, 3.0], [2.0, 0.0, 4.0]]; // mu = 2, 1, 5
+        let g = Geometry::new(b.view(), 1.0, fgrad.view()).unwrap();
+        for rfft in [true, false] {
+            let n = FrequencyNodes::new(&g, rfft).unwrap();
+            let mut expect = Vec::new();
+            for k in 0..3usize {
+                let mu = [2.0f64, 1.0, 5.0][k];
+                for c in 0..n.ncols() {
+                    let a = n.column_frequency(c);
+                    if mu * (a.abs() as f64) < 4.0 && a.abs() < 4 {
+                        expect.push((k * n.ncols() + c) as u32);
+                    }
+                }
+            }
+            assert_eq!(n.indexes().to_vec(), expect);
+            for (m, &i) in n.indexes().iter().enumerate() {
+                let (k, c) = (i as usize / n.ncols(), i as usize % n.ncols());
+                let xi = 2.0 * std::f64::consts::PI * n.column_frequency(c) as f64 / 8.0;
+                assert_eq!(n.y()[m], -fgrad[[1, k]] * xi);
+                assert_eq!(n.x()[m], -fgrad[[0, k]] * xi);
+            }
+            assert!(n.z().is_none());
+        }
+    }
+}

@@ -1,1 +1,153 @@
-//! toeplitz (to be written)
+//! `A*A` as a convolution: the Toeplitz kernel on the doubled grid (SPEC §2.7; PyEPRI's
+//! `compute_{2,3}d_toeplitz_kernel`, `apply_{2,3}d_toeplitz_kernel`).
+
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use crate::nodes::FrequencyNodes;
+use crate::spectrum::{lineshape_spectrum, node_weights};
+use backend_core::nufft::{NufftPlan, NufftType};
+use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
+use ndarray::{ArrayD, ArrayView1};
+
+/// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
+/// `Φ̂ = rfftn(φ)` on the doubled grid `(2N1, 2N2[, 2N3])`, with the FFT plan and scratch needed
+/// to apply it many times.
+///
+/// `φ(k) = δ^{2d}/Nb Σ_n Σ_{α ∈ C(γ_n)} conj(Ĥ2(α)) Ĥ1(α) e^{+i<k, ω_{n,α}>}` for centred
+/// indices `k` of the doubled grid (array index `k + N`): `h1` is the lineshape of the forward
+/// operator, `h2` of the adjoint (both `h` for one source). Images have shape `image_shape`,
+/// axes (Y, X[, Z]).
+pub struct ToeplitzKernel<B: Backend, T: Real> {
+    backend: B,
+    image_shape: Vec<usize>,
+    grid_shape: Vec<usize>,
+    fft: B::FftPlan<T>,
+    kernel_hat: B::Buffer<C<T>>,
+    pad: B::Buffer<T>,
+    spec: B::Buffer<C<T>>,
+    max_abs: T,
+}
+
+impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
+    /// Computes the kernel for `geometry`, the forward lineshape `h1` and the backward lineshape
+    /// `h2` (both of shape `(Nb,)`), images of shape `image_shape`, with a type-1 NUFFT of
+    /// accuracy `eps` on the doubled grid (rfft-mode nodes), then its real FFT.
+    ///
+    /// Errors: as [`crate::proj::Projector::new`].
+    pub fn new(
+        backend: &B,
+        geometry: &Geometry<T>,
+        h1: ArrayView1<'_, T>,
+        h2: ArrayView1<'_, T>,
+        image_shape: &[usize],
+        eps: f64,
+    ) -> Result<Self> {
+        geometry.check_spectrum("h1", h1)?;
+        geometry.check_spectrum("h2", h2)?;
+        geometry.check_image_shape(image_shape)?;
+        let nodes = FrequencyNodes::new(geometry, true)?;
+        let s1 = lineshape_spectrum(backend, h1, true)?;
+        let s2 = lineshape_spectrum(backend, h2, true)?;
+        let d = geometry.dim() as i32;
+        let scale = T::of(geometry.delta().f64().powi(2 * d) / geometry.nb() as f64);
+        let two = T::of(2.0);
+        // The DC column counted once, the others twice: 2·Re completes the negative frequencies.
+        let strengths = node_weights(backend, &nodes, |c| {
+            let g = s1[c] * s2[c].conj() * scale;
+            if c == 0 {
+                g
+            } else {
+                g * two
+            }
+        })?;
+        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let mut phi_c = backend.zeros::<C<T>>(&grid_shape)?;
+        {
+            let mut plan = NufftPlan::new(backend, NufftType::Type1, &grid_shape, 1, eps)?;
+            plan.set_points(&nodes.coord_views())?;
+            plan.execute(&strengths, &mut phi_c)?;
+        }
+        let mut pad = backend.zeros::<T>(&grid_shape)?;
+        backend.complex_part(&phi_c, Part::Re, &mut pad)?;
+        drop(phi_c);
+        let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
+        let fft = backend.fft_plan::<T>(&spec_fft)?;
+        let spec_shape = spec_fft.spectrum_shape();
+        let mut kernel_hat = backend.zeros::<C<T>>(&spec_shape)?;
+        backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
+        let mut modulus = backend.zeros::<T>(&spec_shape)?;
+        backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
+        let max_abs = backend.reduce(Reduce::Max, &modulus)?;
+        if !max_abs.is_finite() {
+            return Err(Error::NonFinite("the Toeplitz kernel".into()));
+        }
+        Ok(ToeplitzKernel {
+            backend: backend.clone(),
+            image_shape: image_shape.to_vec(),
+            spec: backend.zeros(&spec_shape)?,
+            grid_shape,
+            fft,
+            kernel_hat,
+            pad,
+            max_abs,
+        })
+    }
+
+    /// `out <- A*(A u)` (to NUFFT accuracy): `u` and `out` of shape `image_shape` (Y, X[, Z]).
+    /// Zero-pads `u` to the doubled grid, multiplies its real FFT by `Φ̂`, transforms back and
+    /// keeps the block starting at `image_shape` (the centred offsets `0 … N-1`).
+    pub fn apply(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+        for (what, s) in [("input", u.shape()), ("output", out.shape())] {
+            if s != self.image_shape.as_slice() {
+                return Err(Error::Shape(format!(
+                    "Toeplitz {what} has shape {s:?}, the kernel was made for images of shape {:?}",
+                    self.image_shape
+                )));
+            }
+        }
+        let b = &self.backend;
+        let zero = vec![0; self.image_shape.len()];
+        b.embed(u, &mut self.pad, &zero)?;
+        b.fft_r2c(&self.fft, &self.pad, &mut self.spec)?;
+        b.cmul(&mut self.spec, &self.kernel_hat, false)?;
+        b.fft_c2r(&self.fft, &mut self.spec, &mut self.pad)?;
+        b.extract(&self.pad, &self.image_shape, out)?;
+        Ok(())
+    }
+
+    /// The kernel `φ` itself (real, shape `grid_shape`, array index `k + N` for the centred
+    /// offset `k`), recomputed from `Φ̂` and downloaded: PyEPRI's
+    /// `compute_{2,3}d_toeplitz_kernel(..., return_rfft=False)`. For tests and inspection.
+    pub fn kernel_host(&mut self) -> Result<ArrayD<T>> {
+        let b = &self.backend;
+        b.copy(&self.kernel_hat, &mut self.spec)?;
+        b.fft_c2r(&self.fft, &mut self.spec, &mut self.pad)?;
+        Ok(b.download(&self.pad)?)
+    }
+
+    /// `Φ̂ = rfftn(φ)`, shape `(2N1, [2N2,] N_last + 1)`, on the device.
+    pub fn kernel_fourier(&self) -> &B::Buffer<C<T>> {
+        &self.kernel_hat
+    }
+
+    /// `max |Φ̂|`: an upper bound of `‖A*A‖` (the largest eigenvalue of the circulant
+    /// extension), PyEPRI's `lipschitz_const='upper-bound'`.
+    pub fn max_abs_fourier(&self) -> T {
+        self.max_abs
+    }
+
+    /// Image shape (Y, X[, Z]).
+    pub fn image_shape(&self) -> &[usize] {
+        &self.image_shape
+    }
+
+    /// Doubled grid shape `(2N1, 2N2[, 2N3])`.
+    pub fn grid_shape(&self) -> &[usize] {
+        &self.grid_shape
+    }
+
+    /// The backend the kernel lives on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+}
