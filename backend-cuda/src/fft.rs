@@ -1,0 +1,347 @@
+//! FFT plans on cuFFT with numpy's conventions.
+//!
+//! cuFFT transforms at most 3 axes per plan and leaves inverses unscaled, so a plan is a short
+//! list of cuFFT plans ("stages"), each over a group of up to 3 adjacent axes, possibly strided
+//! and repeated over the outer batch:
+//! * C2C: the last `min(k, 3)` axes contiguously, then (k = 4) the remaining axis, strided;
+//! * R2C: cuFFT's R2C over the last `min(k, 3)` axes (it yields numpy's `rfftn` half spectrum),
+//!   then (k = 4) a strided C2C over the remaining axis;
+//! * C2R, numpy's `irfftn`: inverse C2C over the leading `k − 1` transformed axes (strided, in
+//!   place in the spectrum, which the trait lets us overwrite), imaginary parts of the DC and
+//!   Nyquist bins of the last axis set to zero, then a batched 1D C2R over the last axis.
+//!
+//! The inverse scaling `1/N` is applied by the caller with the `scale` kernel.
+
+use crate::device::{cufft, driver};
+use backend_core::{Error, FftKind, FftSpec, Precision, Real, Result};
+use cudarc::cufft::result as cu;
+use cudarc::cufft::sys::{cufftType, double2, float2};
+use cudarc::cufft::{CudaFft, FftDirection};
+use cudarc::driver::sys::CUdeviceptr;
+use cudarc::driver::CudaStream;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+/// A planned FFT of one [`FftSpec`] in precision `T`; cheap to clone (plans are shared through
+/// the backend's cache).
+pub struct CudaFftPlan<T: Real> {
+    pub(crate) inner: Arc<PlanSet>,
+    _t: PhantomData<T>,
+}
+
+impl<T: Real> CudaFftPlan<T> {
+    pub(crate) fn new(inner: Arc<PlanSet>) -> Self {
+        CudaFftPlan {
+            inner,
+            _t: PhantomData,
+        }
+    }
+}
+
+/// One cuFFT plan applied `repeat` times, at offsets of `step` elements.
+struct Stage {
+    fft: CudaFft,
+    repeat: usize,
+    /// Offset between repetitions, in elements of the input (= output for C2C).
+    step: usize,
+}
+
+/// The cuFFT plans of one spec (see the module documentation).
+pub(crate) struct PlanSet {
+    pub(crate) spec: FftSpec,
+    prec: Precision,
+    /// C2C: both directions. R2C: the forward transform.
+    forward: Vec<Stage>,
+    /// R2C only: the inverse C2C stages over the leading axes, then the 1D C2R.
+    inverse: Vec<Stage>,
+    /// Serialises executions: a cuFFT plan's work area is shared by its launches.
+    lock: Mutex<()>,
+}
+
+fn int(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| {
+        Error::InvalidArgument(format!("FFT size {n} exceeds cuFFT's 32-bit plan sizes"))
+    })
+}
+
+/// The cuFFT type of a transform kind in a precision.
+#[derive(Clone, Copy)]
+enum Ty {
+    C2C,
+    R2C,
+    C2R,
+}
+
+fn cufft_type(ty: Ty, prec: Precision) -> cufftType {
+    match (ty, prec) {
+        (Ty::C2C, Precision::F32) => cufftType::CUFFT_C2C,
+        (Ty::R2C, Precision::F32) => cufftType::CUFFT_R2C,
+        (Ty::C2R, Precision::F32) => cufftType::CUFFT_C2R,
+        (Ty::C2C, Precision::F64) => cufftType::CUFFT_Z2Z,
+        (Ty::R2C, Precision::F64) => cufftType::CUFFT_D2Z,
+        (Ty::C2R, Precision::F64) => cufftType::CUFFT_Z2D,
+    }
+}
+
+/// A stage over the axes `axes` (a range of at most 3 adjacent axes) of an array of shape
+/// `shape` (the complex shape for C2C, the real shape for R2C and C2R, whose group must then be
+/// the trailing axes).
+fn stage(
+    stream: &Arc<CudaStream>,
+    shape: &[usize],
+    axes: std::ops::Range<usize>,
+    ty: Ty,
+    prec: Precision,
+) -> Result<Stage> {
+    let n: Vec<i32> = shape[axes.clone()]
+        .iter()
+        .map(|&d| int(d))
+        .collect::<Result<_>>()?;
+    let outer: usize = shape[..axes.start].iter().product();
+    let inner: usize = shape[axes.end..].iter().product();
+    let size: usize = shape[axes.clone()].iter().product();
+    let t = cufft_type(ty, prec);
+    let (fft, repeat, step) = if inner == 1 {
+        // Contiguous, batched over the outer axes (basic layout, also right for R2C / C2R).
+        let dist = match ty {
+            Ty::C2C => int(size)?,
+            _ => 0, // ignored with the basic layout
+        };
+        let fft = CudaFft::plan_many(
+            &n,
+            None,
+            1,
+            dist,
+            None,
+            1,
+            dist,
+            t,
+            int(outer)?,
+            stream.clone(),
+        );
+        (fft, 1, 0)
+    } else {
+        // Strided C2C: `inner` interleaved signals of stride `inner`, repeated over `outer`.
+        let fft = CudaFft::plan_many(
+            &n,
+            Some(&n),
+            int(inner)?,
+            1,
+            Some(&n),
+            int(inner)?,
+            1,
+            t,
+            int(inner)?,
+            stream.clone(),
+        );
+        (fft, outer, size * inner)
+    };
+    Ok(Stage {
+        fft: fft.map_err(cufft)?,
+        repeat,
+        step,
+    })
+}
+
+impl PlanSet {
+    pub(crate) fn new(stream: &Arc<CudaStream>, spec: &FftSpec, prec: Precision) -> Result<Self> {
+        let r = spec.shape.len();
+        let k = spec.axes;
+        let first = r - k;
+        // The trailing group of up to 3 axes, and the leading rest (at most one axis).
+        let tail = r - k.min(3)..r;
+        let head = (k > 3).then_some(first..first + 1);
+        let (forward, inverse) = match spec.kind {
+            FftKind::C2C => {
+                let mut f = vec![stage(stream, &spec.shape, tail, Ty::C2C, prec)?];
+                if let Some(h) = head {
+                    f.push(stage(stream, &spec.shape, h, Ty::C2C, prec)?);
+                }
+                (f, Vec::new())
+            }
+            FftKind::R2C => {
+                let spectrum = spec.spectrum_shape();
+                let mut f = vec![stage(stream, &spec.shape, tail, Ty::R2C, prec)?];
+                if let Some(h) = head {
+                    f.push(stage(stream, &spectrum, h, Ty::C2C, prec)?);
+                }
+                let mut inv = Vec::new();
+                if k > 1 {
+                    inv.push(stage(stream, &spectrum, first..r - 1, Ty::C2C, prec)?);
+                }
+                inv.push(stage(stream, &spec.shape, r - 1..r, Ty::C2R, prec)?);
+                (f, inv)
+            }
+        };
+        Ok(PlanSet {
+            spec: spec.clone(),
+            prec,
+            forward,
+            inverse,
+            lock: Mutex::new(()),
+        })
+    }
+
+    fn check_precision(&self, prec: Precision) -> Result<()> {
+        if prec == self.prec {
+            Ok(())
+        } else {
+            Err(Error::PrecisionMismatch(format!(
+                "an FFT plan made for {} used with {prec} data",
+                self.prec
+            )))
+        }
+    }
+
+    fn guard(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.lock
+            .lock()
+            .map_err(|_| Error::Device("cuFFT plan lock poisoned".into()))
+    }
+
+    /// In-place C2C over the plan's axes; `data` points to the first complex element.
+    pub(crate) fn exec_c2c(
+        &self,
+        prec: Precision,
+        data: CUdeviceptr,
+        dir: FftDirection,
+    ) -> Result<()> {
+        self.check_precision(prec)?;
+        let _g = self.guard()?;
+        for s in &self.forward {
+            self.c2c_stage(s, data, dir)?;
+        }
+        Ok(())
+    }
+
+    /// R2C: real `input` to complex `out` (spectrum shape).
+    pub(crate) fn exec_r2c(
+        &self,
+        prec: Precision,
+        input: CUdeviceptr,
+        out: CUdeviceptr,
+    ) -> Result<()> {
+        self.check_precision(prec)?;
+        let _g = self.guard()?;
+        let (r2c, rest) = self.forward.split_first().ok_or_else(|| no_stage("R2C"))?;
+        // SAFETY: the caller checked both shapes against the plan; `r2c` runs once (basic layout).
+        unsafe {
+            match prec {
+                Precision::F32 => {
+                    cu::exec_r2c(r2c.fft.handle(), input as *mut f32, out as *mut float2)
+                }
+                Precision::F64 => {
+                    cu::exec_d2z(r2c.fft.handle(), input as *mut f64, out as *mut double2)
+                }
+            }
+        }
+        .map_err(cufft)?;
+        for s in rest {
+            self.c2c_stage(s, out, FftDirection::Forward)?;
+        }
+        Ok(())
+    }
+
+    /// C2R (unscaled): complex `input` (spectrum shape, overwritten) to real `out`.
+    pub(crate) fn exec_c2r(
+        &self,
+        stream: &CudaStream,
+        prec: Precision,
+        input: CUdeviceptr,
+        out: CUdeviceptr,
+    ) -> Result<()> {
+        self.check_precision(prec)?;
+        let _g = self.guard()?;
+        let (c2r, lead) = self.inverse.split_last().ok_or_else(|| no_stage("C2R"))?;
+        for s in lead {
+            self.c2c_stage(s, input, FftDirection::Inverse)?;
+        }
+        self.zero_dc_nyquist_imag(stream, prec, input)?;
+        // SAFETY: shapes checked by the caller; one batched 1D C2R with the basic layout.
+        unsafe {
+            match prec {
+                Precision::F32 => {
+                    cu::exec_c2r(c2r.fft.handle(), input as *mut float2, out as *mut f32)
+                }
+                Precision::F64 => {
+                    cu::exec_z2d(c2r.fft.handle(), input as *mut double2, out as *mut f64)
+                }
+            }
+        }
+        .map_err(cufft)
+    }
+
+    fn c2c_stage(&self, s: &Stage, data: CUdeviceptr, dir: FftDirection) -> Result<()> {
+        let esize = 2 * precision_size(self.prec);
+        for i in 0..s.repeat {
+            let p = data + (i * s.step * esize) as CUdeviceptr;
+            // SAFETY: `p` lies in the buffer: the stage's layout covers `step` elements per
+            // repetition, `repeat * step` = the buffer's length.
+            unsafe {
+                match self.prec {
+                    Precision::F32 => cu::exec_c2c(
+                        s.fft.handle(),
+                        p as *mut float2,
+                        p as *mut float2,
+                        dir as i32,
+                    ),
+                    Precision::F64 => cu::exec_z2z(
+                        s.fft.handle(),
+                        p as *mut double2,
+                        p as *mut double2,
+                        dir as i32,
+                    ),
+                }
+            }
+            .map_err(cufft)?;
+        }
+        Ok(())
+    }
+
+    /// numpy's `irfft` ignores the imaginary parts of the DC and (even length) Nyquist bins of
+    /// the last axis; cuFFT does not, so they are set to zero (a pitched 2D memset: one imaginary
+    /// part per line of the spectrum).
+    fn zero_dc_nyquist_imag(
+        &self,
+        stream: &CudaStream,
+        prec: Precision,
+        data: CUdeviceptr,
+    ) -> Result<()> {
+        let n = *self.spec.shape.last().ok_or_else(|| no_stage("C2R"))?;
+        let m = n / 2 + 1;
+        let lines = self.spec.spectrum_shape().iter().product::<usize>() / m;
+        let real = precision_size(prec);
+        let bins: &[usize] = if n % 2 == 0 { &[0, n / 2] } else { &[0] };
+        for &bin in bins {
+            let imag = data + (bin * 2 * real + real) as CUdeviceptr;
+            // SAFETY: `lines` rows of pitch `m` complex elements lie in the spectrum buffer; each
+            // row gets `real / 4` 32-bit zeros at the imaginary part of bin `bin`.
+            unsafe {
+                cudarc::driver::sys::cuMemsetD2D32Async(
+                    imag,
+                    m * 2 * real,
+                    0,
+                    real / 4,
+                    lines,
+                    stream.cu_stream(),
+                )
+            }
+            .result()
+            .map_err(driver)?;
+        }
+        Ok(())
+    }
+}
+
+fn precision_size(p: Precision) -> usize {
+    match p {
+        Precision::F32 => 4,
+        Precision::F64 => 8,
+    }
+}
+
+fn no_stage(what: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "this FFT plan has no {what} transform (plan an R2C spec)"
+    ))
+}

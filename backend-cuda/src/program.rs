@@ -1,0 +1,272 @@
+//! The shared kernel sources compiled by NVRTC, once per context and precision, with their
+//! functions cached by name; and the launch helper that maps OpenCL's NDRange onto a CUDA grid.
+
+use crate::device::driver;
+use backend_core::{Error, Precision, Real, Result};
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig,
+    PushKernelArg,
+};
+use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// One compiled module (one precision) and the functions loaded from it so far.
+struct Program {
+    module: Arc<CudaModule>,
+    functions: Mutex<HashMap<&'static str, CudaFunction>>,
+}
+
+/// The programs of one context, built on first use.
+pub(crate) struct Programs {
+    ctx: Arc<CudaContext>,
+    arch: String,
+    built: Mutex<HashMap<Precision, Arc<Program>>>,
+}
+
+impl Programs {
+    pub(crate) fn new(ctx: Arc<CudaContext>) -> Result<Self> {
+        let (major, minor) = ctx.compute_capability().map_err(driver)?;
+        Ok(Programs {
+            ctx,
+            arch: format!("--gpu-architecture=compute_{major}{minor}"),
+            built: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The kernel `name` of the `prec` program (compiled and loaded on first use).
+    pub(crate) fn function(&self, prec: Precision, name: &'static str) -> Result<CudaFunction> {
+        let program = self.program(prec)?;
+        let mut functions = program.functions.lock().map_err(poisoned)?;
+        if let Some(f) = functions.get(name) {
+            return Ok(f.clone());
+        }
+        let f = program.module.load_function(name).map_err(|e| {
+            Error::Device(format!(
+                "kernel {name} ({prec}) not found in the CUDA module: {e}"
+            ))
+        })?;
+        functions.insert(name, f.clone());
+        Ok(f)
+    }
+
+    fn program(&self, prec: Precision) -> Result<Arc<Program>> {
+        let mut built = self.built.lock().map_err(poisoned)?;
+        if let Some(p) = built.get(&prec) {
+            return Ok(p.clone());
+        }
+        let ptx = compile(prec, &self.arch)?;
+        let module = self.ctx.load_module(ptx).map_err(|e| Error::KernelBuild {
+            log: format!("loading the {prec} PTX module: {e}"),
+        })?;
+        let p = Arc::new(Program {
+            module,
+            functions: Mutex::new(HashMap::new()),
+        });
+        built.insert(prec, p.clone());
+        Ok(p)
+    }
+}
+
+/// The CUDA source of the kernels for one precision.
+pub fn source(prec: Precision) -> Result<String> {
+    Err(Error::Device(format!(
+        "the shared kernel sources ({prec}) are not available yet in gpu-kernels"
+    )))
+}
+
+/// Compiles the kernels of one precision to PTX (`arch_option` is NVRTC's
+/// `--gpu-architecture=...`); a failure carries NVRTC's log.
+pub fn compile(prec: Precision, arch_option: &str) -> Result<cudarc::nvrtc::Ptx> {
+    crate::device::nvrtc_present()?;
+    let opts = CompileOptions {
+        options: vec![arch_option.to_string()],
+        ..Default::default()
+    };
+    compile_ptx_with_opts(source(prec)?, opts).map_err(|e| Error::KernelBuild {
+        log: match e {
+            CompileError::CompileError { log, .. } => {
+                format!("NVRTC ({prec}):\n{}", log.to_string_lossy())
+            }
+            other => format!("NVRTC ({prec}): {other:?}"),
+        },
+    })
+}
+
+fn poisoned<G>(_: std::sync::PoisonError<G>) -> Error {
+    Error::Device("a CUDA kernel cache lock was poisoned by a panic in another thread".into())
+}
+
+/// A kernel argument: a device pointer or a scalar, passed by value.
+pub(crate) enum Arg<'a> {
+    /// Device memory (read or written by the kernel).
+    Mem(&'a CudaSlice<u8>),
+    I32(i32),
+    U32(u32),
+    F32(f32),
+    F64(f64),
+    /// An 8- or 16-byte word (the `uint2`, `uint4` of the index kernels).
+    W8(Words<2>),
+    W16(Words<4>),
+    /// A shape, offsets or axis list (the prelude's `DIMS`), unused entries as given.
+    Dims(Dims),
+}
+
+/// The prelude's `DIMS` struct: `int d[EPRI_MAX_RANK]`, passed by value.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Dims(pub(crate) [i32; MAX_RANK]);
+
+/// `uint2` / `uint4`: an element's bytes as 32-bit words.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Words<const K: usize>(pub(crate) [u32; K]);
+
+// SAFETY: plain arrays of u32, the layout of CUDA's uint2 / uint4.
+unsafe impl<const K: usize> DeviceRepr for Words<K> {}
+
+/// `EPRI_MAX_RANK` of the prelude.
+pub(crate) const MAX_RANK: usize = 8;
+
+// SAFETY: a plain C struct of 8 ints, the layout of the prelude's DIMS.
+unsafe impl DeviceRepr for Dims {}
+
+impl Dims {
+    /// `values` followed by `fill` up to the maximal rank; values must fit an `int`.
+    pub(crate) fn new(values: &[usize], fill: i32) -> Result<Self> {
+        if values.len() > MAX_RANK {
+            return Err(Error::InvalidArgument(format!(
+                "arrays of rank {} (the device kernels handle up to {MAX_RANK} axes)",
+                values.len()
+            )));
+        }
+        let mut d = [fill; MAX_RANK];
+        for (o, &v) in d.iter_mut().zip(values) {
+            *o = i32::try_from(v).map_err(|_| {
+                Error::InvalidArgument(format!("size {v} exceeds the kernels' int range"))
+            })?;
+        }
+        Ok(Dims(d))
+    }
+
+    /// Signed values (shifts) followed by zeros.
+    pub(crate) fn signed(values: &[isize]) -> Result<Self> {
+        if values.len() > MAX_RANK {
+            return Err(Error::InvalidArgument(format!(
+                "arrays of rank {} (the device kernels handle up to {MAX_RANK} axes)",
+                values.len()
+            )));
+        }
+        let mut d = [0; MAX_RANK];
+        for (o, &v) in d.iter_mut().zip(values) {
+            *o = i32::try_from(v).map_err(|_| {
+                Error::InvalidArgument(format!("value {v} exceeds the kernels' int range"))
+            })?;
+        }
+        Ok(Dims(d))
+    }
+}
+
+impl Arg<'_> {
+    /// A real scalar in the kernel's precision.
+    pub(crate) fn real<T: Real>(x: T) -> Self {
+        Self::real_in(T::PRECISION, x.f64())
+    }
+
+    /// A real scalar `REAL` of the program of precision `p`.
+    pub(crate) fn real_in(p: Precision, x: f64) -> Self {
+        match p {
+            Precision::F32 => Arg::F32(x as f32),
+            Precision::F64 => Arg::F64(x),
+        }
+    }
+
+    /// A `uint` size or count, checked.
+    pub(crate) fn size(n: usize) -> Result<Self> {
+        u32::try_from(n).map(Arg::U32).map_err(|_| {
+            Error::InvalidArgument(format!("size {n} exceeds the kernels' uint range"))
+        })
+    }
+}
+
+/// Launch geometry, OpenCL style (the kernels are 1D): the number of work items and an
+/// optional work-group size, which the kernels that use local memory require.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Range {
+    pub(crate) global: usize,
+    pub(crate) local: Option<usize>,
+}
+
+/// Threads per block when a kernel does not fix its work-group size.
+const DEFAULT_BLOCK: usize = 256;
+
+impl Range {
+    /// `n` work items, work-group size chosen by the backend.
+    pub(crate) fn items(n: usize) -> Self {
+        Range {
+            global: n,
+            local: None,
+        }
+    }
+
+    /// `groups` work groups of `local` items each.
+    pub(crate) fn groups(groups: usize, local: usize) -> Self {
+        Range {
+            global: groups * local,
+            local: Some(local),
+        }
+    }
+
+    /// CUDA's grid of blocks covering the range (the global size rounded up to the block size:
+    /// the kernels discard the items past their element count, as under OpenCL).
+    fn config(&self) -> Result<LaunchConfig> {
+        let block = self.local.unwrap_or(DEFAULT_BLOCK);
+        let blocks = self.global.div_ceil(block);
+        let grid = u32::try_from(blocks)
+            .ok()
+            .filter(|&g| g <= i32::MAX as u32)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "a launch of {} work items exceeds CUDA's grid limits",
+                    self.global
+                ))
+            })?;
+        Ok(LaunchConfig {
+            grid_dim: (grid, 1, 1),
+            block_dim: (block as u32, 1, 1),
+            shared_mem_bytes: 0,
+        })
+    }
+}
+
+/// Enqueues `func` on `stream` with `args` over `range`.
+pub(crate) fn launch(
+    stream: &CudaStream,
+    func: &CudaFunction,
+    range: Range,
+    args: &[Arg<'_>],
+) -> Result<()> {
+    if range.global == 0 {
+        return Ok(());
+    }
+    let cfg = range.config()?;
+    let mut b = stream.launch_builder(func);
+    for a in args {
+        match a {
+            Arg::Mem(m) => b.arg(*m),
+            Arg::I32(v) => b.arg(v),
+            Arg::U32(v) => b.arg(v),
+            Arg::F32(v) => b.arg(v),
+            Arg::F64(v) => b.arg(v),
+            Arg::W8(v) => b.arg(v),
+            Arg::W16(v) => b.arg(v),
+            Arg::Dims(v) => b.arg(v),
+        };
+    }
+    // SAFETY: the argument list matches the kernel's signature (the same order the OpenCL
+    // backend uses, checked by the conformance suite on a GPU), every buffer is at least as long
+    // as the index range the kernel touches (checked by the callers' shape tests), and the
+    // kernels guard against the work items past the global size.
+    unsafe { b.launch(cfg) }.map_err(driver)?;
+    Ok(())
+}
