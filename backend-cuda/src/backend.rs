@@ -37,7 +37,7 @@ struct Inner {
 }
 
 /// Work-group size of `reduce_partial` (`EPRI_REDUCE_WG` in reduce.cl).
-const REDUCE_WG: usize = 256;
+const REDUCE_WG: usize = gpu_kernels::REDUCE_GROUP_SIZE;
 /// At most this many partial results per reduction.
 const REDUCE_MAX_GROUPS: usize = 1024;
 
@@ -85,6 +85,27 @@ impl CudaBackend {
     ) -> Result<()> {
         let f = self.inner.programs.function(prec, name)?;
         launch(self.stream(), &f, range, args)
+    }
+
+    /// Launches kernel `name` of the `T` program on `n` work items (any block size).
+    pub(crate) fn run_items<T: Real>(
+        &self,
+        name: &'static str,
+        n: usize,
+        args: &[Arg<'_>],
+    ) -> Result<()> {
+        self.run(T::PRECISION, name, Range::items(n), args)
+    }
+
+    /// Sets every byte of a buffer to zero.
+    pub(crate) fn memset_zero<E: Element>(&self, buf: &mut CudaBuffer<E>) -> Result<()> {
+        let nb = buf.num_bytes();
+        if nb > 0 {
+            self.stream()
+                .memset_zeros(&mut buf.mem.slice_mut(..nb))
+                .map_err(driver)?;
+        }
+        Ok(())
     }
 
     /// Device memory of `nbytes` bytes (at least one), uninitialised or zeroed.

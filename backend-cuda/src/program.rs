@@ -11,6 +11,9 @@ use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// The oldest virtual architecture CUDA 13's NVRTC accepts (Turing).
+const FALLBACK_ARCH: &str = "compute_75";
+
 /// One compiled module (one precision) and the functions loaded from it so far.
 struct Program {
     module: Arc<CudaModule>,
@@ -29,7 +32,7 @@ impl Programs {
         let (major, minor) = ctx.compute_capability().map_err(driver)?;
         Ok(Programs {
             ctx,
-            arch: format!("--gpu-architecture=compute_{major}{minor}"),
+            arch: format!("compute_{major}{minor}"),
             built: Mutex::new(HashMap::new()),
         })
     }
@@ -55,7 +58,14 @@ impl Programs {
         if let Some(p) = built.get(&prec) {
             return Ok(p.clone());
         }
-        let ptx = compile(prec, &self.arch)?;
+        // A device newer than this NVRTC knows runs the PTX of the oldest architecture CUDA 13
+        // supports, JIT-compiled by the driver.
+        let ptx = match compile(prec, &self.arch) {
+            Err(Error::KernelBuild { log }) if log.contains("gpu-architecture") => {
+                compile(prec, FALLBACK_ARCH)?
+            }
+            r => r?,
+        };
         let module = self.ctx.load_module(ptx).map_err(|e| Error::KernelBuild {
             log: format!("loading the {prec} PTX module: {e}"),
         })?;
@@ -69,21 +79,20 @@ impl Programs {
 }
 
 /// The CUDA source of the kernels for one precision.
-pub fn source(prec: Precision) -> Result<String> {
-    Err(Error::Device(format!(
-        "the shared kernel sources ({prec}) are not available yet in gpu-kernels"
-    )))
+pub fn source(prec: Precision) -> String {
+    gpu_kernels::source(gpu_kernels::Dialect::Cuda, prec == Precision::F64)
 }
 
-/// Compiles the kernels of one precision to PTX (`arch_option` is NVRTC's
-/// `--gpu-architecture=...`); a failure carries NVRTC's log.
-pub fn compile(prec: Precision, arch_option: &str) -> Result<cudarc::nvrtc::Ptx> {
+/// Compiles the kernels of one precision to PTX for a virtual architecture such as
+/// `compute_90` (NVRTC's `--gpu-architecture`); needs only `libnvrtc`, no GPU. A failure carries
+/// NVRTC's log.
+pub fn compile(prec: Precision, arch: &str) -> Result<cudarc::nvrtc::Ptx> {
     crate::device::nvrtc_present()?;
     let opts = CompileOptions {
-        options: vec![arch_option.to_string()],
+        options: vec![format!("--gpu-architecture={arch}")],
         ..Default::default()
     };
-    compile_ptx_with_opts(source(prec)?, opts).map_err(|e| Error::KernelBuild {
+    compile_ptx_with_opts(source(prec), opts).map_err(|e| Error::KernelBuild {
         log: match e {
             CompileError::CompileError { log, .. } => {
                 format!("NVRTC ({prec}):\n{}", log.to_string_lossy())
@@ -126,7 +135,7 @@ pub(crate) struct Words<const K: usize>(pub(crate) [u32; K]);
 unsafe impl<const K: usize> DeviceRepr for Words<K> {}
 
 /// `EPRI_MAX_RANK` of the prelude.
-pub(crate) const MAX_RANK: usize = 8;
+pub(crate) const MAX_RANK: usize = gpu_kernels::MAX_RANK;
 
 // SAFETY: a plain C struct of 8 ints, the layout of the prelude's DIMS.
 unsafe impl DeviceRepr for Dims {}
