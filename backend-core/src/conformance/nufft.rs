@@ -1,0 +1,414 @@
+//! NUFFT plans (types 1 and 2, 1D to 3D) against the direct non-uniform DFT (SPEC §2.4):
+//! accuracy, adjointness, batched vectors, edge cases and bad input.
+
+use crate::nufft::{NufftPlan, NufftType};
+use crate::{Backend, Error, Precision, Real, C};
+use ndarray::{Array1, ArrayD, IxDyn};
+
+/// Accuracies checked: down to 1e-6 in `f32`, 1e-14 in `f64`.
+fn eps_list<T: Real>() -> &'static [f64] {
+    match T::PRECISION {
+        Precision::F32 => &[1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6],
+        Precision::F64 => &[1e-1, 1e-3, 1e-6, 1e-9, 1e-12, 1e-14],
+    }
+}
+
+/// Centred integer frequency of each axis for flat (row-major) mode position `flat`.
+fn freqs(modes: &[usize], mut flat: usize) -> Vec<f64> {
+    let mut k = vec![0.0; modes.len()];
+    for a in (0..modes.len()).rev() {
+        k[a] = (flat % modes[a]) as f64 - (modes[a] / 2) as f64;
+        flat /= modes[a];
+    }
+    k
+}
+
+/// `e^{sign i <k, x_m>}` for mode `flat` and point `m`.
+fn phase(modes: &[usize], flat: usize, x: &[Vec<f64>], m: usize, sign: f64) -> C<f64> {
+    let ph: f64 = freqs(modes, flat)
+        .iter()
+        .zip(x)
+        .map(|(k, xa)| k * xa[m])
+        .sum();
+    C::from_polar(1.0, sign * ph)
+}
+
+/// Direct type 1: `f[k] = Σ_m c_m e^{+i<k, x_m>}`.
+fn direct_type1(modes: &[usize], x: &[Vec<f64>], c: &[C<f64>]) -> Vec<C<f64>> {
+    let n: usize = modes.iter().product();
+    (0..n)
+        .map(|k| {
+            (0..c.len())
+                .map(|m| c[m] * phase(modes, k, x, m, 1.0))
+                .sum()
+        })
+        .collect()
+}
+
+/// Direct type 2: `c_m = Σ_k f[k] e^{−i<k, x_m>}`.
+fn direct_type2(modes: &[usize], x: &[Vec<f64>], f: &[C<f64>]) -> Vec<C<f64>> {
+    (0..x[0].len())
+        .map(|m| {
+            (0..f.len())
+                .map(|k| f[k] * phase(modes, k, x, m, -1.0))
+                .sum()
+        })
+        .collect()
+}
+
+/// Relative l2 error of complex sequences.
+fn rel_err_c(got: &[C<f64>], want: &[C<f64>]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    let num: f64 = got.iter().zip(want).map(|(a, b)| (a - b).norm_sqr()).sum();
+    let den: f64 = want.iter().map(|b| b.norm_sqr()).sum();
+    if den == 0.0 {
+        num.sqrt()
+    } else {
+        (num / den).sqrt()
+    }
+}
+
+/// `m` points per axis, uniform in `[−3.5, 3.5)` (some beyond ±π, to check the folding),
+/// rounded to `T`, then widened back to `f64` for the direct sums.
+fn points<T: Real>(dim: usize, m: usize, seed: u64) -> (Vec<Array1<T>>, Vec<Vec<f64>>) {
+    let host: Vec<Array1<T>> = (0..dim)
+        .map(|a| {
+            let r = crate::host::rand::<f64>(&[m], seed + a as u64);
+            r.iter().map(|&v| T::of(7.0 * v - 3.5)).collect()
+        })
+        .collect();
+    let wide = host
+        .iter()
+        .map(|a| a.iter().map(|v| v.f64()).collect())
+        .collect();
+    (host, wide)
+}
+
+/// Random complex values of length `n`, rounded to `T`, and their `f64` widening.
+fn values<T: Real>(n: usize, seed: u64) -> (Vec<C<T>>, Vec<C<f64>>) {
+    let r = crate::host::randn::<f64>(&[2 * n], 0.0, 1.0, seed).expect("unit normal law");
+    let v: Vec<C<T>> = (0..n)
+        .map(|i| C::new(T::of(r[2 * i]), T::of(r[2 * i + 1])))
+        .collect();
+    let w = v.iter().map(|z| C::new(z.re.f64(), z.im.f64())).collect();
+    (v, w)
+}
+
+/// Runs a plan of type `ty` with `n_trans` vectors on `input` (host, flat) and returns the
+/// output widened to `f64`.
+fn run<B: Backend, T: Real>(
+    b: &B,
+    ty: NufftType,
+    modes: &[usize],
+    n_trans: usize,
+    eps: f64,
+    x: &[Array1<T>],
+    input: &[C<T>],
+) -> Vec<C<f64>> {
+    let mut plan = NufftPlan::<B, T>::new(b, ty, modes, n_trans, eps).unwrap();
+    let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+    plan.set_points(&views).unwrap();
+    let m = x[0].len();
+    let mut in_shape = vec![n_trans];
+    let mut out_shape = vec![n_trans];
+    match ty {
+        NufftType::Type1 => {
+            in_shape.push(m);
+            out_shape.extend(modes);
+        }
+        NufftType::Type2 => {
+            in_shape.extend(modes);
+            out_shape.push(m);
+        }
+    }
+    let input = b.upload_flat(&in_shape, input.to_vec()).unwrap();
+    let mut out = b.zeros::<C<T>>(&out_shape).unwrap();
+    plan.execute(&input, &mut out).unwrap();
+    let host: ArrayD<C<T>> = b.download(&out).unwrap();
+    host.iter()
+        .map(|z| C::new(z.re.f64(), z.im.f64()))
+        .collect()
+}
+
+/// Both types on `modes` with `m` points against the direct sums, for every `eps` of `T`.
+fn check_direct<B: Backend, T: Real>(b: &B, modes: &[usize], m: usize) {
+    let (x, xw) = points::<T>(modes.len(), m, 11);
+    let (c, cw) = values::<T>(m, 21);
+    let n: usize = modes.iter().product();
+    let (f, fw) = values::<T>(n, 31);
+    let want1 = direct_type1(modes, &xw, &cw);
+    let want2 = direct_type2(modes, &xw, &fw);
+    for &eps in eps_list::<T>() {
+        let got1 = run::<B, T>(b, NufftType::Type1, modes, 1, eps, &x, &c);
+        let e1 = rel_err_c(&got1, &want1);
+        assert!(
+            e1 <= 10.0 * eps,
+            "{} type 1 {modes:?} eps {eps:e}: error {e1:.2e}",
+            T::PRECISION
+        );
+        let got2 = run::<B, T>(b, NufftType::Type2, modes, 1, eps, &x, &f);
+        let e2 = rel_err_c(&got2, &want2);
+        assert!(
+            e2 <= 10.0 * eps,
+            "{} type 2 {modes:?} eps {eps:e}: error {e2:.2e}",
+            T::PRECISION
+        );
+    }
+}
+
+fn direct_1d<B: Backend, T: Real>(b: &B) {
+    check_direct::<B, T>(b, &[37], 150);
+    check_direct::<B, T>(b, &[64], 90);
+}
+
+fn direct_2d<B: Backend, T: Real>(b: &B) {
+    check_direct::<B, T>(b, &[12, 17], 120);
+}
+
+fn direct_3d<B: Backend, T: Real>(b: &B) {
+    check_direct::<B, T>(b, &[6, 9, 8], 80);
+}
+
+/// Types 1 and 2 in 1D (odd and even mode counts) against the direct sums.
+pub fn matches_direct_1d<B: Backend>(b: &B) {
+    per_precision!(direct_1d, b);
+}
+
+/// Types 1 and 2 in 2D (coordinate array `a` pairs with array axis `a`).
+pub fn matches_direct_2d<B: Backend>(b: &B) {
+    per_precision!(direct_2d, b);
+}
+
+/// Types 1 and 2 in 3D.
+pub fn matches_direct_3d<B: Backend>(b: &B) {
+    per_precision!(direct_3d, b);
+}
+
+fn adjoint<B: Backend, T: Real>(b: &B) {
+    let eps = match T::PRECISION {
+        Precision::F32 => 1e-5,
+        Precision::F64 => 1e-12,
+    };
+    for modes in [&[21][..], &[10, 7], &[5, 6, 7]] {
+        let m = 60;
+        let (x, _) = points::<T>(modes.len(), m, 41);
+        let (c, cw) = values::<T>(m, 42);
+        let n: usize = modes.iter().product();
+        let (f, fw) = values::<T>(n, 43);
+        let t2f = run::<B, T>(b, NufftType::Type2, modes, 1, eps, &x, &f);
+        let t1c = run::<B, T>(b, NufftType::Type1, modes, 1, eps, &x, &c);
+        let lhs: C<f64> = t2f.iter().zip(&cw).map(|(a, c)| a.conj() * c).sum();
+        let rhs: C<f64> = fw.iter().zip(&t1c).map(|(f, a)| f.conj() * a).sum();
+        let scale = t2f.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
+            * cw.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+        let e = (lhs - rhs).norm() / scale;
+        assert!(
+            e <= 10.0 * eps,
+            "{} adjointness {modes:?}: {e:.2e}",
+            T::PRECISION
+        );
+    }
+}
+
+/// `<T2 f, c> = <f, T1 c>` on the same points.
+pub fn adjoint_types<B: Backend>(b: &B) {
+    per_precision!(adjoint, b);
+}
+
+fn batched<B: Backend, T: Real>(b: &B) {
+    let eps = match T::PRECISION {
+        Precision::F32 => 1e-5,
+        Precision::F64 => 1e-12,
+    };
+    let (modes, m, nt) = (&[9usize, 12][..], 70, 3);
+    let (x, _) = points::<T>(2, m, 51);
+    for ty in [NufftType::Type1, NufftType::Type2] {
+        let len = match ty {
+            NufftType::Type1 => m,
+            NufftType::Type2 => modes.iter().product(),
+        };
+        let (input, _) = values::<T>(nt * len, 52);
+        let all = run::<B, T>(b, ty, modes, nt, eps, &x, &input);
+        let each: Vec<C<f64>> = input
+            .chunks(len)
+            .flat_map(|v| run::<B, T>(b, ty, modes, 1, eps, &x, v))
+            .collect();
+        let e = rel_err_c(&all, &each);
+        assert!(e <= eps, "{} {ty:?} n_trans {nt}: {e:.2e}", T::PRECISION);
+    }
+}
+
+/// A plan with `n_trans = 3` equals three single-vector executions.
+pub fn many_vectors<B: Backend>(b: &B) {
+    per_precision!(batched, b);
+}
+
+fn no_points<B: Backend, T: Real>(b: &B) {
+    let x = vec![Array1::<T>::zeros(0); 2];
+    let out = run::<B, T>(b, NufftType::Type1, &[4, 5], 1, 1e-5, &x, &[]);
+    assert_eq!(out.len(), 20);
+    assert!(
+        out.iter().all(|z| z.norm() == 0.0),
+        "type 1 of no points is zero"
+    );
+    let (f, _) = values::<T>(20, 61);
+    let out = run::<B, T>(b, NufftType::Type2, &[4, 5], 1, 1e-5, &x, &f);
+    assert!(out.is_empty());
+}
+
+/// M = 0: type 1 gives zeros, type 2 an empty output.
+pub fn zero_points<B: Backend>(b: &B) {
+    per_precision!(no_points, b);
+}
+
+fn edge_points<B: Backend, T: Real>(b: &B) {
+    let pi = std::f64::consts::PI;
+    let coords = [-pi, pi, 0.0, -pi, pi, 2.0 * pi, -2.0 * pi, 3.0 * pi];
+    let x0: Array1<T> = coords.iter().map(|&v| T::of(v)).collect();
+    let x1: Array1<T> = coords.iter().rev().map(|&v| T::of(v)).collect();
+    let xw: Vec<Vec<f64>> = [&x0, &x1]
+        .iter()
+        .map(|a| a.iter().map(|v| v.f64()).collect())
+        .collect();
+    let x = vec![x0, x1];
+    let (modes, eps) = (&[8usize, 7][..], 1e-5);
+    let (c, cw) = values::<T>(coords.len(), 71);
+    let got = run::<B, T>(b, NufftType::Type1, modes, 1, eps, &x, &c);
+    let e = rel_err_c(&got, &direct_type1(modes, &xw, &cw));
+    assert!(
+        e <= 10.0 * eps,
+        "{} points at ±π, type 1: {e:.2e}",
+        T::PRECISION
+    );
+    let (f, fw) = values::<T>(56, 72);
+    let got = run::<B, T>(b, NufftType::Type2, modes, 1, eps, &x, &f);
+    let e = rel_err_c(&got, &direct_type2(modes, &xw, &fw));
+    assert!(
+        e <= 10.0 * eps,
+        "{} points at ±π, type 2: {e:.2e}",
+        T::PRECISION
+    );
+}
+
+/// Points exactly at ±π, 0 and multiples of 2π.
+pub fn points_at_pi<B: Backend>(b: &B) {
+    per_precision!(edge_points, b);
+}
+
+fn single_mode<B: Backend, T: Real>(b: &B) {
+    for modes in [&[1usize][..], &[1, 1], &[1, 4, 1]] {
+        let m = 9;
+        let (x, xw) = points::<T>(modes.len(), m, 81);
+        let (c, cw) = values::<T>(m, 82);
+        let got = run::<B, T>(b, NufftType::Type1, modes, 1, 1e-6, &x, &c);
+        let e = rel_err_c(&got, &direct_type1(modes, &xw, &cw));
+        assert!(e <= 1e-5, "{} one mode {modes:?}: {e:.2e}", T::PRECISION);
+        let n: usize = modes.iter().product();
+        let (f, fw) = values::<T>(n, 83);
+        let got = run::<B, T>(b, NufftType::Type2, modes, 1, 1e-6, &x, &f);
+        let e = rel_err_c(&got, &direct_type2(modes, &xw, &fw));
+        assert!(
+            e <= 1e-5,
+            "{} one mode {modes:?}, type 2: {e:.2e}",
+            T::PRECISION
+        );
+    }
+}
+
+/// Grids with a single mode on some axes.
+pub fn one_mode<B: Backend>(b: &B) {
+    per_precision!(single_mode, b);
+}
+
+fn odd_even<B: Backend, T: Real>(b: &B) {
+    for modes in [&[7usize, 8][..], &[8, 7], &[2, 3], &[3, 2, 5]] {
+        let m = 40;
+        let (x, xw) = points::<T>(modes.len(), m, 91);
+        let (c, cw) = values::<T>(m, 92);
+        let got = run::<B, T>(b, NufftType::Type1, modes, 1, 1e-5, &x, &c);
+        let e = rel_err_c(&got, &direct_type1(modes, &xw, &cw));
+        assert!(
+            e <= 1e-4,
+            "{} grid {modes:?}, type 1: {e:.2e}",
+            T::PRECISION
+        );
+        let n: usize = modes.iter().product();
+        let (f, fw) = values::<T>(n, 93);
+        let got = run::<B, T>(b, NufftType::Type2, modes, 1, 1e-5, &x, &f);
+        let e = rel_err_c(&got, &direct_type2(modes, &xw, &fw));
+        assert!(
+            e <= 1e-4,
+            "{} grid {modes:?}, type 2: {e:.2e}",
+            T::PRECISION
+        );
+    }
+}
+
+/// Odd and even mode counts, in every axis order.
+pub fn odd_and_even_grids<B: Backend>(b: &B) {
+    per_precision!(odd_even, b);
+}
+
+/// Bad input is an error, never a panic: eps out of range, bad mode grids, non-finite or
+/// mismatched points, wrong buffer shapes, execution before the points are set.
+pub fn bad_input<B: Backend>(b: &B) {
+    let t1 = NufftType::Type1;
+    for eps in [0.0, 1.0, -1e-3, 1e-9, f64::NAN] {
+        assert!(
+            NufftPlan::<B, f32>::new(b, t1, &[8], 1, eps).is_err(),
+            "f32 eps {eps}"
+        );
+    }
+    for modes in [&[][..], &[0, 4], &[2, 2, 2, 2]] {
+        assert!(
+            NufftPlan::<B, f32>::new(b, t1, modes, 1, 1e-3).is_err(),
+            "{modes:?}"
+        );
+    }
+    assert!(
+        NufftPlan::<B, f32>::new(b, t1, &[8], 0, 1e-3).is_err(),
+        "n_trans 0"
+    );
+
+    let mut plan = NufftPlan::<B, f32>::new(b, t1, &[8, 6], 1, 1e-4).unwrap();
+    let c = b.zeros::<C<f32>>(&[5]).unwrap();
+    let mut out = b.zeros::<C<f32>>(&[8, 6]).unwrap();
+    assert!(
+        plan.execute(&c, &mut out).is_err(),
+        "execute before set_points"
+    );
+    let good = Array1::<f32>::linspace(-3.0, 3.0, 5);
+    let nan = Array1::from(vec![0.0f32, f32::NAN, 1.0, 2.0, 3.0]);
+    let inf = Array1::from(vec![0.0f32, 1.0, f32::INFINITY, 2.0, 3.0]);
+    let short = Array1::<f32>::zeros(4);
+    for (what, x) in [("NaN", &nan), ("inf", &inf)] {
+        let e = plan.set_points(&[good.view(), x.view()]).unwrap_err();
+        assert!(matches!(e, Error::NonFinite(_)), "{what}: {e}");
+    }
+    let e = plan.set_points(&[good.view(), short.view()]).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "lengths: {e}");
+    assert!(plan.set_points(&[good.view()]).is_err(), "one array for 2D");
+    plan.set_points(&[good.view(), good.view()]).unwrap();
+    assert_eq!(plan.num_points(), 5);
+    plan.execute(&c, &mut out).unwrap();
+    let wrong_c = b.zeros::<C<f32>>(&[6]).unwrap();
+    let e = plan.execute(&wrong_c, &mut out).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "strengths: {e}");
+    let mut wrong_out = b.zeros::<C<f32>>(&[6, 8]).unwrap();
+    let e = plan.execute(&c, &mut wrong_out).unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "modes: {e}");
+
+    let mut plan2 = NufftPlan::<B, f32>::new(b, NufftType::Type2, &[8, 6], 2, 1e-4).unwrap();
+    plan2.set_points(&[good.view(), good.view()]).unwrap();
+    let f = b.zeros::<C<f32>>(&[8, 6]).unwrap();
+    let mut v = b.zeros::<C<f32>>(&[2, 5]).unwrap();
+    let e = plan2.execute(&f, &mut v).unwrap_err();
+    assert!(
+        matches!(e, Error::ShapeMismatch { .. }),
+        "n_trans 2 given one vector: {e}"
+    );
+    let f = b.zeros::<C<f32>>(&[2, 8, 6]).unwrap();
+    plan2.execute(&f, &mut v).unwrap();
+    let host = b.download(&v).unwrap();
+    assert_eq!(host, ArrayD::zeros(IxDyn(&[2, 5])));
+}
