@@ -33,7 +33,7 @@ struct Inner {
     programs: Programs,
     fft_plans: Mutex<HashMap<(FftSpec, Precision), Arc<PlanSet>>>,
     // Dropped last: every buffer, module and plan above belongs to it.
-    _ctx: Arc<CudaContext>,
+    ctx: Arc<CudaContext>,
 }
 
 /// Work-group size of `reduce_partial` (`EPRI_REDUCE_WG` in reduce.cl).
@@ -60,7 +60,7 @@ impl CudaBackend {
                 stream,
                 programs: Programs::new(ctx.clone())?,
                 fft_plans: Mutex::new(HashMap::new()),
-                _ctx: ctx,
+                ctx,
             }),
         })
     }
@@ -73,6 +73,12 @@ impl CudaBackend {
 
     fn stream(&self) -> &Arc<CudaStream> {
         &self.inner.stream
+    }
+
+    /// Makes the context current on this thread, for the library calls (cuFFT, raw driver
+    /// calls) that use the thread's context rather than cudarc's wrappers.
+    fn bind(&self) -> Result<()> {
+        self.inner.ctx.bind_to_thread().map_err(driver)
     }
 
     /// Launches kernel `name` of the `prec` program.
@@ -272,6 +278,7 @@ impl Backend for CudaBackend {
             self.stream()
                 .memcpy_dtoh(&buf.mem.slice(..buf.num_bytes()), bytes_mut(&mut host))
                 .map_err(driver)?;
+            self.synchronize()?;
         }
         ArrayD::from_shape_vec(IxDyn(buf.shape()), host)
             .map_err(|e| Error::Device(format!("download: {e}")))
@@ -751,6 +758,7 @@ impl Backend for CudaBackend {
             return Err(Error::InvalidArgument("fft_c2c with an R2C plan".into()));
         }
         check_shape("fft_c2c", &set.spec.shape, data.shape())?;
+        self.bind()?;
         {
             let (ptr, _sync) = data.mem.device_ptr_mut(self.stream());
             let d = match dir {
@@ -776,6 +784,7 @@ impl Backend for CudaBackend {
         check_r2c(&set.spec)?;
         check_shape("fft_r2c (input)", &set.spec.shape, input.shape())?;
         check_shape("fft_r2c (output)", &set.spec.spectrum_shape(), out.shape())?;
+        self.bind()?;
         let (i, _si) = input.mem.device_ptr(self.stream());
         let (o, _so) = out.mem.device_ptr_mut(self.stream());
         set.exec_r2c(T::PRECISION, i, o)
@@ -791,6 +800,7 @@ impl Backend for CudaBackend {
         check_r2c(&set.spec)?;
         check_shape("fft_c2r (input)", &set.spec.spectrum_shape(), input.shape())?;
         check_shape("fft_c2r (output)", &set.spec.shape, out.shape())?;
+        self.bind()?;
         {
             let (i, _si) = input.mem.device_ptr_mut(self.stream());
             let (o, _so) = out.mem.device_ptr_mut(self.stream());
@@ -1025,6 +1035,7 @@ fn reduction<T: Real>(
             bytes_mut(&mut host),
         )
         .map_err(driver)?;
+    b.synchronize()?;
     let vals = host.iter().map(|v| v.f64());
     let r = match code {
         // numpy's max / min: a NaN anywhere gives NaN.

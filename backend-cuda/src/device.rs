@@ -52,9 +52,28 @@ pub(crate) fn nvrtc_present() -> Result<()> {
     }
 }
 
+/// Runs `f`, turning a panic inside cudarc (a symbol the installed driver lacks, say) into
+/// [`Error::DeviceUnavailable`].
+fn guarded<R>(what: &str, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        Err(Error::DeviceUnavailable(format!(
+            "{what}: cudarc panicked: {msg}"
+        )))
+    })
+}
+
 /// Opens the primary context of device `ordinal`.
 pub(crate) fn open(ordinal: usize) -> Result<Arc<CudaContext>> {
     libraries_present()?;
+    guarded("opening the CUDA device", || open_present(ordinal))
+}
+
+fn open_present(ordinal: usize) -> Result<Arc<CudaContext>> {
     let count = CudaContext::device_count().map_err(|e| unavailable("cuInit / device count", e))?;
     if ordinal >= count.max(0) as usize {
         return Err(Error::DeviceUnavailable(format!(
@@ -67,6 +86,10 @@ pub(crate) fn open(ordinal: usize) -> Result<Arc<CudaContext>> {
 /// The names of the CUDA devices, `cuda:<i> (<name>)`.
 pub(crate) fn list() -> Result<Vec<String>> {
     libraries_present()?;
+    guarded("listing the CUDA devices", list_present)
+}
+
+fn list_present() -> Result<Vec<String>> {
     let count = CudaContext::device_count().map_err(|e| unavailable("cuInit / device count", e))?;
     (0..count.max(0) as usize)
         .map(|i| {
