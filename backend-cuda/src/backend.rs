@@ -125,6 +125,22 @@ impl CudaBackend {
         }
     }
 
+    /// Fails unless every index of `idx` is below `n`: from the buffer's known bound, or else by
+    /// reading the indices back.
+    fn check_indices(&self, op: &str, idx: &CudaBuffer<u32>, n: usize) -> Result<()> {
+        if idx.is_empty() || idx.bound.is_some_and(|b| (b as usize) < n) {
+            return Ok(());
+        }
+        let max = self.download(idx)?.iter().copied().max().unwrap_or(0);
+        if (max as usize) < n {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "{op}: index {max} out of range for {n} elements"
+            )))
+        }
+    }
+
     fn fft_planset(&self, spec: &FftSpec, prec: Precision) -> Result<Arc<PlanSet>> {
         let mut plans = self
             .inner
@@ -139,6 +155,17 @@ impl CudaBackend {
         plans.insert(key, p.clone());
         Ok(p)
     }
+}
+
+/// The largest value of an index (`u32`) slice (0 when empty); `None` for other elements.
+fn index_max<E: Element>(data: &[E]) -> Option<u32> {
+    (E::KIND == ElemKind::U32).then(|| {
+        bytes(data)
+            .chunks_exact(4)
+            .map(|w| u32::from_ne_bytes([w[0], w[1], w[2], w[3]]))
+            .max()
+            .unwrap_or(0)
+    })
 }
 
 /// Real and imaginary parts of a real or complex element, as `f64`.
@@ -254,7 +281,7 @@ impl Backend for CudaBackend {
     fn zeros<E: Element>(&self, shape: &[usize]) -> Result<CudaBuffer<E>> {
         let n: usize = shape.iter().product();
         let mem = self.alloc(n * std::mem::size_of::<E>(), true)?;
-        Ok(CudaBuffer::new(mem, shape))
+        Ok(CudaBuffer::new(mem, shape, Some(0)))
     }
 
     fn upload<E: Element>(&self, host: ArrayViewD<'_, E>) -> Result<CudaBuffer<E>> {
@@ -269,7 +296,7 @@ impl Backend for CudaBackend {
                 .memcpy_htod(bytes(data), &mut mem.slice_mut(..nb))
                 .map_err(driver)?;
         }
-        Ok(CudaBuffer::new(mem, host.shape()))
+        Ok(CudaBuffer::new(mem, host.shape(), index_max(data)))
     }
 
     fn download<E: Element>(&self, buf: &CudaBuffer<E>) -> Result<ArrayD<E>> {
@@ -292,6 +319,7 @@ impl Backend for CudaBackend {
                 .memcpy_dtod(&src.mem.slice(..nb), &mut dst.mem.slice_mut(..nb))
                 .map_err(driver)?;
         }
+        dst.bound = src.bound;
         Ok(())
     }
 
@@ -306,6 +334,7 @@ impl Backend for CudaBackend {
             _ => Arg::W16(Words([word(0), word(1), word(2), word(3)])),
         };
         let n = buf.len();
+        buf.bound = index_max(std::slice::from_ref(&value));
         self.run(
             Precision::F32,
             word_kernel("fill", size)?,
@@ -491,7 +520,9 @@ impl Backend for CudaBackend {
         out: &mut CudaBuffer<E>,
     ) -> Result<()> {
         check_len("gather", out.shape(), idx.shape())?;
+        self.check_indices("gather", idx, src.len())?;
         let m = out.len();
+        out.bound = src.bound;
         self.run(
             Precision::F32,
             word_kernel("gather", std::mem::size_of::<E>())?,
@@ -513,7 +544,9 @@ impl Backend for CudaBackend {
         out: &mut CudaBuffer<E>,
     ) -> Result<()> {
         check_len("scatter", src.shape(), idx.shape())?;
+        self.check_indices("scatter", idx, out.len())?;
         let m = src.len();
+        out.bound = out.bound.zip(src.bound).map(|(a, b)| a.max(b));
         self.run(
             Precision::F32,
             word_kernel("scatter", std::mem::size_of::<E>())?,
@@ -966,9 +999,11 @@ fn check_block(op: &str, inner: &[usize], offset: &[usize], outer: &[usize]) -> 
     if fits {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!(
-            "{op}: a block of shape {inner:?} at offset {offset:?} does not fit in shape {outer:?}"
-        )))
+        Err(Error::shape(
+            format!("{op} (a block of shape {inner:?} at offset {offset:?})"),
+            outer,
+            inner,
+        ))
     }
 }
 
@@ -981,6 +1016,7 @@ fn remap<E: Element>(
     wrap: bool,
 ) -> Result<()> {
     let n = dst.len();
+    dst.bound = src.bound;
     b.run(
         Precision::F32,
         word_kernel("remap", std::mem::size_of::<E>())?,

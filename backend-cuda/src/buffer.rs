@@ -10,14 +10,19 @@ pub struct CudaBuffer<E: Element> {
     /// At least one byte (CUDA has no empty allocation), `len * size_of::<E>()` used.
     pub(crate) mem: CudaSlice<u8>,
     shape: Vec<usize>,
+    /// For index (`u32`) buffers: an upper bound of the values when known, so that gather and
+    /// scatter can check their indices without reading the buffer back. Maintained by every
+    /// backend method that writes a buffer of any element type.
+    pub(crate) bound: Option<u32>,
     _elem: PhantomData<E>,
 }
 
 impl<E: Element> CudaBuffer<E> {
-    pub(crate) fn new(mem: CudaSlice<u8>, shape: &[usize]) -> Self {
+    pub(crate) fn new(mem: CudaSlice<u8>, shape: &[usize], bound: Option<u32>) -> Self {
         CudaBuffer {
             mem,
             shape: shape.to_vec(),
+            bound,
             _elem: PhantomData,
         }
     }
