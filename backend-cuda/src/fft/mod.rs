@@ -1,24 +1,17 @@
-//! FFT plans on cuFFT with numpy's conventions.
-//!
-//! cuFFT transforms at most 3 axes per plan and leaves inverses unscaled, so a plan is a short
-//! list of cuFFT plans ("stages"), each over a group of up to 3 adjacent axes, possibly strided
-//! and repeated over the outer batch:
-//! * C2C: the last `min(k, 3)` axes contiguously, then (k = 4) the remaining axis, strided;
-//! * R2C: cuFFT's R2C over the last `min(k, 3)` axes (it yields numpy's `rfftn` half spectrum),
-//!   then (k = 4) a strided C2C over the remaining axis;
-//! * C2R, numpy's `irfftn`: inverse C2C over the leading `k − 1` transformed axes (strided, in
-//!   place in the spectrum, which the trait lets us overwrite), imaginary parts of the DC and
-//!   Nyquist bins of the last axis set to zero, then a batched 1D C2R over the last axis.
-//!
-//! The inverse scaling `1/N` is applied by the caller with the `scale` kernel.
+//! FFT plans on cuFFT with numpy's conventions: the plans of [`layout`] created once per spec
+//! and precision, executed in place or out of place on the backend's stream. The inverse
+//! scaling `1/N` is applied by the caller with the `scale` kernel.
+
+mod layout;
 
 use crate::device::{cufft, driver};
-use backend_core::{Error, FftKind, FftSpec, Precision, Real, Result};
+use backend_core::{Error, FftSpec, Precision, Real, Result};
 use cudarc::cufft::result as cu;
 use cudarc::cufft::sys::{cufftType, double2, float2};
 use cudarc::cufft::{CudaFft, FftDirection};
 use cudarc::driver::sys::CUdeviceptr;
 use cudarc::driver::CudaStream;
+use layout::{dc_nyquist_imag, layouts, Layout, Ty};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
@@ -65,13 +58,6 @@ fn int(n: usize) -> Result<i32> {
 }
 
 /// The cuFFT type of a transform kind in a precision.
-#[derive(Clone, Copy)]
-enum Ty {
-    C2C,
-    R2C,
-    C2R,
-}
-
 fn cufft_type(ty: Ty, prec: Precision) -> cufftType {
     match (ty, prec) {
         (Ty::C2C, Precision::F32) => cufftType::CUFFT_C2C,
@@ -83,96 +69,43 @@ fn cufft_type(ty: Ty, prec: Precision) -> cufftType {
     }
 }
 
-/// A stage over the axes `axes` (a range of at most 3 adjacent axes) of an array of shape
-/// `shape` (the complex shape for C2C, the real shape for R2C and C2R, whose group must then be
-/// the trailing axes).
-fn stage(
-    stream: &Arc<CudaStream>,
-    shape: &[usize],
-    axes: std::ops::Range<usize>,
-    ty: Ty,
-    prec: Precision,
-) -> Result<Stage> {
-    let n: Vec<i32> = shape[axes.clone()]
-        .iter()
-        .map(|&d| int(d))
-        .collect::<Result<_>>()?;
-    let outer: usize = shape[..axes.start].iter().product();
-    let inner: usize = shape[axes.end..].iter().product();
-    let size: usize = shape[axes.clone()].iter().product();
-    let t = cufft_type(ty, prec);
-    let (fft, repeat, step) = if inner == 1 {
-        // Contiguous, batched over the outer axes (basic layout, also right for R2C / C2R).
-        let dist = match ty {
-            Ty::C2C => int(size)?,
-            _ => 0, // ignored with the basic layout
-        };
-        let fft = CudaFft::plan_many(
-            &n,
-            None,
-            1,
-            dist,
-            None,
-            1,
-            dist,
-            t,
-            int(outer)?,
-            stream.clone(),
-        );
-        (fft, 1, 0)
+/// The cuFFT plan of one layout.
+fn stage(stream: &Arc<CudaStream>, l: Layout, prec: Precision) -> Result<Stage> {
+    let n: Vec<i32> = l.n.iter().map(|&d| int(d)).collect::<Result<_>>()?;
+    let t = cufft_type(l.ty, prec);
+    let fft = if l.stride == 1 {
+        // Basic layout: inembed / onembed NULL, strides and distances ignored.
+        CudaFft::plan_many(&n, None, 1, 0, None, 1, 0, t, int(l.batch)?, stream.clone())
     } else {
-        // Strided C2C: `inner` interleaved signals of stride `inner`, repeated over `outer`.
-        let fft = CudaFft::plan_many(
+        // Advanced layout: `batch` signals 1 element apart, elements `stride` apart.
+        let s = int(l.stride)?;
+        CudaFft::plan_many(
             &n,
             Some(&n),
-            int(inner)?,
+            s,
             1,
             Some(&n),
-            int(inner)?,
+            s,
             1,
             t,
-            int(inner)?,
+            int(l.batch)?,
             stream.clone(),
-        );
-        (fft, outer, size * inner)
+        )
     };
     Ok(Stage {
         fft: fft.map_err(cufft)?,
-        repeat,
-        step,
+        repeat: l.repeat,
+        step: l.step,
     })
 }
 
 impl PlanSet {
     pub(crate) fn new(stream: &Arc<CudaStream>, spec: &FftSpec, prec: Precision) -> Result<Self> {
-        let r = spec.shape.len();
-        let k = spec.axes;
-        let first = r - k;
-        // The trailing group of up to 3 axes, and the leading rest (at most one axis).
-        let tail = r - k.min(3)..r;
-        let head = (k > 3).then_some(first..first + 1);
-        let (forward, inverse) = match spec.kind {
-            FftKind::C2C => {
-                let mut f = vec![stage(stream, &spec.shape, tail, Ty::C2C, prec)?];
-                if let Some(h) = head {
-                    f.push(stage(stream, &spec.shape, h, Ty::C2C, prec)?);
-                }
-                (f, Vec::new())
-            }
-            FftKind::R2C => {
-                let spectrum = spec.spectrum_shape();
-                let mut f = vec![stage(stream, &spec.shape, tail, Ty::R2C, prec)?];
-                if let Some(h) = head {
-                    f.push(stage(stream, &spectrum, h, Ty::C2C, prec)?);
-                }
-                let mut inv = Vec::new();
-                if k > 1 {
-                    inv.push(stage(stream, &spectrum, first..r - 1, Ty::C2C, prec)?);
-                }
-                inv.push(stage(stream, &spec.shape, r - 1..r, Ty::C2R, prec)?);
-                (f, inv)
-            }
+        let (f, i) = layouts(spec);
+        let make = |ls: Vec<Layout>| -> Result<Vec<Stage>> {
+            ls.into_iter().map(|l| stage(stream, l, prec)).collect()
         };
+        let (forward, inverse) = (make(f)?, make(i)?);
         Ok(PlanSet {
             spec: spec.clone(),
             prec,
@@ -307,22 +240,17 @@ impl PlanSet {
         prec: Precision,
         data: CUdeviceptr,
     ) -> Result<()> {
-        let n = *self.spec.shape.last().ok_or_else(|| no_stage("C2R"))?;
-        let m = n / 2 + 1;
-        let lines = self.spec.spectrum_shape().iter().product::<usize>() / m;
         let real = precision_size(prec);
-        let bins: &[usize] = if n % 2 == 0 { &[0, n / 2] } else { &[0] };
-        for &bin in bins {
-            let imag = data + (bin * 2 * real + real) as CUdeviceptr;
-            // SAFETY: `lines` rows of pitch `m` complex elements lie in the spectrum buffer; each
-            // row gets `real / 4` 32-bit zeros at the imaginary part of bin `bin`.
+        for (first, pitch, rows) in dc_nyquist_imag(&self.spec) {
+            // SAFETY: `rows` rows of `pitch` reals lie in the spectrum buffer; each gets
+            // `real / 4` 32-bit zeros at real index `first` of the row (an imaginary part).
             unsafe {
                 cudarc::driver::sys::cuMemsetD2D32Async(
-                    imag,
-                    m * 2 * real,
+                    data + (first * real) as CUdeviceptr,
+                    pitch * real,
                     0,
                     real / 4,
-                    lines,
+                    rows,
                     stream.cu_stream(),
                 )
             }
