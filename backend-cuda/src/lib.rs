@@ -11,9 +11,15 @@
 mod backend;
 mod buffer;
 mod device;
+mod elementwise;
+mod fbp;
 mod fft;
+mod index;
+mod memory;
 mod nufft;
 mod program;
+mod reduce;
+mod stencil;
 
 pub use backend::CudaBackend;
 pub use buffer::CudaBuffer;

@@ -99,7 +99,11 @@ pub(crate) fn dc_nyquist_imag(spec: &FftSpec) -> Vec<(usize, usize, usize)> {
     let n = spec.shape[spec.shape.len() - 1];
     let m = n / 2 + 1;
     let lines = spec.shape[..spec.shape.len() - 1].iter().product();
-    let bins: &[usize] = if n.is_multiple_of(2) { &[0, n / 2] } else { &[0] };
+    let bins: &[usize] = if n.is_multiple_of(2) {
+        &[0, n / 2]
+    } else {
+        &[0]
+    };
     bins.iter()
         .map(|&bin| (2 * bin + 1, 2 * m, lines))
         .collect()

@@ -4,13 +4,19 @@
 
 mod layout;
 
+use crate::backend::CudaBackend;
+use crate::buffer::CudaBuffer;
 use crate::device::{cufft, driver};
+use crate::elementwise::scale_reals;
+use backend_core::error::check_shape;
+use backend_core::{DeviceBuffer, Direction, FftKind, C};
 use backend_core::{Error, FftSpec, Precision, Real, Result};
 use cudarc::cufft::result as cu;
 use cudarc::cufft::sys::{cufftType, double2, float2};
 use cudarc::cufft::{CudaFft, FftDirection};
 use cudarc::driver::sys::CUdeviceptr;
 use cudarc::driver::CudaStream;
+use cudarc::driver::{DevicePtr, DevicePtrMut};
 use layout::{dc_nyquist_imag, layouts, Layout, Ty};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
@@ -272,4 +278,79 @@ fn no_stage(what: &str) -> Error {
     Error::InvalidArgument(format!(
         "this FFT plan has no {what} transform (plan an R2C spec)"
     ))
+}
+
+// ---- the backend methods ----------------------------------------------------------------
+
+fn check_r2c(spec: &FftSpec) -> Result<()> {
+    if spec.kind == FftKind::R2C {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(
+            "real-to-complex transform with a C2C plan".into(),
+        ))
+    }
+}
+
+pub(crate) fn fft_c2c<T: Real>(
+    be: &CudaBackend,
+    plan: &CudaFftPlan<T>,
+    data: &mut CudaBuffer<C<T>>,
+    dir: Direction,
+) -> Result<()> {
+    let set = &plan.inner;
+    if set.spec.kind != FftKind::C2C {
+        return Err(Error::InvalidArgument("fft_c2c with an R2C plan".into()));
+    }
+    check_shape("fft_c2c", &set.spec.shape, data.shape())?;
+    be.bind()?;
+    {
+        let (ptr, _sync) = data.mem.device_ptr_mut(be.stream());
+        let d = match dir {
+            Direction::Forward => FftDirection::Forward,
+            Direction::Inverse => FftDirection::Inverse,
+        };
+        set.exec_c2c(T::PRECISION, ptr, d)?;
+    }
+    if dir == Direction::Inverse {
+        let norm = set.spec.dims().iter().product::<usize>() as f64;
+        scale_reals(be, T::PRECISION, &data.mem, 2 * data.len(), 1.0 / norm)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn fft_r2c<T: Real>(
+    be: &CudaBackend,
+    plan: &CudaFftPlan<T>,
+    input: &CudaBuffer<T>,
+    out: &mut CudaBuffer<C<T>>,
+) -> Result<()> {
+    let set = &plan.inner;
+    check_r2c(&set.spec)?;
+    check_shape("fft_r2c (input)", &set.spec.shape, input.shape())?;
+    check_shape("fft_r2c (output)", &set.spec.spectrum_shape(), out.shape())?;
+    be.bind()?;
+    let (i, _si) = input.mem.device_ptr(be.stream());
+    let (o, _so) = out.mem.device_ptr_mut(be.stream());
+    set.exec_r2c(T::PRECISION, i, o)
+}
+
+pub(crate) fn fft_c2r<T: Real>(
+    be: &CudaBackend,
+    plan: &CudaFftPlan<T>,
+    input: &mut CudaBuffer<C<T>>,
+    out: &mut CudaBuffer<T>,
+) -> Result<()> {
+    let set = &plan.inner;
+    check_r2c(&set.spec)?;
+    check_shape("fft_c2r (input)", &set.spec.spectrum_shape(), input.shape())?;
+    check_shape("fft_c2r (output)", &set.spec.shape, out.shape())?;
+    be.bind()?;
+    {
+        let (i, _si) = input.mem.device_ptr_mut(be.stream());
+        let (o, _so) = out.mem.device_ptr_mut(be.stream());
+        set.exec_c2r(be.stream(), T::PRECISION, i, o)?;
+    }
+    let norm = set.spec.dims().iter().product::<usize>() as f64;
+    scale_reals(be, T::PRECISION, &out.mem, out.len(), 1.0 / norm)
 }
