@@ -3,6 +3,7 @@
 use crate::buffer::CudaBuffer;
 use crate::device::{self, driver};
 use crate::fft::{self, CudaFftPlan, PlanSet};
+use crate::kernels::Kernel;
 use crate::nufft::CudaNufftPoints;
 use crate::program::{launch, Arg, Programs, Range};
 use crate::{elementwise, fbp, index, memory, reduce, stencil};
@@ -79,22 +80,22 @@ impl CudaBackend {
     pub(crate) fn run(
         &self,
         prec: Precision,
-        name: &'static str,
+        kernel: &Kernel,
         range: Range,
         args: &[Arg<'_>],
     ) -> Result<()> {
-        let f = self.inner.programs.function(prec, name)?;
-        launch(self.stream(), &f, range, args)
+        let f = self.inner.programs.function(prec, kernel)?;
+        launch(self.stream(), &f, kernel, prec, range, args)
     }
 
     /// Launches kernel `name` of the `T` program on `n` work items (any block size).
     pub(crate) fn run_items<T: Real>(
         &self,
-        name: &'static str,
+        kernel: &Kernel,
         n: usize,
         args: &[Arg<'_>],
     ) -> Result<()> {
-        self.run(T::PRECISION, name, Range::items(n), args)
+        self.run(T::PRECISION, kernel, Range::items(n), args)
     }
 
     /// Sets every byte of a buffer to zero.

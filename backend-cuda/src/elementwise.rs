@@ -2,6 +2,7 @@
 
 use crate::backend::{check_len, CudaBackend};
 use crate::buffer::{bytes, CudaBuffer};
+use crate::kernels;
 use crate::program::{Arg, Range};
 use backend_core::{
     Binary, DeviceBuffer, ElemKind, Element, Error, Field, Part, Precision, Real, Result, Unary, C,
@@ -63,7 +64,7 @@ pub(crate) fn scale_reals(
 ) -> Result<()> {
     b.run(
         p,
-        "scale_real",
+        &kernels::SCALE_REAL,
         Range::items(n),
         &[Arg::Mem(mem), Arg::size(n)?, Arg::real_in(p, alpha)],
     )
@@ -82,7 +83,7 @@ pub(crate) fn map<T: Real>(be: &CudaBackend, op: Unary, x: &mut CudaBuffer<T>) -
     let n = x.len();
     be.run(
         T::PRECISION,
-        "map_real",
+        &kernels::MAP_REAL,
         Range::items(n),
         &[Arg::Mem(&x.mem), Arg::size(n)?, Arg::I32(code)],
     )
@@ -98,7 +99,7 @@ pub(crate) fn zip<T: Real>(
     let n = a.len();
     be.run(
         T::PRECISION,
-        "zip_real",
+        &kernels::ZIP_REAL,
         Range::items(n),
         &[
             Arg::Mem(&a.mem),
@@ -119,7 +120,7 @@ pub(crate) fn zip_scalar<T: Real>(
     let n = a.len();
     be.run(
         T::PRECISION,
-        "zip_scalar_real",
+        &kernels::ZIP_SCALAR_REAL,
         Range::items(n),
         &[
             Arg::Mem(&a.mem),
@@ -146,11 +147,11 @@ pub(crate) fn axpby<E: Field>(
     let name = match E::KIND {
         ElemKind::Complex(_) => {
             args.extend([ar, ai, br, bi].map(|v| Arg::real_in(p, v)));
-            "axpby_complex"
+            &kernels::AXPBY_COMPLEX
         }
         _ => {
             args.extend([ar, br].map(|v| Arg::real_in(p, v)));
-            "axpby_real"
+            &kernels::AXPBY_REAL
         }
     };
     be.run(p, name, Range::items(n), &args)
@@ -163,7 +164,7 @@ pub(crate) fn scale<E: Field>(be: &CudaBackend, x: &mut CudaBuffer<E>, alpha: E)
     match E::KIND {
         ElemKind::Complex(_) => be.run(
             p,
-            "scale_complex",
+            &kernels::SCALE_COMPLEX,
             Range::items(n),
             &[
                 Arg::Mem(&x.mem),
@@ -186,7 +187,7 @@ pub(crate) fn cmul<T: Real>(
     let n = a.len();
     be.run(
         T::PRECISION,
-        "cmul_complex",
+        &kernels::CMUL_COMPLEX,
         Range::items(n),
         &[
             Arg::Mem(&a.mem),
@@ -202,7 +203,7 @@ pub(crate) fn conj<T: Real>(be: &CudaBackend, z: &mut CudaBuffer<C<T>>) -> Resul
     let n = z.len();
     be.run(
         T::PRECISION,
-        "conj_complex",
+        &kernels::CONJ_COMPLEX,
         Range::items(n),
         &[Arg::Mem(&z.mem), Arg::size(n)?],
     )
@@ -217,7 +218,7 @@ pub(crate) fn to_complex<T: Real>(
     let n = x.len();
     be.run(
         T::PRECISION,
-        "real_to_complex",
+        &kernels::REAL_TO_COMPLEX,
         Range::items(n),
         &[Arg::Mem(&x.mem), Arg::Mem(&out.mem), Arg::size(n)?],
     )
@@ -238,7 +239,7 @@ pub(crate) fn complex_part<T: Real>(
     let n = z.len();
     be.run(
         T::PRECISION,
-        "complex_part",
+        &kernels::COMPLEX_PART,
         Range::items(n),
         &[
             Arg::Mem(&z.mem),

@@ -2,6 +2,7 @@
 
 use crate::backend::CudaBackend;
 use crate::buffer::CudaBuffer;
+use crate::kernels;
 use crate::program::{Arg, Range};
 use backend_core::error::check_shape;
 use backend_core::{DeviceBuffer, Error, Real, Result};
@@ -39,7 +40,7 @@ pub(crate) fn interp_backproject<T: Real>(
     let n2 = if d == 3 { sizes[2] } else { 1 };
     be.run(
         T::PRECISION,
-        "interp_backproject",
+        &kernels::INTERP_BACKPROJECT,
         Range::items(out.len()),
         &[
             Arg::Mem(&f.mem),

@@ -3,26 +3,27 @@
 
 use crate::backend::{check_len, CudaBackend};
 use crate::buffer::CudaBuffer;
+use crate::kernels::{self, Kernel};
 use crate::program::{Arg, Dims, Range};
 use crate::stencil::rank_of;
 use backend_core::error::check_shape;
 use backend_core::{Backend, DeviceBuffer, Element, Error, Precision, Result};
 
 /// Suffix of the index kernels for an element size (`_w4`, `_w8`, `_w16`).
-pub(crate) fn word_kernel(base: &'static str, size: usize) -> Result<&'static str> {
+pub(crate) fn word_kernel(base: &str, size: usize) -> Result<&'static Kernel> {
     Ok(match (base, size) {
-        ("fill", 4) => "fill_w4",
-        ("fill", 8) => "fill_w8",
-        ("fill", 16) => "fill_w16",
-        ("gather", 4) => "gather_w4",
-        ("gather", 8) => "gather_w8",
-        ("gather", 16) => "gather_w16",
-        ("scatter", 4) => "scatter_w4",
-        ("scatter", 8) => "scatter_w8",
-        ("scatter", 16) => "scatter_w16",
-        ("remap", 4) => "remap_w4",
-        ("remap", 8) => "remap_w8",
-        ("remap", 16) => "remap_w16",
+        ("fill", 4) => &kernels::FILL_W4,
+        ("fill", 8) => &kernels::FILL_W8,
+        ("fill", 16) => &kernels::FILL_W16,
+        ("gather", 4) => &kernels::GATHER_W4,
+        ("gather", 8) => &kernels::GATHER_W8,
+        ("gather", 16) => &kernels::GATHER_W16,
+        ("scatter", 4) => &kernels::SCATTER_W4,
+        ("scatter", 8) => &kernels::SCATTER_W8,
+        ("scatter", 16) => &kernels::SCATTER_W16,
+        ("remap", 4) => &kernels::REMAP_W4,
+        ("remap", 8) => &kernels::REMAP_W8,
+        ("remap", 16) => &kernels::REMAP_W16,
         _ => {
             return Err(Error::InvalidArgument(format!(
                 "no {base} kernel for {size}-byte elements"

@@ -15,6 +15,7 @@ mod elementwise;
 mod fbp;
 mod fft;
 mod index;
+mod kernels;
 mod memory;
 mod nufft;
 mod program;

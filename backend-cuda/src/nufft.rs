@@ -4,6 +4,7 @@
 
 use crate::backend::CudaBackend;
 use crate::buffer::CudaBuffer;
+use crate::kernels;
 use crate::program::{Arg, Dims};
 use backend_core::nufft::SpreadParams;
 use backend_core::{Backend, DeviceBuffer, Error, Real, Result, C};
@@ -175,7 +176,7 @@ impl<T: Real> CudaNufftPoints<T> {
             Arg::Mem(&fine.mem),
         ];
         args.extend(self.tail(params)?);
-        b.run_items::<T>("nufft_spread", params.n_trans * self.m, &args)
+        b.run_items::<T>(&kernels::NUFFT_SPREAD, params.n_trans * self.m, &args)
     }
 
     pub(crate) fn interp(
@@ -193,7 +194,7 @@ impl<T: Real> CudaNufftPoints<T> {
             Arg::Mem(&c.mem),
         ];
         args.extend(self.tail(params)?);
-        b.run_items::<T>("nufft_interp", params.n_trans * self.m, &args)
+        b.run_items::<T>(&kernels::NUFFT_INTERP, params.n_trans * self.m, &args)
     }
 }
 
@@ -240,7 +241,7 @@ pub(crate) fn deconvolve<T: Real>(
         Arg::Mem(&modes.mem),
     ];
     args.extend(tail);
-    b.run_items::<T>("nufft_deconvolve", modes.len(), &args)
+    b.run_items::<T>(&kernels::NUFFT_DECONVOLVE, modes.len(), &args)
 }
 
 pub(crate) fn precompensate<T: Real>(
@@ -258,7 +259,7 @@ pub(crate) fn precompensate<T: Real>(
         Arg::Mem(&fine.mem),
     ];
     args.extend(tail);
-    b.run_items::<T>("nufft_precompensate", modes.len(), &args)
+    b.run_items::<T>(&kernels::NUFFT_PRECOMPENSATE, modes.len(), &args)
 }
 
 #[cfg(test)]

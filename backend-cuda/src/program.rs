@@ -2,6 +2,7 @@
 //! functions cached by name; and the launch helper that maps OpenCL's NDRange onto a CUDA grid.
 
 use crate::device::driver;
+use crate::kernels::{ptx_signatures, Kernel, Param};
 use backend_core::{Error, Precision, Real, Result};
 use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig,
@@ -17,6 +18,8 @@ const FALLBACK_ARCH: &str = "compute_75";
 /// One compiled module (one precision) and the functions loaded from it so far.
 struct Program {
     module: Arc<CudaModule>,
+    /// The parameter kinds of every entry point, read from the PTX.
+    signatures: HashMap<String, Vec<Option<Param>>>,
     functions: Mutex<HashMap<&'static str, CudaFunction>>,
 }
 
@@ -37,12 +40,23 @@ impl Programs {
         })
     }
 
-    /// The kernel `name` of the `prec` program (compiled and loaded on first use).
-    pub(crate) fn function(&self, prec: Precision, name: &'static str) -> Result<CudaFunction> {
+    /// The entry point of `kernel` in the `prec` program (compiled and loaded on first use);
+    /// fails if the compiled kernel's parameters differ from the backend's table.
+    pub(crate) fn function(&self, prec: Precision, kernel: &Kernel) -> Result<CudaFunction> {
+        let name = kernel.name;
         let program = self.program(prec)?;
         let mut functions = program.functions.lock().map_err(poisoned)?;
         if let Some(f) = functions.get(name) {
             return Ok(f.clone());
+        }
+        let want: Vec<Option<Param>> = kernel.params.iter().map(|&p| Some(p)).collect();
+        if program.signatures.get(name) != Some(&want) {
+            return Err(Error::Device(format!(
+                "kernel {name} ({prec}) takes {:?} in the compiled sources, the CUDA backend \
+                 passes {:?}",
+                program.signatures.get(name),
+                kernel.params
+            )));
         }
         let f = program.module.load_function(name).map_err(|e| {
             Error::Device(format!(
@@ -66,11 +80,13 @@ impl Programs {
             }
             r => r?,
         };
+        let signatures = ptx_signatures(&ptx.to_src(), prec);
         let module = self.ctx.load_module(ptx).map_err(|e| Error::KernelBuild {
             log: format!("loading the {prec} PTX module: {e}"),
         })?;
         let p = Arc::new(Program {
             module,
+            signatures,
             functions: Mutex::new(HashMap::new()),
         });
         built.insert(prec, p.clone());
@@ -248,13 +264,50 @@ impl Range {
     }
 }
 
-/// Enqueues `func` on `stream` with `args` over `range`.
+impl Arg<'_> {
+    /// The parameter kind this argument fills, and for a real scalar its precision.
+    fn kind(&self) -> (Param, Option<Precision>) {
+        match self {
+            Arg::Mem(_) => (Param::Ptr, None),
+            Arg::I32(_) | Arg::U32(_) => (Param::Int, None),
+            Arg::F32(_) => (Param::Real, Some(Precision::F32)),
+            Arg::F64(_) => (Param::Real, Some(Precision::F64)),
+            Arg::W8(_) => (Param::Word8, None),
+            Arg::W16(_) => (Param::Word16, None),
+            Arg::Dims(_) => (Param::Dims, None),
+        }
+    }
+}
+
+/// Fails unless `args` fill `kernel`'s parameters (reals in the program's precision `prec`).
+fn check_args(kernel: &Kernel, prec: Precision, args: &[Arg<'_>]) -> Result<()> {
+    let fits = args.len() == kernel.params.len()
+        && args.iter().zip(kernel.params).all(|(a, &p)| {
+            let (kind, real) = a.kind();
+            kind == p && real.is_none_or(|r| r == prec)
+        });
+    if fits {
+        Ok(())
+    } else {
+        let got: Vec<_> = args.iter().map(|a| a.kind()).collect();
+        Err(Error::Device(format!(
+            "host arguments {got:?} do not fit kernel {} ({prec}) parameters {:?}",
+            kernel.name, kernel.params
+        )))
+    }
+}
+
+/// Enqueues `func` (the entry point of `kernel` in the `prec` program) on `stream` with `args`
+/// over `range`.
 pub(crate) fn launch(
     stream: &CudaStream,
     func: &CudaFunction,
+    kernel: &Kernel,
+    prec: Precision,
     range: Range,
     args: &[Arg<'_>],
 ) -> Result<()> {
+    check_args(kernel, prec, args)?;
     if range.global == 0 {
         return Ok(());
     }
@@ -272,8 +325,8 @@ pub(crate) fn launch(
             Arg::Dims(v) => b.arg(v),
         };
     }
-    // SAFETY: the argument list matches the kernel's signature (the same order the OpenCL
-    // backend uses, checked by the conformance suite on a GPU), every buffer is at least as long
+    // SAFETY: the argument list matches the kernel's signature (checked above against the
+    // table, which a test checks against NVRTC's PTX), every buffer is at least as long
     // as the index range the kernel touches (checked by the callers' shape tests), and the
     // kernels guard against the work items past the global size.
     unsafe { b.launch(cfg) }.map_err(driver)?;

@@ -4,6 +4,7 @@
 use crate::backend::{check_len, CudaBackend};
 use crate::buffer::{bytes_mut, CudaBuffer};
 use crate::device::driver;
+use crate::kernels;
 use crate::program::{Arg, Range};
 use backend_core::{Backend, DeviceBuffer, Real, Reduce, Result};
 
@@ -32,7 +33,7 @@ fn reduction<T: Real>(
     let partial = b.alloc(groups * std::mem::size_of::<T>(), false)?;
     b.run(
         T::PRECISION,
-        "reduce_partial",
+        &kernels::REDUCE_PARTIAL,
         Range::groups(groups, REDUCE_WG),
         &[
             Arg::Mem(&x.mem),

@@ -2,6 +2,7 @@
 
 use crate::backend::CudaBackend;
 use crate::buffer::CudaBuffer;
+use crate::kernels;
 use crate::program::{Arg, Dims, Range};
 use backend_core::error::check_shape;
 use backend_core::{DeviceBuffer, Error, Real, Result};
@@ -49,7 +50,7 @@ pub(crate) fn grad<T: Real>(
     let n = u.len();
     be.run(
         T::PRECISION,
-        "stencil_grad",
+        &kernels::STENCIL_GRAD,
         Range::items(n * axes.len()),
         &[
             Arg::Mem(&u.mem),
@@ -82,7 +83,7 @@ pub(crate) fn div<T: Real>(
     let n = out.len();
     be.run(
         T::PRECISION,
-        "stencil_div",
+        &kernels::STENCIL_DIV,
         Range::items(n),
         &[
             Arg::Mem(&p.mem),
@@ -114,7 +115,7 @@ pub(crate) fn tv_dual_step<T: Real>(
     let n = ubar.len();
     be.run(
         T::PRECISION,
-        "tv_dual_step",
+        &kernels::TV_DUAL_STEP,
         Range::items(n),
         &[
             Arg::Mem(&p.mem),
@@ -157,7 +158,7 @@ pub(crate) fn tv_primal_step<T: Real>(
     let n = u.len();
     be.run(
         T::PRECISION,
-        "tv_primal_step",
+        &kernels::TV_PRIMAL_STEP,
         Range::items(n),
         &[
             Arg::Mem(&u.mem),
