@@ -1,0 +1,195 @@
+//! The operators against PyEPRI 1.1.1 outputs (`tests/data/*/manifest.json` records each call):
+//! frequency nodes, proj2d / backproj2d on the phalanx geometry (f32, f64), the 2D Toeplitz
+//! kernel and its application, proj3d / backproj3d on a 64³ volume (f64).
+//! Instantiated per backend: `cpu::proj2d::phalanx_f32`, ...
+
+mod common;
+
+use backend_core::{Backend, Real};
+use common::{load1, load2, loadd, rel_err};
+use epri_ops::{FrequencyNodes, Geometry, Projector, ProjectorOptions, ToeplitzKernel};
+use ndarray::ArrayD;
+use ndarray_npy::ReadableElement;
+
+/// Everything a reference case provides: geometry, lineshape, image.
+struct Case<T> {
+    geometry: Geometry<T>,
+    h: ndarray::Array1<T>,
+    u: ArrayD<T>,
+}
+
+fn case<T: Real + ReadableElement>(name: &str, delta: f64) -> Case<T> {
+    let b = load1::<T>(name, "B");
+    let fgrad = load2::<T>(name, "fgrad");
+    Case {
+        geometry: Geometry::new(b.view(), T::of(delta), fgrad.view()).unwrap(),
+        h: load1(name, "h"),
+        u: loadd(name, "u"),
+    }
+}
+
+fn project<B: Backend, T: Real>(a: &mut Projector<B, T>, u: &ArrayD<T>) -> ArrayD<T> {
+    let b = a.backend().clone();
+    let ud = b.upload(u.view()).unwrap();
+    let mut out = b.zeros::<T>(&a.sino_shape()).unwrap();
+    a.apply(&ud, &mut out).unwrap();
+    b.download(&out).unwrap()
+}
+
+fn backproject<B: Backend, T: Real>(a: &mut Projector<B, T>, p: &ArrayD<T>) -> ArrayD<T> {
+    let b = a.backend().clone();
+    let pd = b.upload(p.view()).unwrap();
+    let mut out = b.zeros::<T>(a.image_shape()).unwrap();
+    a.adjoint(&pd, &mut out).unwrap();
+    b.download(&out).unwrap()
+}
+
+fn check(what: &str, got: &ArrayD<impl Real>, want: &ArrayD<impl Real + Copy>, tol: f64) {
+    let want = want.mapv(|v| v.f64());
+    let got = got.mapv(|v| v.f64());
+    let err = rel_err(&got, &want);
+    println!("{what}: relative l2 error {err:.3e}");
+    assert!(err < tol, "{what}: relative l2 error {err:e} >= {tol:e}");
+}
+
+/// a_proj2d_*: nodes (kept set identical, coordinates to rounding), proj2d, backproj2d of the
+/// measured sinogram and of PyEPRI's own projection.
+fn phalanx<B: Backend, T: Real + ReadableElement>(b: &B, name: &str, eps: f64, tol: f64) {
+    let c = case::<T>(name, 8e-3);
+    let nodes = FrequencyNodes::new(&c.geometry, true).unwrap();
+    let idx = load1::<i64>(name, "nodes_indexes");
+    assert_eq!(nodes.len(), idx.len());
+    assert!(nodes
+        .indexes()
+        .iter()
+        .zip(&idx)
+        .all(|(&a, &b)| a as i64 == b));
+    let node_tol = 4.0 * T::EPS.f64();
+    check(
+        "nodes x",
+        &nodes.x().to_owned().into_dyn(),
+        &loadd::<T>(name, "nodes_x"),
+        node_tol,
+    );
+    check(
+        "nodes y",
+        &nodes.y().to_owned().into_dyn(),
+        &loadd::<T>(name, "nodes_y"),
+        node_tol,
+    );
+    let opts = ProjectorOptions {
+        rfft_mode: true,
+        eps,
+    };
+    let mut a = Projector::new(b, &c.geometry, c.h.view(), &[256, 256], opts).unwrap();
+    check(
+        "proj2d",
+        &project(&mut a, &c.u),
+        &loadd::<T>(name, "proj"),
+        tol,
+    );
+    let measured = loadd::<T>(name, "proj_measured");
+    check(
+        "backproj2d(measured)",
+        &backproject(&mut a, &measured),
+        &loadd::<T>(name, "backproj_measured"),
+        tol,
+    );
+    let proj = loadd::<T>(name, "proj");
+    check(
+        "backproj2d(proj)",
+        &backproject(&mut a, &proj),
+        &loadd::<T>(name, "backproj_proj"),
+        tol,
+    );
+}
+
+mod generic {
+    use super::*;
+
+    pub mod proj2d {
+        use super::*;
+
+        pub fn phalanx_f32<B: Backend>(b: &B) {
+            phalanx::<B, f32>(b, "a_proj2d_f32", 1e-6, 1e-4);
+        }
+
+        pub fn phalanx_f64<B: Backend>(b: &B) {
+            if b.supports_f64() {
+                phalanx::<B, f64>(b, "a_proj2d_f64", 1e-12, 1e-9);
+            }
+        }
+    }
+
+    pub mod toeplitz2d {
+        use super::*;
+
+        /// b_toeplitz2d: the 512x512 kernel and its application to a 256x256 phantom (f32).
+        pub fn phalanx_kernel<B: Backend>(b: &B) {
+            let name = "b_toeplitz2d";
+            let c = case::<f32>(name, 8e-3);
+            let mut t =
+                ToeplitzKernel::new(b, &c.geometry, c.h.view(), c.h.view(), &[256, 256], 1e-6)
+                    .unwrap();
+            check(
+                "phi",
+                &t.kernel_host().unwrap(),
+                &loadd::<f32>(name, "phi"),
+                1e-4,
+            );
+            let ud = b.upload(c.u.view()).unwrap();
+            let mut out = b.zeros::<f32>(&[256, 256]).unwrap();
+            t.apply(&ud, &mut out).unwrap();
+            check(
+                "toeplitz(u)",
+                &b.download(&out).unwrap(),
+                &loadd::<f32>(name, "toeplitz_out"),
+                1e-4,
+            );
+        }
+    }
+
+    pub mod proj3d {
+        use super::*;
+
+        /// c_proj3d_f64: 64³ phantom, 1000 gradients, 512 field samples.
+        pub fn fibonacci_f64<B: Backend>(b: &B) {
+            if !b.supports_f64() {
+                return;
+            }
+            let name = "c_proj3d_f64";
+            let c = case::<f64>(name, 0.01953125);
+            let opts = ProjectorOptions {
+                rfft_mode: true,
+                eps: 1e-12,
+            };
+            let mut a = Projector::new(b, &c.geometry, c.h.view(), &[64, 64, 64], opts).unwrap();
+            check(
+                "proj3d",
+                &project(&mut a, &c.u),
+                &loadd::<f64>(name, "proj"),
+                1e-9,
+            );
+            let proj = loadd::<f64>(name, "proj");
+            check(
+                "backproj3d(proj)",
+                &backproject(&mut a, &proj),
+                &loadd::<f64>(name, "backproj_proj"),
+                1e-9,
+            );
+            let random = loadd::<f64>(name, "proj_random");
+            check(
+                "backproj3d(random)",
+                &backproject(&mut a, &random),
+                &loadd::<f64>(name, "backproj_random"),
+                1e-9,
+            );
+        }
+    }
+}
+
+backend_tests!(cpu, || backend_cpu::CpuBackend::new(), {
+    proj2d { phalanx_f32, phalanx_f64 },
+    toeplitz2d { phalanx_kernel },
+    proj3d { fibonacci_f64 },
+});
