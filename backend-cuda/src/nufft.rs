@@ -56,7 +56,7 @@ impl<T: Real> CudaNufftPoints<T> {
 }
 
 /// The points in the kernels' layout: `xs[a * M + j]`, the coordinate along axis `a` of sorted
-/// point `j` in fine-grid cells (folded into `[0, nf_a]`), and `perm[j]`, its caller's index;
+/// point `j` in fine-grid cells (folded into `[0, nf_a)`), and `perm[j]`, its caller's index;
 /// sorted by bins of [`BIN`] cells.
 fn prepare<T: Real>(
     coords: &[ArrayView1<'_, T>],
@@ -106,7 +106,10 @@ fn prepare<T: Real>(
                 let axis = a + d - 3;
                 let nf = fine[a] as f64;
                 let x = coords[axis][j].f64().rem_euclid(std::f64::consts::TAU);
-                let u = (x * nf / std::f64::consts::TAU).min(nf);
+                let mut u = x * nf / std::f64::consts::TAU;
+                if u >= nf {
+                    u -= nf;
+                }
                 xs[axis][j] = T::of(u);
                 (u as usize).min(fine[a] - 1) / BIN[a]
             };
@@ -285,10 +288,16 @@ mod tests {
         }
     }
 
+    /// `m` points along each of `d` axes, the first ones on the folding edges.
     fn coords(d: usize, m: usize) -> Vec<Array1<f64>> {
+        use std::f64::consts::PI;
+        let edges = [-PI, PI, 0.0, TAU, -1e-300, 1e7, 3.0 * PI, -TAU];
         (0..d)
             .map(|a| {
-                Array1::from_iter((0..m).map(|j| 9.0 * ((j * 31 + a * 17) as f64 * 0.7).sin()))
+                Array1::from_iter((0..m).map(|j| match edges.get(j) {
+                    Some(&e) => e,
+                    None => 9.0 * ((j * 31 + a * 17) as f64 * 0.7).sin(),
+                }))
             })
             .collect()
     }
@@ -314,9 +323,14 @@ mod tests {
                         let axis = a + d - 3;
                         let nf = fine[a] as f64;
                         let u = xs[axis * 200 + j];
-                        assert!((0.0..=nf).contains(&u), "{u} outside [0, {nf}]");
-                        let turns = (u * TAU / nf - x[axis][orig as usize]) / TAU;
-                        assert!((turns - turns.round()).abs() < 1e-12, "not a fold: {turns}");
+                        assert!((0.0..nf).contains(&u), "{u} outside [0, {nf})");
+                        let xo = x[axis][orig as usize];
+                        let turns = (u * TAU / nf - xo) / TAU;
+                        let tol = 1e-12 * xo.abs().max(1.0);
+                        assert!(
+                            (turns - turns.round()).abs() < tol,
+                            "{xo} -> {u}: not a fold"
+                        );
                         (u as usize).min(fine[a] - 1) / BIN[a]
                     };
                     bin = bin * fine[a].div_ceil(BIN[a]) + cell;
