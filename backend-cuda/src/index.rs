@@ -9,7 +9,7 @@ use crate::stencil::rank_of;
 use backend_core::error::check_shape;
 use backend_core::{Backend, DeviceBuffer, Element, Error, Precision, Result};
 
-/// Suffix of the index kernels for an element size (`_w4`, `_w8`, `_w16`).
+/// The index kernel `base` (fill, gather, scatter, remap) for elements of `size` bytes.
 pub(crate) fn word_kernel(base: &str, size: usize) -> Result<&'static Kernel> {
     Ok(match (base, size) {
         ("fill", 4) => &kernels::FILL_W4,
