@@ -8,9 +8,9 @@ use cudarc::driver::{
     CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, DeviceRepr, LaunchConfig,
     PushKernelArg,
 };
-use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
+use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions, Ptx};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The oldest virtual architecture CUDA 13's NVRTC accepts (Turing).
 const FALLBACK_ARCH: &str = "compute_75";
@@ -74,9 +74,9 @@ impl Programs {
         }
         // A device newer than this NVRTC knows runs the PTX of the oldest architecture CUDA 13
         // supports, JIT-compiled by the driver.
-        let ptx = match compile(prec, &self.arch) {
+        let ptx = match compile_cached(prec, &self.arch) {
             Err(Error::KernelBuild { log }) if log.contains("gpu-architecture") => {
-                compile(prec, FALLBACK_ARCH)?
+                compile_cached(prec, FALLBACK_ARCH)?
             }
             r => r?,
         };
@@ -102,7 +102,7 @@ pub fn source(prec: Precision) -> String {
 /// Compiles the kernels of one precision to PTX for a virtual architecture such as
 /// `compute_90` (NVRTC's `--gpu-architecture`); needs only `libnvrtc`, no GPU. A failure carries
 /// NVRTC's log.
-pub fn compile(prec: Precision, arch: &str) -> Result<cudarc::nvrtc::Ptx> {
+pub fn compile(prec: Precision, arch: &str) -> Result<Ptx> {
     crate::device::nvrtc_present()?;
     let opts = CompileOptions {
         options: vec![format!("--gpu-architecture={arch}")],
@@ -116,6 +116,23 @@ pub fn compile(prec: Precision, arch: &str) -> Result<cudarc::nvrtc::Ptx> {
             other => format!("NVRTC ({prec}): {other:?}"),
         },
     })
+}
+
+/// [`compile`], once per process for each precision and architecture (every backend handle of
+/// a process, the parallel tests' say, shares the PTX; the driver caches its own JIT output).
+fn compile_cached(prec: Precision, arch: &str) -> Result<Ptx> {
+    static CACHE: OnceLock<Mutex<HashMap<(Precision, String), Ptx>>> = OnceLock::new();
+    let mut cache = CACHE
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .map_err(poisoned)?;
+    let key = (prec, arch.to_string());
+    if let Some(p) = cache.get(&key) {
+        return Ok(p.clone());
+    }
+    let p = compile(prec, arch)?;
+    cache.insert(key, p.clone());
+    Ok(p)
 }
 
 fn poisoned<G>(_: std::sync::PoisonError<G>) -> Error {
