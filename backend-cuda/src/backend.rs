@@ -15,7 +15,7 @@ use backend_core::{
 use cudarc::driver::{CudaContext, CudaSlice, CudaStream};
 use ndarray::{ArrayD, ArrayView1, ArrayViewD};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 /// A CUDA device: its primary context, one stream (all work is queued in order on it), the
 /// kernels compiled by NVRTC (per precision, on first use) and the cuFFT plans made so far.
@@ -36,28 +36,44 @@ struct Inner {
     ctx: Arc<CudaContext>,
 }
 
+impl Inner {
+    fn open(ordinal: usize) -> Result<Self> {
+        let ctx = device::open(ordinal)?;
+        // One stream and in-order semantics: cudarc's per-buffer event tracking is not needed.
+        // SAFETY: no buffer exists yet on this context handle; all work goes to the one stream
+        // below.
+        unsafe { ctx.disable_event_tracking() };
+        let stream = ctx.new_stream().map_err(driver)?;
+        Ok(Inner {
+            ordinal,
+            device_name: ctx.name().map_err(driver)?,
+            stream,
+            programs: Programs::new(ctx.clone())?,
+            fft_plans: Mutex::new(HashMap::new()),
+            ctx,
+        })
+    }
+}
+
 impl CudaBackend {
     /// Opens CUDA device `ordinal` (0 for the first). Fails with
     /// [`Error::DeviceUnavailable`], never a panic, when the driver, NVRTC or cuFFT libraries
     /// or the device are missing.
+    ///
+    /// Handles opened while another handle of the same device is alive share its context,
+    /// stream, compiled kernels and FFT plans (as clones do).
     pub fn new(ordinal: usize) -> Result<Self> {
-        let ctx = device::open(ordinal)?;
-        // One stream and in-order semantics: cudarc's per-buffer event tracking is not needed.
-        // SAFETY: no buffer exists yet on this context from this backend; all its work goes to
-        // the one stream below.
-        unsafe { ctx.disable_event_tracking() };
-        let stream = ctx.new_stream().map_err(driver)?;
-        let device_name = ctx.name().map_err(driver)?;
-        Ok(CudaBackend {
-            inner: Arc::new(Inner {
-                ordinal,
-                device_name,
-                stream,
-                programs: Programs::new(ctx.clone())?,
-                fft_plans: Mutex::new(HashMap::new()),
-                ctx,
-            }),
-        })
+        static OPEN: OnceLock<Mutex<HashMap<usize, Weak<Inner>>>> = OnceLock::new();
+        let mut open = OPEN
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .map_err(|_| Error::Device("CUDA device table lock poisoned".into()))?;
+        if let Some(inner) = open.get(&ordinal).and_then(Weak::upgrade) {
+            return Ok(CudaBackend { inner });
+        }
+        let inner = Arc::new(Inner::open(ordinal)?);
+        open.insert(ordinal, Arc::downgrade(&inner));
+        Ok(CudaBackend { inner })
     }
 
     /// The CUDA devices of this machine, as `cuda:<i> (<name>)`; an error (not a panic) when
