@@ -68,7 +68,7 @@ pub fn axpby<E: Field>(alpha: E, x: &[E], beta: E, y: &mut [E]) {
 
 /// `x <- alpha x`.
 pub fn scale<E: Field>(x: &mut [E], alpha: E) {
-    for_each(x, |v| *v = *v * alpha);
+    for_each(x, |v| *v *= alpha);
 }
 
 /// `a[i] <- a[i] · b[i % b.len()]` or `a[i] · conj(b[..])`.

@@ -56,13 +56,16 @@ impl<T: Real> AxisFft<T> {
     }
 }
 
+/// Forward and inverse real transforms of one length.
+type RealPair<T> = (Arc<dyn RealToComplex<T>>, Arc<dyn ComplexToReal<T>>);
+
 /// A planned FFT over the last `spec.axes` axes of arrays of shape `spec.shape`.
 pub struct CpuFftPlan<T: Real> {
     spec: FftSpec,
     /// Complex transforms of every transformed axis (C2C), or of every one but the last (R2C).
     c2c: Vec<AxisFft<T>>,
     /// Real transforms of the last axis (R2C plans only).
-    real: Option<(Arc<dyn RealToComplex<T>>, Arc<dyn ComplexToReal<T>>)>,
+    real: Option<RealPair<T>>,
 }
 
 impl<T: Real> CpuFftPlan<T> {
@@ -125,7 +128,7 @@ impl<T: Real> CpuFftPlan<T> {
     fn complex_passes(
         &self,
         data: &mut [C<T>],
-        axes: impl Iterator<Item = usize> + ExactSizeIterator,
+        axes: impl ExactSizeIterator<Item = usize>,
         dir: Direction,
         scale: Option<T>,
     ) {

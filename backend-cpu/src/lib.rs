@@ -585,7 +585,7 @@ fn check_block(op: &str, block: &[usize], big: &[usize], offset: &[usize]) -> Re
             .map(|a| offset[a] + block[a])
             .collect();
         Err(Error::shape(
-            &format!("{op} (offset {offset:?} + block)"),
+            format!("{op} (offset {offset:?} + block)"),
             big,
             &end,
         ))

@@ -82,9 +82,9 @@ impl Grid {
         let base = r * self.width;
         let row = &u[base..base + self.width];
         if axis == self.last() {
-            for j in 0..self.width - 1 {
-                out[j] = row[j + 1] - row[j];
-            }
+            out.iter_mut()
+                .zip(row.windows(2))
+                .for_each(|(o, p)| *o = p[1] - p[0]);
             out[self.width - 1] = T::zero();
         } else if self.coord(r, axis) + 1 < self.shape[axis] {
             let next = &u[base + self.strides[axis]..base + self.strides[axis] + self.width];
@@ -116,8 +116,8 @@ impl Grid {
                 return;
             }
             out[0] += qv(base);
-            for j in 1..w - 1 {
-                out[j] += qv(base + j) - qv(base + j - 1);
+            for (j, o) in out.iter_mut().enumerate().take(w - 1).skip(1) {
+                *o += qv(base + j) - qv(base + j - 1);
             }
             out[w - 1] -= qv(base + w - 2);
         } else {
@@ -245,7 +245,7 @@ pub fn tv_primal_step<T: Real>(
         for j in 0..w {
             let mut v = u[j] + s.tau * (s.lambda * dv[j] - gradf[base + j]);
             if let Some(m) = s.mask {
-                if !(m[base + j] > T::zero()) {
+                if m[base + j].is_nan() || m[base + j] <= T::zero() {
                     v = T::zero();
                 }
             }

@@ -7,7 +7,9 @@ use num_complex::Complex;
 /// Upload then download returns the same array, for every element type and a non-contiguous
 /// (transposed, Fortran-order) input.
 pub fn upload_download_roundtrip<B: Backend>(b: &B) {
-    let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| (i[0] * 100 + i[1] * 10 + i[2]) as f32);
+    let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| {
+        (i[0] * 100 + i[1] * 10 + i[2]) as f32
+    });
     let d = b.upload(a.view()).unwrap();
     assert_eq!(d.shape(), &[3, 4, 5]);
     assert_eq!(b.download(&d).unwrap(), a);
@@ -30,7 +32,11 @@ pub fn upload_download_roundtrip<B: Backend>(b: &B) {
 /// `zeros`, `fill`, `full`, `copy`, `duplicate`.
 pub fn zeros_fill_copy<B: Backend>(b: &B) {
     let z = b.zeros::<C<f32>>(&[7, 3]).unwrap();
-    assert!(b.download(&z).unwrap().iter().all(|v| *v == Complex::new(0.0, 0.0)));
+    assert!(b
+        .download(&z)
+        .unwrap()
+        .iter()
+        .all(|v| *v == Complex::new(0.0, 0.0)));
     let mut x = b.full::<f32>(&[5, 2], 2.5).unwrap();
     assert!(b.download(&x).unwrap().iter().all(|v| *v == 2.5));
     b.fill(&mut x, -1.0).unwrap();
@@ -49,7 +55,10 @@ pub fn wrong_shape_is_an_error<B: Backend>(b: &B) {
     let e = b.copy(&x, &mut y).unwrap_err();
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     let mut z = b.zeros::<f32>(&[4, 3]).unwrap();
-    assert!(matches!(z.reshape(&[5, 2]), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        z.reshape(&[5, 2]),
+        Err(Error::ShapeMismatch { .. })
+    ));
     z.reshape(&[12]).unwrap();
     assert_eq!(z.shape(), &[12]);
 }

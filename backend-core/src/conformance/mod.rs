@@ -6,10 +6,33 @@
 //! A backend whose constructor fails (no device) is reported as `skipped: <why>` unless the
 //! environment variable `EPRI_REQUIRE_<NAME>=1` is set (CI sets `EPRI_REQUIRE_OPENCL=1`), in
 //! which case the test fails.
+//!
+//! Every test is a generic `fn(&B)`; tests with a precision run in `f32`, then in `f64` when
+//! [`Backend::supports_f64`] says so.
 
-use crate::{Backend, Result};
+use crate::{Backend, Real, Result};
+use ndarray::{ArrayD, IxDyn};
 
+/// Runs `$f::<B, f32>(b)`, then `$f::<B, f64>(b)` if the backend computes in `f64`.
+macro_rules! per_precision {
+    ($f:ident, $b:expr) => {{
+        $f::<B, f32>($b);
+        if $b.supports_f64() {
+            $f::<B, f64>($b);
+        }
+    }};
+}
+
+pub mod creation;
+pub mod elementwise;
+pub mod errors;
+pub mod fbp;
+pub mod fft;
+pub mod index;
 pub mod memory;
+pub mod nufft;
+pub mod reduce;
+pub mod stencil;
 
 /// Runs `f` on the backend made by `make`, or reports why it is skipped.
 pub fn with_backend<B: Backend>(name: &str, make: impl FnOnce() -> Result<B>, f: impl FnOnce(&B)) {
@@ -26,7 +49,10 @@ pub fn with_backend<B: Backend>(name: &str, make: impl FnOnce() -> Result<B>, f:
 }
 
 /// Relative l2 error `‖a − b‖ / ‖b‖` of two real sequences (0 when both are zero).
-pub fn rel_err<'a>(a: impl IntoIterator<Item = &'a f64>, b: impl IntoIterator<Item = &'a f64>) -> f64 {
+pub fn rel_err<'a>(
+    a: impl IntoIterator<Item = &'a f64>,
+    b: impl IntoIterator<Item = &'a f64>,
+) -> f64 {
     let (mut num, mut den) = (0.0, 0.0);
     for (x, y) in a.into_iter().zip(b) {
         num += (x - y) * (x - y);
@@ -39,11 +65,34 @@ pub fn rel_err<'a>(a: impl IntoIterator<Item = &'a f64>, b: impl IntoIterator<It
     }
 }
 
-/// Instantiates the conformance suite for one backend: `conformance_suite!(cpu, || Ok(CpuBackend::new()))`
+/// Standard normal samples of the given shape, reproducible from `seed`.
+pub fn host_randn<T: Real>(shape: &[usize], seed: u64) -> ArrayD<T> {
+    crate::host::randn(shape, T::zero(), T::one(), seed).expect("unit normal law")
+}
+
+/// The elements of a real array as `f64`, row-major.
+pub fn as_f64<T: Real>(a: &ArrayD<T>) -> Vec<f64> {
+    a.iter().map(|v| v.f64()).collect()
+}
+
+/// Asserts `rel_err(got, want) <= tol`, naming the check in the failure message.
+pub fn assert_rel(what: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths differ");
+    let e = rel_err(got, want);
+    assert!(e <= tol, "{what}: relative l2 error {e:.3e} > {tol:.3e}");
+}
+
+/// An array from a shape and a function of the flat (row-major) position.
+pub fn from_flat<T: Clone>(shape: &[usize], f: impl FnMut(usize) -> T) -> ArrayD<T> {
+    let n = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).expect("length matches shape")
+}
+
+/// Instantiates the conformance suite for one backend: `conformance_suite!(cpu, || CpuBackend::new())`
 /// creates `mod cpu { mod memory { #[test] fn ... } ... }`.
 ///
-/// Each listed test function is generic `fn(&B)` in a submodule of this module, run in `f32`
-/// and `f64` where it takes a precision parameter.
+/// Each listed test function is generic `fn(&B)` in the submodule of this module named after its
+/// group. To add a group, add one `@group` line below.
 #[macro_export]
 macro_rules! conformance_suite {
     ($name:ident, $make:expr) => {
@@ -54,6 +103,54 @@ macro_rules! conformance_suite {
                 upload_download_roundtrip,
                 zeros_fill_copy,
                 wrong_shape_is_an_error,
+            });
+            $crate::conformance_suite!(@group $name, $make, creation {
+                arange_linspace,
+                meshgrid_xy,
+                full_ones,
+                rand_randn_seeded,
+            });
+            $crate::conformance_suite!(@group $name, $make, elementwise {
+                unary_maps,
+                binary_maps,
+                binary_broadcast,
+                scalar_maps,
+                axpby_scale,
+                cmul_broadcast_conj,
+                complex_parts,
+            });
+            $crate::conformance_suite!(@group $name, $make, reduce {
+                reductions,
+                dot_sq_dist,
+                empty_extremes_are_nan,
+            });
+            $crate::conformance_suite!(@group $name, $make, index {
+                gather_scatter,
+                embed_extract,
+                roll_any_rank,
+            });
+            $crate::conformance_suite!(@group $name, $make, stencil {
+                grad_direct,
+                div_direct,
+                grad_div_adjoint,
+                tv_dual_step_direct,
+                tv_primal_step_direct,
+            });
+            $crate::conformance_suite!(@group $name, $make, fft {
+                c2c_direct,
+                r2c_c2r_direct,
+                c2r_ignores_dc_nyquist_imag,
+                rfft_dataset_sizes,
+                round_trip_2d_3d,
+            });
+            $crate::conformance_suite!(@group $name, $make, fbp {
+                backproject_direct,
+            });
+            $crate::conformance_suite!(@group $name, $make, nufft { matches_direct_1d, matches_direct_2d, matches_direct_3d, adjoint_types, many_vectors, zero_points, points_at_pi, one_mode, odd_and_even_grids, bad_input });
+            $crate::conformance_suite!(@group $name, $make, errors {
+                shape_mismatches,
+                invalid_arguments,
+                f64_without_device_support,
             });
         }
     };

@@ -1,0 +1,339 @@
+//! FFT plans against direct `O(N²)` DFTs computed in `f64` (numpy's "backward" normalisation,
+//! `irfftn` semantics for complex-to-real), 1D to 4D, odd and even sizes, batched; round trips
+//! on the real dataset sizes and on the TV Toeplitz grids.
+//!
+//! Tolerance: relative l2 error `≤ c·eps·(1 + log2 N)`, `N` the points of one transform.
+
+use super::{assert_rel, host_randn};
+use crate::{Backend, Direction, FftKind, FftSpec, Real, C};
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use num_complex::Complex;
+
+type Z = Complex<f64>;
+
+/// The tolerance for a transform of `n` points.
+fn tol<T: Real>(n: usize) -> f64 {
+    8.0 * T::EPS.f64() * (1.0 + (n as f64).log2())
+}
+
+/// Direct DFT along `axis`: `out[k] = Σ_j a[j] e^{sign·2iπjk/n}`, unscaled.
+fn dft_axis(a: &ArrayD<Z>, axis: usize, sign: f64) -> ArrayD<Z> {
+    let n = a.shape()[axis];
+    let tw: Vec<Z> = (0..n)
+        .map(|j| Z::from_polar(1.0, sign * 2.0 * std::f64::consts::PI * j as f64 / n as f64))
+        .collect();
+    let mut out = a.clone();
+    for (lin, mut lout) in a
+        .lanes(Axis(axis))
+        .into_iter()
+        .zip(out.lanes_mut(Axis(axis)))
+    {
+        for k in 0..n {
+            lout[k] = (0..n).map(|j| lin[j] * tw[(j * k) % n]).sum();
+        }
+    }
+    out
+}
+
+/// Direct DFT over the trailing `axes` axes.
+fn dft(a: &ArrayD<Z>, axes: usize, sign: f64) -> ArrayD<Z> {
+    let r = a.ndim();
+    (r - axes..r).fold(a.clone(), |acc, ax| dft_axis(&acc, ax, sign))
+}
+
+/// numpy's `irfftn(X, s)` over the trailing `axes` axes, directly: inverse DFT over the other
+/// axes, then along the last one the Hermitian extension of the half spectrum (imaginary parts
+/// of the DC and Nyquist bins dropped), real part, scaled by `1/N`.
+fn direct_c2r(x: &ArrayD<Z>, axes: usize, n: usize) -> ArrayD<f64> {
+    let r = x.ndim();
+    let y = (r - axes..r - 1).fold(x.clone(), |acc, ax| dft_axis(&acc, ax, 1.0));
+    let mut shape = x.shape().to_vec();
+    shape[r - 1] = n;
+    let total: usize = shape[r - axes..].iter().product();
+    let mut out = ArrayD::<f64>::zeros(IxDyn(&shape));
+    for (lin, mut lout) in y
+        .lanes(Axis(r - 1))
+        .into_iter()
+        .zip(out.lanes_mut(Axis(r - 1)))
+    {
+        let half = |k: usize| {
+            let v = lin[k];
+            if k == 0 || 2 * k == n {
+                Z::new(v.re, 0.0)
+            } else {
+                v
+            }
+        };
+        for t in 0..n {
+            let s: Z = (0..n)
+                .map(|k| {
+                    let v = if k <= n / 2 {
+                        half(k)
+                    } else {
+                        half(n - k).conj()
+                    };
+                    v * Z::from_polar(
+                        1.0,
+                        2.0 * std::f64::consts::PI * ((k * t) % n) as f64 / n as f64,
+                    )
+                })
+                .sum();
+            lout[t] = s.re / total as f64;
+        }
+    }
+    out
+}
+
+fn to_z<T: Real>(a: &ArrayD<C<T>>) -> ArrayD<Z> {
+    a.mapv(|v| Z::new(v.re.f64(), v.im.f64()))
+}
+
+fn z_flat(a: &ArrayD<Z>) -> Vec<f64> {
+    a.iter().flat_map(|z| [z.re, z.im]).collect()
+}
+
+fn c_flat<T: Real>(a: &ArrayD<C<T>>) -> Vec<f64> {
+    a.iter().flat_map(|z| [z.re.f64(), z.im.f64()]).collect()
+}
+
+fn crandn<T: Real>(shape: &[usize], seed: u64) -> ArrayD<C<T>> {
+    let (re, im) = (
+        host_randn::<T>(shape, seed),
+        host_randn::<T>(shape, seed + 500),
+    );
+    ndarray::Zip::from(&re)
+        .and(&im)
+        .map_collect(|&r, &i| C::new(r, i))
+}
+
+fn points(shape: &[usize], axes: usize) -> usize {
+    shape[shape.len() - axes..].iter().product()
+}
+
+fn c2c_direct_t<B: Backend, T: Real>(b: &B) {
+    let cases: [(&[usize], usize); 10] = [
+        (&[1], 1),
+        (&[7], 1),
+        (&[64], 1),
+        (&[3, 17], 1),
+        (&[5, 12], 2),
+        (&[3, 12, 40], 2),
+        (&[9, 8, 7], 3),
+        (&[6, 20, 18], 3),
+        (&[2, 3, 4, 5], 4),
+        (&[2, 5, 2, 6, 3], 4),
+    ];
+    for (shape, axes) in cases {
+        let plan = b
+            .fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
+            .unwrap();
+        let x = crandn::<T>(shape, 60);
+        for dir in [Direction::Forward, Direction::Inverse] {
+            let mut d = b.upload(x.view()).unwrap();
+            b.fft_c2c(&plan, &mut d, dir).unwrap();
+            let n = points(shape, axes);
+            let want = match dir {
+                Direction::Forward => dft(&to_z(&x), axes, -1.0),
+                Direction::Inverse => dft(&to_z(&x), axes, 1.0) / n as f64,
+            };
+            let got = c_flat(&b.download(&d).unwrap());
+            assert_rel(
+                &format!("c2c {dir:?} {shape:?} over {axes}"),
+                &got,
+                &z_flat(&want),
+                tol::<T>(n),
+            );
+        }
+    }
+}
+
+/// Complex FFTs, both directions, against the direct DFT.
+pub fn c2c_direct<B: Backend>(b: &B) {
+    per_precision!(c2c_direct_t, b);
+}
+
+fn r2c_c2r_direct_t<B: Backend, T: Real>(b: &B) {
+    let cases: [(&[usize], usize); 10] = [
+        (&[1], 1),
+        (&[2], 1),
+        (&[8], 1),
+        (&[9], 1),
+        (&[3, 10], 1),
+        (&[4, 7], 2),
+        (&[2, 6, 5], 2),
+        (&[3, 20, 36], 2),
+        (&[3, 4, 6], 3),
+        (&[2, 3, 4, 5, 6], 4),
+    ];
+    for (shape, axes) in cases {
+        let spec = FftSpec::new(shape, axes, FftKind::R2C).unwrap();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let n = points(shape, axes);
+        let last = shape[shape.len() - 1];
+        // forward
+        let x = host_randn::<T>(shape, 61);
+        let mut spec_d = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_r2c(&plan, &b.upload(x.view()).unwrap(), &mut spec_d)
+            .unwrap();
+        let full = dft(&x.mapv(|v| Z::new(v.f64(), 0.0)), axes, -1.0);
+        let want = full
+            .slice_axis(Axis(shape.len() - 1), Slice::from(0..last / 2 + 1))
+            .to_owned();
+        let got = c_flat(&b.download(&spec_d).unwrap());
+        assert_rel(
+            &format!("r2c {shape:?} over {axes}"),
+            &got,
+            &z_flat(&want),
+            tol::<T>(n),
+        );
+        // inverse of an arbitrary (non-Hermitian) half spectrum
+        let xs = crandn::<T>(&spec.spectrum_shape(), 62);
+        let mut din = b.upload(xs.view()).unwrap();
+        let mut out = b.zeros::<T>(shape).unwrap();
+        b.fft_c2r(&plan, &mut din, &mut out).unwrap();
+        let want = direct_c2r(&to_z(&xs), axes, last);
+        let got: Vec<f64> = b.download(&out).unwrap().iter().map(|v| v.f64()).collect();
+        assert_rel(
+            &format!("c2r {shape:?} over {axes}"),
+            &got,
+            want.as_slice().unwrap(),
+            tol::<T>(n),
+        );
+    }
+}
+
+/// Real-to-complex and complex-to-real (numpy `irfftn`) against the direct DFT.
+pub fn r2c_c2r_direct<B: Backend>(b: &B) {
+    per_precision!(r2c_c2r_direct_t, b);
+}
+
+fn c2r_ignores_dc_nyquist_imag_t<B: Backend, T: Real>(b: &B) {
+    for n in [10, 11] {
+        let shape = [4, n];
+        let spec = FftSpec::new(&shape, 1, FftKind::R2C).unwrap();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let x = host_randn::<T>(&shape, 63);
+        let mut s = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_r2c(&plan, &b.upload(x.view()).unwrap(), &mut s)
+            .unwrap();
+        let mut h = b.download(&s).unwrap();
+        let m = n / 2 + 1;
+        for r in 0..4 {
+            h[[r, 0]].im = T::of(3.0 + r as f64);
+            if n % 2 == 0 {
+                h[[r, m - 1]].im = T::of(-2.0);
+            }
+        }
+        let mut din = b.upload(h.view()).unwrap();
+        let mut out = b.zeros::<T>(&shape).unwrap();
+        b.fft_c2r(&plan, &mut din, &mut out).unwrap();
+        let got: Vec<f64> = b.download(&out).unwrap().iter().map(|v| v.f64()).collect();
+        let want: Vec<f64> = x.iter().map(|v| v.f64()).collect();
+        assert_rel(
+            &format!("c2r with imaginary DC/Nyquist, n={n}"),
+            &got,
+            &want,
+            tol::<T>(n),
+        );
+    }
+}
+
+/// Imaginary parts of the DC and Nyquist bins do not reach the output of `fft_c2r`.
+pub fn c2r_ignores_dc_nyquist_imag<B: Backend>(b: &B) {
+    per_precision!(c2r_ignores_dc_nyquist_imag_t, b);
+}
+
+fn rfft_dataset_sizes_t<B: Backend, T: Real>(b: &B) {
+    let rows = 6;
+    for nb in [2000, 1300, 1200, 1024, 512, 500, 360] {
+        let shape = [rows, nb];
+        let spec = FftSpec::new(&shape, 1, FftKind::R2C).unwrap();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let x = host_randn::<T>(&shape, 64);
+        let mut s = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_r2c(&plan, &b.upload(x.view()).unwrap(), &mut s)
+            .unwrap();
+        let hs = b.download(&s).unwrap();
+        for r in [0, rows - 1] {
+            let row = x
+                .index_axis(Axis(0), r)
+                .mapv(|v| Z::new(v.f64(), 0.0))
+                .into_dyn();
+            let want = dft_axis(&row, 0, -1.0)
+                .slice_axis(Axis(0), Slice::from(0..nb / 2 + 1))
+                .to_owned();
+            let got = c_flat(&hs.index_axis(Axis(0), r).to_owned().into_dyn());
+            assert_rel(
+                &format!("rfft row {r} of {rows}x{nb}"),
+                &got,
+                &z_flat(&want),
+                tol::<T>(nb),
+            );
+        }
+        let mut out = b.zeros::<T>(&shape).unwrap();
+        b.fft_c2r(&plan, &mut s, &mut out).unwrap();
+        let got: Vec<f64> = b.download(&out).unwrap().iter().map(|v| v.f64()).collect();
+        let want: Vec<f64> = x.iter().map(|v| v.f64()).collect();
+        assert_rel(
+            &format!("irfft(rfft) {rows}x{nb}"),
+            &got,
+            &want,
+            tol::<T>(nb),
+        );
+    }
+}
+
+/// Batched 1D rFFT on the datasets' field sizes: rows against the direct DFT, round trip.
+pub fn rfft_dataset_sizes<B: Backend>(b: &B) {
+    per_precision!(rfft_dataset_sizes_t, b);
+}
+
+fn round_trip_2d_3d_t<B: Backend, T: Real>(b: &B) {
+    for (shape, axes) in [(&[800usize, 400][..], 2), (&[200, 100, 100][..], 3)] {
+        let spec = FftSpec::new(shape, axes, FftKind::R2C).unwrap();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let x = host_randn::<T>(shape, 65);
+        let mut s = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_r2c(&plan, &b.upload(x.view()).unwrap(), &mut s)
+            .unwrap();
+        // DC bin = sum of the input
+        let dc = b.download(&s).unwrap().iter().next().copied().unwrap();
+        let sum: f64 = x.iter().map(|v| v.f64()).sum();
+        let n = points(shape, axes);
+        let scale = (n as f64).sqrt();
+        assert!(
+            (dc.re.f64() - sum).abs() <= 10.0 * tol::<T>(n) * scale
+                && dc.im.f64().abs() <= 10.0 * tol::<T>(n) * scale,
+            "DC {dc} vs {sum}"
+        );
+        let mut out = b.zeros::<T>(shape).unwrap();
+        b.fft_c2r(&plan, &mut s, &mut out).unwrap();
+        let got: Vec<f64> = b.download(&out).unwrap().iter().map(|v| v.f64()).collect();
+        let want: Vec<f64> = x.iter().map(|v| v.f64()).collect();
+        assert_rel(
+            &format!("irfftn(rfftn) {shape:?}"),
+            &got,
+            &want,
+            tol::<T>(n),
+        );
+    }
+    let shape = [800, 400];
+    let plan = b
+        .fft_plan::<T>(&FftSpec::new(&shape, 2, FftKind::C2C).unwrap())
+        .unwrap();
+    let z = crandn::<T>(&shape, 66);
+    let mut d = b.upload(z.view()).unwrap();
+    b.fft_c2c(&plan, &mut d, Direction::Forward).unwrap();
+    b.fft_c2c(&plan, &mut d, Direction::Inverse).unwrap();
+    assert_rel(
+        "ifft2(fft2) 800x400",
+        &c_flat(&b.download(&d).unwrap()),
+        &c_flat(&z),
+        tol::<T>(800 * 400),
+    );
+}
+
+/// Round trips on the TV Toeplitz grids: rFFT 800x400 and 200x100x100, complex 800x400.
+pub fn round_trip_2d_3d<B: Backend>(b: &B) {
+    per_precision!(round_trip_2d_3d_t, b);
+}
