@@ -160,6 +160,8 @@ impl OpenClBackend {
                 .map_err(|_| Error::InvalidArgument(format!("{op}: offset {v} too large")))?;
         }
         let n = dst.len();
+        // embed writes zeros around the block
+        dst.max_index = src.max_index;
         self.launch(
             Precision::F32,
             name,
@@ -175,6 +177,21 @@ impl OpenClBackend {
                 Arg::I32(wrap as i32),
             ],
         )
+    }
+
+    /// Fails unless every index of `idx` is below `n` (from the recorded maximum, or by
+    /// reading the indices back when it is unknown).
+    fn check_indices(&self, op: &str, idx: &ClBuffer<u32>, n: usize) -> Result<()> {
+        let max = match idx.max_index {
+            Some(m) => Some(m),
+            None => self.download(idx)?.iter().copied().max(),
+        };
+        match max {
+            Some(m) if m as usize >= n => Err(Error::InvalidArgument(format!(
+                "{op}: index {m} out of range for {n} elements"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     fn reduce_op<T: Real>(&self, op: i32, a: &ClBuffer<T>, b: &ClBuffer<T>) -> Result<T> {
@@ -313,14 +330,17 @@ impl Backend for OpenClBackend {
     }
 
     fn zeros<E: Element>(&self, shape: &[usize]) -> Result<ClBuffer<E>> {
-        let b = self.alloc::<E>(shape)?;
-        self.fill_raw(b.mem(), b.len(), E::default())?;
+        let mut b = self.alloc::<E>(shape)?;
+        self.fill(&mut b, E::default())?;
         Ok(b)
     }
 
     fn upload<E: Element>(&self, host: ArrayViewD<'_, E>) -> Result<ClBuffer<E>> {
         let mut b = self.alloc::<E>(host.shape())?;
         let data: Vec<E> = host.iter().copied().collect();
+        if E::KIND == ElemKind::U32 {
+            b.max_index = data.iter().map(|v| words_of(v)[0]).max();
+        }
         if !data.is_empty() {
             // SAFETY: the buffer holds data.len() elements; the write is blocking.
             unsafe {
@@ -351,10 +371,14 @@ impl Backend for OpenClBackend {
     fn copy<E: Element>(&self, src: &ClBuffer<E>, dst: &mut ClBuffer<E>) -> Result<()> {
         same_len("copy", dst.shape(), src.shape())?;
         let n = src.len();
+        dst.max_index = src.max_index;
         self.copy_raw(&src.buf, &mut dst.buf, n)
     }
 
     fn fill<E: Element>(&self, buf: &mut ClBuffer<E>, value: E) -> Result<()> {
+        if E::KIND == ElemKind::U32 {
+            buf.max_index = (!buf.is_empty()).then(|| words_of(&value)[0]);
+        }
         self.fill_raw(buf.mem(), buf.len(), value)
     }
 
@@ -566,6 +590,8 @@ impl Backend for OpenClBackend {
         out: &mut ClBuffer<E>,
     ) -> Result<()> {
         same_len("gather (indices and output)", out.shape(), idx.shape())?;
+        self.check_indices("gather", idx, src.len())?;
+        out.max_index = src.max_index;
         let m = idx.len();
         self.launch(
             Precision::F32,
@@ -588,6 +614,8 @@ impl Backend for OpenClBackend {
         out: &mut ClBuffer<E>,
     ) -> Result<()> {
         same_len("scatter (indices and source)", src.shape(), idx.shape())?;
+        self.check_indices("scatter", idx, out.len())?;
+        out.max_index = out.max_index.zip(src.max_index).map(|(a, b)| a.max(b));
         let m = idx.len();
         self.launch(
             Precision::F32,
@@ -613,11 +641,11 @@ impl Backend for OpenClBackend {
             && dst.shape().len() == src.shape().len()
             && (0..offset.len()).all(|a| offset[a] + src.shape()[a] <= dst.shape()[a]);
         if !fits {
-            return Err(Error::InvalidArgument(format!(
-                "embed: block {:?} at offset {offset:?} does not fit in {:?}",
-                src.shape(),
-                dst.shape()
-            )));
+            return Err(Error::shape(
+                format!("embed (block {:?} at offset {offset:?})", src.shape()),
+                &block_end(offset, src.shape()),
+                dst.shape(),
+            ));
         }
         let delta: Vec<i64> = offset.iter().map(|&o| -(o as i64)).collect();
         self.remap("embed", src, dst, &delta, false)
@@ -633,11 +661,11 @@ impl Backend for OpenClBackend {
             && dst.shape().len() == src.shape().len()
             && (0..offset.len()).all(|a| offset[a] + dst.shape()[a] <= src.shape()[a]);
         if !fits {
-            return Err(Error::InvalidArgument(format!(
-                "extract: block {:?} at offset {offset:?} does not fit in {:?}",
-                dst.shape(),
-                src.shape()
-            )));
+            return Err(Error::shape(
+                format!("extract (block {:?} at offset {offset:?})", dst.shape()),
+                &block_end(offset, dst.shape()),
+                src.shape(),
+            ));
         }
         let delta: Vec<i64> = offset.iter().map(|&o| o as i64).collect();
         self.remap("extract", src, dst, &delta, false)
@@ -919,9 +947,9 @@ impl Backend for OpenClBackend {
         out: &mut ClBuffer<T>,
     ) -> Result<()> {
         let d = grids.len();
-        if !(2..=3).contains(&d) {
+        if !(1..=3).contains(&d) {
             return Err(Error::InvalidArgument(format!(
-                "interp_backproject: {d} grid axes (2 or 3)"
+                "interp_backproject: {d} grid axes (1 to 3)"
             )));
         }
         if f.shape().len() != 2 || g.shape() != [f.shape()[0], d] {
@@ -942,6 +970,7 @@ impl Backend for OpenClBackend {
         if nb == 0 {
             return self.fill(out, T::zero());
         }
+        let n1 = if d >= 2 { sizes[1] } else { 1 };
         let n2 = if d == 3 { sizes[2] } else { 1 };
         self.launch(
             T::PRECISION,
@@ -951,14 +980,14 @@ impl Backend for OpenClBackend {
                 Arg::Mem(f.mem()),
                 Arg::Mem(g.mem()),
                 Arg::Mem(grids[0].mem()),
-                Arg::Mem(grids[1].mem()),
+                Arg::Mem(grids[1.min(d - 1)].mem()),
                 Arg::Mem(grids[d - 1].mem()),
                 Arg::Mem(out.mem()),
                 Arg::U32(count(nproj)?),
                 Arg::U32(count(nb)?),
                 Arg::I32(d as i32),
                 Arg::U32(count(sizes[0])?),
-                Arg::U32(count(sizes[1])?),
+                Arg::U32(count(n1)?),
                 Arg::U32(count(n2)?),
                 Self::real_arg(r0),
                 Self::real_arg(dr),
@@ -977,6 +1006,15 @@ fn fold_nan(vals: impl Iterator<Item = f64>, f: fn(f64, f64) -> f64) -> f64 {
         acc = Some(acc.map_or(v, |a| f(a, v)));
     }
     acc.unwrap_or(f64::NAN)
+}
+
+/// The smallest shape holding `shape` at `offset` (for error messages).
+fn block_end(offset: &[usize], shape: &[usize]) -> Vec<usize> {
+    shape
+        .iter()
+        .enumerate()
+        .map(|(a, &s)| s + offset.get(a).copied().unwrap_or(0))
+        .collect()
 }
 
 fn binary_code(op: Binary) -> i32 {

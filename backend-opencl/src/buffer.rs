@@ -8,6 +8,10 @@ use opencl3::memory::{cl_mem, Buffer, ClMem};
 pub struct ClBuffer<E: Element> {
     pub(crate) buf: Buffer<E>,
     shape: Vec<usize>,
+    /// For index (`u32`) buffers: the largest value when known on the host, so that gather
+    /// and scatter check their indices without reading the buffer back (`None`: unknown,
+    /// read back when needed).
+    pub(crate) max_index: Option<u32>,
 }
 
 impl<E: Element> ClBuffer<E> {
@@ -15,6 +19,7 @@ impl<E: Element> ClBuffer<E> {
         ClBuffer {
             buf,
             shape: shape.to_vec(),
+            max_index: None,
         }
     }
 

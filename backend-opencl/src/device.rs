@@ -25,7 +25,10 @@ static DISCOVERY: OnceLock<std::result::Result<Vec<Entry>, String>> = OnceLock::
 
 /// The shared state of each device opened so far, so that every backend handle on a device
 /// shares one context, one queue and one program cache.
-static OPENED: Mutex<Vec<((usize, usize), Arc<Shared>)>> = Mutex::new(Vec::new());
+static OPENED: Mutex<Vec<OpenDevice>> = Mutex::new(Vec::new());
+
+/// `(platform, device)` and its shared state.
+type OpenDevice = ((usize, usize), Arc<Shared>);
 
 fn discover() -> Result<&'static [Entry]> {
     let found = DISCOVERY.get_or_init(|| {

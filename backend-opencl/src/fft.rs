@@ -37,11 +37,11 @@ pub struct ClFftPlan<T: Real> {
 fn factorize(n: usize) -> Result<Vec<usize>> {
     let mut r = Vec::new();
     let mut m = n;
-    while m % 4 == 0 {
+    while m.is_multiple_of(4) {
         r.push(4);
         m /= 4;
     }
-    if m % 2 == 0 {
+    if m.is_multiple_of(2) {
         r.push(2);
         m /= 2;
     }
@@ -50,7 +50,7 @@ fn factorize(n: usize) -> Result<Vec<usize>> {
         if p * p > m {
             p = m;
         }
-        while m % p == 0 {
+        while m.is_multiple_of(p) {
             if p > MAX_PRIME_FACTOR {
                 return Err(Error::InvalidArgument(format!(
                     "FFT length {n} has the prime factor {p}, above the OpenCL FFT's limit {MAX_PRIME_FACTOR}"
