@@ -105,11 +105,19 @@ fn interp_box_impl<T: Real, const L: usize, const FMA: bool>(
                     }
                 }
             }
-            let (mut re, mut im) = (T::zero(), T::zero());
-            for j in (0..L).step_by(2) {
-                re = madd::<T, FMA>(acc[j], k2[j], re);
-                im = madd::<T, FMA>(acc[j + 1], k2[j + 1], im);
+            // Weight by the last axis' kernel, then sum the even (re) and odd (im) lanes by
+            // halving: every step is a full-width vector operation.
+            for j in 0..L {
+                acc[j] = acc[j] * k2[j];
             }
+            let mut half = L;
+            while half > 2 {
+                half /= 2;
+                for j in 0..half {
+                    acc[j] = acc[j] + acc[j + half];
+                }
+            }
+            let (re, im) = (acc[0], acc[1]);
             out[t * n + s] = C::new(re, im);
         }
     }

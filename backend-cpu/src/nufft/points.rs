@@ -5,9 +5,11 @@
 //! serves all dimensions: a missing leading axis has size 1 and kernel width 1.
 
 use super::horner::Horner;
+use crate::par::SharedMut;
 use backend_core::nufft::SpreadParams;
 use backend_core::{Error, Real, Result};
 use ndarray::ArrayView1;
+use rayon::prelude::*;
 use std::ops::Range;
 
 /// Bin size in fine-grid cells along the three (padded) axes: thin along the contiguous last
@@ -132,53 +134,84 @@ pub(crate) fn prepare<T: Real>(
     let horner = Horner::fit(&params.kernel);
     let half_w = w as f64 / 2.0;
 
-    // Fold and rescale, remembering each point's bin.
+    // Fold and rescale: each point's bin, and the point itself.
     let nbins: [usize; 3] = std::array::from_fn(|a| fine[a].div_ceil(BIN[a]));
-    let mut raw = Vec::with_capacity(m);
-    let mut bin_of = Vec::with_capacity(m);
-    for i in 0..m {
+    let scaled = |a: usize, i: usize| {
+        let nf = fine[a] as f64;
+        fold(coords[a + d - 3][i].f64()) * (nf / std::f64::consts::TAU)
+    };
+    let bin_of = |i: usize| {
+        (3 - d..3).fold(0usize, |bin, a| {
+            let cell = (floor(scaled(a, i) + fine[a] as f64 / 2.0) as usize).min(fine[a] - 1);
+            bin * nbins[a] + cell / BIN[a]
+        })
+    };
+    let point = |i: usize| {
         let mut p = Pt {
             i0: [0; 3],
             y: [T::zero(); 3],
         };
-        let mut bin = 0usize;
-        for a in 0..3 {
-            let b = if a < 3 - d {
-                0
-            } else {
-                let nf = fine[a] as f64;
-                let u = fold(coords[a + d - 3][i].f64()) * nf / std::f64::consts::TAU;
-                let i0 = (u - half_w).ceil();
-                p.i0[a] = i0 as i32;
-                p.y[a] = T::of(2.0 * (i0 - u + half_w) - 1.0);
-                let cell = ((u + nf / 2.0).floor() as usize).min(fine[a] - 1);
-                cell / BIN[a]
-            };
-            bin = bin * nbins[a] + b;
+        for a in 3 - d..3 {
+            let u = scaled(a, i);
+            let i0 = ceil(u - half_w);
+            p.i0[a] = i0 as i32;
+            p.y[a] = T::of(2.0 * (i0 as f64 - u + half_w) - 1.0);
         }
-        raw.push(p);
-        bin_of.push(bin as u32);
-    }
+        p
+    };
 
-    // Counting sort by bin.
+    // Parallel counting sort by bin: one histogram per block of points, bins in order and,
+    // within a bin, blocks in order (a stable sort).
     let total_bins: usize = nbins.iter().product();
-    let mut start = vec![0u32; total_bins + 1];
-    for &b in &bin_of {
-        start[b as usize + 1] += 1;
-    }
+    let threads = rayon::current_num_threads().max(1);
+    let block = m.div_ceil(threads).max(1);
+    let bins: Vec<u32> = (0..m).into_par_iter().map(|i| bin_of(i) as u32).collect();
+    let mut offsets: Vec<Vec<u32>> = bins
+        .par_chunks(block)
+        .map(|bs| {
+            let mut h = vec![0u32; total_bins];
+            for &b in bs {
+                h[b as usize] += 1;
+            }
+            h
+        })
+        .collect();
+    let mut next = 0u32;
     for b in 0..total_bins {
-        start[b + 1] += start[b];
+        for h in offsets.iter_mut() {
+            let count = h[b];
+            h[b] = next;
+            next += count;
+        }
     }
     let mut perm = vec![0u32; m];
-    for (i, &b) in bin_of.iter().enumerate() {
-        let s = &mut start[b as usize];
-        perm[*s as usize] = i as u32;
-        *s += 1;
-    }
-    let pts: Vec<Pt<T>> = perm.iter().map(|&i| raw[i as usize]).collect();
+    let mut pts = vec![
+        Pt {
+            i0: [0; 3],
+            y: [T::zero(); 3],
+        };
+        m
+    ];
+    let perm_out = SharedMut::new(&mut perm);
+    let pts_out = SharedMut::new(&mut pts);
+    bins.par_chunks(block)
+        .zip(offsets.par_iter_mut())
+        .enumerate()
+        .for_each(|(k, (bs, off))| {
+            for (j, &b) in bs.iter().enumerate() {
+                let i = k * block + j;
+                let s = off[b as usize] as usize;
+                off[b as usize] += 1;
+                // SAFETY: the offsets give every point its own position `s`, so no two tasks
+                // write the same element; `perm` and `pts` outlive the loop.
+                unsafe {
+                    perm_out.slice(s, 1)[0] = i as u32;
+                    pts_out.slice(s, 1)[0] = point(i);
+                }
+            }
+        });
 
     // Subproblems: enough for every thread, none larger than MAX_SUBPROBLEM.
-    let threads = rayon::current_num_threads().max(1);
     let per = m.div_ceil(threads).clamp(1, MAX_SUBPROBLEM);
     let pad_last = horner.lanes() / 2;
     let chunks = (0..m.div_ceil(per))
@@ -210,9 +243,24 @@ pub(crate) fn prepare<T: Real>(
     })
 }
 
+/// `⌊v⌋` for `|v| < 2^62` (without a libm call on baseline x86-64).
+fn floor(v: f64) -> i64 {
+    let t = v as i64;
+    t - ((t as f64) > v) as i64
+}
+
+/// `⌈v⌉` for `|v| < 2^62`.
+fn ceil(v: f64) -> i64 {
+    let t = v as i64;
+    t + ((t as f64) < v) as i64
+}
+
 /// `x` folded into `[−π, π)`.
 fn fold(x: f64) -> f64 {
     use std::f64::consts::{PI, TAU};
+    if (-PI..PI).contains(&x) {
+        return x;
+    }
     let mut f = x - TAU * ((x + PI) / TAU).floor();
     if f >= PI {
         f -= TAU;

@@ -24,13 +24,21 @@ fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &
     let n_trans = pts.params.n_trans;
     let flen = pts.fine.iter().product::<usize>();
     let global = Mutex::new(fine);
-    pts.chunks
-        .par_iter()
-        .for_each_init(Vec::new, |sub: &mut Vec<C<T>>, ch| {
+    pts.chunks.par_iter().for_each_init(
+        Default::default,
+        |(sub, cs): &mut (Vec<C<T>>, Vec<C<T>>), ch| {
             let cells = ch.len();
             sub.clear();
             sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
-            spread_box::<T, L>(pts, ch, c, sub);
+            // Gather the strengths in sorted order first: a tight loop of independent loads
+            // instead of one cache miss per point inside the spreading loop.
+            let m = pts.len();
+            cs.clear();
+            for t in 0..n_trans {
+                let ct = &c[t * m..(t + 1) * m];
+                cs.extend(pts.perm[ch.range.clone()].iter().map(|&i| ct[i as usize]));
+            }
+            spread_box::<T, L>(pts, ch, cs, sub);
             let mut g = global.lock().unwrap_or_else(|e| e.into_inner());
             for t in 0..n_trans {
                 let gt = &mut g[t * flen..(t + 1) * flen];
@@ -41,7 +49,8 @@ fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &
                     }
                 });
             }
-        });
+        },
+    );
 }
 
 simd_dispatch!(fn spread_box => spread_box_impl<T, L>(
@@ -51,7 +60,8 @@ simd_dispatch!(fn spread_box => spread_box_impl<T, L>(
     sub: &mut [C<T>],
 ));
 
-/// Spreads the points of `ch` into its box `sub` (shape `(n_trans, ch.size...)`).
+/// Spreads the points of `ch`, strengths `c` (shape `(n_trans, ch.range.len())`, sorted order),
+/// into its box `sub` (shape `(n_trans, ch.size...)`).
 #[inline(always)]
 fn spread_box_impl<T: Real, const L: usize, const FMA: bool>(
     pts: &CpuPoints<T>,
@@ -63,11 +73,10 @@ fn spread_box_impl<T: Real, const L: usize, const FMA: bool>(
     let one = unit::<T, L>();
     let [_, s1, s2] = ch.size;
     let cells = ch.len();
-    let m = pts.len();
+    let n = ch.range.len();
     let w = pts.width;
     let sub = as_reals_mut(sub);
-    let range = ch.range.clone();
-    for (p, &orig) in pts.pts[range.clone()].iter().zip(&pts.perm[range]) {
+    for (s, p) in pts.pts[ch.range.clone()].iter().enumerate() {
         let k0 = if w[0] > 1 {
             horner::eval::<T, L, FMA>(rows, p.y[0])
         } else {
@@ -81,7 +90,7 @@ fn spread_box_impl<T: Real, const L: usize, const FMA: bool>(
         let k2 = horner::eval::<T, L, FMA>(rows, p.y[2]);
         let o: [usize; 3] = std::array::from_fn(|a| (p.i0[a] as i64 - ch.lo[a]) as usize);
         for t in 0..pts.params.n_trans {
-            let v = c[t * m + orig as usize];
+            let v = c[t * n + s];
             let mut kv = k2;
             for j in (0..L).step_by(2) {
                 kv[j] = k2[j] * v.re;
