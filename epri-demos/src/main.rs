@@ -1,1 +1,28 @@
-fn main() {}
+//! `epri`: see `epri --help`.
+
+use clap::Parser;
+
+fn main() {
+    // A bug must still read as one line, not as a panic trace.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error ({}{at}); please report it",
+            msg.replace('\n', " ")
+        );
+    }));
+    let cli = epri_demos::cli::Cli::parse();
+    if let Err(e) = epri_demos::commands::run(cli) {
+        eprintln!("error: {}", e.one_line());
+        std::process::exit(e.exit_code());
+    }
+}

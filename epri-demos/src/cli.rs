@@ -1,0 +1,288 @@
+//! The command line of `epri` (clap derive).
+
+use crate::io::Sources;
+use backend_core::{DeviceSpec, Precision};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// EPR imaging: projection, backprojection, TV-regularised and filtered-backprojection
+/// reconstruction of EPR images on the CPU, OpenCL and CUDA devices (a port of PyEPRI).
+///
+/// Units: B in G, pixel size in cm, field gradients in G/cm. Images are stored (Y, X) or
+/// (Y, X, Z); sinograms (P, Nb), one projection per row; fgrad (d, P), one gradient per column.
+#[derive(Parser, Debug)]
+#[command(name = "epri", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List the compute devices this build can use (CPU, OpenCL, CUDA), or why there are none
+    Devices,
+    /// Describe a dataset: dimension, sweep width, number of projections, field step, gradients
+    /// (without arguments: list the embedded datasets)
+    Info(InfoArgs),
+    /// Project an image: simulate the projections (P, Nb) of an image for given B, h and fgrad
+    Project(ProjectArgs),
+    /// Backproject projections: apply the adjoint of the projection operator
+    Backproject(BackprojectArgs),
+    /// Reconstruct an image by TV-regularised least squares (PyEPRI's tv_monosrc)
+    Tv(TvArgs),
+    /// Reconstruct an image by filtered backprojection (PyEPRI's eprfbp2d / eprfbp3d)
+    Fbp(FbpArgs),
+    /// Run the PyEPRI gallery examples (9 FBP, 9 TV) on the embedded datasets and write one
+    /// PNG per example and an index.html
+    Gallery(GalleryArgs),
+}
+
+/// Floating-point precision of the computation (and of the .npy written).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrecisionArg {
+    /// 32-bit floats (float32), PyEPRI's choice for every example
+    F32,
+    /// 64-bit floats (float64)
+    F64,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(p: PrecisionArg) -> Self {
+        match p {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::F64 => Precision::F64,
+        }
+    }
+}
+
+/// Where to compute.
+#[derive(Args, Clone, Debug)]
+pub struct ComputeArgs {
+    /// Compute device: cpu, opencl, opencl:<platform>:<device>, cuda, cuda:<index>
+    /// (`epri devices` lists them)
+    #[arg(long, value_name = "NAME", default_value = "cpu", value_parser = parse_backend)]
+    pub backend: DeviceSpec,
+    /// Precision of the computation and of the .npy written [default: the dtype of the input
+    /// data, float32 for the embedded datasets]
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
+}
+
+/// `epri info`.
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+}
+
+/// `epri project`.
+#[derive(Args, Debug)]
+pub struct ProjectArgs {
+    /// Image to project, (Ny, Nx) or (Ny, Nx, Nz): .npy
+    #[arg(long, value_name = "FILE")]
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Pixel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Output projections (P, Nb): .npy
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    pub eps: f64,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// `epri backproject`.
+#[derive(Args, Debug)]
+pub struct BackprojectArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Pixel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
+    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    pub shape: Shape,
+    /// Output image: .npy
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also draw the image into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    pub eps: f64,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// `epri tv`.
+#[derive(Args, Debug)]
+pub struct TvArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Pixel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
+    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    pub shape: Shape,
+    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
+    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
+    pub lambda: f64,
+    /// Maximum number of iterations (the tolerance usually stops earlier)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub iters: usize,
+    /// Stop when ‖u − u_prev‖ < tol·‖u‖
+    #[arg(long, value_name = "T", default_value_t = 1e-5, value_parser = non_negative)]
+    pub tol: f64,
+    /// Constrain the image to be non-negative
+    #[arg(long)]
+    pub positivity: bool,
+    /// Show the energy ½‖Au − s‖² + λ·TV(u) every 20 iterations (costs one projection each)
+    #[arg(long)]
+    pub energy: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    pub eps: f64,
+    /// Output image: .npy
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also draw the image into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// `epri fbp`.
+#[derive(Args, Debug)]
+pub struct FbpArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Pixel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
+    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    pub shape: Shape,
+    /// Fraction of the lowest B-frequencies kept by the filter, in (0, 1] (PyEPRI's
+    /// frequency_cutoff; the examples use 0.07 to 0.25)
+    #[arg(long, value_name = "C", default_value_t = 1.0, allow_negative_numbers = true, value_parser = cutoff)]
+    pub cutoff: f64,
+    /// Output image: .npy
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also draw the image into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// `epri gallery`.
+#[derive(Args, Debug)]
+pub struct GalleryArgs {
+    /// Output folder (PNG files and index.html)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Run only the examples whose name contains this text (repeatable, or comma-separated),
+    /// e.g. --only fbp_2d or --only tv_2d_phalanx
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub only: Vec<String>,
+    /// List the examples and their parameters, run nothing
+    #[arg(long)]
+    pub list: bool,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// An image shape (Ny, Nx) or (Ny, Nx, Nz).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape(pub Vec<usize>);
+
+fn parse_backend(s: &str) -> Result<DeviceSpec, String> {
+    s.parse::<DeviceSpec>().map_err(|e| e.to_string())
+}
+
+fn parse_shape(s: &str) -> Result<Shape, String> {
+    let dims: Vec<usize> = s
+        .split([',', 'x', 'X'])
+        .map(|t| t.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("expected NY,NX or NY,NX,NZ (positive integers), got '{s}'"))?;
+    if !(dims.len() == 2 || dims.len() == 3) {
+        return Err(format!(
+            "expected 2 (NY,NX) or 3 (NY,NX,NZ) sizes, got {}",
+            dims.len()
+        ));
+    }
+    if dims.iter().any(|&n| n < 2) {
+        return Err(format!("every size must be at least 2, got '{s}'"));
+    }
+    Ok(Shape(dims))
+}
+
+fn number(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| format!("'{s}' is not a finite number"))
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be positive, got {s}"))
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(format!("must be zero or positive, got {s}"))
+    }
+}
+
+fn cutoff(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if x > 0.0 && x <= 1.0 {
+        Ok(x)
+    } else {
+        Err(format!("must lie in (0, 1], got {s}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn shapes_parse() {
+        assert_eq!(parse_shape("400,200").unwrap(), Shape(vec![400, 200]));
+        assert_eq!(parse_shape("55,55,75").unwrap(), Shape(vec![55, 55, 75]));
+        assert!(parse_shape("400").is_err());
+        assert!(parse_shape("1,5").is_err());
+        assert!(parse_shape("a,b").is_err());
+    }
+}

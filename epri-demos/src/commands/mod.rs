@@ -1,0 +1,77 @@
+//! The subcommands of `epri`, one module each.
+
+pub mod backproject;
+pub mod devices;
+pub mod fbp;
+pub mod gallery;
+pub mod info;
+pub mod project;
+pub mod tv;
+
+use crate::cli::{Cli, Command, ComputeArgs};
+use crate::dispatch::Device;
+use crate::error::Result;
+use backend_core::Precision;
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Devices => devices::run(),
+        Command::Info(a) => info::run(&a),
+        Command::Project(a) => project::run(&a),
+        Command::Backproject(a) => backproject::run(&a),
+        Command::Tv(a) => tv::run(&a),
+        Command::Fbp(a) => fbp::run(&a),
+        Command::Gallery(a) => gallery::run(&a),
+    }
+}
+
+/// Opens the device of `--backend` and resolves `--precision` (default: `data`).
+pub fn open(compute: &ComputeArgs, data: Precision) -> Result<(Device, Precision)> {
+    let device = Device::open(compute.backend)?;
+    let precision = compute.precision.map(Precision::from).unwrap_or(data);
+    Ok((device, precision))
+}
+
+/// `"2D"` / `"3D"`.
+pub fn dim_name(d: usize) -> String {
+    format!("{d}D")
+}
+
+/// Writes a reconstructed image to `.npy` (in its precision) and, if asked, to a PNG figure.
+pub fn save_image(
+    image: &crate::io::HostArray,
+    out: &std::path::Path,
+    png: Option<&std::path::Path>,
+    delta: f64,
+    title: &str,
+) -> Result<()> {
+    crate::io::npy::write_npy(out, image)?;
+    if let Some(png) = png {
+        crate::render::write_image_png(png, image.to_f64().view(), delta, title)?;
+    }
+    Ok(())
+}
+
+/// Checks that an image shape has the acquisition's dimension.
+pub fn check_dims(shape: &[usize], d: usize, what: &str) -> Result<()> {
+    if shape.len() == d {
+        Ok(())
+    } else {
+        Err(crate::error::Error::usage(format!(
+            "{what} is {}D ({shape:?}) but the gradients are {d}D (fgrad has {d} rows): give {}",
+            shape.len(),
+            if d == 2 { "NY,NX" } else { "NY,NX,NZ" }
+        )))
+    }
+}
+
+/// Seconds as `1.23 s` or `2 min 3.4 s`.
+pub fn fmt_duration(d: std::time::Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 60.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{} min {:.1} s", (s / 60.0).floor(), s % 60.0)
+    }
+}

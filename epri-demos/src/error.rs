@@ -1,0 +1,69 @@
+//! The error type of the `epri` command: every failure becomes one line `error: <message>`.
+
+use std::path::{Path, PathBuf};
+
+/// Result alias of the command.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong, phrased for the person at the terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command-line value that cannot be used (negative pixel size, bad shape...). Exit code 2.
+    #[error("{0}")]
+    Usage(String),
+    /// A file that cannot be read, parsed or written.
+    #[error("{}: {msg}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        msg: String,
+    },
+    /// Input arrays that do not fit together or hold unusable values.
+    #[error("{0}")]
+    Data(String),
+    /// A backend failure (device, memory, kernel build...).
+    #[error(transparent)]
+    Backend(#[from] backend_core::Error),
+    /// An operator or reconstruction failure.
+    #[error(transparent)]
+    Ops(#[from] epri_ops::Error),
+}
+
+impl Error {
+    /// A file error.
+    pub fn file(path: &Path, msg: impl Into<String>) -> Self {
+        Error::File {
+            path: path.to_path_buf(),
+            msg: msg.into(),
+        }
+    }
+
+    /// A usage error.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage(msg.into())
+    }
+
+    /// A data error.
+    pub fn data(msg: impl Into<String>) -> Self {
+        Error::Data(msg.into())
+    }
+
+    /// The process exit code: 2 for bad command-line values (as clap does), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// The message on one line (device logs can span several).
+    pub fn one_line(&self) -> String {
+        self.to_string()
+            .split(['\n', '\r'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
+}

@@ -1,0 +1,84 @@
+//! Host arrays as they come out of files: `f32` or `f64`, any dimension.
+
+use backend_core::{Precision, Real};
+use ndarray::{ArrayD, IxDyn};
+
+/// An array read from a file, in the precision it was stored in.
+#[derive(Clone, Debug)]
+pub enum HostArray {
+    /// Stored as `float32`.
+    F32(ArrayD<f32>),
+    /// Stored as `float64` (or converted from an integer BES3T format).
+    F64(ArrayD<f64>),
+}
+
+impl HostArray {
+    /// Wraps an array of `T` (`f32` or `f64`) without changing its values.
+    pub fn from_real<T: Real>(a: ArrayD<T>) -> Self {
+        match T::PRECISION {
+            Precision::F32 => HostArray::F32(a.mapv(|x| x.f64() as f32)),
+            Precision::F64 => HostArray::F64(a.mapv(|x| x.f64())),
+        }
+    }
+
+    /// The stored precision.
+    pub fn precision(&self) -> Precision {
+        match self {
+            HostArray::F32(_) => Precision::F32,
+            HostArray::F64(_) => Precision::F64,
+        }
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            HostArray::F32(a) => a.shape(),
+            HostArray::F64(a) => a.shape(),
+        }
+    }
+
+    /// The values converted to `T`, in standard (C, row-major) layout whatever the file's order.
+    pub fn to_real<T: Real>(&self) -> ArrayD<T> {
+        let conv = |shape: &[usize], it: &mut dyn Iterator<Item = f64>| {
+            ArrayD::from_shape_vec(IxDyn(shape), it.map(T::of).collect())
+                .expect("element count equals the shape's product")
+        };
+        // `iter()` walks in logical row-major order, whatever the memory layout.
+        match self {
+            HostArray::F32(a) => conv(a.shape(), &mut a.iter().map(|&x| x as f64)),
+            HostArray::F64(a) => conv(a.shape(), &mut a.iter().copied()),
+        }
+    }
+
+    /// The values as `f64` (for summaries and checks).
+    pub fn to_f64(&self) -> ArrayD<f64> {
+        self.to_real::<f64>()
+    }
+
+    /// Whether every value is finite.
+    pub fn all_finite(&self) -> bool {
+        match self {
+            HostArray::F32(a) => a.iter().all(|x| x.is_finite()),
+            HostArray::F64(a) => a.iter().all(|x| x.is_finite()),
+        }
+    }
+}
+
+/// numpy's name of a precision: `float32` or `float64`.
+pub fn dtype_name(p: Precision) -> &'static str {
+    match p {
+        Precision::F32 => "float32",
+        Precision::F64 => "float64",
+    }
+}
+
+/// A shape as numpy prints it: `(113, 2000)`, `(2000,)`.
+pub fn fmt_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => {
+            let v: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+            format!("({})", v.join(", "))
+        }
+    }
+}

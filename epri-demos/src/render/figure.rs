@@ -1,0 +1,473 @@
+//! Figures of reconstructed images: a 2D image, or the central slices and maximum-intensity
+//! projections of a 3D volume, with axes in cm (Y up, `origin='lower'`) and a colour bar.
+
+use super::canvas::{Canvas, Rgb, BLACK, WHITE};
+use super::colormap::viridis;
+use super::font::{text_height, text_width};
+use crate::error::{Error, Result};
+use ndarray::{s, Array2, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix2, Ix3};
+use std::path::Path;
+
+/// Font scale of every label.
+const FS: usize = 2;
+/// Tick length, px.
+const TICK: usize = 5;
+/// Gap between elements, px.
+const PAD: usize = 6;
+/// Width of the colour bar, px.
+const BAR_W: usize = 20;
+const GREY: Rgb = [90, 90, 90];
+/// Half the height of digits and capitals (7 font rows), to centre labels on ticks.
+const CAP_MID: usize = 7 * FS / 2;
+
+/// One image panel: `data[(row, col)]` with row 0 drawn at the bottom; pixel `i` of an axis of
+/// length `n` is centred at `(i - n/2)·delta`.
+pub struct Panel {
+    /// Values, shape (vertical, horizontal).
+    pub data: Array2<f64>,
+    /// Horizontal axis name, e.g. `x`.
+    pub h_axis: &'static str,
+    /// Vertical axis name, e.g. `y`.
+    pub v_axis: &'static str,
+    /// Caption above the panel (may be empty).
+    pub caption: String,
+}
+
+/// A figure for a 2D `(Y, X)` image or a 3D `(Y, X, Z)` volume with pixel size `delta` (cm).
+pub fn image_figure(u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<Canvas> {
+    if !(delta.is_finite() && delta > 0.0) {
+        return Err(Error::usage(format!(
+            "pixel size must be positive, got {delta}"
+        )));
+    }
+    if u.iter().any(|v| !v.is_finite()) {
+        return Err(Error::data("the image holds NaN or infinite values"));
+    }
+    // PyEPRI's displays show max(u, 0): negative ripples of a reconstruction appear as 0.
+    let (lo, hi) = u
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let note = if lo < 0.0 && hi > 0.0 {
+        format!("negative values shown as 0 (min {})", fmt_value(lo))
+    } else {
+        String::new()
+    };
+    let shown = if note.is_empty() {
+        u.to_owned()
+    } else {
+        u.mapv(|v| v.max(0.0))
+    };
+    let u = shown.view();
+    match u.ndim() {
+        2 => {
+            let u = u.into_dimensionality::<Ix2>().expect("2-D");
+            let panel = Panel {
+                data: u.to_owned(),
+                h_axis: "x",
+                v_axis: "y",
+                caption: String::new(),
+            };
+            Ok(layout(
+                title,
+                &note,
+                vec![vec![panel]],
+                delta,
+                zoom_for(u.shape(), 520),
+            ))
+        }
+        3 => {
+            let u = u.into_dimensionality::<Ix3>().expect("3-D");
+            let zoom = zoom_for(u.shape(), 300);
+            Ok(layout(title, &note, volume_panels(u, delta), delta, zoom))
+        }
+        d => Err(Error::data(format!(
+            "cannot draw a {d}-D array: expected a 2D (Y, X) image or a 3D (Y, X, Z) volume"
+        ))),
+    }
+}
+
+/// Draws the figure of [`image_figure`] into a PNG file.
+pub fn write_image_png(path: &Path, u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<()> {
+    image_figure(u, delta, title)?.write_png(path)
+}
+
+/// Integer magnification bringing the longest side near `target` px (at least 1).
+fn zoom_for(shape: &[usize], target: usize) -> usize {
+    let longest = shape.iter().copied().max().unwrap_or(1).max(1);
+    (target / longest).max(1)
+}
+
+/// Central slices (top row) and maximum-intensity projections (bottom row) of a `(Y, X, Z)`
+/// volume.
+fn volume_panels(u: ArrayView3<'_, f64>, delta: f64) -> Vec<Vec<Panel>> {
+    let (ny, nx, nz) = u.dim();
+    let (cy, cx, cz) = (ny / 2, nx / 2, nz / 2);
+    let mip = |axis: usize| u.fold_axis(Axis(axis), f64::NEG_INFINITY, |a, &b| a.max(b));
+    let at = |i: usize, n: usize| format!("{:.2}", (i as f64 - (n / 2) as f64) * delta);
+    // Each view as (vertical, horizontal): z-view (Y, X), x-view (Y, Z), y-view (Z, X).
+    let views =
+        |zv: ArrayView2<f64>, xv: ArrayView2<f64>, yv: ArrayView2<f64>, caps: [String; 3]| {
+            let [cz_, cx_, cy_] = caps;
+            vec![
+                Panel {
+                    data: zv.to_owned(),
+                    h_axis: "x",
+                    v_axis: "y",
+                    caption: cz_,
+                },
+                Panel {
+                    data: xv.to_owned(),
+                    h_axis: "z",
+                    v_axis: "y",
+                    caption: cx_,
+                },
+                Panel {
+                    data: yv.t().to_owned(),
+                    h_axis: "x",
+                    v_axis: "z",
+                    caption: cy_,
+                },
+            ]
+        };
+    let slices = views(
+        u.slice(s![.., .., cz]),
+        u.slice(s![.., cx, ..]),
+        u.slice(s![cy, .., ..]),
+        [
+            format!("slice z={} cm", at(cz, nz)),
+            format!("slice x={} cm", at(cx, nx)),
+            format!("slice y={} cm", at(cy, ny)),
+        ],
+    );
+    let (mz, mx, my) = (mip(2), mip(1), mip(0));
+    let mips = views(
+        mz.view(),
+        mx.view(),
+        my.view(),
+        [
+            "max along z".into(),
+            "max along x".into(),
+            "max along y".into(),
+        ],
+    );
+    vec![slices, mips]
+}
+
+/// A tick: offset in px from the axis start (left edge, or bottom edge), and its label.
+type Tick = (usize, String);
+
+/// Ticks at round multiples of a 1-2-5 step, spaced at least `min_px` apart, over the extent of
+/// `n` pixels of size `delta` magnified `zoom` times.
+fn ticks(n: usize, delta: f64, zoom: usize, min_gap: impl Fn(&[String]) -> usize) -> Vec<Tick> {
+    let half = (n / 2) as f64;
+    let lo = (-half - 0.5) * delta;
+    let hi = (n as f64 - 1.0 - half + 0.5) * delta;
+    let mut step = 10f64.powf(((hi - lo) / 8.0).log10().floor());
+    for _ in 0..40 {
+        for mult in [1.0, 2.0, 5.0] {
+            let st = step * mult;
+            let decimals = (-st.log10().floor()).max(0.0) as usize;
+            let first = (lo / st).ceil() as i64;
+            let last = (hi / st).floor() as i64;
+            let marks: Vec<(f64, String)> = (first..=last)
+                .map(|k| {
+                    let c = k as f64 * st;
+                    let label = format!("{:.*}", decimals, c);
+                    let label = if label.trim_start_matches(['-', '0', '.']).is_empty() {
+                        label.trim_start_matches('-').to_string()
+                    } else {
+                        label
+                    };
+                    (c, label)
+                })
+                .collect();
+            let labels: Vec<String> = marks.iter().map(|(_, l)| l.clone()).collect();
+            if (st / delta) * zoom as f64 >= min_gap(&labels) as f64 || marks.len() <= 2 {
+                return marks
+                    .into_iter()
+                    .map(|(c, l)| (((c / delta + half + 0.5) * zoom as f64).round() as usize, l))
+                    .collect();
+            }
+        }
+        step *= 10.0;
+    }
+    Vec::new()
+}
+
+/// A value for the colour bar, about 4 significant digits.
+pub fn fmt_value(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 {
+        "0".into()
+    } else if (1e-2..1e5).contains(&a) {
+        let decimals = (3 - a.log10().floor() as i64).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
+/// Laid-out panel: its ticks and the size of its block.
+struct Placed {
+    h_ticks: Vec<Tick>,
+    v_ticks: Vec<Tick>,
+    left: usize,
+    img_w: usize,
+    img_h: usize,
+}
+
+fn place(p: &Panel, delta: f64, zoom: usize) -> Placed {
+    let (nv, nh) = p.data.dim();
+    let h_ticks = ticks(nh, delta, zoom, |labels| {
+        labels.iter().map(|l| text_width(l, FS)).max().unwrap_or(0) + 2 * PAD
+    });
+    let v_ticks = ticks(nv, delta, zoom, |_| text_height(FS) + 2 * PAD);
+    let label_w = v_ticks
+        .iter()
+        .map(|(_, l)| text_width(l, FS))
+        .max()
+        .unwrap_or(0);
+    Placed {
+        left: text_height(FS) + PAD + label_w + PAD / 2 + TICK + 2,
+        img_w: nh * zoom,
+        img_h: nv * zoom,
+        h_ticks,
+        v_ticks,
+    }
+}
+
+fn layout(title: &str, note: &str, rows: Vec<Vec<Panel>>, delta: f64, zoom: usize) -> Canvas {
+    let th = text_height(FS);
+    let bottom = TICK + PAD / 2 + th + PAD + th + PAD;
+    let right_pad = 3 * PAD;
+    let title_h = if title.is_empty() { PAD } else { th + 3 * PAD };
+    let placed: Vec<Vec<Placed>> = rows
+        .iter()
+        .map(|r| r.iter().map(|p| place(p, delta, zoom)).collect())
+        .collect();
+    let ranges: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .flat_map(|p| p.data.iter())
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                })
+        })
+        .collect();
+    let bar_labels: Vec<[String; 3]> = ranges
+        .iter()
+        .map(|&(lo, hi)| [fmt_value(hi), fmt_value(0.5 * (lo + hi)), fmt_value(lo)])
+        .collect();
+    let row_width = |i: usize| {
+        let panels: usize = placed[i].iter().map(|q| q.left + q.img_w + right_pad).sum();
+        let labels = bar_labels[i]
+            .iter()
+            .map(|l| text_width(l, FS))
+            .max()
+            .unwrap_or(0);
+        panels + PAD + BAR_W + TICK + PAD + labels + 2 * PAD
+    };
+    let caption_h = |i: usize| {
+        if rows[i].iter().any(|p| !p.caption.is_empty()) {
+            th + 2 * PAD
+        } else {
+            0
+        }
+    };
+    let row_img_h = |i: usize| placed[i].iter().map(|q| q.img_h).max().unwrap_or(0);
+    let width = (0..rows.len())
+        .map(row_width)
+        .max()
+        .unwrap_or(0)
+        .max(text_width(title, FS) + 4 * PAD)
+        .max(text_width(note, FS) + 4 * PAD);
+    let note_h = if note.is_empty() { 0 } else { th + PAD };
+    let height = title_h
+        + note_h
+        + (0..rows.len())
+            .map(|i| caption_h(i) + row_img_h(i) + bottom)
+            .sum::<usize>()
+        + PAD;
+    let mut cv = Canvas::new(width, height, WHITE);
+    cv.text(
+        (width - text_width(title, FS)) / 2,
+        2 * PAD,
+        title,
+        FS,
+        BLACK,
+    );
+
+    let mut y = title_h;
+    for (i, row) in rows.iter().enumerate() {
+        let (lo, hi) = ranges[i];
+        let img_top = y + caption_h(i);
+        let mut x = PAD;
+        for (p, q) in row.iter().zip(&placed[i]) {
+            let ox = x + q.left;
+            draw_panel(&mut cv, p, q, ox, img_top, zoom, lo, hi);
+            x = ox + q.img_w + right_pad;
+        }
+        draw_colour_bar(&mut cv, x + PAD, img_top, row_img_h(i), &bar_labels[i]);
+        y = img_top + row_img_h(i) + bottom;
+    }
+    if !note.is_empty() {
+        cv.text(2 * PAD, y, note, FS, GREY);
+    }
+    cv
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_panel(
+    cv: &mut Canvas,
+    p: &Panel,
+    q: &Placed,
+    ox: usize,
+    oy: usize,
+    zoom: usize,
+    lo: f64,
+    hi: f64,
+) {
+    let th = text_height(FS);
+    let (nv, nh) = p.data.dim();
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    for r in 0..nv {
+        for c in 0..nh {
+            let col = viridis((p.data[(r, c)] - lo) / span);
+            cv.fill_rect(ox + c * zoom, oy + (nv - 1 - r) * zoom, zoom, zoom, col);
+        }
+    }
+    cv.frame(ox, oy, q.img_w, q.img_h, BLACK);
+    if !p.caption.is_empty() {
+        let w = text_width(&p.caption, FS);
+        let cx = (ox + q.img_w / 2).saturating_sub(w / 2);
+        cv.text(cx, oy - th - PAD, &p.caption, FS, BLACK);
+    }
+    // Horizontal axis: ticks below the image.
+    let base = oy + q.img_h + 1;
+    for (off, label) in &q.h_ticks {
+        let tx = ox + (*off).min(q.img_w.saturating_sub(1));
+        cv.fill_rect(tx, base, 1, TICK, BLACK);
+        let w = text_width(label, FS);
+        cv.text(
+            tx.saturating_sub(w / 2),
+            base + TICK + PAD / 2,
+            label,
+            FS,
+            BLACK,
+        );
+    }
+    let name = format!("{} (cm)", p.h_axis);
+    let w = text_width(&name, FS);
+    let ly = base + TICK + PAD / 2 + th + PAD;
+    cv.text(
+        (ox + q.img_w / 2).saturating_sub(w / 2),
+        ly,
+        &name,
+        FS,
+        GREY,
+    );
+    // Vertical axis: ticks left of the image, offsets counted from the bottom edge.
+    for (off, label) in &q.v_ticks {
+        let ty = oy + q.img_h - 1 - (*off).min(q.img_h.saturating_sub(1));
+        cv.fill_rect(ox - 1 - TICK, ty, TICK, 1, BLACK);
+        let w = text_width(label, FS);
+        let lx = ox - 1 - TICK - PAD / 2 - w;
+        cv.text(lx, ty.saturating_sub(CAP_MID), label, FS, BLACK);
+    }
+    let name = format!("{} (cm)", p.v_axis);
+    let w = text_width(&name, FS);
+    let lx = ox + 1 - q.left;
+    cv.text_up(
+        lx,
+        (oy + q.img_h / 2).saturating_sub(w / 2),
+        &name,
+        FS,
+        GREY,
+    );
+}
+
+fn draw_colour_bar(cv: &mut Canvas, x: usize, y: usize, h: usize, labels: &[String; 3]) {
+    for k in 0..h {
+        let t = if h > 1 {
+            k as f64 / (h - 1) as f64
+        } else {
+            0.5
+        };
+        cv.fill_rect(x, y + h - 1 - k, BAR_W, 1, viridis(t));
+    }
+    cv.frame(x, y, BAR_W, h, BLACK);
+    let ys = [y, y + h / 2, y + h.saturating_sub(1)];
+    for (label, ty) in labels.iter().zip(ys) {
+        cv.fill_rect(x + BAR_W + 1, ty, TICK, 1, BLACK);
+        let top = ty.saturating_sub(CAP_MID);
+        cv.text(x + BAR_W + 1 + TICK + PAD / 2, top, label, FS, BLACK);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, Array3};
+
+    #[test]
+    fn y_axis_points_up_and_colours_follow_values() {
+        // A 4x6 image that is 1 on its bottom row (row 0) and 0 elsewhere.
+        let mut u = Array2::<f64>::zeros((4, 6));
+        u.row_mut(0).fill(1.0);
+        let zoom = zoom_for(&[4, 6], 520);
+        let cv = image_figure(u.view().into_dyn(), 0.1, "test").unwrap();
+        // Find the image: the bright (max) colour must be in the lowest band of the image.
+        let bright = viridis(1.0);
+        let dark = viridis(0.0);
+        let rows_with = |c: Rgb| -> Vec<usize> {
+            (0..cv.height())
+                .filter(|&y| (0..cv.width()).any(|x| cv.get(x, y) == c))
+                .collect()
+        };
+        let b = rows_with(bright);
+        let d = rows_with(dark);
+        // the colour bar also holds both colours (max at its top): look at the image rows only,
+        // where the dark band spans three image rows above the bright one.
+        assert!(b.len() >= zoom && d.len() >= 3 * zoom);
+        let img_dark_top = d[0];
+        let img_bright_bottom = *b.last().unwrap();
+        assert!(img_bright_bottom > img_dark_top);
+    }
+
+    #[test]
+    fn ticks_are_round_and_inside() {
+        let t = ticks(400, 0.008, 1, |_| 20);
+        // extent ±1.6 cm: ticks at multiples of 0.5 (or 0.2/1) with 1 decimal
+        assert!(t.iter().any(|(_, l)| l == "0.0"));
+        assert!(t.iter().all(|(off, _)| *off <= 400));
+        assert!(!t.iter().any(|(_, l)| l.starts_with("-0.0")));
+        assert_eq!(fmt_value(1234.5678), "1235");
+        assert_eq!(fmt_value(0.012345), "0.01235");
+        assert_eq!(fmt_value(2.5e-5), "2.500e-5");
+        assert_eq!(fmt_value(-3.0), "-3");
+    }
+
+    #[test]
+    fn volumes_give_two_rows_of_three_panels() {
+        let u = Array3::from_shape_fn((6, 5, 4), |(i, j, k)| (i + 2 * j + 3 * k) as f64);
+        let rows = volume_panels(u.view(), 0.1);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][0].data.dim(), (6, 5));
+        assert_eq!(rows[0][1].data.dim(), (6, 4));
+        assert_eq!(rows[0][2].data.dim(), (4, 5));
+        // slice y (vertical z, horizontal x) at y index 3: value 3 + 2j + 3k at [k, j]
+        assert_eq!(rows[0][2].data[(2, 1)], 3.0 + 2.0 + 6.0);
+        // MIP along z of i + 2j + 3k is at k = 3
+        assert_eq!(rows[1][0].data[(1, 1)], 1.0 + 2.0 + 9.0);
+        assert!(image_figure(u.view().into_dyn(), 0.1, "vol").is_ok());
+        assert!(image_figure(u.view().into_dyn(), -0.1, "vol").is_err());
+    }
+}

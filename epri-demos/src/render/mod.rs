@@ -1,0 +1,9 @@
+//! PNG figures without a plotting library: an RGB canvas, a 5×7 bitmap font, the viridis
+//! colour map, and the figure layouts (2D image, 3D slices and projections).
+
+pub mod canvas;
+pub mod colormap;
+pub mod figure;
+pub mod font;
+
+pub use figure::{image_figure, write_image_png};
