@@ -24,21 +24,38 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
     let values: Vec<Vec<C<T>>> = pts
         .chunks
         .par_iter()
-        .map_init(Vec::new, |sub: &mut Vec<C<T>>, ch| {
-            let cells = ch.len();
-            sub.clear();
-            sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
-            for t in 0..n_trans {
-                let gt = &fine[t * flen..(t + 1) * flen];
-                let st = &mut sub[t * cells..(t + 1) * cells];
-                for_each_run(ch, pts.fine, |s, gi, len| {
-                    st[s..s + len].copy_from_slice(&gt[gi..gi + len]);
-                });
-            }
-            let mut out = vec![C::new(T::zero(), T::zero()); ch.range.len() * n_trans];
-            interp_box::<T, L>(pts, ch, sub, &mut out);
-            out
-        })
+        .map_init(
+            Default::default,
+            |(sub, lanes): &mut (Vec<C<T>>, Vec<T>), ch| {
+                let cells = ch.len();
+                sub.clear();
+                sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
+                for t in 0..n_trans {
+                    let gt = &fine[t * flen..(t + 1) * flen];
+                    let st = &mut sub[t * cells..(t + 1) * cells];
+                    for_each_run(ch, pts.fine, |s, gi, len| {
+                        st[s..s + len].copy_from_slice(&gt[gi..gi + len]);
+                    });
+                }
+                lanes.clear();
+                lanes.resize(ch.range.len() * n_trans * L, T::zero());
+                interp_box::<T, L>(pts, ch, sub, lanes);
+                // Sum the even (re) and odd (im) lanes of each point by halving.
+                lanes
+                    .chunks_exact_mut(L)
+                    .map(|v| {
+                        let mut half = L;
+                        while half > 2 {
+                            half /= 2;
+                            for j in 0..half {
+                                v[j] = v[j] + v[j + half];
+                            }
+                        }
+                        C::new(v[0], v[1])
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
         .collect();
     for (ch, vals) in pts.chunks.iter().zip(&values) {
         let n = ch.range.len();
@@ -58,17 +75,19 @@ simd_dispatch!(fn interp_box => interp_box_impl<T, L>(
     pts: &CpuPoints<T>,
     ch: &Chunk,
     sub: &[C<T>],
-    out: &mut [C<T>],
+    lanes: &mut [T],
 ));
 
-/// Interpolates the box `sub` (shape `(n_trans, ch.size...)`) at the points of `ch`;
-/// `out[t, s]` receives sorted point `ch.range.start + s` of vector `t`.
+/// Interpolates the box `sub` (shape `(n_trans, ch.size...)`) at the points of `ch`:
+/// `lanes[t, s, ..]` receives the `L` kernel-weighted lanes of sorted point
+/// `ch.range.start + s` of vector `t`, whose even lanes sum to the real part and odd lanes to
+/// the imaginary part. (Storing whole lanes keeps the compiler's vectors full-width.)
 #[inline(always)]
 fn interp_box_impl<T: Real, const L: usize, const FMA: bool>(
     pts: &CpuPoints<T>,
     ch: &Chunk,
     sub: &[C<T>],
-    out: &mut [C<T>],
+    lanes: &mut [T],
 ) {
     let rows = pts.horner.rows::<L>();
     let one = unit::<T, L>();
@@ -92,33 +111,42 @@ fn interp_box_impl<T: Real, const L: usize, const FMA: bool>(
         let o: [usize; 3] = std::array::from_fn(|a| (p.i0[a] as i64 - ch.lo[a]) as usize);
         for t in 0..pts.params.n_trans {
             let g = &sub[2 * t * cells..2 * (t + 1) * cells];
-            let mut acc = [T::zero(); L];
+            // Four independent accumulators hide the FMA latency.
+            let mut acc = [[T::zero(); L]; 4];
+            let row = |a: usize, b: usize| {
+                let off = 2 * (((o[0] + a) * s1 + o[1] + b) * s2 + o[2]);
+                g[off..]
+                    .first_chunk::<L>()
+                    .expect("the box covers every stencil")
+            };
             for a in 0..w[0] {
-                for b in 0..w[1] {
-                    let f = k0[2 * a] * k1[2 * b];
-                    let off = 2 * (((o[0] + a) * s1 + o[1] + b) * s2 + o[2]);
-                    let row = g[off..]
-                        .first_chunk::<L>()
-                        .expect("the box covers every stencil");
-                    for j in 0..L {
-                        acc[j] = madd::<T, FMA>(f, row[j], acc[j]);
+                let fa = k0[2 * a];
+                let mut b = 0;
+                while b + 4 <= w[1] {
+                    for (q, acc) in acc.iter_mut().enumerate() {
+                        add_row::<T, L, FMA>(acc, fa * k1[2 * (b + q)], row(a, b + q));
                     }
+                    b += 4;
+                }
+                for (q, acc) in acc.iter_mut().enumerate().take(w[1] - b) {
+                    add_row::<T, L, FMA>(acc, fa * k1[2 * (b + q)], row(a, b + q));
                 }
             }
-            // Weight by the last axis' kernel, then sum the even (re) and odd (im) lanes by
-            // halving: every step is a full-width vector operation.
+            let [a0, a1, a2, a3] = acc;
+            let out = lanes[(t * n + s) * L..]
+                .first_chunk_mut::<L>()
+                .expect("L lanes per point");
             for j in 0..L {
-                acc[j] = acc[j] * k2[j];
+                out[j] = ((a0[j] + a1[j]) + (a2[j] + a3[j])) * k2[j];
             }
-            let mut half = L;
-            while half > 2 {
-                half /= 2;
-                for j in 0..half {
-                    acc[j] = acc[j] + acc[j + half];
-                }
-            }
-            let (re, im) = (acc[0], acc[1]);
-            out[t * n + s] = C::new(re, im);
         }
+    }
+}
+
+/// `acc += f row`, lane by lane.
+#[inline(always)]
+fn add_row<T: Real, const L: usize, const FMA: bool>(acc: &mut [T; L], f: T, row: &[T; L]) {
+    for j in 0..L {
+        acc[j] = madd::<T, FMA>(f, row[j], acc[j]);
     }
 }
