@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
+use crate::upsampling::choose_upsampfac;
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
 use ndarray::{Array1, ArrayView1};
@@ -43,8 +44,9 @@ impl Default for ProjectorOptions {
 /// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint (SPEC §2.5, §2.6), computed with
 /// a type-1 NUFFT. Units: `u` in [concentration], projections in [concentration]·[h]·cm^d.
 ///
-/// Construction builds the nodes, both NUFFT plans (points set once), the FFT plan along B, the
-/// per-node spectrum weights and every scratch buffer: `apply` and `adjoint` allocate nothing.
+/// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
+/// [`choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
+/// buffer: `apply` and `adjoint` allocate nothing.
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
     nodes: FrequencyNodes<T>,
@@ -121,8 +123,12 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let mut type2 = NufftPlan::new(backend, NufftType::Type2, image_shape, 1, opts.eps)?;
-        let mut type1 = NufftPlan::new(backend, NufftType::Type1, image_shape, 1, opts.eps)?;
+        let plan = |ty| {
+            let sigma = choose_upsampfac::<T>(ty, image_shape, nodes.len(), opts.eps);
+            NufftPlan::with_upsampfac(backend, ty, image_shape, 1, opts.eps, sigma)
+        };
+        let mut type2 = plan(NufftType::Type2)?;
+        let mut type1 = plan(NufftType::Type1)?;
         let coords = nodes.coord_views();
         type2.set_points(&coords)?;
         type1.set_points(&coords)?;

@@ -561,7 +561,7 @@ mod generic {
     }
 }
 
-backend_tests!(cpu, || backend_cpu::CpuBackend::new(), {
+backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     proj2d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
     proj3d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
     checks { errors_are_reported },

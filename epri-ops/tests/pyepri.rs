@@ -111,7 +111,8 @@ mod generic {
         use super::*;
 
         pub fn phalanx_f32<B: Backend>(b: &B) {
-            phalanx::<B, f32>(b, "a_proj2d_f32", 1e-6, 1e-4);
+            // Measured 5e-6 (proj) and 2e-6 (backproj); the brief asks < 1e-4.
+            phalanx::<B, f32>(b, "a_proj2d_f32", 1e-6, 2e-5);
         }
 
         pub fn phalanx_f64<B: Backend>(b: &B) {
@@ -144,7 +145,7 @@ mod generic {
                 "toeplitz(u)",
                 &b.download(&out).unwrap(),
                 &loadd::<f32>(name, "toeplitz_out"),
-                1e-4,
+                2e-5,
             );
         }
     }
@@ -188,7 +189,7 @@ mod generic {
     }
 }
 
-backend_tests!(cpu, || backend_cpu::CpuBackend::new(), {
+backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     proj2d { phalanx_f32, phalanx_f64 },
     toeplitz2d { phalanx_kernel },
     proj3d { fibonacci_f64 },

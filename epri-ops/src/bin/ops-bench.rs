@@ -1,0 +1,205 @@
+//! `ops-bench [REPS2D] [REPS3D] [--no-python]`: median times of the mono-source operators on the
+//! CPU backend (1 and 2 rayon threads), side by side with PyEPRI 1.1.1 (numpy backend, run in the
+//! same invocation by `python3 bench/ops_pyepri.py`), float32, eps 1e-6.
+//!
+//! Cases (datasets/ .npy files, run from the workspace root):
+//! * 2D phalanx geometry (113 gradients x 2000 field samples), 256x256 image, delta 8e-3 cm:
+//!   proj, backproj (measured sinogram), Toeplitz kernel (512x512, with its rfft2), Toeplitz apply;
+//! * 3D fusillo geometry (961 gradients x 500 field samples), 64³ volume, delta 0.05 cm:
+//!   the same four operations (kernel on 128³).
+//!
+//! Each median is over REPS runs (default 20 in 2D, 5 in 3D; a quarter of that, at least 3, for
+//! the kernels) after one warm-up call. Plans are made once, outside the timings, except for the
+//! kernel, whose whole computation (nodes, NUFFT plan, type-1 NUFFT, rfft) is timed.
+
+use backend_core::Backend;
+use backend_cpu::CpuBackend;
+use epri_ops::{Geometry, Projector, ProjectorOptions, ToeplitzKernel};
+use ndarray::{Array1, Array2};
+use ndarray_npy::ReadNpyExt;
+use std::collections::BTreeMap;
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const EPS: f64 = 1e-6;
+
+/// One benchmark case: dataset folder, pixel size (cm), image shape.
+struct Case {
+    dataset: &'static str,
+    delta: f32,
+    shape: &'static [usize],
+}
+
+const CASES: [Case; 2] = [
+    Case {
+        dataset: "phalanx-20220203",
+        delta: 8e-3,
+        shape: &[256, 256],
+    },
+    Case {
+        dataset: "fusillo-20091002",
+        delta: 0.05,
+        shape: &[64, 64, 64],
+    },
+];
+
+fn npy<A: ReadNpyExt>(dataset: &str, name: &str) -> Res<A> {
+    let path = format!("datasets/{dataset}/{name}.npy");
+    let f = std::fs::File::open(&path)
+        .map_err(|e| format!("{path}: {e} (run from the workspace root)"))?;
+    Ok(A::read_npy(f).map_err(|e| format!("{path}: {e}"))?)
+}
+
+/// Median of `reps` timings of `f` after one warm-up call, in milliseconds.
+fn median_ms(reps: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
+    f()?;
+    let mut t = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        let start = Instant::now();
+        f()?;
+        t.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    t.sort_by(f64::total_cmp);
+    Ok(t[t.len() / 2])
+}
+
+fn tag(shape: &[usize]) -> String {
+    let s: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
+    format!("{}D {}", shape.len(), s.join("x"))
+}
+
+/// Times the four operations of one case; returns (case name, median ms).
+fn run_case<B: Backend>(b: &B, case: &Case, reps: usize) -> Res<Vec<(String, f64)>> {
+    let bgrid: Array1<f32> = npy(case.dataset, "B")?;
+    let h: Array1<f32> = npy(case.dataset, "h")?;
+    let fgrad: Array2<f32> = npy(case.dataset, "fgrad")?;
+    let proj: Array2<f32> = npy(case.dataset, "proj")?;
+    let g = Geometry::new(bgrid.view(), case.delta, fgrad.view())?;
+    let shape = case.shape;
+    let t = tag(shape);
+    let opts = ProjectorOptions {
+        rfft_mode: true,
+        eps: EPS,
+    };
+    let mut a = Projector::new(b, &g, h.view(), shape, opts)?;
+    let u = b.rand::<f32>(shape, 7)?;
+    let p = b.upload(proj.view().into_dyn())?;
+    let mut sino = b.zeros::<f32>(&g.sino_shape())?;
+    let mut img = b.zeros::<f32>(shape)?;
+    let mut out = Vec::new();
+    let sync = |b: &B| b.synchronize().map_err(Into::into);
+    out.push((
+        format!("proj {t}"),
+        median_ms(reps, || {
+            a.apply(&u, &mut sino)?;
+            sync(b)
+        })?,
+    ));
+    out.push((
+        format!("backproj {t}"),
+        median_ms(reps, || {
+            a.adjoint(&p, &mut img)?;
+            sync(b)
+        })?,
+    ));
+    out.push((
+        format!("toeplitz kernel {t}"),
+        median_ms((reps / 4).max(3), || {
+            ToeplitzKernel::new(b, &g, h.view(), h.view(), shape, EPS)?;
+            sync(b)
+        })?,
+    ));
+    let mut k = ToeplitzKernel::new(b, &g, h.view(), h.view(), shape, EPS)?;
+    out.push((
+        format!("toeplitz apply {t}"),
+        median_ms(reps, || {
+            k.apply(&u, &mut img)?;
+            sync(b)
+        })?,
+    ));
+    Ok(out)
+}
+
+fn run_all(threads: usize, reps: [usize; 2]) -> Res<Vec<(String, f64)>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    pool.install(|| {
+        let b = CpuBackend::new()?;
+        let mut all = Vec::new();
+        for (case, &r) in CASES.iter().zip(&reps) {
+            all.extend(run_case(&b, case, r)?);
+        }
+        Ok(all)
+    })
+}
+
+fn pyepri(reps: [usize; 2]) -> Res<BTreeMap<String, f64>> {
+    let out = Command::new("python3")
+        .args([
+            "bench/ops_pyepri.py",
+            &reps[0].to_string(),
+            &reps[1].to_string(),
+        ])
+        .output()?;
+    if !out.status.success() {
+        return Err(format!(
+            "bench/ops_pyepri.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let text = String::from_utf8(out.stdout)?;
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('\t') {
+            m.insert(k.to_string(), v.trim().parse::<f64>()?);
+        }
+    }
+    Ok(m)
+}
+
+fn main_res() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let python = !args.iter().any(|a| a == "--no-python");
+    let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let reps = [
+        nums.first().copied().unwrap_or(20),
+        nums.get(1).copied().unwrap_or(5),
+    ];
+    let one = run_all(1, reps)?;
+    let two = run_all(2, reps)?;
+    let py = if python { Some(pyepri(reps)?) } else { None };
+    println!(
+        "# ops-bench: CPU backend f32, eps {EPS:e}, median of {} (2D) / {} (3D) runs; {} cores available",
+        reps[0],
+        reps[1],
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| operation | epri 1 thread (ms) | epri 2 threads (ms) | PyEPRI 1.1.1 (ms) | speed-up 1 thr | speed-up 2 thr |");
+    println!("|---|---|---|---|---|---|");
+    for ((name, t1), (_, t2)) in one.iter().zip(&two) {
+        let p = py.as_ref().and_then(|m| m.get(name)).copied();
+        let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
+        let ratio = |t: f64| p.map_or("–".to_string(), |p| format!("{:.1}x", p / t));
+        println!(
+            "| {name} | {t1:.2} | {t2:.2} | {} | {} | {} |",
+            fmt(p),
+            ratio(*t1),
+            ratio(*t2)
+        );
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match main_res() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
