@@ -118,96 +118,210 @@ impl<T: Real> CpuFftPlan<T> {
         T::one() / T::of(self.spec.dims().iter().product::<usize>() as f64)
     }
 
-    /// Shape of the complex arrays this plan's complex passes run over.
-    fn complex_shape(&self) -> Vec<usize> {
-        self.spec.spectrum_shape()
+    /// Working memory for one task.
+    fn work(&self) -> Work<T> {
+        let dims = self.spec.dims();
+        let zero = C::new(T::zero(), T::zero());
+        let mut scratch = self
+            .c2c
+            .iter()
+            .flat_map(|a| {
+                [
+                    a.fwd.get_inplace_scratch_len(),
+                    a.inv.get_inplace_scratch_len(),
+                ]
+            })
+            .max()
+            .unwrap_or(0);
+        if let Some((f, i)) = &self.real {
+            scratch = scratch.max(f.get_scratch_len()).max(i.get_scratch_len());
+        }
+        // Gathered columns: only the axes before the last are strided.
+        let cd = self.complex_dims();
+        let longest = cd[..cd.len() - 1].iter().copied().max().unwrap_or(0);
+        Work {
+            lines: vec![zero; longest * COL_BLOCK],
+            scratch: vec![zero; scratch],
+            real: vec![T::zero(); dims[dims.len() - 1]],
+        }
     }
 
-    /// Complex passes over the axes `axes` (indices into the transformed axes) of `data`, which
-    /// has the plan's complex shape; `scale` is applied on the last pass.
-    fn complex_passes(
+    /// Complex sizes of the transformed axes (the last one halved for R2C).
+    fn complex_dims(&self) -> Vec<usize> {
+        let s = self.spec.spectrum_shape();
+        s[s.len() - self.spec.axes..].to_vec()
+    }
+
+    /// Strided passes over the transformed axes `axes` (indices into the transformed axes, all
+    /// >= 1) of one slab: the contiguous block of the axes after the first transformed one.
+    fn slab_columns(
         &self,
-        data: &mut [C<T>],
-        axes: impl ExactSizeIterator<Item = usize>,
+        slab: &mut [C<T>],
+        axes: impl Iterator<Item = usize>,
         dir: Direction,
-        scale: Option<T>,
+        w: &mut Work<T>,
     ) {
-        let shape = self.complex_shape();
-        let first = shape.len() - self.spec.axes;
-        let count = axes.len();
-        for (i, a) in axes.enumerate() {
-            let s = if i + 1 == count { scale } else { None };
-            let axis = first + a;
-            let inner: usize = shape[axis + 1..].iter().product();
-            let fft = self.c2c[a].get(dir);
-            if inner == 1 {
-                rows_pass(data, fft.as_ref(), s);
-            } else {
-                columns_pass(data, shape[axis], inner, fft.as_ref(), s);
+        let cd = self.complex_dims();
+        let len = slab.len();
+        let shared = SharedMut::new(slab);
+        for a in axes {
+            let inner: usize = cd[a + 1..].iter().product();
+            let fft = self.c2c[a].get(dir).as_ref();
+            let blocks = inner.div_ceil(COL_BLOCK);
+            let matrices = len / (cd[a] * inner);
+            for task in 0..matrices * blocks {
+                // SAFETY: one task owns the slab; blocks are processed one at a time.
+                unsafe { column_block(&shared, task, blocks, cd[a], inner, fft, None, w) };
             }
         }
     }
 
+    /// `f(slab_index, slabs, work)` over groups of consecutive slabs of `data` (slabs of
+    /// `slab` elements), in parallel.
+    fn for_slabs<E: Send>(
+        &self,
+        data: &mut [E],
+        slab: usize,
+        f: impl Fn(usize, &mut [E], &mut Work<T>) + Sync,
+    ) {
+        let count = data.len() / slab;
+        let per_task = rows_per_task(count, slab);
+        data.par_chunks_mut(per_task * slab)
+            .enumerate()
+            .for_each(|(t, chunk)| {
+                let mut w = self.work();
+                f(t * per_task, chunk, &mut w);
+            });
+    }
+
+    /// The pass over the first transformed axis (of `n` points, inner stride `slab`), in
+    /// parallel over column blocks, scaled by `scale`.
+    fn first_axis(&self, data: &mut [C<T>], dir: Direction, scale: Option<T>) {
+        let n = self.complex_dims()[0];
+        let slab = data.len() / self.spec.batch() / n;
+        let fft = self.c2c[0].get(dir).as_ref();
+        let blocks = slab.div_ceil(COL_BLOCK);
+        let tasks = self.spec.batch() * blocks;
+        let per_task = (TASK_MIN / (n * COL_BLOCK))
+            .max(1)
+            .min(tasks.div_ceil(4 * rayon::current_num_threads()).max(1));
+        let shared = SharedMut::new(data);
+        (0..tasks.div_ceil(per_task)).into_par_iter().for_each(|t| {
+            let mut w = self.work();
+            for task in t * per_task..((t + 1) * per_task).min(tasks) {
+                // SAFETY: every task owns distinct column blocks.
+                unsafe { column_block(&shared, task, blocks, n, slab, fft, scale, &mut w) };
+            }
+        });
+    }
+
     /// In-place complex transform (C2C plans).
+    ///
+    /// One axis: parallel over rows. More: per slab (the contiguous block of the axes after the
+    /// first transformed one) the rows, then the strided inner axes while the slab is in cache;
+    /// then the first transformed axis over the whole array.
     pub fn c2c(&self, data: &mut [C<T>], dir: Direction) -> Result<()> {
         self.check_kind(FftKind::C2C, "fft_c2c")?;
         let scale = (dir == Direction::Inverse).then(|| self.inverse_scale());
-        // Last axis first (contiguous rows), then the strided ones.
-        self.complex_passes(data, (0..self.spec.axes).rev(), dir, scale);
+        let k = self.spec.axes;
+        let last = self.c2c[k - 1].get(dir).as_ref();
+        if k == 1 {
+            rows_pass(data, last, scale);
+            return Ok(());
+        }
+        let slab: usize = self.complex_dims()[1..].iter().product();
+        self.for_slabs(data, slab, |_, chunk, w| {
+            for s in chunk.chunks_mut(slab) {
+                last.process_with_scratch(s, &mut w.scratch);
+                self.slab_columns(s, (1..k - 1).rev(), dir, w);
+            }
+        });
+        self.first_axis(data, dir, scale);
         Ok(())
     }
 
-    /// Real-to-complex forward transform (R2C plans).
+    /// Real-to-complex forward transform (R2C plans): real rows first, then as [`Self::c2c`].
     pub fn r2c(&self, input: &[T], out: &mut [C<T>]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c")?;
         let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
-        let n = *self.spec.shape.last().expect("rank >= 1");
-        let m = n / 2 + 1;
-        let rows = input.len() / n;
-        let per_task = rows_per_task(rows, n);
-        out.par_chunks_mut(per_task * m)
-            .zip(input.par_chunks(per_task * n))
-            .for_each(|(o, i)| {
-                let mut line = vec![T::zero(); n];
-                let mut scratch = vec![C::new(T::zero(), T::zero()); fwd.get_scratch_len()];
-                for (o, i) in o.chunks_mut(m).zip(i.chunks(n)) {
-                    line.copy_from_slice(i);
-                    fwd.process_with_scratch(&mut line, o, &mut scratch)
+        let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
+        // Slabs: rows (one axis) or the blocks after the first transformed axis.
+        let (rslab, cslab) = if k == 1 {
+            (n, m)
+        } else {
+            (
+                dims[1..].iter().product::<usize>(),
+                self.complex_dims()[1..].iter().product::<usize>(),
+            )
+        };
+        self.for_slabs(out, cslab, |first, chunk, w| {
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                let src = &input[(first + j) * rslab..(first + j + 1) * rslab];
+                for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
+                    w.real.copy_from_slice(i);
+                    fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
                         .expect("buffer sizes follow the plan");
                 }
-            });
-        self.complex_passes(out, (0..self.spec.axes - 1).rev(), Direction::Forward, None);
+                if k > 1 {
+                    self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                }
+            }
+        });
+        if k > 1 {
+            self.first_axis(out, Direction::Forward, None);
+        }
         Ok(())
     }
 
-    /// Complex-to-real inverse transform (R2C plans); `input` is overwritten.
+    /// Complex-to-real inverse transform (R2C plans); `input` is overwritten. The mirror image
+    /// of [`Self::r2c`]: first transformed axis, then per slab the inner axes and the real rows.
     pub fn c2r(&self, input: &mut [C<T>], out: &mut [T]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_c2r")?;
         let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
-        self.complex_passes(input, 0..self.spec.axes - 1, Direction::Inverse, None);
-        let n = *self.spec.shape.last().expect("rank >= 1");
-        let m = n / 2 + 1;
+        let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
         let scale = self.inverse_scale();
-        let rows = out.len() / n;
-        let per_task = rows_per_task(rows, n);
-        input
-            .par_chunks_mut(per_task * m)
-            .zip(out.par_chunks_mut(per_task * n))
-            .for_each(|(i, o)| {
-                let mut scratch = vec![C::new(T::zero(), T::zero()); inv.get_scratch_len()];
-                for (i, o) in i.chunks_mut(m).zip(o.chunks_mut(n)) {
+        let (rslab, cslab) = if k == 1 {
+            (n, m)
+        } else {
+            self.first_axis(input, Direction::Inverse, None);
+            (
+                dims[1..].iter().product::<usize>(),
+                self.complex_dims()[1..].iter().product::<usize>(),
+            )
+        };
+        let shared_out = SharedMut::new(out);
+        self.for_slabs(input, cslab, |first, chunk, w| {
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                if k > 1 {
+                    self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                }
+                // SAFETY: slab `first + j` of the output belongs to this task.
+                let dst = unsafe { shared_out.slice((first + j) * rslab, rslab) };
+                for (i, o) in s.chunks_mut(m).zip(dst.chunks_mut(n)) {
                     // numpy ignores the imaginary parts of the DC and Nyquist bins.
                     i[0].im = T::zero();
                     if n % 2 == 0 {
                         i[m - 1].im = T::zero();
                     }
-                    inv.process_with_scratch(i, o, &mut scratch)
+                    inv.process_with_scratch(i, o, &mut w.scratch)
                         .expect("buffer sizes follow the plan");
                     o.iter_mut().for_each(|v| *v *= scale);
                 }
-            });
+            }
+        });
         Ok(())
     }
+}
+
+/// Working memory of one task: gathered column lines, FFT scratch, one real row.
+struct Work<T> {
+    lines: Vec<C<T>>,
+    scratch: Vec<C<T>>,
+    real: Vec<T>,
 }
 
 /// Rows (of `len` elements each, `rows` of them) per parallel task.
@@ -233,48 +347,40 @@ fn rows_pass<T: Real>(data: &mut [C<T>], fft: &dyn Fft<T>, scale: Option<T>) {
     });
 }
 
-/// Transforms the columns of every `n × inner` matrix of `data` (a stack of them), then scales.
-fn columns_pass<T: Real>(
-    data: &mut [C<T>],
+/// Transforms column block `task % blocks` of matrix `task / blocks` of `data`, a stack of
+/// `n × inner` matrices, then scales by `scale`: the block's columns are gathered into
+/// contiguous lines, transformed together and scattered back.
+///
+/// # Safety
+/// No other task may touch the same column block concurrently.
+#[allow(clippy::too_many_arguments)]
+unsafe fn column_block<T: Real>(
+    data: &SharedMut<C<T>>,
+    task: usize,
+    blocks: usize,
     n: usize,
     inner: usize,
     fft: &dyn Fft<T>,
     scale: Option<T>,
+    w: &mut Work<T>,
 ) {
-    let matrices = data.len() / (n * inner);
-    let blocks = inner.div_ceil(COL_BLOCK);
-    let tasks = matrices * blocks;
-    // Column blocks per parallel task: enough work per task, several tasks per thread.
-    let per_task = (TASK_MIN / (n * COL_BLOCK))
-        .max(1)
-        .min(tasks.div_ceil(4 * rayon::current_num_threads()).max(1));
-    let shared = SharedMut::new(data);
-    let scratch_len = fft.get_inplace_scratch_len();
-    (0..tasks.div_ceil(per_task)).into_par_iter().for_each(|t| {
-        let mut lines = vec![C::new(T::zero(), T::zero()); n * COL_BLOCK];
-        let mut scratch = vec![C::new(T::zero(), T::zero()); scratch_len];
-        for task in t * per_task..((t + 1) * per_task).min(tasks) {
-            let (mat, block) = (task / blocks, task % blocks);
-            let c0 = block * COL_BLOCK;
-            let width = COL_BLOCK.min(inner - c0);
-            let base = mat * n * inner + c0;
-            let lines = &mut lines[..n * width];
-            for i in 0..n {
-                // SAFETY: this task alone touches columns c0..c0+width of matrix `mat`.
-                let row = unsafe { shared.slice(base + i * inner, width) };
-                for (l, v) in row.iter().enumerate() {
-                    lines[l * n + i] = *v;
-                }
-            }
-            fft.process_with_scratch(lines, &mut scratch);
-            let s = scale.unwrap_or(T::one());
-            for i in 0..n {
-                // SAFETY: as above.
-                let row = unsafe { shared.slice(base + i * inner, width) };
-                for (l, v) in row.iter_mut().enumerate() {
-                    *v = lines[l * n + i] * s;
-                }
-            }
+    let (mat, block) = (task / blocks, task % blocks);
+    let c0 = block * COL_BLOCK;
+    let width = COL_BLOCK.min(inner - c0);
+    let base = mat * n * inner + c0;
+    let lines = &mut w.lines[..n * width];
+    for i in 0..n {
+        let row = data.slice(base + i * inner, width);
+        for (l, v) in row.iter().enumerate() {
+            lines[l * n + i] = *v;
         }
-    });
+    }
+    fft.process_with_scratch(lines, &mut w.scratch);
+    let s = scale.unwrap_or(T::one());
+    for i in 0..n {
+        let row = data.slice(base + i * inner, width);
+        for (l, v) in row.iter_mut().enumerate() {
+            *v = lines[l * n + i] * s;
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! `fft-bench [REPS]`: median times of the batched real FFTs epri runs (forward `rfftn` and
+//! `fft-bench [REPS [FILTER]]`: median times of the batched real FFTs epri runs (forward `rfftn` and
 //! inverse `irfftn` over the trailing axes), f32 and f64, on every backend compiled in.
 //!
 //! Cases: 1D rFFT of 113 rows of 2000 (phalanx sinogram), 961 rows of 500 (fusillo sinogram),
@@ -16,8 +16,8 @@ const CASES: [(&str, &[usize], usize); 4] = [
     ("rfftn 200x100x100", &[200, 100, 100], 3),
 ];
 
-/// Median of `reps` timings of `f` (after one warm-up call), in milliseconds.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
+/// Median and minimum of `reps` timings of `f` (after one warm-up call), in milliseconds.
+fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
     f()?;
     let mut t: Vec<f64> = (0..reps)
         .map(|_| {
@@ -26,16 +26,16 @@ fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
         })
         .collect::<Result<_>>()?;
     t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
+    Ok((t[t.len() / 2], t[0]))
 }
 
-/// Forward and inverse medians (ms) of one case in precision `T`.
+/// Forward and inverse (median, min) times (ms) of one case in precision `T`.
 fn time_case<B: Backend, T: Real>(
     b: &B,
     shape: &[usize],
     axes: usize,
     reps: usize,
-) -> Result<(f64, f64)> {
+) -> Result<((f64, f64), (f64, f64))> {
     let spec = FftSpec::new(shape, axes, FftKind::R2C)?;
     let plan = b.fft_plan::<T>(&spec)?;
     let x = b.rand::<T>(shape, 7)?;
@@ -55,28 +55,34 @@ fn time_case<B: Backend, T: Real>(
     Ok((fwd, inv))
 }
 
-/// Prints one table row per case and precision for backend `b`.
-fn run<B: Backend>(label: &str, b: &B, reps: usize) -> Result<()> {
+/// Prints one table row per case and precision for backend `b` (cases whose name contains
+/// `filter`).
+fn run<B: Backend>(label: &str, b: &B, reps: usize, filter: &str) -> Result<()> {
     println!("# backend {label}: {}", b.name());
-    println!("| backend | case | dtype | rfft median (ms) | irfft median (ms) |");
+    println!("| backend | case | dtype | rfft median (min) ms | irfft median (min) ms |");
     println!("|---|---|---|---|---|");
-    for (name, shape, axes) in CASES {
+    for (name, shape, axes) in CASES.into_iter().filter(|c| c.0.contains(filter)) {
         let (f, i) = time_case::<B, f32>(b, shape, axes, reps)?;
-        println!("| {label} | {name} | f32 | {f:.3} | {i:.3} |");
+        println!(
+            "| {label} | {name} | f32 | {:.3} ({:.3}) | {:.3} ({:.3}) |",
+            f.0, f.1, i.0, i.1
+        );
         if b.supports_f64() {
             let (f, i) = time_case::<B, f64>(b, shape, axes, reps)?;
-            println!("| {label} | {name} | f64 | {f:.3} | {i:.3} |");
+            println!(
+                "| {label} | {name} | f64 | {:.3} ({:.3}) | {:.3} ({:.3}) |",
+                f.0, f.1, i.0, i.1
+            );
         }
     }
     Ok(())
 }
 
 fn main() {
-    let reps = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(21);
-    let result = backend_cpu::CpuBackend::new().and_then(|b| run("cpu", &b, reps));
+    let args: Vec<String> = std::env::args().collect();
+    let reps = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(21);
+    let filter = args.get(2).map_or("", String::as_str);
+    let result = backend_cpu::CpuBackend::new().and_then(|b| run("cpu", &b, reps, filter));
     if let Err(e) = result {
         eprintln!("error: {e}");
         std::process::exit(1);
