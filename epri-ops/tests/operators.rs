@@ -568,3 +568,21 @@ backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     power { diagonal_operator },
     grad { div_is_minus_adjoint },
 });
+
+#[cfg(feature = "opencl")]
+backend_tests!(opencl, || backend_opencl::OpenClBackend::new(None), {
+    proj2d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
+    proj3d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
+    checks { errors_are_reported },
+    power { diagonal_operator },
+    grad { div_is_minus_adjoint },
+});
+
+#[cfg(feature = "cuda")]
+backend_tests!(cuda, || backend_cuda::CudaBackend::new(0), {
+    proj2d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
+    proj3d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, centred_dirac, fourier_variants, toeplitz_equals_adjoint_of_projection },
+    checks { errors_are_reported },
+    power { diagonal_operator },
+    grad { div_is_minus_adjoint },
+});

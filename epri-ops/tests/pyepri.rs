@@ -194,3 +194,17 @@ backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     toeplitz2d { phalanx_kernel },
     proj3d { fibonacci_f64 },
 });
+
+#[cfg(feature = "opencl")]
+backend_tests!(opencl, || backend_opencl::OpenClBackend::new(None), {
+    proj2d { phalanx_f32, phalanx_f64 },
+    toeplitz2d { phalanx_kernel },
+    proj3d { fibonacci_f64 },
+});
+
+#[cfg(feature = "cuda")]
+backend_tests!(cuda, || backend_cuda::CudaBackend::new(0), {
+    proj2d { phalanx_f32, phalanx_f64 },
+    toeplitz2d { phalanx_kernel },
+    proj3d { fibonacci_f64 },
+});
