@@ -1,5 +1,8 @@
-//! Reconstructions: TV-regularised least squares and filtered backprojection ([`fbp`]).
+//! Reconstructions: TV-regularised least squares ([`tv`]) and filtered backprojection ([`fbp`]).
 
 pub mod fbp;
+pub mod tv;
+pub mod tv_multisrc;
 
 pub use fbp::{fbp, grid};
+pub use tv::{tv_monosrc, Lipschitz, TvOptions, TvProgress, TvResult};

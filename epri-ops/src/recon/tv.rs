@@ -1,0 +1,405 @@
+//! TV-regularised least squares for one source (PyEPRI's `tv_monosrc`, SPEC §2.11–§2.12).
+//!
+//! Minimises `E(u) = ½‖A u − s‖² + λ_unrm TV(u)` [+ positivity] [+ support] with the
+//! Condat–Vũ / Chambolle–Pock 2016 primal–dual scheme (PyEPRI's `tvsolver_cp2016`):
+//! `τ = 0.5 / L`, `σ = L / (L_grad λ_unrm)²`, `L_grad = √8` (2D) or `√12` (3D), where `L` is the
+//! Lipschitz constant of `∇f(u) = A*A u − A* s`. The iterations run entirely on the device; the
+//! host only receives two scalars per iteration (`‖u − u_old‖²` and `‖u‖²`) for the stopping test.
+
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use crate::grad::{grad, grad_norm_bound, gradient_masks};
+use crate::power::power_iteration;
+use crate::proj::{Projector, ProjectorOptions};
+use crate::toeplitz::ToeplitzKernel;
+use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
+use std::f64::consts::PI;
+
+/// How the Lipschitz constant `L` of `∇f = A*A u − A* s` is obtained.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lipschitz {
+    /// Power iteration on `A*A` started from the initial image, with the solver's `tol` and at
+    /// most 1000 iterations, times a 1.05 safety margin (PyEPRI's default `'auto'`).
+    Auto,
+    /// `max |Φ̂|`, the largest modulus of the Toeplitz kernel's Fourier transform (a formal,
+    /// non-tight upper bound; needs `use_toeplitz`).
+    UpperBound,
+    /// A value given by the caller, in `[image]⁻¹`-free units of `A*A` (`([proj]/[image])²`).
+    Value(f64),
+}
+
+/// Options of [`tv_monosrc`]; `Default` gives PyEPRI's defaults with `λ = 1`.
+#[derive(Clone, Debug)]
+pub struct TvOptions<T> {
+    /// Dimensionless regularisation weight (PyEPRI's `lbda`); the TV weight actually used is
+    /// `λ_unrm = (max h − min h) · P / (2^{d−1} π) · Nb / Bsw · δ^{d−1} · λ`. Must be > 0.
+    pub lambda: f64,
+    /// Stopping tolerance: stop when `‖u − u_old‖ < tol ‖u‖`.
+    pub tol: f64,
+    /// Iteration cap.
+    pub max_iter: usize,
+    /// Constrain `u ≥ 0`.
+    pub positivity: bool,
+    /// Support constraint: `u = 0` where `mask <= 0` (same shape as the image).
+    pub mask: Option<ArrayD<T>>,
+    /// How the Lipschitz constant is obtained.
+    pub lipschitz: Lipschitz,
+    /// Apply `A*A` as a convolution with the Toeplitz kernel (default) rather than as a
+    /// projection followed by a backprojection.
+    pub use_toeplitz: bool,
+    /// NUFFT accuracy of the projector and of the Toeplitz kernel.
+    pub eps: f64,
+    /// Initial image (shape of the image); default `A*s / (δ^d Σ A*s)`, clipped at 0 with
+    /// `positivity`.
+    pub init: Option<ArrayD<T>>,
+    /// Evaluate the energy every that many iterations (reported through the progress callback).
+    pub energy_every: Option<usize>,
+}
+
+impl<T> Default for TvOptions<T> {
+    fn default() -> Self {
+        TvOptions {
+            lambda: 1.0,
+            tol: 1e-5,
+            max_iter: 1_000_000,
+            positivity: false,
+            mask: None,
+            lipschitz: Lipschitz::Auto,
+            use_toeplitz: true,
+            eps: 1e-6,
+            init: None,
+            energy_every: None,
+        }
+    }
+}
+
+/// State reported after each iteration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TvProgress {
+    /// Iterations done so far (1 after the first).
+    pub iteration: usize,
+    /// `‖u − u_old‖ / ‖u‖` of this iteration.
+    pub relative_change: f64,
+    /// `E(u)` when this iteration is a multiple of `energy_every`.
+    pub energy: Option<f64>,
+}
+
+/// Output of [`tv_monosrc`].
+#[derive(Clone, Debug)]
+pub struct TvResult<T> {
+    /// Reconstructed image, shape `image_shape`, axes `(Y, X[, Z])`.
+    pub image: ArrayD<T>,
+    /// Iterations performed.
+    pub iterations: usize,
+    /// Final energy `½‖A u − s‖² + λ_unrm TV(u)` (computed once, at the end).
+    pub energy: f64,
+    /// Lipschitz constant `L` used for the step sizes (safety margin included).
+    pub lipschitz: f64,
+    /// The TV weight actually used, `λ_unrm`.
+    pub lambda_unrm: f64,
+}
+
+/// `λ_unrm` from PyEPRI's normalisation (SPEC §2.12).
+pub fn lambda_unrm<T: Real>(lambda: f64, geometry: &Geometry<T>, h: ArrayView1<'_, T>) -> f64 {
+    let (lo, hi) = h
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+            (lo.min(x.f64()), hi.max(x.f64()))
+        });
+    let d = geometry.dim() as i32;
+    let cof2 = geometry.num_proj() as f64 / (2f64.powi(d - 1) * PI);
+    let cof3 = geometry.nb() as f64 / geometry.sweep_width().f64();
+    (hi - lo) * cof2 * cof3 * geometry.delta().f64().powi(d - 1) * lambda
+}
+
+/// The data term: projector `A`, measured sinogram `s`, `A* s`, and `A*A` either as a Toeplitz
+/// convolution or as a projection followed by a backprojection.
+struct DataTerm<B: Backend, T: Real> {
+    backend: B,
+    projector: Projector<B, T>,
+    toeplitz: Option<ToeplitzKernel<B, T>>,
+    /// The measured sinogram `s`, shape `(P, Nb)`.
+    proj: B::Buffer<T>,
+    /// `A* s`, image shape.
+    adj_proj: B::Buffer<T>,
+    /// Sinogram scratch, shape `(P, Nb)`.
+    sino: B::Buffer<T>,
+}
+
+impl<B: Backend, T: Real> DataTerm<B, T> {
+    /// `out <- A*A u`.
+    fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+        match &mut self.toeplitz {
+            Some(k) => k.apply(u, out),
+            None => {
+                self.projector.apply(u, &mut self.sino)?;
+                self.projector.adjoint(&self.sino, out)
+            }
+        }
+    }
+
+    /// `out <- ∇f(u) = A*A u − A* s`.
+    fn gradient(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+        self.normal(u, out)?;
+        Ok(self.backend.zip(Binary::Sub, out, &self.adj_proj)?)
+    }
+
+    /// `½‖A u − s‖²`.
+    fn fidelity(&mut self, u: &B::Buffer<T>) -> Result<f64> {
+        self.projector.apply(u, &mut self.sino)?;
+        Ok(0.5 * self.backend.sq_dist(&self.sino, &self.proj)?.f64())
+    }
+}
+
+/// Isotropic TV `Σ_k ‖∇u(k)‖₂` (masked gradient when a support mask is set), with
+/// preallocated buffers.
+struct TotalVariation<B: Backend, T: Real> {
+    grad: B::Buffer<T>,
+    slice: B::Buffer<T>,
+    norm: B::Buffer<T>,
+}
+
+impl<B: Backend, T: Real> TotalVariation<B, T> {
+    fn new(backend: &B, image_shape: &[usize]) -> Result<Self> {
+        let mut gshape = vec![image_shape.len()];
+        gshape.extend_from_slice(image_shape);
+        let mut sshape = vec![1];
+        sshape.extend_from_slice(image_shape);
+        Ok(TotalVariation {
+            grad: backend.zeros(&gshape)?,
+            slice: backend.zeros(&sshape)?,
+            norm: backend.zeros(&sshape)?,
+        })
+    }
+
+    fn eval(&mut self, be: &B, u: &B::Buffer<T>, masks: Option<&B::Buffer<T>>) -> Result<f64> {
+        let d = self.grad.shape()[0];
+        grad(be, u, masks, &mut self.grad)?;
+        be.map(Unary::Square, &mut self.grad)?;
+        for a in 0..d {
+            let mut offset = vec![0; d + 1];
+            offset[0] = a;
+            if a == 0 {
+                be.extract(&self.grad, &offset, &mut self.norm)?;
+            } else {
+                be.extract(&self.grad, &offset, &mut self.slice)?;
+                be.zip(Binary::Add, &mut self.norm, &self.slice)?;
+            }
+        }
+        be.map(Unary::Sqrt, &mut self.norm)?;
+        Ok(be.reduce(Reduce::Sum, &self.norm)?.f64())
+    }
+}
+
+fn check_image_array<T: Real>(what: &str, a: &ArrayD<T>, shape: &[usize]) -> Result<()> {
+    if a.shape() != shape {
+        return Err(Error::Shape(format!(
+            "{what} of shape {:?} for an image of shape {shape:?}",
+            a.shape()
+        )));
+    }
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite(what.into()));
+    }
+    Ok(())
+}
+
+/// TV-regularised reconstruction of one source from its projections.
+///
+/// * `proj`: measured projections `s`, shape `(P, Nb)`, sampled on the geometry's B grid;
+/// * `geometry`: B grid, pixel size `δ` and field gradients `(d, P)`;
+/// * `h`: reference spectrum `(Nb,)`;
+/// * `image_shape`: `(Ny, Nx[, Nz])`, each at least 2;
+/// * `progress`: called after every iteration (cheap; the energy is only filled in every
+///   `opts.energy_every` iterations).
+///
+/// Returns the image `u` (not the extrapolated `ū`), axes `(Y, X[, Z])`, in the unit of
+/// `proj / (h · [L]^d)`.
+pub fn tv_monosrc<B: Backend, T: Real>(
+    backend: &B,
+    proj: ArrayView2<'_, T>,
+    geometry: &Geometry<T>,
+    h: ArrayView1<'_, T>,
+    image_shape: &[usize],
+    opts: &TvOptions<T>,
+    progress: &mut dyn FnMut(&TvProgress),
+) -> Result<TvResult<T>> {
+    let d = geometry.dim();
+    geometry.check_image_shape(image_shape)?;
+    geometry.check_sinogram_shape(proj.shape())?;
+    geometry.check_spectrum("h", h)?;
+    if proj.iter().any(|x| !x.is_finite()) {
+        return Err(Error::NonFinite("the projections".into()));
+    }
+    if !(opts.lambda > 0.0 && opts.lambda.is_finite()) {
+        return Err(Error::Parameter(format!(
+            "lambda = {} (must be positive and finite)",
+            opts.lambda
+        )));
+    }
+    if !(opts.tol >= 0.0) || opts.energy_every == Some(0) {
+        return Err(Error::Parameter(format!(
+            "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
+            opts.tol, opts.energy_every
+        )));
+    }
+    if let Some(m) = &opts.mask {
+        check_image_array("mask", m, image_shape)?;
+    }
+    if let Some(u0) = &opts.init {
+        check_image_array("init", u0, image_shape)?;
+    }
+
+    let projector = Projector::new(
+        backend,
+        geometry,
+        h,
+        image_shape,
+        ProjectorOptions {
+            rfft_mode: true,
+            eps: opts.eps,
+        },
+    )?;
+    let toeplitz = if opts.use_toeplitz {
+        Some(ToeplitzKernel::new(
+            backend,
+            geometry,
+            h,
+            h,
+            image_shape,
+            opts.eps,
+        )?)
+    } else {
+        None
+    };
+    let proj_buf = backend.upload(proj.into_dyn())?;
+    let mut data = DataTerm {
+        backend: backend.clone(),
+        projector,
+        toeplitz,
+        sino: backend.zeros(proj_buf.shape())?,
+        adj_proj: backend.zeros::<T>(image_shape)?,
+        proj: proj_buf,
+    };
+    data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
+    let v = &data.adj_proj;
+
+    let lambda_unrm = lambda_unrm(opts.lambda, geometry, h);
+    let (mask, masks) = match &opts.mask {
+        Some(m) => (
+            Some(backend.upload(m.view())?),
+            Some(gradient_masks(backend, m.view())?),
+        ),
+        None => (None, None),
+    };
+
+    // Initial image.
+    let mut u = match &opts.init {
+        Some(u0) => backend.upload(u0.view())?,
+        None => {
+            let total = backend.reduce(Reduce::Sum, v)?.f64();
+            let scale = 1.0 / (geometry.delta().f64().powi(d as i32) * total);
+            if !scale.is_finite() {
+                return Err(Error::Parameter(
+                    "A*s sums to zero: no default initial image (give one)".into(),
+                ));
+            }
+            let mut u0 = backend.duplicate(v)?;
+            backend.scale(&mut u0, T::of(scale))?;
+            if opts.positivity {
+                backend.zip_scalar(Binary::Max, &mut u0, T::zero())?;
+            }
+            u0
+        }
+    };
+
+    // Lipschitz constant of ∇f.
+    let lipschitz = match opts.lipschitz {
+        Lipschitz::Value(l) => l,
+        Lipschitz::UpperBound => match &data.toeplitz {
+            Some(k) => k.max_abs_fourier().f64(),
+            None => {
+                return Err(Error::Parameter(
+                    "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
+                ))
+            }
+        },
+        Lipschitz::Auto => {
+            let l = power_iteration(backend, &u, T::of(opts.tol), 1000, |x, y| data.normal(x, y))?;
+            1.05 * l.f64()
+        }
+    };
+    if !(lipschitz > 0.0 && lipschitz.is_finite()) {
+        return Err(Error::Parameter(format!(
+            "Lipschitz constant {lipschitz} (must be positive and finite)"
+        )));
+    }
+    let lgrad = grad_norm_bound(d);
+    let tau = 0.5 / lipschitz;
+    let sigma = lipschitz / (lgrad * lambda_unrm).powi(2);
+
+    // Solver state.
+    let mut ubar = backend.duplicate(&u)?;
+    let mut pshape = vec![d];
+    pshape.extend_from_slice(image_shape);
+    let mut p = backend.zeros::<T>(&pshape)?;
+    let mut gradf = backend.zeros::<T>(image_shape)?;
+    let mut tv = TotalVariation::new(backend, image_shape)?;
+    let mut energy = |data: &mut DataTerm<B, T>, u: &B::Buffer<T>| -> Result<f64> {
+        Ok(data.fidelity(u)? + lambda_unrm * tv.eval(backend, u, masks.as_ref())?)
+    };
+
+    let tol2 = opts.tol * opts.tol;
+    let (step_dual, tau_t, lambda_t) = (T::of(sigma * lambda_unrm), T::of(tau), T::of(lambda_unrm));
+    let mut iterations = 0;
+    while iterations < opts.max_iter {
+        backend.tv_dual_step(&mut p, &ubar, step_dual, masks.as_ref())?;
+        data.gradient(&u, &mut gradf)?;
+        backend.tv_primal_step(
+            &mut u,
+            &mut ubar,
+            &p,
+            &gradf,
+            tau_t,
+            lambda_t,
+            opts.positivity,
+            mask.as_ref(),
+            masks.as_ref(),
+        )?;
+        // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
+        let dsq = backend.sq_dist(&ubar, &u)?.f64();
+        let usq = backend.reduce(Reduce::SumSq, &u)?.f64();
+        if !(dsq.is_finite() && usq.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "TV iterate at iteration {}",
+                iterations + 1
+            )));
+        }
+        iterations += 1;
+        let e = match opts.energy_every {
+            Some(k) if iterations % k == 0 => Some(energy(&mut data, &u)?),
+            _ => None,
+        };
+        progress(&TvProgress {
+            iteration: iterations,
+            relative_change: (dsq / usq).sqrt(),
+            energy: e,
+        });
+        if dsq < tol2 * usq {
+            break;
+        }
+    }
+
+    let final_energy = energy(&mut data, &u)?;
+    let image = backend.download(&u)?;
+    Ok(TvResult {
+        image: image
+            .into_shape_with_order(IxDyn(image_shape))
+            .map_err(|e| Error::Shape(format!("TV output: {e}")))?,
+        iterations,
+        energy: final_energy,
+        lipschitz,
+        lambda_unrm,
+    })
+}
