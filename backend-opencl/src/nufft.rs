@@ -9,19 +9,34 @@ use backend_core::nufft::SpreadParams;
 use backend_core::{Backend, DeviceBuffer, Error, Precision, Real, Result, C};
 use ndarray::{Array1, ArrayView1};
 
-/// Side of a sorting bin, in fine-grid cells.
-const BIN: usize = 16;
+/// Tile side along an axis of `nf` cells: the smallest divisor of `nf` of at least 16 cells
+/// (at least the kernel width, as the coloured spreading needs), or `nf` itself.
+fn tile_side(nf: usize) -> usize {
+    (16..=nf).find(|d| nf.is_multiple_of(*d)).unwrap_or(nf)
+}
+
+/// The tile colours along an axis of `nt` tiles (`epri_tile_colour` of nufft.cl).
+fn colours(nt: usize) -> std::ops::Range<i32> {
+    match nt {
+        1 => 0..1,
+        n if n % 2 == 1 => 0..3,
+        _ => 0..2,
+    }
+}
 
 /// Non-uniform points on the device: coordinates in fine-grid cells, folded into `[0, nf)`,
-/// sorted by bin (row-major bins of `BIN` cells), with the permutation back to the caller's
-/// order.
+/// sorted by tile of the fine grid (row-major tiles of [`tile_side`] cells per axis), with the
+/// permutation back to the caller's order and the start of each tile's points.
 pub struct ClPoints<T: Real> {
     /// `xs[a * M + j]`: coordinate of sorted point j along axis a.
     xs: ClBuffer<T>,
     /// `perm[j]`: index in the caller's order of sorted point j.
     perm: ClBuffer<u32>,
+    /// Sorted points of tile b: `bin_start[b] .. bin_start[b + 1]`.
+    bin_start: ClBuffer<u32>,
     m: usize,
     fine: Vec<usize>,
+    tiles: Vec<usize>,
 }
 
 impl<T: Real> ClPoints<T> {
@@ -60,14 +75,35 @@ impl<T: Real> ClPoints<T> {
             }
             folded.push(xa);
         }
-        let bin_of = |j: usize| {
-            (0..d).fold(0usize, |acc, a| {
-                let nb = params.fine[a].div_ceil(BIN);
-                acc * nb + (folded[a][j] as usize / BIN).min(nb - 1)
+        // Counting sort by tile.
+        let tiles: Vec<usize> = params.fine.iter().map(|&nf| tile_side(nf)).collect();
+        let ntiles: Vec<usize> = params
+            .fine
+            .iter()
+            .zip(&tiles)
+            .map(|(nf, t)| nf / t)
+            .collect();
+        let bins: Vec<usize> = (0..m)
+            .map(|j| {
+                (0..d).fold(0usize, |acc, a| {
+                    acc * ntiles[a] + (folded[a][j] as usize / tiles[a]).min(ntiles[a] - 1)
+                })
             })
-        };
-        let mut perm: Vec<u32> = (0..m as u32).collect();
-        perm.sort_by_key(|&j| bin_of(j as usize));
+            .collect();
+        let nbins: usize = ntiles.iter().product();
+        let mut start = vec![0u32; nbins + 1];
+        for &b in &bins {
+            start[b + 1] += 1;
+        }
+        for b in 0..nbins {
+            start[b + 1] += start[b];
+        }
+        let mut next = start.clone();
+        let mut perm = vec![0u32; m];
+        for (j, &b) in bins.iter().enumerate() {
+            perm[next[b] as usize] = j as u32;
+            next[b] += 1;
+        }
         let xs = Array1::from_iter(
             (0..d)
                 .flat_map(|a| perm.iter().map(move |&j| (a, j)))
@@ -76,8 +112,10 @@ impl<T: Real> ClPoints<T> {
         Ok(ClPoints {
             xs: b.upload(xs.view().into_dyn())?,
             perm: b.upload(Array1::from(perm).view().into_dyn())?,
+            bin_start: b.upload(Array1::from(start).view().into_dyn())?,
             m,
             fine: params.fine.clone(),
+            tiles,
         })
     }
 
@@ -145,9 +183,41 @@ impl<T: Real> ClPoints<T> {
         fine: &mut ClBuffer<C<T>>,
     ) -> Result<()> {
         self.check("nufft_spread", params, c.shape(), fine.shape())?;
+        let d = params.dim();
+        let mut td = [1i32; MAX_RANK];
+        for a in 0..d {
+            td[3 - d + a] = self.tiles[a] as i32;
+        }
+        let nt: Vec<usize> = self
+            .fine
+            .iter()
+            .zip(&self.tiles)
+            .map(|(f, t)| f / t)
+            .collect();
+        let mut per_axis = vec![0..1; 3 - d];
+        per_axis.extend(nt.iter().map(|&n| colours(n)));
         b.fill(fine, C::new(T::zero(), T::zero()))?;
-        let args = self.args(params, c, fine, true)?;
-        b.launch(T::PRECISION, "nufft_spread", self.m * params.n_trans, &args)
+        let ntiles: usize = nt.iter().product();
+        for c0 in per_axis[0].clone() {
+            for c1 in per_axis[1].clone() {
+                for c2 in per_axis[2].clone() {
+                    let mut colour = [0i32; MAX_RANK];
+                    colour[..3].copy_from_slice(&[c0, c1, c2]);
+                    let mut args = self.args(params, c, fine, true)?;
+                    args.insert(2, Arg::Mem(self.bin_start.mem()));
+                    args.insert(9, Arg::Dims(td));
+                    args.insert(10, Arg::Dims(colour));
+                    b.launch_local(
+                        T::PRECISION,
+                        "nufft_spread_tiles",
+                        ntiles * params.n_trans,
+                        1,
+                        &args,
+                    )?;
+                }
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn interp(

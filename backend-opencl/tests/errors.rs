@@ -89,5 +89,10 @@ fn shape_errors_are_errors() {
     assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
     let mut d = b.zeros::<f32>(&[2, 2]).unwrap();
     let e = b.embed(&a, &mut d, &[0]).unwrap_err();
-    assert!(matches!(e, Error::InvalidArgument(_)), "{e}");
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "{e}");
+    let idx = b.upload_flat(&[2], vec![0u32, 6]).unwrap();
+    let e = b
+        .gather(&a, &idx, &mut b.zeros::<f32>(&[2]).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("index 6 out of range"), "{e}");
 }

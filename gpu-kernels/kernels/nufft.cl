@@ -7,6 +7,9 @@
  * Strengths / values: c[t * M + m], t < ntrans. Fine grids: fine[t * nfine + flat].
  * ES kernel: phi(z) = exp(beta (sqrt(1 - c z^2) - 1)) for 1 - c z^2 >= 0, else 0, over the w
  * cells starting at ceil(x - w / 2), wrapped periodically.
+ * Two spreading kernels: nufft_spread (one work item per point, atomic adds: suits GPUs) and
+ * nufft_spread_tiles (one work item per tile of the fine grid, no atomics: suits CPU devices
+ * such as PoCL, where the compare-and-swap loops dominate).
  */
 #define EPRI_MAX_WIDTH 16
 
@@ -69,6 +72,65 @@ KERNEL nufft_spread(GLOBAL const REAL *xs, GLOBAL const uint *perm, GLOBAL const
                 uint at = 2 * (row + (uint)i2);
                 ATOMIC_ADD_REAL(base + at, v.x * kk);
                 ATOMIC_ADD_REAL(base + at + 1, v.y * kk);
+            }
+        }
+    }
+}
+
+/* Colour of tile b among nt tiles along one axis: tiles of one colour are never neighbours,
+ * periodically: b % 2 when nt is even, and the last tile alone in colour 2 when nt is odd. */
+FUNC int epri_tile_colour(int b, int nt) {
+    return (nt % 2 == 1 && nt > 1 && b == nt - 1) ? 2 : b % 2;
+}
+
+/* Type-1 spreading without atomics, one colour of tiles at a time: the fine grid is cut into
+ * tiles of tile[a] cells per axis (tile[a] divides fine[a] and is at least w, or the axis is a
+ * single tile); the host sorted the points by tile ("bin"), bin_start[b] .. bin_start[b + 1]
+ * being the sorted points of tile b (row-major over the padded tile grid). The work item of a
+ * tile of colour `colour` (per axis, see epri_tile_colour) adds the contributions of its own
+ * points into the fine grid with plain read-modify-writes: the cells that two tiles of one
+ * colour reach never overlap. The host zeroes fine, then launches every colour present
+ * (at most 3 per axis); work items of other colours return at once.
+ * Launch: 1D, one work item per (transform t, tile b): gid = t * ntiles + b.
+ * Args: xs, perm, bin_start, c, fine, M, ntrans, dim, fine (padded DIMS), tile (padded DIMS),
+ * colour (DIMS, 3 entries), w, beta, c_es. */
+KERNEL nufft_spread_tiles(GLOBAL const REAL *xs, GLOBAL const uint *perm,
+                          GLOBAL const uint *bin_start, GLOBAL const REAL2 *c, GLOBAL REAL2 *fine,
+                          uint M, uint ntrans, int dim, DIMS fdims, DIMS tile, DIMS colour, int w,
+                          REAL beta, REAL ces) {
+    int nt[3];
+    uint ntiles = 1;
+    for (int a = 0; a < 3; a++) {
+        nt[a] = fdims.d[a] / tile.d[a];
+        ntiles *= (uint)nt[a];
+    }
+    uint g = GLOBAL_ID(0);
+    if (g >= ntiles * ntrans) return;
+    uint t = g / ntiles, bin = g % ntiles, rest = bin;
+    for (int a = 2; a >= 0; a--) {
+        int b = (int)(rest % (uint)nt[a]);
+        rest /= (uint)nt[a];
+        if (epri_tile_colour(b, nt[a]) != colour.d[a]) return;
+    }
+    uint nfine = (uint)(fdims.d[0] * fdims.d[1] * fdims.d[2]);
+    GLOBAL REAL2 *f = fine + t * nfine;
+    REAL k0[EPRI_MAX_WIDTH], k1[EPRI_MAX_WIDTH], k2[EPRI_MAX_WIDTH];
+    int start[3], width[3];
+    for (uint j = bin_start[bin]; j < bin_start[bin + 1]; j++) {
+        epri_point_weights(xs, M, j, dim, w, beta, ces, k0, k1, k2, start, width);
+        REAL2 v = c[t * M + perm[j]];
+        for (int q0 = 0; q0 < width[0]; q0++) {
+            int i0 = epri_wrap(start[0] + q0, fdims.d[0]);
+            for (int q1 = 0; q1 < width[1]; q1++) {
+                int i1 = epri_wrap(start[1] + q1, fdims.d[1]);
+                REAL k01 = k0[q0] * k1[q1];
+                uint row = ((uint)i0 * (uint)fdims.d[1] + (uint)i1) * (uint)fdims.d[2];
+                for (int q2 = 0; q2 < width[2]; q2++) {
+                    uint at = row + (uint)epri_wrap(start[2] + q2, fdims.d[2]);
+                    REAL kk = k01 * k2[q2];
+                    REAL2 old = f[at];
+                    f[at] = MAKE_REAL2(old.x + v.x * kk, old.y + v.y * kk);
+                }
             }
         }
     }

@@ -81,6 +81,7 @@ pub const KERNEL_NAMES: &[&str] = &[
     "fft_radix_generic",
     "fft_hermitian_extend",
     "nufft_spread",
+    "nufft_spread_tiles",
     "nufft_interp",
     "nufft_deconvolve",
     "nufft_precompensate",
