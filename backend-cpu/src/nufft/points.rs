@@ -14,7 +14,7 @@ use std::ops::Range;
 
 /// Bin size in fine-grid cells along the three (padded) axes: thin along the contiguous last
 /// axis' neighbours, long along the contiguous axis, as FINUFFT's 16 x 4 x 4.
-const BIN: [usize; 3] = [4, 4, 16];
+const BIN_LOG2: [u32; 3] = [2, 2, 4];
 
 /// Most points of one subproblem.
 const MAX_SUBPROBLEM: usize = 10_000;
@@ -134,16 +134,26 @@ pub(crate) fn prepare<T: Real>(
     let horner = Horner::fit(&params.kernel);
     let half_w = w as f64 / 2.0;
 
-    // Fold and rescale: each point's bin, and the point itself.
-    let nbins: [usize; 3] = std::array::from_fn(|a| fine[a].div_ceil(BIN[a]));
-    let scaled = |a: usize, i: usize| {
-        let nf = fine[a] as f64;
-        fold(coords[a + d - 3][i].f64()) * (nf / std::f64::consts::TAU)
-    };
+    // Contiguous coordinates, padded to 3 axes (a missing axis reads axis 0, unused).
+    let owned: Vec<std::borrow::Cow<'_, [T]>> = coords
+        .iter()
+        .map(|c| match c.as_slice() {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(c.to_vec()),
+        })
+        .collect();
+    let xs: [&[T]; 3] = std::array::from_fn(|a| &*owned[a.saturating_sub(3 - d)]);
+    let scale: [f64; 3] = std::array::from_fn(|a| fine[a] as f64 / std::f64::consts::TAU);
+    let first = 3 - d;
+
+    // Each point's bin: cells of BIN_LOG2 sizes, row-major over the padded axes.
+    let nbins: [usize; 3] = std::array::from_fn(|a| fine[a].div_ceil(1 << BIN_LOG2[a]));
     let bin_of = |i: usize| {
-        (3 - d..3).fold(0usize, |bin, a| {
-            let cell = (floor(scaled(a, i) + fine[a] as f64 / 2.0) as usize).min(fine[a] - 1);
-            bin * nbins[a] + cell / BIN[a]
+        (first..3).fold(0usize, |bin, a| {
+            let u = fold(xs[a][i].f64()) * scale[a] + (fine[a] / 2) as f64;
+            // u >= 0: truncation is the floor.
+            let cell = (u as usize).min(fine[a] - 1);
+            bin * nbins[a] + (cell >> BIN_LOG2[a])
         })
     };
     let point = |i: usize| {
@@ -151,8 +161,8 @@ pub(crate) fn prepare<T: Real>(
             i0: [0; 3],
             y: [T::zero(); 3],
         };
-        for a in 3 - d..3 {
-            let u = scaled(a, i);
+        for a in first..3 {
+            let u = fold(xs[a][i].f64()) * scale[a];
             let i0 = ceil(u - half_w);
             p.i0[a] = i0 as i32;
             p.y[a] = T::of(2.0 * (i0 as f64 - u + half_w) - 1.0);
@@ -160,58 +170,19 @@ pub(crate) fn prepare<T: Real>(
         p
     };
 
-    // Parallel counting sort by bin: one histogram per block of points, bins in order and,
-    // within a bin, blocks in order (a stable sort).
+    // Sort (bin, index, point) records by bin. A radix sort moves whole records in passes
+    // of sequential reads and few write streams, instead of reading the points at random
+    // positions (one TLB and cache miss each).
     let total_bins: usize = nbins.iter().product();
-    let threads = rayon::current_num_threads().max(1);
-    let block = m.div_ceil(threads).max(1);
-    let bins: Vec<u32> = (0..m).into_par_iter().map(|i| bin_of(i) as u32).collect();
-    let mut offsets: Vec<Vec<u32>> = bins
-        .par_chunks(block)
-        .map(|bs| {
-            let mut h = vec![0u32; total_bins];
-            for &b in bs {
-                h[b as usize] += 1;
-            }
-            h
-        })
+    let recs: Vec<(u32, u32, Pt<T>)> = (0..m)
+        .into_par_iter()
+        .map(|i| (bin_of(i) as u32, i as u32, point(i)))
         .collect();
-    let mut next = 0u32;
-    for b in 0..total_bins {
-        for h in offsets.iter_mut() {
-            let count = h[b];
-            h[b] = next;
-            next += count;
-        }
-    }
-    let mut perm = vec![0u32; m];
-    let mut pts = vec![
-        Pt {
-            i0: [0; 3],
-            y: [T::zero(); 3],
-        };
-        m
-    ];
-    let perm_out = SharedMut::new(&mut perm);
-    let pts_out = SharedMut::new(&mut pts);
-    bins.par_chunks(block)
-        .zip(offsets.par_iter_mut())
-        .enumerate()
-        .for_each(|(k, (bs, off))| {
-            for (j, &b) in bs.iter().enumerate() {
-                let i = k * block + j;
-                let s = off[b as usize] as usize;
-                off[b as usize] += 1;
-                // SAFETY: the offsets give every point its own position `s`, so no two tasks
-                // write the same element; `perm` and `pts` outlive the loop.
-                unsafe {
-                    perm_out.slice(s, 1)[0] = i as u32;
-                    pts_out.slice(s, 1)[0] = point(i);
-                }
-            }
-        });
+    let sorted = radix_sort(recs, usize::BITS - (total_bins - 1).leading_zeros());
+    let (perm, pts): (Vec<u32>, Vec<Pt<T>>) = sorted.par_iter().map(|r| (r.1, r.2)).unzip();
 
     // Subproblems: enough for every thread, none larger than MAX_SUBPROBLEM.
+    let threads = rayon::current_num_threads().max(1);
     let per = m.div_ceil(threads).clamp(1, MAX_SUBPROBLEM);
     let pad_last = horner.lanes() / 2;
     let chunks = (0..m.div_ceil(per))
@@ -243,19 +214,69 @@ pub(crate) fn prepare<T: Real>(
     })
 }
 
-/// `⌊v⌋` for `|v| < 2^62` (without a libm call on baseline x86-64).
-fn floor(v: f64) -> i64 {
-    let t = v as i64;
-    t - ((t as f64) > v) as i64
-}
-
-/// `⌈v⌉` for `|v| < 2^62`.
+/// `⌈v⌉` for `|v| < 2^62` (without a libm call on baseline x86-64).
+#[inline]
 fn ceil(v: f64) -> i64 {
     let t = v as i64;
     t + ((t as f64) < v) as i64
 }
 
+/// Stable LSD radix sort of `recs` by their first field, whose values are below `2^bits`:
+/// passes of at most 8 bits, each a parallel counting sort (one histogram per block of
+/// records; digits in order and, within a digit, blocks in order).
+fn radix_sort<R: Copy + Send + Sync>(
+    mut recs: Vec<(u32, u32, R)>,
+    bits: u32,
+) -> Vec<(u32, u32, R)> {
+    let m = recs.len();
+    if m == 0 || bits == 0 {
+        return recs;
+    }
+    let passes = bits.div_ceil(8);
+    let digit_bits = bits.div_ceil(passes);
+    let buckets = 1usize << digit_bits;
+    let block = m.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let mut other = recs.clone();
+    for pass in 0..passes {
+        let shift = pass * digit_bits;
+        let digit = |r: &(u32, u32, R)| ((r.0 >> shift) as usize) & (buckets - 1);
+        let mut offsets: Vec<Vec<usize>> = recs
+            .par_chunks(block)
+            .map(|rs| {
+                let mut h = vec![0usize; buckets];
+                for r in rs {
+                    h[digit(r)] += 1;
+                }
+                h
+            })
+            .collect();
+        let mut next = 0;
+        for b in 0..buckets {
+            for h in offsets.iter_mut() {
+                let count = h[b];
+                h[b] = next;
+                next += count;
+            }
+        }
+        let out = SharedMut::new(&mut other);
+        recs.par_chunks(block)
+            .zip(offsets.par_iter_mut())
+            .for_each(|(rs, off)| {
+                for r in rs {
+                    let s = &mut off[digit(r)];
+                    // SAFETY: the offsets give every record its own position, so no two tasks
+                    // write the same element; `other` outlives the loop.
+                    unsafe { out.slice(*s, 1)[0] = *r };
+                    *s += 1;
+                }
+            });
+        std::mem::swap(&mut recs, &mut other);
+    }
+    recs
+}
+
 /// `x` folded into `[−π, π)`.
+#[inline]
 fn fold(x: f64) -> f64 {
     use std::f64::consts::{PI, TAU};
     if (-PI..PI).contains(&x) {
