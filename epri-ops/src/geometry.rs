@@ -14,8 +14,8 @@ const SPACING_RTOL: f64 = 1e-3;
 ///
 /// * `B`, shape `(Nb,)`, in G (any field unit `[B]`): the homogeneous field grid, uniformly
 ///   spaced and increasing. Only `dB = B[1] - B[0]` and `Nb` enter the operators, as in PyEPRI.
-/// * `delta`, in cm (any length unit `[L]`): the pixel (voxel) size.
-/// * `fgrad`, shape `(d, P)`, in G/cm (`[B]/[L]`): one field gradient per column, rows in the
+/// * `delta`, in cm (any length unit): the pixel (voxel) size.
+/// * `fgrad`, shape `(d, P)`, in G/cm (field unit per length unit): one field gradient per column, rows in the
 ///   order **(X, Y[, Z])** (PyEPRI's convention, while images are stored (Y, X[, Z])).
 ///
 /// The sinogram of this geometry has shape `(P, Nb)` (one projection per row).

@@ -42,7 +42,7 @@ impl Default for ProjectorOptions {
 ///
 /// `A u = DFT⁻¹( δ^d · Ĥ(α) · NUFFT₂(u)(ω_{k,α}) )` over the retained frequencies (see
 /// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint (SPEC §2.5, §2.6), computed with
-/// a type-1 NUFFT. Units: `u` in [concentration], projections in [concentration]·[h]·cm^d.
+/// a type-1 NUFFT. Units: `u` in concentration units `[c]`, projections in `[c]·[h]·cm^d`.
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
 /// [`choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
