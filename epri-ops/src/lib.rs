@@ -8,6 +8,7 @@
 pub mod error;
 pub mod geometry;
 pub mod grad;
+pub mod multisrc;
 pub mod nodes;
 pub mod power;
 pub mod proj;

@@ -1,0 +1,393 @@
+//! TV-regularised source separation: `K` sources seen in `L` experimental settings (PyEPRI's
+//! `processing.tv_multisrc` and `optimization.tvsolver_cp2016_multisrc`, SPEC §2.11–§2.12).
+//!
+//! Minimises `E(u) = ½ Σ_i ‖Σ_j A_{h[i][j]} u_j − s_i‖² + λ_unrm Σ_j TV(u_j)` [+ positivity]
+//! with the scheme of [`super::tv::tv_monosrc`] run on every source with shared steps
+//! `τ = 0.5 / L`, `σ = L / (L_grad λ_unrm)²`, `L` the Lipschitz constant of the block operator
+//! `A*A`. The stopping test sums over the sources: `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²`.
+//! Iterations run on the device; the host receives two scalars per source and iteration.
+
+use super::tv::{Lipschitz, TvOptions, TvProgress};
+use crate::error::{Error, Result};
+use crate::geometry::Geometry;
+use crate::grad::grad_norm_bound;
+use crate::multisrc::{power_iteration_multi, MultiProjector, MultiToeplitz, Settings};
+use crate::proj::ProjectorOptions;
+use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
+use std::f64::consts::PI;
+
+/// Output of [`tv_multisrc`].
+#[derive(Clone, Debug)]
+pub struct MultiTvResult<T> {
+    /// Reconstructed source images, `images[j]` of shape `shapes[j]`, axes `(Y, X[, Z])`.
+    pub images: Vec<ArrayD<T>>,
+    /// Iterations performed.
+    pub iterations: usize,
+    /// Final energy `½ Σ_i ‖(A u)_i − s_i‖² + λ_unrm Σ_j TV(u_j)` (computed once, at the end).
+    pub energy: f64,
+    /// Lipschitz constant `L` used for the step sizes (safety margin included).
+    pub lipschitz: f64,
+    /// The TV weight actually used, `λ_unrm`.
+    pub lambda_unrm: f64,
+}
+
+/// `λ_unrm` of PyEPRI's multi-source normalisation (SPEC §2.12):
+/// `max_{i,j}(max h[i][j] − min h[i][j]) · (P_tot / L) / (2^{d−1} π) · Nb / Bsw · δ^{d−1} · λ`,
+/// `P_tot` the number of projections of all settings, `L` the number of settings.
+pub fn lambda_unrm_multi<T: Real>(lambda: f64, settings: &Settings<'_, T>) -> f64 {
+    let l = settings.num_settings();
+    let range = (0..l)
+        .flat_map(|i| (0..settings.num_sources()).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let (lo, hi) = settings
+                .h(i, j)
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                    (lo.min(x.f64()), hi.max(x.f64()))
+                });
+            hi - lo
+        })
+        .fold(f64::NEG_INFINITY, f64::max);
+    let total: usize = (0..l).map(|i| settings.geometry(i).num_proj()).sum();
+    let g = settings.geometry(0);
+    let d = g.dim() as i32;
+    let cof2 = total as f64 / (2f64.powi(d - 1) * PI * l as f64);
+    let cof3 = g.nb() as f64 / g.sweep_width().f64();
+    range * cof2 * cof3 * g.delta().f64().powi(d - 1) * lambda
+}
+
+/// The data term: block operator `A`, measured sinograms `s_i`, `v = A* s`, and `A*A` as
+/// Toeplitz convolutions or as a projection followed by a backprojection.
+struct MultiDataTerm<B: Backend, T: Real> {
+    backend: B,
+    projector: MultiProjector<B, T>,
+    toeplitz: Option<MultiToeplitz<B, T>>,
+    proj: Vec<B::Buffer<T>>,
+    adj_proj: Vec<B::Buffer<T>>,
+    sino: Vec<B::Buffer<T>>,
+}
+
+impl<B: Backend, T: Real> MultiDataTerm<B, T> {
+    /// `out <- A*A u`.
+    fn normal(&mut self, u: &[B::Buffer<T>], out: &mut [B::Buffer<T>]) -> Result<()> {
+        match &mut self.toeplitz {
+            Some(k) => k.apply(u, out),
+            None => {
+                self.projector.apply(u, &mut self.sino)?;
+                self.projector.adjoint(&self.sino, out)
+            }
+        }
+    }
+
+    /// `out <- ∇f(u) = A*A u − A* s`.
+    fn gradient(&mut self, u: &[B::Buffer<T>], out: &mut [B::Buffer<T>]) -> Result<()> {
+        self.normal(u, out)?;
+        for (o, v) in out.iter_mut().zip(&self.adj_proj) {
+            self.backend.zip(Binary::Sub, o, v)?;
+        }
+        Ok(())
+    }
+
+    /// `½ Σ_i ‖(A u)_i − s_i‖²`.
+    fn fidelity(&mut self, u: &[B::Buffer<T>]) -> Result<f64> {
+        self.projector.apply(u, &mut self.sino)?;
+        let mut s = 0.0;
+        for (a, p) in self.sino.iter().zip(&self.proj) {
+            s += self.backend.sq_dist(a, p)?.f64();
+        }
+        Ok(0.5 * s)
+    }
+}
+
+/// Isotropic TV `Σ_k ‖∇u(k)‖₂` of one image, with the scratch `grad` of shape `(d, shape...)`
+/// and `norm`, `slice` of shape `(1, shape...)`.
+fn total_variation<B: Backend, T: Real>(
+    be: &B,
+    u: &B::Buffer<T>,
+    (grad, norm, slice): &mut (B::Buffer<T>, B::Buffer<T>, B::Buffer<T>),
+) -> Result<f64> {
+    let d = u.shape().len();
+    let axes: Vec<usize> = (0..d).collect();
+    be.grad(u, &axes, None, grad)?;
+    be.map(Unary::Square, grad)?;
+    be.fill(norm, T::zero())?;
+    let mut offset = vec![0; d + 1];
+    for a in 0..d {
+        offset[0] = a;
+        be.extract(grad, &offset, slice)?;
+        be.zip(Binary::Add, norm, slice)?;
+    }
+    be.map(Unary::Sqrt, norm)?;
+    Ok(be.reduce(Reduce::Sum, norm)?.f64())
+}
+
+fn check_images<T: Real>(what: &str, a: &[ArrayD<T>], shapes: &[Vec<usize>]) -> Result<()> {
+    if a.len() != shapes.len() {
+        return Err(Error::Shape(format!(
+            "{} {what} images for {} sources",
+            a.len(),
+            shapes.len()
+        )));
+    }
+    for (j, (x, s)) in a.iter().zip(shapes).enumerate() {
+        if x.shape() != s.as_slice() {
+            return Err(Error::Shape(format!(
+                "{what} image {j} has shape {:?}, source {j} has shape {s:?}",
+                x.shape()
+            )));
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFinite(format!("{what} image {j}")));
+        }
+    }
+    Ok(())
+}
+
+/// TV-regularised separation of `K` sources from the projections of `L` settings.
+///
+/// * `projs[i]`: measured projections of setting `i`, shape `(P_i, Nb)`;
+/// * `geometries`: one per setting (or one for all): shared B grid and pixel size `δ`, field
+///   gradients `(d, P_i)`;
+/// * `h[i][j]`: reference spectrum `(Nb,)` of source `j` in setting `i` (`L` rows, or one row for
+///   all settings);
+/// * `shapes[j]`: image shape `(Ny, Nx[, Nz])` of source `j`;
+/// * `opts`: as for [`super::tv::tv_monosrc`]; `opts.mask` and `opts.init` must be `None`
+///   (PyEPRI has no support mask for several sources; initial images go through `init`);
+/// * `init`: `K` initial images, default `v_j / (δ^d Σ v_j)` with `v = A* s` (clipped at 0 with
+///   `positivity`);
+/// * `progress`: called after every iteration (`relative_change` over all sources).
+///
+/// Errors: shape, geometry and parameter errors as [`Settings::new`] and
+/// [`super::tv::tv_monosrc`]; [`Error::NonFinite`] for non-finite inputs or a diverging iterate.
+#[allow(clippy::too_many_arguments)]
+pub fn tv_multisrc<B: Backend, T: Real>(
+    backend: &B,
+    projs: &[ArrayView2<'_, T>],
+    geometries: &[Geometry<T>],
+    h: &[Vec<ArrayView1<'_, T>>],
+    shapes: &[Vec<usize>],
+    opts: &TvOptions<T>,
+    init: Option<&[ArrayD<T>]>,
+    progress: &mut dyn FnMut(&TvProgress),
+) -> Result<MultiTvResult<T>> {
+    let settings = Settings::new(geometries, h, shapes)?;
+    let (k_src, l_set, d) = (
+        settings.num_sources(),
+        settings.num_settings(),
+        settings.dim(),
+    );
+    if projs.len() != l_set {
+        return Err(Error::Shape(format!(
+            "{} sinograms for {l_set} settings",
+            projs.len()
+        )));
+    }
+    for (i, p) in projs.iter().enumerate() {
+        settings.geometry(i).check_sinogram_shape(p.shape())?;
+        if p.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite(format!("the projections of setting {i}")));
+        }
+    }
+    if !(opts.lambda > 0.0 && opts.lambda.is_finite()) {
+        return Err(Error::Parameter(format!(
+            "lambda = {} (must be positive and finite)",
+            opts.lambda
+        )));
+    }
+    if !(opts.tol >= 0.0) || opts.energy_every == Some(0) {
+        return Err(Error::Parameter(format!(
+            "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
+            opts.tol, opts.energy_every
+        )));
+    }
+    if opts.mask.is_some() || opts.init.is_some() {
+        return Err(Error::Parameter(
+            "tv_multisrc takes no support mask, and its initial images through `init` (TvOptions::mask and TvOptions::init must be None)".into(),
+        ));
+    }
+    if let Some(u0) = init {
+        check_images("init", u0, shapes)?;
+    }
+
+    let popts = ProjectorOptions {
+        rfft_mode: true,
+        eps: opts.eps,
+    };
+    let projector = MultiProjector::new(backend, geometries, h, shapes, popts)?;
+    let toeplitz = if opts.use_toeplitz {
+        Some(MultiToeplitz::new(
+            backend, geometries, h, shapes, opts.eps,
+        )?)
+    } else {
+        None
+    };
+    let zeros = |s: &[usize]| backend.zeros::<T>(s);
+    let proj = projs
+        .iter()
+        .map(|p| backend.upload(p.view().into_dyn()))
+        .collect::<backend_core::Result<Vec<_>>>()?;
+    let mut data = MultiDataTerm {
+        backend: backend.clone(),
+        sino: proj
+            .iter()
+            .map(|p| zeros(p.shape()))
+            .collect::<backend_core::Result<Vec<_>>>()?,
+        adj_proj: shapes
+            .iter()
+            .map(|s| zeros(s))
+            .collect::<backend_core::Result<Vec<_>>>()?,
+        proj,
+        projector,
+        toeplitz,
+    };
+    data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
+    let lambda_unrm = lambda_unrm_multi(opts.lambda, &settings);
+    let delta_d = settings.geometry(0).delta().f64().powi(d as i32);
+
+    // Initial images.
+    let mut u = Vec::with_capacity(k_src);
+    for j in 0..k_src {
+        let uj = match init {
+            Some(u0) => backend.upload(u0[j].view())?,
+            None => {
+                let v = &data.adj_proj[j];
+                let scale = 1.0 / (delta_d * backend.reduce(Reduce::Sum, v)?.f64());
+                if !scale.is_finite() {
+                    return Err(Error::Parameter(format!(
+                        "(A* s)_{j} sums to zero: no default initial image (give one)"
+                    )));
+                }
+                let mut u0 = backend.duplicate(v)?;
+                backend.scale(&mut u0, T::of(scale))?;
+                if opts.positivity {
+                    backend.zip_scalar(Binary::Max, &mut u0, T::zero())?;
+                }
+                u0
+            }
+        };
+        u.push(uj);
+    }
+
+    // Lipschitz constant of ∇f.
+    let lipschitz = match opts.lipschitz {
+        Lipschitz::Value(l) => l,
+        Lipschitz::UpperBound => match &data.toeplitz {
+            Some(k) => k.upper_bound(),
+            None => {
+                return Err(Error::Parameter(
+                    "the upper-bound Lipschitz constant needs the Toeplitz kernels".into(),
+                ))
+            }
+        },
+        Lipschitz::Auto => {
+            let l = power_iteration_multi(backend, &u, T::of(opts.tol), 1000, |x, y| {
+                data.normal(x, y)
+            })?;
+            1.05 * l.f64()
+        }
+    };
+    if !(lipschitz > 0.0 && lipschitz.is_finite()) {
+        return Err(Error::Parameter(format!(
+            "Lipschitz constant {lipschitz} (must be positive and finite)"
+        )));
+    }
+    let tau = 0.5 / lipschitz;
+    let sigma = lipschitz / (grad_norm_bound(d) * lambda_unrm).powi(2);
+
+    // Solver state, per source.
+    let field_shape = |s: &[usize], lead: usize| {
+        let mut f = vec![lead];
+        f.extend_from_slice(s);
+        f
+    };
+    let mut ubar = u
+        .iter()
+        .map(|x| backend.duplicate(x))
+        .collect::<backend_core::Result<Vec<_>>>()?;
+    let mut p = shapes
+        .iter()
+        .map(|s| zeros(&field_shape(s, d)))
+        .collect::<backend_core::Result<Vec<_>>>()?;
+    let mut gradf = shapes
+        .iter()
+        .map(|s| zeros(s))
+        .collect::<backend_core::Result<Vec<_>>>()?;
+    let mut tv_scratch = shapes
+        .iter()
+        .map(|s| {
+            let one = field_shape(s, 1);
+            Ok((zeros(&field_shape(s, d))?, zeros(&one)?, zeros(&one)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut energy = |data: &mut MultiDataTerm<B, T>, u: &[B::Buffer<T>]| -> Result<f64> {
+        let mut tv = 0.0;
+        for (uj, scratch) in u.iter().zip(tv_scratch.iter_mut()) {
+            tv += total_variation(backend, uj, scratch)?;
+        }
+        Ok(data.fidelity(u)? + lambda_unrm * tv)
+    };
+
+    let tol2 = opts.tol * opts.tol;
+    let (step_dual, tau_t, lambda_t) = (T::of(sigma * lambda_unrm), T::of(tau), T::of(lambda_unrm));
+    let mut iterations = 0;
+    while iterations < opts.max_iter {
+        data.gradient(&u, &mut gradf)?;
+        let (mut dsq, mut usq) = (0.0, 0.0);
+        for j in 0..k_src {
+            backend.tv_dual_step(&mut p[j], &ubar[j], step_dual, None)?;
+            backend.tv_primal_step(
+                &mut u[j],
+                &mut ubar[j],
+                &p[j],
+                &gradf[j],
+                tau_t,
+                lambda_t,
+                opts.positivity,
+                None,
+                None,
+            )?;
+            // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
+            dsq += backend.sq_dist(&ubar[j], &u[j])?.f64();
+            usq += backend.reduce(Reduce::SumSq, &u[j])?.f64();
+        }
+        if !(dsq.is_finite() && usq.is_finite()) {
+            return Err(Error::NonFinite(format!(
+                "TV iterate at iteration {}",
+                iterations + 1
+            )));
+        }
+        iterations += 1;
+        let e = match opts.energy_every {
+            Some(k) if iterations % k == 0 => Some(energy(&mut data, &u)?),
+            _ => None,
+        };
+        progress(&TvProgress {
+            iteration: iterations,
+            relative_change: (dsq / usq).sqrt(),
+            energy: e,
+        });
+        if dsq < tol2 * usq {
+            break;
+        }
+    }
+
+    let final_energy = energy(&mut data, &u)?;
+    let images = u
+        .iter()
+        .zip(shapes)
+        .map(|(x, s)| {
+            backend
+                .download(x)?
+                .into_shape_with_order(IxDyn(s))
+                .map_err(|e| Error::Shape(format!("TV output: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MultiTvResult {
+        images,
+        iterations,
+        energy: final_energy,
+        lipschitz,
+        lambda_unrm,
+    })
+}
