@@ -105,7 +105,26 @@ fn run<B: Backend, T: Real>(
     x: &[Array1<T>],
     input: &[C<T>],
 ) -> Vec<C<f64>> {
-    let mut plan = NufftPlan::<B, T>::new(b, ty, modes, n_trans, eps).unwrap();
+    run_sigma(b, ty, modes, n_trans, eps, None, x, input)
+}
+
+/// As [`run`], with the upsampling factor fixed to `sigma` if given.
+#[allow(clippy::too_many_arguments)]
+fn run_sigma<B: Backend, T: Real>(
+    b: &B,
+    ty: NufftType,
+    modes: &[usize],
+    n_trans: usize,
+    eps: f64,
+    sigma: Option<f64>,
+    x: &[Array1<T>],
+    input: &[C<T>],
+) -> Vec<C<f64>> {
+    let mut plan = match sigma {
+        Some(s) => NufftPlan::<B, T>::with_upsampfac(b, ty, modes, n_trans, eps, s),
+        None => NufftPlan::<B, T>::new(b, ty, modes, n_trans, eps),
+    }
+    .unwrap();
     let views: Vec<_> = x.iter().map(|a| a.view()).collect();
     plan.set_points(&views).unwrap();
     let m = x[0].len();
@@ -130,7 +149,8 @@ fn run<B: Backend, T: Real>(
         .collect()
 }
 
-/// Both types on `modes` with `m` points against the direct sums, for every `eps` of `T`.
+/// Both types on `modes` with `m` points against the direct sums, for every `eps` of `T`, at
+/// both upsampling factors (1.25 only down to 1e-9).
 fn check_direct<B: Backend, T: Real>(b: &B, modes: &[usize], m: usize) {
     let (x, xw) = points::<T>(modes.len(), m, 11);
     let (c, cw) = values::<T>(m, 21);

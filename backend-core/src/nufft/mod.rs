@@ -14,7 +14,7 @@ mod kernel;
 mod plan;
 
 pub use kernel::{fine_size, EsKernel};
-pub use plan::{NufftPlan, NufftType};
+pub use plan::{choose_upsampfac, NufftPlan, NufftType};
 
 /// Everything the spreading / interpolation / deconvolution stages need to know about a plan.
 #[derive(Clone, Debug, PartialEq)]

@@ -20,25 +20,71 @@ pub enum NufftType {
 
 /// A NUFFT plan on backend `B` in precision `T`: the kernel, the fine grid and its FFT plan and
 /// the deconvolution factors are made once; points are set once; `execute` runs many times.
+///
+/// [`NufftPlan::new`] picks the upsampling factor (2 or 1.25) when the points are set, from
+/// their density ([`choose_upsampfac`]); [`NufftPlan::with_upsampfac`] fixes it.
 pub struct NufftPlan<B: Backend, T: Real> {
     backend: B,
     ty: NufftType,
+    eps: f64,
+    /// Fixed upsampling factor, or `None` to choose it at `set_points`.
+    upsampfac: Option<f64>,
     params: SpreadParams,
+    /// Fine-grid FFT plan, fine grid and correction factors for `params` (made on demand).
+    grid: Option<FineGrid<B, T>>,
+    points: Option<(B::NufftPoints<T>, usize)>,
+}
+
+/// The device resources of one fine grid.
+struct FineGrid<B: Backend, T: Real> {
     fft: B::FftPlan<T>,
     fine: B::Buffer<C<T>>,
     factors: B::Buffer<T>,
-    points: Option<(B::NufftPoints<T>, usize)>,
+}
+
+/// Upsampling factor for `m` points and a mode grid `modes` at accuracy `eps`: 2.0 or 1.25,
+/// whichever has the lower estimated cost `m w^d + N log2 N` (spreading `w^d` cells per point,
+/// FFT of the `N`-point fine grid); 2.0 when `eps` is within 100 machine epsilons of the
+/// precision or below 1e-9 (where the 1.25 kernel is too wide).
+pub fn choose_upsampfac(modes: &[usize], m: usize, eps: f64, precision: Precision) -> f64 {
+    let mach = match precision {
+        Precision::F32 => f32::EPSILON as f64,
+        Precision::F64 => f64::EPSILON,
+    };
+    if eps <= 1e-9 || eps <= 100.0 * mach {
+        return 2.0;
+    }
+    let cost = |sigma: f64| {
+        let Ok(k) = EsKernel::for_eps(eps, sigma) else {
+            return f64::INFINITY;
+        };
+        let n: f64 = modes.iter().map(|&n| fine_size(n, &k) as f64).product();
+        m as f64 * (k.width as f64).powi(modes.len() as i32) + n * n.log2()
+    };
+    if cost(1.25) < cost(2.0) {
+        1.25
+    } else {
+        2.0
+    }
 }
 
 impl<B: Backend, T: Real> NufftPlan<B, T> {
     /// Makes a plan of type `ty` for a mode grid of shape `modes` (1 to 3 axes, axis 0 first),
     /// `n_trans` vectors per execution and relative accuracy `eps` (at least 1e-7 in `f32`,
-    /// 1e-15 in `f64`, below 1).
-    pub fn new(backend: &B, ty: NufftType, modes: &[usize], n_trans: usize, eps: f64) -> Result<Self> {
-        Self::with_upsampfac(backend, ty, modes, n_trans, eps, 2.0)
+    /// 1e-15 in `f64`, below 1). The upsampling factor is chosen when the points are set; the
+    /// fine grid is allocated then.
+    pub fn new(
+        backend: &B,
+        ty: NufftType,
+        modes: &[usize],
+        n_trans: usize,
+        eps: f64,
+    ) -> Result<Self> {
+        Self::make(backend, ty, modes, n_trans, eps, None)
     }
 
-    /// As [`NufftPlan::new`] with an explicit upsampling factor (2.0 or 1.25 in practice).
+    /// As [`NufftPlan::new`] with a fixed upsampling factor (2.0 or 1.25 in practice); the fine
+    /// grid is allocated now.
     pub fn with_upsampfac(
         backend: &B,
         ty: NufftType,
@@ -46,6 +92,19 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         n_trans: usize,
         eps: f64,
         upsampfac: f64,
+    ) -> Result<Self> {
+        let mut plan = Self::make(backend, ty, modes, n_trans, eps, Some(upsampfac))?;
+        plan.grid = Some(plan.fine_grid()?);
+        Ok(plan)
+    }
+
+    fn make(
+        backend: &B,
+        ty: NufftType,
+        modes: &[usize],
+        n_trans: usize,
+        eps: f64,
+        upsampfac: Option<f64>,
     ) -> Result<Self> {
         if modes.is_empty() || modes.len() > 3 || modes.contains(&0) {
             return Err(Error::InvalidArgument(format!(
@@ -68,41 +127,57 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         if T::PRECISION == Precision::F64 && !backend.supports_f64() {
             return Err(Error::precision_unsupported(&backend.name(), T::PRECISION));
         }
-        let kernel = EsKernel::for_eps(eps, upsampfac)?;
-        let fine: Vec<usize> = modes.iter().map(|&n| fine_size(n, &kernel)).collect();
-        let params = SpreadParams {
+        let params = Self::spread_params(modes, n_trans, eps, upsampfac.unwrap_or(2.0))?;
+        Ok(NufftPlan {
+            backend: backend.clone(),
+            ty,
+            eps,
+            upsampfac,
+            params,
+            grid: None,
+            points: None,
+        })
+    }
+
+    fn spread_params(
+        modes: &[usize],
+        n_trans: usize,
+        eps: f64,
+        sigma: f64,
+    ) -> Result<SpreadParams> {
+        let kernel = EsKernel::for_eps(eps, sigma)?;
+        Ok(SpreadParams {
             modes: modes.to_vec(),
-            fine: fine.clone(),
+            fine: modes.iter().map(|&n| fine_size(n, &kernel)).collect(),
             n_trans,
             kernel,
-        };
+        })
+    }
+
+    /// The FFT plan, fine grid and correction factors of the current parameters.
+    fn fine_grid(&self) -> Result<FineGrid<B, T>> {
+        let (modes, fine, kernel) = (&self.params.modes, &self.params.fine, &self.params.kernel);
         // Type 1 runs the +i transform, which the backends scale by 1/N: fold N back in.
         let mut host = Vec::with_capacity(modes.iter().sum());
-        for (&n, &nf) in modes.iter().zip(&fine) {
+        for (&n, &nf) in modes.iter().zip(fine) {
             let fs = kernel.fourier_series(n, nf);
-            let scale = match ty {
+            let scale = match self.ty {
                 NufftType::Type1 => nf as f64,
                 NufftType::Type2 => 1.0,
             };
             host.extend(fs.iter().map(|&p| T::of(scale / p)));
         }
-        let factors = backend.upload_flat(&[host.len()], host)?;
-        let mut shape = vec![n_trans];
-        shape.extend(&fine);
-        let fft = backend.fft_plan::<T>(&FftSpec::new(&shape, modes.len(), FftKind::C2C)?)?;
-        let fine = backend.zeros::<C<T>>(&shape)?;
-        Ok(NufftPlan {
-            backend: backend.clone(),
-            ty,
-            params,
-            fft,
-            fine,
-            factors,
-            points: None,
-        })
+        let b = &self.backend;
+        let factors = b.upload_flat(&[host.len()], host)?;
+        let mut shape = vec![self.params.n_trans];
+        shape.extend(fine);
+        let fft = b.fft_plan::<T>(&FftSpec::new(&shape, modes.len(), FftKind::C2C)?)?;
+        let fine = b.zeros::<C<T>>(&shape)?;
+        Ok(FineGrid { fft, fine, factors })
     }
 
-    /// The plan's spreading parameters (kernel, fine grid).
+    /// The plan's spreading parameters (kernel, fine grid); with an automatic upsampling factor
+    /// they are final once the points are set.
     pub fn params(&self) -> &SpreadParams {
         &self.params
     }
@@ -138,13 +213,24 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             }
             crate::error::check_finite("NUFFT points", c.iter())?;
         }
+        if self.upsampfac.is_none() {
+            let sigma = choose_upsampfac(&self.params.modes, m, self.eps, T::PRECISION);
+            if sigma != self.params.kernel.upsampfac {
+                let (modes, nt) = (&self.params.modes, self.params.n_trans);
+                self.params = Self::spread_params(modes, nt, self.eps, sigma)?;
+                self.grid = None;
+            }
+        }
+        if self.grid.is_none() {
+            self.points = None;
+            self.grid = Some(self.fine_grid()?);
+        }
         let pts = self.backend.nufft_setpts(coords, &self.params)?;
         self.points = Some((pts, m));
         Ok(())
     }
 
-    fn expect(&self, what: &str, buf_shape: &[usize], trailing: &[usize]) -> Result<()> {
-        let nt = self.params.n_trans;
+    fn expect(nt: usize, what: &str, buf_shape: &[usize], trailing: &[usize]) -> Result<()> {
         let mut full = vec![nt];
         full.extend(trailing);
         let ok = buf_shape == full.as_slice() || (nt == 1 && buf_shape == trailing);
@@ -159,25 +245,29 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
     /// when `n_trans = 1`), `output` the modes `(n_trans, modes...)` (or `modes`). Type 2: the
     /// other way round.
     pub fn execute(&mut self, input: &B::Buffer<C<T>>, output: &mut B::Buffer<C<T>>) -> Result<()> {
-        let (pts, m) = self
-            .points
-            .as_ref()
-            .ok_or_else(|| Error::InvalidArgument("NUFFT executed before set_points".into()))?;
+        let (Some((pts, m)), Some(grid)) = (self.points.as_ref(), self.grid.as_mut()) else {
+            return Err(Error::InvalidArgument(
+                "NUFFT executed before set_points".into(),
+            ));
+        };
         let b = &self.backend;
+        let expect = |what: &str, buf_shape: &[usize], trailing: &[usize]| {
+            Self::expect(self.params.n_trans, what, buf_shape, trailing)
+        };
         match self.ty {
             NufftType::Type1 => {
-                self.expect("strengths", input.shape(), &[*m])?;
-                self.expect("modes", output.shape(), &self.params.modes)?;
-                b.nufft_spread(pts, &self.params, input, &mut self.fine)?;
-                b.fft_c2c(&self.fft, &mut self.fine, Direction::Inverse)?;
-                b.nufft_deconvolve(&self.params, &self.factors, &self.fine, output)?;
+                expect("strengths", input.shape(), &[*m])?;
+                expect("modes", output.shape(), &self.params.modes)?;
+                b.nufft_spread(pts, &self.params, input, &mut grid.fine)?;
+                b.fft_c2c(&grid.fft, &mut grid.fine, Direction::Inverse)?;
+                b.nufft_deconvolve(&self.params, &grid.factors, &grid.fine, output)?;
             }
             NufftType::Type2 => {
-                self.expect("modes", input.shape(), &self.params.modes)?;
-                self.expect("values", output.shape(), &[*m])?;
-                b.nufft_precompensate(&self.params, &self.factors, input, &mut self.fine)?;
-                b.fft_c2c(&self.fft, &mut self.fine, Direction::Forward)?;
-                b.nufft_interp(pts, &self.params, &self.fine, output)?;
+                expect("modes", input.shape(), &self.params.modes)?;
+                expect("values", output.shape(), &[*m])?;
+                b.nufft_precompensate(&self.params, &grid.factors, input, &mut grid.fine)?;
+                b.fft_c2c(&grid.fft, &mut grid.fine, Direction::Forward)?;
+                b.nufft_interp(pts, &self.params, &grid.fine, output)?;
             }
         }
         Ok(())
