@@ -458,6 +458,87 @@ mod generic {
     pub mod tv_multisrc {
         use super::*;
 
+        /// The tam/tempo source separation of PyEPRI's gallery (δ = 0.03 cm, λ = 5, tol 1e-5,
+        /// 2 × (100, 100), f32) run for at most `max_iter` iterations: λ_unrm and the Lipschitz
+        /// constant against PyEPRI's, and (full run) the images against PyEPRI 1.1.1's.
+        fn tam_tempo<B: Backend>(b: &B, max_iter: usize) {
+            let dir = concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../datasets/tam-and-tempo-tubes-2d-20210609"
+            );
+            let rd = |name: &str| {
+                let f = std::fs::File::open(format!("{dir}/{name}.npy")).unwrap();
+                <ArrayD<f32> as ndarray_npy::ReadNpyExt>::read_npy(f).unwrap()
+            };
+            let proj: Array2<f32> = rd("proj").into_dimensionality().unwrap();
+            let bgrid: Array1<f32> = rd("B").into_dimensionality().unwrap();
+            let fgrad: Array2<f32> = rd("fgrad").into_dimensionality().unwrap();
+            let htam: Array1<f32> = rd("htam").into_dimensionality().unwrap();
+            let htempo: Array1<f32> = rd("htempo").into_dimensionality().unwrap();
+            let g = vec![Geometry::new(bgrid.view(), 0.03, fgrad.view()).unwrap()];
+            let shapes = vec![vec![100, 100], vec![100, 100]];
+            let o = TvOptions {
+                lambda: 5.0,
+                tol: 1e-5,
+                max_iter,
+                ..TvOptions::default()
+            };
+            let t = std::time::Instant::now();
+            let r = tv_multisrc(
+                b,
+                &[proj.view()],
+                &g,
+                &[vec![htam.view(), htempo.view()]],
+                &shapes,
+                &o,
+                None,
+                &mut |_| {},
+            )
+            .unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            let case = "f_multisrc2d_tam_tempo";
+            let errs: Vec<f64> = ["tam", "tempo"]
+                .iter()
+                .zip(&r.images)
+                .map(|(name, im)| common::rel_err(im, &common::loadd::<f32>(case, name)))
+                .collect();
+            println!(
+                "tam/tempo on {}: {} iterations in {secs:.2} s, λ_unrm {:e}, L {:e}, rel. errors vs PyEPRI {:e} (tam) {:e} (tempo)",
+                b.name(), r.iterations, r.lambda_unrm, r.lipschitz, errs[0], errs[1]
+            );
+            let rel = |x: f64, y: f64| (x - y).abs() / y.abs();
+            assert!(
+                rel(r.lambda_unrm, 19674209.616039544) < 1e-6,
+                "λ_unrm {}",
+                r.lambda_unrm
+            );
+            assert!(
+                rel(r.lipschitz, 5142301548.57155) < 2e-3,
+                "L {}",
+                r.lipschitz
+            );
+            if max_iter >= 5000 {
+                // PyEPRI stopped after 1889 iterations.
+                assert!(
+                    r.iterations.abs_diff(1889) < 100,
+                    "{} iterations",
+                    r.iterations
+                );
+                assert!(errs[0] < 1e-2 && errs[1] < 1e-2, "rel. errors {errs:?}");
+            }
+        }
+
+        /// Setup and one iteration of the tam/tempo separation (λ_unrm, L vs PyEPRI).
+        pub fn pyepri_tam_tempo_setup<B: Backend>(b: &B) {
+            tam_tempo(b, 1);
+        }
+
+        /// The full tam/tempo separation against PyEPRI 1.1.1's images (rel. l2 < 1e-2 per
+        /// source).
+        pub fn pyepri_tam_tempo<B: Backend>(b: &B) {
+            tam_tempo(b, 5000);
+        }
+
         pub fn one_source_equals_tv_monosrc<B: Backend>(b: &B) {
             if b.supports_f64() {
                 shared::tv_one_source::<B, f64>(b);
@@ -469,17 +550,17 @@ mod generic {
 
 backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     multisrc { adjointness, sums_of_mono_blocks, toeplitz_equals_adjoint_of_projection, one_source_one_setting_is_mono, broadcasting, errors_are_reported },
-    tv_multisrc { one_source_equals_tv_monosrc },
+    tv_multisrc { one_source_equals_tv_monosrc, pyepri_tam_tempo_setup, pyepri_tam_tempo },
 });
 
 #[cfg(feature = "opencl")]
 backend_tests!(opencl, || backend_opencl::OpenClBackend::new(None), {
     multisrc { adjointness, sums_of_mono_blocks, toeplitz_equals_adjoint_of_projection, one_source_one_setting_is_mono, broadcasting, errors_are_reported },
-    tv_multisrc { one_source_equals_tv_monosrc },
+    tv_multisrc { one_source_equals_tv_monosrc, pyepri_tam_tempo_setup },
 });
 
 #[cfg(feature = "cuda")]
 backend_tests!(cuda, || backend_cuda::CudaBackend::new(0), {
     multisrc { adjointness, sums_of_mono_blocks, toeplitz_equals_adjoint_of_projection, one_source_one_setting_is_mono, broadcasting, errors_are_reported },
-    tv_multisrc { one_source_equals_tv_monosrc },
+    tv_multisrc { one_source_equals_tv_monosrc, pyepri_tam_tempo_setup },
 });

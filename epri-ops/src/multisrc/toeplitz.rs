@@ -24,6 +24,9 @@ struct Grid<B: Backend, T: Real> {
     term: B::Buffer<C<T>>,
 }
 
+/// Per source, per grid: `rfftn` of the zero-padded image, where that grid is used.
+type PaddedSpectra<B, T> = Vec<Vec<Option<<B as Backend>::Buffer<C<T>>>>>;
+
 /// The kernel of the pair `(k, j)`: `Φ̂_{k,j} = rfftn(ψ_{k,j})` on grid `grid`.
 struct Pair<B: Backend, T: Real> {
     grid: usize,
@@ -48,7 +51,7 @@ pub struct MultiToeplitz<B: Backend, T: Real> {
     /// `pairs[k][j]`.
     pairs: Vec<Vec<Pair<B, T>>>,
     /// `u_hat[j][g]`: `rfftn` of `u_j` zero-padded to grid `g`, where some pair `(·, j)` uses `g`.
-    u_hat: Vec<Vec<Option<B::Buffer<C<T>>>>>,
+    u_hat: PaddedSpectra<B, T>,
     /// One image per source: the contribution of a second grid to `(A*A u)_k`.
     term_images: Vec<B::Buffer<T>>,
 }
@@ -85,7 +88,7 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
 
         let mut grids: Vec<Grid<B, T>> = Vec::new();
         let mut pairs = Vec::with_capacity(k_src);
-        let mut u_hat: Vec<Vec<Option<B::Buffer<C<T>>>>> = (0..k_src).map(|_| Vec::new()).collect();
+        let mut u_hat: PaddedSpectra<B, T> = (0..k_src).map(|_| Vec::new()).collect();
         for k in 0..k_src {
             let mut row = Vec::with_capacity(k_src);
             for j in 0..k_src {

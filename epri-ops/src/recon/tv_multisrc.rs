@@ -100,12 +100,19 @@ impl<B: Backend, T: Real> MultiDataTerm<B, T> {
     }
 }
 
-/// Isotropic TV `Σ_k ‖∇u(k)‖₂` of one image, with the scratch `grad` of shape `(d, shape...)`
-/// and `norm`, `slice` of shape `(1, shape...)`.
+/// Scratch of [`total_variation`] for one image: `grad` of shape `(d, shape...)`, `norm` and
+/// `slice` of shape `(1, shape...)`.
+struct TvScratch<B: Backend, T: Real> {
+    grad: B::Buffer<T>,
+    norm: B::Buffer<T>,
+    slice: B::Buffer<T>,
+}
+
+/// Isotropic TV `Σ_k ‖∇u(k)‖₂` of one image.
 fn total_variation<B: Backend, T: Real>(
     be: &B,
     u: &B::Buffer<T>,
-    (grad, norm, slice): &mut (B::Buffer<T>, B::Buffer<T>, B::Buffer<T>),
+    TvScratch { grad, norm, slice }: &mut TvScratch<B, T>,
 ) -> Result<f64> {
     let d = u.shape().len();
     let axes: Vec<usize> = (0..d).collect();
@@ -195,7 +202,7 @@ pub fn tv_multisrc<B: Backend, T: Real>(
             opts.lambda
         )));
     }
-    if !(opts.tol >= 0.0) || opts.energy_every == Some(0) {
+    if opts.tol.is_nan() || opts.tol < 0.0 || opts.energy_every == Some(0) {
         return Err(Error::Parameter(format!(
             "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
             opts.tol, opts.energy_every
@@ -317,7 +324,11 @@ pub fn tv_multisrc<B: Backend, T: Real>(
         .iter()
         .map(|s| {
             let one = field_shape(s, 1);
-            Ok((zeros(&field_shape(s, d))?, zeros(&one)?, zeros(&one)?))
+            Ok(TvScratch {
+                grad: zeros(&field_shape(s, d))?,
+                norm: zeros(&one)?,
+                slice: zeros(&one)?,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let mut energy = |data: &mut MultiDataTerm<B, T>, u: &[B::Buffer<T>]| -> Result<f64> {
