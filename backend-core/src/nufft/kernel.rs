@@ -95,7 +95,7 @@ pub fn fine_size(n: usize, kernel: &EsKernel) -> usize {
     loop {
         let mut r = m;
         for p in [2, 3, 5] {
-            while r % p == 0 {
+            while r.is_multiple_of(p) {
                 r /= p;
             }
         }

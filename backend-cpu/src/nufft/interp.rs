@@ -48,7 +48,7 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
                         while half > 2 {
                             half /= 2;
                             for j in 0..half {
-                                v[j] = v[j] + v[j + half];
+                                v[j] += v[j + half];
                             }
                         }
                         C::new(v[0], v[1])

@@ -70,6 +70,11 @@ impl<T> CpuPoints<T> {
         self.perm.len()
     }
 
+    /// True when there is no point.
+    pub fn is_empty(&self) -> bool {
+        self.perm.is_empty()
+    }
+
     /// Fails unless `params` are the ones the points were prepared for.
     pub(crate) fn check(&self, params: &SpreadParams) -> Result<()> {
         if &self.params == params {
