@@ -24,12 +24,31 @@ struct AxisPlan<T: Real> {
     twiddles: ClBuffer<C<T>>,
 }
 
+/// An even-length real transform along the last axis, done as a complex FFT of half length.
+struct HalfPlan<T: Real> {
+    /// The complex FFT of length h = n/2 over the rows (shape `(rows, h)`).
+    axis: AxisPlan<T>,
+    h: usize,
+    rows: usize,
+    /// `exp(-2 i pi k / n)`, k <= h.
+    rtw: ClBuffer<C<T>>,
+}
+
 /// A planned FFT over the trailing axes of a fixed shape ([`FftSpec`]).
+///
+/// C2C: every axis in turn, ping-ponging between the data and one scratch buffer. R2C with an
+/// even last axis (at least 4): the last axis as a complex FFT of half length plus a
+/// post-processing pass (pre-processing for c2r), the other axes on the half spectrum. R2C
+/// with an odd last axis: the real array as complex, full C2C, half spectrum extracted (c2r:
+/// Hermitian extension, full inverse, real part).
 pub struct ClFftPlan<T: Real> {
     spec: FftSpec,
+    /// Axes transformed as complex: all of them (C2C, odd R2C) or the leading ones over the
+    /// spectrum shape (even R2C).
     axes: Vec<AxisPlan<T>>,
-    /// Full-size complex work buffers (one for C2C, two for R2C), locked during an execution
-    /// so that concurrent executions of one plan do not share them.
+    half: Option<HalfPlan<T>>,
+    /// Work buffers, locked during an execution so that concurrent executions of one plan do
+    /// not share them.
     scratch: Mutex<Vec<ClBuffer<C<T>>>>,
 }
 
@@ -75,38 +94,71 @@ fn stage_kernel(radix: usize) -> &'static str {
     }
 }
 
+/// `exp(-2 i pi m / n)` for m in `range`, computed in f64.
+fn twiddles<T: Real>(b: &OpenClBackend, n: usize, count: usize) -> Result<ClBuffer<C<T>>> {
+    let tw = Array1::from_iter((0..count).map(|m| {
+        let ang = -2.0 * std::f64::consts::PI * m as f64 / n as f64;
+        C::new(T::of(ang.cos()), T::of(ang.sin()))
+    }));
+    b.upload(tw.view().into_dyn())
+}
+
+/// The plan of axis `a` of an array of shape `shape` (`None` for a length-1 axis).
+fn axis_plan<T: Real>(b: &OpenClBackend, shape: &[usize], a: usize) -> Result<Option<AxisPlan<T>>> {
+    let n = shape[a];
+    if n == 1 {
+        return Ok(None);
+    }
+    let total: usize = shape.iter().product();
+    let inner: usize = shape[a + 1..].iter().product();
+    Ok(Some(AxisPlan {
+        n,
+        inner,
+        outer: total / (n * inner),
+        radices: factorize(n)?,
+        twiddles: twiddles(b, n, n)?,
+    }))
+}
+
 impl<T: Real> ClFftPlan<T> {
     pub(crate) fn new(b: &OpenClBackend, spec: &FftSpec) -> Result<Self> {
         let spec = FftSpec::new(&spec.shape, spec.axes, spec.kind)?;
         let total: usize = spec.shape.iter().product();
-        count(total)?;
+        count(2 * total)?;
         let rank = spec.shape.len();
-        let mut axes = Vec::new();
-        for a in rank - spec.axes..rank {
-            let n = spec.shape[a];
-            if n == 1 {
-                continue;
-            }
-            let inner: usize = spec.shape[a + 1..].iter().product();
-            let tw = Array1::from_iter((0..n).map(|m| {
-                let ang = -2.0 * std::f64::consts::PI * m as f64 / n as f64;
-                C::new(T::of(ang.cos()), T::of(ang.sin()))
-            }));
-            axes.push(AxisPlan {
-                n,
-                inner,
-                outer: total / (n * inner),
-                radices: factorize(n)?,
-                twiddles: b.upload(tw.view().into_dyn())?,
-            });
-        }
-        let nscratch = if spec.kind == FftKind::R2C { 2 } else { 1 };
+        let n_last = spec.shape[rank - 1];
+        let first = rank - spec.axes;
+        let (axes, half, scratch_shape, nscratch) =
+            if spec.kind == FftKind::R2C && n_last % 2 == 0 && n_last >= 4 {
+                let spectrum = spec.spectrum_shape();
+                let h = n_last / 2;
+                let rows = total / n_last;
+                let axis = axis_plan(b, &[rows, h], 1)?
+                    .ok_or_else(|| Error::Device("half-length FFT plan".into()))?;
+                let half = HalfPlan {
+                    axis,
+                    h,
+                    rows,
+                    rtw: twiddles(b, n_last, h + 1)?,
+                };
+                let axes = (first..rank - 1)
+                    .map(|a| axis_plan(b, &spectrum, a))
+                    .collect::<Result<Vec<_>>>()?;
+                (axes, Some(half), spectrum, 2)
+            } else {
+                let axes = (first..rank)
+                    .map(|a| axis_plan(b, &spec.shape, a))
+                    .collect::<Result<Vec<_>>>()?;
+                let n = if spec.kind == FftKind::R2C { 2 } else { 1 };
+                (axes, None, spec.shape.clone(), n)
+            };
         let scratch = (0..nscratch)
-            .map(|_| b.alloc::<C<T>>(&spec.shape))
+            .map(|_| b.alloc::<C<T>>(&scratch_shape))
             .collect::<Result<Vec<_>>>()?;
         Ok(ClFftPlan {
             spec,
-            axes,
+            axes: axes.into_iter().flatten().collect(),
+            half,
             scratch: Mutex::new(scratch),
         })
     }
@@ -122,27 +174,31 @@ impl<T: Real> ClFftPlan<T> {
         }
     }
 
-    /// Runs every stage of every axis, ping-ponging between `a` (holding the input) and `b`;
-    /// returns true when the result ends in `b`.
-    fn run(&self, be: &OpenClBackend, a: cl_mem, b: cl_mem, dir: Direction) -> Result<bool> {
+    /// Runs every stage of `axes`: the first reads `src`, the stages write `a`, `b`, `a`, ...
+    /// (`src` may be `b`); the last stage scales by `scale_last`. Returns where the result is.
+    fn run(
+        be: &OpenClBackend,
+        axes: &[&AxisPlan<T>],
+        src: cl_mem,
+        a: cl_mem,
+        b: cl_mem,
+        dir: Direction,
+        scale_last: f64,
+    ) -> Result<cl_mem> {
         let inverse = dir == Direction::Inverse;
-        let nstages: usize = self.axes.iter().map(|x| x.radices.len()).sum();
-        let ntot: usize = self.spec.dims().iter().product();
+        let nstages: usize = axes.iter().map(|x| x.radices.len()).sum();
         let double = T::PRECISION == backend_core::Precision::F64;
-        let (mut src, mut dst) = (a, b);
+        let mut cur = src;
         let mut done = 0;
-        for ax in &self.axes {
+        for ax in axes {
             let mut ns = 1;
             for &r in &ax.radices {
+                let dst = if done % 2 == 0 { a } else { b };
                 done += 1;
-                let scale = if inverse && done == nstages {
-                    1.0 / ntot as f64
-                } else {
-                    1.0
-                };
+                let scale = if done == nstages { scale_last } else { 1.0 };
                 let nthreads = ax.outer * ax.inner * (ax.n / r);
                 let mut args = vec![
-                    Arg::Mem(src),
+                    Arg::Mem(cur),
                     Arg::Mem(dst),
                     Arg::Mem(ax.twiddles.mem()),
                     Arg::U32(count(ax.n)?),
@@ -158,16 +214,20 @@ impl<T: Real> ClFftPlan<T> {
                 }
                 be.launch(T::PRECISION, name, nthreads, &args)?;
                 ns *= r;
-                std::mem::swap(&mut src, &mut dst);
+                cur = dst;
             }
         }
-        Ok(done % 2 == 1)
+        Ok(cur)
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<ClBuffer<C<T>>>>> {
         self.scratch
             .lock()
             .map_err(|_| Error::Device("FFT plan scratch poisoned".into()))
+    }
+
+    fn all_axes(&self) -> Vec<&AxisPlan<T>> {
+        self.axes.iter().collect()
     }
 
     pub(crate) fn c2c(
@@ -178,9 +238,24 @@ impl<T: Real> ClFftPlan<T> {
     ) -> Result<()> {
         self.expect_kind(FftKind::C2C, "fft_c2c")?;
         backend_core::error::check_shape("fft_c2c", &self.spec.shape, data.shape())?;
-        let mut scratch = self.lock()?;
-        let s = &mut scratch[0];
-        if self.run(be, data.mem(), s.mem(), dir)? {
+        let ntot: usize = self.spec.dims().iter().product();
+        let scale = if dir == Direction::Inverse {
+            1.0 / ntot as f64
+        } else {
+            1.0
+        };
+        let scratch = self.lock()?;
+        let s = &scratch[0];
+        let res = Self::run(
+            be,
+            &self.all_axes(),
+            data.mem(),
+            s.mem(),
+            data.mem(),
+            dir,
+            scale,
+        )?;
+        if res != data.mem() {
             let n = data.len();
             be.copy_raw(&s.buf, &mut data.buf, n)?;
         }
@@ -198,10 +273,49 @@ impl<T: Real> ClFftPlan<T> {
         let spectrum = self.spec.spectrum_shape();
         backend_core::error::check_shape("fft_r2c (output)", &spectrum, out.shape())?;
         let mut scratch = self.lock()?;
-        be.to_complex(input, &mut scratch[0])?;
-        let in_b = self.run(be, scratch[0].mem(), scratch[1].mem(), Direction::Forward)?;
-        let res = &scratch[in_b as usize];
-        be.remap("fft_r2c", res, out, &vec![0; spectrum.len()], false)
+        let Some(half) = &self.half else {
+            be.to_complex(input, &mut scratch[0])?;
+            let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+            let res = Self::run(be, &self.all_axes(), s0, s1, s0, Direction::Forward, 1.0)?;
+            let res = &scratch[(res == s1) as usize];
+            return be.remap("fft_r2c", res, out, &vec![0; spectrum.len()], false);
+        };
+        let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+        let z = Self::run(
+            be,
+            &[&half.axis],
+            input.mem(),
+            s0,
+            s1,
+            Direction::Forward,
+            1.0,
+        )?;
+        let n = out.len();
+        be.launch(
+            T::PRECISION,
+            "fft_r2c_post",
+            n,
+            &[
+                Arg::Mem(z),
+                Arg::Mem(out.mem()),
+                Arg::Mem(half.rtw.mem()),
+                Arg::U32(count(half.h)?),
+                Arg::U32(count(half.rows)?),
+            ],
+        )?;
+        let res = Self::run(
+            be,
+            &self.all_axes(),
+            out.mem(),
+            s0,
+            out.mem(),
+            Direction::Forward,
+            1.0,
+        )?;
+        if res != out.mem() {
+            be.copy_raw(&scratch[0].buf, &mut out.buf, n)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn c2r(
@@ -214,23 +328,63 @@ impl<T: Real> ClFftPlan<T> {
         let spectrum = self.spec.spectrum_shape();
         backend_core::error::check_shape("fft_c2r (input)", &spectrum, input.shape())?;
         backend_core::error::check_shape("fft_c2r (output)", &self.spec.shape, out.shape())?;
+        let ntot: usize = self.spec.dims().iter().product();
         let scratch = self.lock()?;
-        let n_full = scratch[0].len();
+        let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+        let Some(half) = &self.half else {
+            let n_full = scratch[0].len();
+            be.launch(
+                T::PRECISION,
+                "fft_hermitian_extend",
+                n_full,
+                &[
+                    Arg::Mem(input.mem()),
+                    Arg::Mem(s0),
+                    Arg::U32(count(n_full)?),
+                    Arg::I32(self.spec.axes as i32),
+                    Arg::Dims(dims("fft_c2r", self.spec.dims())?),
+                ],
+            )?;
+            let scale = 1.0 / ntot as f64;
+            let res = Self::run(be, &self.all_axes(), s0, s1, s0, Direction::Inverse, scale)?;
+            return be.complex_part(&scratch[(res == s1) as usize], backend_core::Part::Re, out);
+        };
+        // The leading axes first, in place in `input` (numpy's irfftn order), then the last.
+        let r = Self::run(
+            be,
+            &self.all_axes(),
+            input.mem(),
+            s0,
+            input.mem(),
+            Direction::Inverse,
+            1.0,
+        )?;
         be.launch(
             T::PRECISION,
-            "fft_hermitian_extend",
-            n_full,
+            "fft_c2r_pre",
+            half.rows * half.h,
             &[
-                Arg::Mem(input.mem()),
-                Arg::Mem(scratch[0].mem()),
-                Arg::U32(count(n_full)?),
-                Arg::I32(self.spec.axes as i32),
-                Arg::Dims(dims("fft_c2r", self.spec.dims())?),
+                Arg::Mem(r),
+                Arg::Mem(s1),
+                Arg::Mem(half.rtw.mem()),
+                Arg::U32(count(half.h)?),
+                Arg::U32(count(half.rows)?),
+                Arg::real(
+                    T::PRECISION == backend_core::Precision::F64,
+                    2.0 / ntot as f64,
+                ),
             ],
         )?;
-        let in_b = self.run(be, scratch[0].mem(), scratch[1].mem(), Direction::Inverse)?;
-        let res = &scratch[in_b as usize];
-        be.complex_part(res, backend_core::Part::Re, out)
+        // The half-length inverse writes its last stage into `out` (read as complex pairs).
+        let odd = half.axis.radices.len() % 2 == 1;
+        let (a, b) = if odd {
+            (out.mem(), s0)
+        } else {
+            (s0, out.mem())
+        };
+        let res = Self::run(be, &[&half.axis], s1, a, b, Direction::Inverse, 1.0)?;
+        debug_assert!(res == out.mem());
+        Ok(())
     }
 }
 

@@ -188,3 +188,46 @@ KERNEL fft_hermitian_extend(GLOBAL const REAL2 *spec, GLOBAL REAL2 *full, uint n
     src += rest * stride;
     full[g] = c_conj(spec[src * nh + (nl - il)]);
 }
+
+/* Real FFT of even length n = 2h along the last (contiguous) axis through a complex FFT of
+ * length h: the real row x is read as the complex row z[k] = x[2k] + i x[2k+1].
+ * rtw[k] = exp(-2 i pi k / n), k <= h.
+ *
+ * fft_r2c_post: from Z = FFT_h(z) to the half spectrum X[k], k = 0..h:
+ *   X[k] = (Z[k] + conj(Z[h-k])) / 2 - i rtw[k] (Z[k] - conj(Z[h-k])) / 2   (Z[h] = Z[0]).
+ * Launch: 1D, one work item per output element (rows * (h + 1)).
+ * Args: z (rows, h), x (rows, h + 1), rtw, h, rows. */
+KERNEL fft_r2c_post(GLOBAL const REAL2 *z, GLOBAL REAL2 *x, GLOBAL const REAL2 *rtw, uint h,
+                    uint rows) {
+    uint g = GLOBAL_ID(0);
+    if (g >= rows * (h + 1)) return;
+    uint r = g / (h + 1), k = g % (h + 1);
+    REAL2 a = z[r * h + k % h];
+    REAL2 b = c_conj(z[r * h + (h - k) % h]);
+    REAL2 e = c_scale(c_add(a, b), (REAL)0.5);
+    REAL2 o = c_mul_mi(c_scale(c_sub(a, b), (REAL)0.5), 0); /* (a - b) / (2 i) */
+    x[g] = c_add(e, c_mul(rtw[k], o));
+}
+
+/* fft_c2r_pre: from the half spectrum X (imaginary parts of X[0] and X[h] ignored) to
+ * Z[k] = scale (E[k] + i O[k]), k < h, with E[k] = (X[k] + conj(X[h-k])) / 2 and
+ * O[k] = conj(rtw[k]) (X[k] - conj(X[h-k])) / 2; the inverse FFT of length h of Z (unscaled)
+ * is then z[k] = x[2k] + i x[2k+1] times scale * h.
+ * Launch: 1D, one work item per output element (rows * h).
+ * Args: x (rows, h + 1), z (rows, h), rtw, h, rows, scale. */
+KERNEL fft_c2r_pre(GLOBAL const REAL2 *x, GLOBAL REAL2 *z, GLOBAL const REAL2 *rtw, uint h,
+                   uint rows, REAL scale) {
+    uint g = GLOBAL_ID(0);
+    if (g >= rows * h) return;
+    uint r = g / h, k = g % h;
+    REAL2 a = x[r * (h + 1) + k];
+    REAL2 b = x[r * (h + 1) + h - k];
+    if (k == 0) {
+        a.y = (REAL)0;
+        b.y = (REAL)0;
+    }
+    b = c_conj(b);
+    REAL2 e = c_scale(c_add(a, b), (REAL)0.5);
+    REAL2 o = c_mul(c_conj(rtw[k]), c_scale(c_sub(a, b), (REAL)0.5));
+    z[g] = c_scale(c_add(e, c_mul_mi(o, 1)), scale); /* e + i o */
+}

@@ -80,6 +80,8 @@ pub const KERNEL_NAMES: &[&str] = &[
     "fft_radix7",
     "fft_radix_generic",
     "fft_hermitian_extend",
+    "fft_r2c_post",
+    "fft_c2r_pre",
     "nufft_spread",
     "nufft_spread_tiles",
     "nufft_interp",
