@@ -28,7 +28,7 @@ impl<T: Real> Horner<T> {
     /// precision's machine epsilon).
     pub fn fit(kernel: &EsKernel) -> Self {
         let w = kernel.width;
-        let lanes = (2 * w).next_power_of_two().max(8);
+        let lanes = (2 * w).div_ceil(8) * 8;
         let tol = ((-kernel.beta).exp() / 10.0).max(4.0 * T::EPS.f64());
         let mut best = None;
         for nc in (w + 1).max(4)..=MAX_NC {
@@ -56,7 +56,7 @@ impl<T: Real> Horner<T> {
         Horner { coef, nc, lanes }
     }
 
-    /// Number of lanes (`2 × ` the padded kernel width): 8, 16 or 32.
+    /// Number of lanes (`2 × ` the kernel width, rounded up to a multiple of 8): 8 to 32.
     pub fn lanes(&self) -> usize {
         self.lanes
     }
@@ -173,6 +173,7 @@ mod tests {
                 let v = match h.lanes() {
                     8 => eval::<f64, 8, false>(h.rows::<8>(), y).to_vec(),
                     16 => eval::<f64, 16, false>(h.rows::<16>(), y).to_vec(),
+                    24 => eval::<f64, 24, false>(h.rows::<24>(), y).to_vec(),
                     _ => eval::<f64, 32, false>(h.rows::<32>(), y).to_vec(),
                 };
                 for j in 0..k.width {

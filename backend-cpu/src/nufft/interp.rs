@@ -13,6 +13,7 @@ pub(crate) fn interp<T: Real>(pts: &CpuPoints<T>, fine: &[C<T>], c: &mut [C<T>])
     match pts.horner.lanes() {
         8 => interp_lanes::<T, 8>(pts, fine, c),
         16 => interp_lanes::<T, 16>(pts, fine, c),
+        24 => interp_lanes::<T, 24>(pts, fine, c),
         _ => interp_lanes::<T, 32>(pts, fine, c),
     }
 }
@@ -40,18 +41,16 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
                 lanes.clear();
                 lanes.resize(ch.range.len() * n_trans * L, T::zero());
                 interp_box::<T, L>(pts, ch, sub, lanes);
-                // Sum the even (re) and odd (im) lanes of each point by halving.
+                // Sum the even (re) and odd (im) lanes of each point.
                 lanes
-                    .chunks_exact_mut(L)
+                    .chunks_exact(L)
                     .map(|v| {
-                        let mut half = L;
-                        while half > 2 {
-                            half /= 2;
-                            for j in 0..half {
-                                v[j] += v[j + half];
-                            }
+                        let (mut re, mut im) = (T::zero(), T::zero());
+                        for pair in v.chunks_exact(2) {
+                            re += pair[0];
+                            im += pair[1];
                         }
-                        C::new(v[0], v[1])
+                        C::new(re, im)
                     })
                     .collect::<Vec<_>>()
             },

@@ -16,6 +16,7 @@ pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>])
     match pts.horner.lanes() {
         8 => spread_lanes::<T, 8>(pts, c, fine),
         16 => spread_lanes::<T, 16>(pts, c, fine),
+        24 => spread_lanes::<T, 24>(pts, c, fine),
         _ => spread_lanes::<T, 32>(pts, c, fine),
     }
 }
