@@ -192,29 +192,35 @@ pub fn fbp<B: Backend, T: Real>(
     backend.roll(&filtered, &[0, half], &mut work)?;
     drop(filtered);
 
-    // Gradients in image axis order (g_y, g_x[, g_z]) (step 7).
-    let gimg = Array2::from_shape_fn((nused, d), |(n, a)| {
-        let row = match a {
-            0 => 1,
-            1 => 0,
-            _ => a,
-        };
-        fgrad[[row, used[n]]]
-    });
-    let gimg = backend.upload(gimg.view().into_dyn())?;
-    let gridbufs = grids
+    // Backprojection (step 7). The backend runs its inner loop along the last axis it is given:
+    // the longest image axis is moved last (gradients and grids permuted alike), and the result
+    // permuted back.
+    let mut perm: Vec<usize> = (0..d).collect();
+    if let Some(longest) = (0..d).rev().max_by_key(|&a| grids[a].len()) {
+        perm.retain(|&a| a != longest);
+        perm.push(longest);
+    }
+    // fgrad rows are (X, Y[, Z]): image axis 0 (Y) is row 1, axis 1 (X) row 0.
+    let fgrad_row = |axis: usize| [1, 0, 2][axis];
+    let gperm = Array2::from_shape_fn((nused, d), |(n, k)| fgrad[[fgrad_row(perm[k]), used[n]]]);
+    let gperm = backend.upload(gperm.view().into_dyn())?;
+    let gridbufs = perm
         .iter()
-        .map(|gr| backend.upload(gr.view().into_dyn()))
+        .map(|&a| backend.upload(grids[a].view().into_dyn()))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let gridrefs: Vec<&B::Buffer<T>> = gridbufs.iter().collect();
-    let shape: Vec<usize> = grids.iter().map(|gr| gr.len()).collect();
+    let shape: Vec<usize> = perm.iter().map(|&a| grids[a].len()).collect();
     let mut out = backend.zeros::<T>(&shape)?;
     let r0 = T::of(-((nb / 2) as f64) * db);
-    backend.interp_backproject(&work, &gimg, &gridrefs, r0, T::of(db), &mut out)?;
+    backend.interp_backproject(&work, &gperm, &gridrefs, r0, T::of(db), &mut out)?;
     let out = backend.download(&out)?;
+    let back: Vec<usize> = (0..d)
+        .map(|a| perm.iter().position(|&p| p == a).unwrap_or(a))
+        .collect();
     Ok(out
-        .into_shape_with_order(IxDyn(&shape))
-        .map_err(|e| Error::Shape(format!("FBP output: {e}")))?)
+        .permuted_axes(IxDyn(&back))
+        .as_standard_layout()
+        .into_owned())
 }
 
 #[cfg(test)]
