@@ -59,8 +59,9 @@ pub fn check_dims(shape: &[usize], d: usize, what: &str) -> Result<()> {
         Ok(())
     } else {
         Err(crate::error::Error::usage(format!(
-            "{what} is {}D ({shape:?}) but the gradients are {d}D (fgrad has {d} rows): give {}",
+            "{what} is {}D {} but the gradients are {d}D (fgrad has {d} rows): give {}",
             shape.len(),
+            crate::io::array::fmt_shape(shape),
             if d == 2 { "NY,NX" } else { "NY,NX,NZ" }
         )))
     }

@@ -1,7 +1,7 @@
 //! An EPR imaging acquisition on the host: projections, field grid, reference spectrum,
 //! field gradients, read from a dataset folder and/or single files, and checked.
 
-use super::array::HostArray;
+use super::array::{fmt_shape, HostArray};
 use super::bes3t::{self, Bes3t};
 use super::read_array;
 use crate::datasets::resolve_data_dir;
@@ -136,7 +136,10 @@ impl Acquisition {
                 format!(
                     "this is a multi-source dataset ({}, no h.npy): this command reconstructs one source; pick its spectrum with --h {}/{}",
                     names.join(", "),
-                    dir.as_ref().expect("spectra come from a folder").display(),
+                    dir.as_ref()
+                        .map(|d| d.canonicalize().unwrap_or_else(|_| d.clone()))
+                        .expect("spectra come from a folder")
+                        .display(),
                     names[0]
                 )
             };
@@ -191,7 +194,8 @@ impl Acquisition {
         let b = self.b.shape();
         if b.len() != 1 || b[0] < 2 {
             return Err(Error::data(format!(
-                "B must be a 1-D array of at least 2 field values, got shape {b:?}"
+                "B must be a 1-D array of at least 2 field values, got shape {}",
+                fmt_shape(b)
             )));
         }
         let nb = b[0];
@@ -203,7 +207,8 @@ impl Acquisition {
                 ""
             };
             return Err(Error::data(format!(
-                "fgrad must have shape (2, P) or (3, P) (G/cm, one gradient per column), got {g:?}{hint}"
+                "fgrad must have shape (2, P) or (3, P) (G/cm, one gradient per column), got {}{hint}",
+                fmt_shape(g)
             )));
         }
         let p = g[1];
@@ -215,16 +220,17 @@ impl Acquisition {
         for (name, h) in &spectra {
             if h.shape() != [nb] {
                 return Err(Error::data(format!(
-                    "{name} has shape {:?} but B has {nb} samples: the spectrum must be sampled on B",
-                    h.shape()
+                    "{name} has shape {} but B has {nb} samples: the spectrum must be sampled on B",
+                    fmt_shape(h.shape())
                 )));
             }
         }
         if let Some(proj) = &self.proj {
             if proj.shape() != [p, nb] {
                 return Err(Error::data(format!(
-                    "proj has shape {:?}, expected (P, Nb) = ({p}, {nb}) from fgrad {g:?} and B ({nb},)",
-                    proj.shape()
+                    "proj has shape {}, expected (P, Nb) = ({p}, {nb}) from fgrad {} and B ({nb},)",
+                    fmt_shape(proj.shape()),
+                    fmt_shape(g)
                 )));
             }
         }

@@ -1,0 +1,453 @@
+//! The `epri` binary end to end: outputs against PyEPRI's, and the one-line errors and exit
+//! codes of bad inputs.
+
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn epri(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_epri"))
+        .args(args)
+        .output()
+        .expect("the epri binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = epri(args);
+    assert!(
+        o.status.success(),
+        "epri {args:?} failed: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+/// Runs a command that must fail with `code` and a one-line `error: ...` containing `needles`.
+fn fails(args: &[&str], code: i32, needles: &[&str]) {
+    let o = epri(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(code), "epri {args:?}: {err}");
+    assert!(err.starts_with("error: "), "epri {args:?}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "epri {args:?}: expected {n:?} in {err}");
+    }
+}
+
+/// One-line errors of our own (clap's usage errors add a usage block).
+fn fails_one_line(args: &[&str], code: i32, needles: &[&str]) {
+    fails(args, code, needles);
+    let err = stderr(&epri(args));
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn read<T: ndarray_npy::ReadableElement>(p: &Path) -> ArrayD<T> {
+    ArrayD::<T>::read_npy(std::fs::File::open(p).unwrap()).unwrap()
+}
+
+/// A float32 or float64 .npy as f64.
+fn read_f64(p: &Path) -> ArrayD<f64> {
+    epri_demos::io::npy::read_npy(p).unwrap().to_f64()
+}
+
+fn rel_err(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
+    assert_eq!(a.shape(), b.shape());
+    let num: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
+    let den: f64 = b.iter().map(|y| y * y).sum();
+    (num / den).sqrt()
+}
+
+/// PyEPRI reference outputs committed with epri-ops.
+fn reference(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../epri-ops/tests/data")
+        .join(dir)
+}
+
+#[test]
+fn info_describes_a_dataset_and_lists_the_embedded_ones() {
+    let out = ok(&["info", "--data", "phalanx-20220203"]);
+    for needle in [
+        "2D",
+        "P = 113",
+        "Nb = 2000",
+        "dB = 0.35986 G",
+        "719.440 G",
+        "168.000 .. 168.000 G/cm",
+    ] {
+        assert!(out.contains(needle), "{needle} in {out}");
+    }
+    let out = ok(&["info"]);
+    assert!(out.contains("fusillo-20091002") && out.contains("tamtubes-20211201"));
+    let out = ok(&["info", "--data", "tam-insert-in-tempo-20230929"]);
+    assert!(
+        out.contains("multi-source") && out.contains("htempo"),
+        "{out}"
+    );
+    let bes3t = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../datasets/fusillo-20091002/bes3t/fusillo-20091002-proj.DSC");
+    let out = ok(&["info", "--proj", s(&bes3t)]);
+    assert!(
+        out.contains("3D") && out.contains("P = 961") && out.contains("14.000"),
+        "{out}"
+    );
+}
+
+#[test]
+fn devices_lists_the_cpu() {
+    let out = ok(&["devices"]);
+    assert!(out.starts_with("CPU"), "{out}");
+    assert!(out.contains("OpenCL") && out.contains("CUDA"), "{out}");
+}
+
+/// PyEPRI's eprfbp2d on phalanx (δ = 8e-3 cm, 400×200, cutoff 0.1, float32).
+#[test]
+fn fbp_matches_pyepri_and_draws_a_png() {
+    let dir = tmp("fbp");
+    let (npy, png) = (dir.join("fbp.npy"), dir.join("fbp.png"));
+    ok(&[
+        "fbp",
+        "--data",
+        "phalanx-20220203",
+        "--delta",
+        "0.008",
+        "--shape",
+        "400,200",
+        "--cutoff",
+        "0.1",
+        "--out",
+        s(&npy),
+        "--png",
+        s(&png),
+    ]);
+    let u = read::<f32>(&npy).mapv(f64::from);
+    let r = read_f64(&reference("d_fbp2d_phalanx").join("fbp.npy"));
+    let e = rel_err(&u, &r);
+    assert!(e < 1e-4, "relative error {e}");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert!(
+        info.width >= 200 && info.height >= 400,
+        "{}x{}",
+        info.width,
+        info.height
+    );
+}
+
+/// The README's main command: PyEPRI's tv_monosrc on phalanx, 1000 iterations, float32.
+#[test]
+fn tv_matches_pyepri() {
+    let dir = tmp("tv");
+    let npy = dir.join("tv.npy");
+    let out = ok(&[
+        "tv",
+        "--data",
+        "phalanx-20220203",
+        "--delta",
+        "0.008",
+        "--shape",
+        "400,200",
+        "--lambda",
+        "1",
+        "--iters",
+        "1000",
+        "--quiet",
+        "--out",
+        s(&npy),
+    ]);
+    assert!(out.contains("1000 iterations"), "{out}");
+    let u = read::<f32>(&npy).mapv(f64::from);
+    let r = read_f64(&reference("e_tv2d_phalanx").join("tv.npy"));
+    let e = rel_err(&u, &r);
+    assert!(e < 1e-3, "relative error {e}");
+}
+
+/// proj2d and backproj2d of PyEPRI (float64, eps 1e-12) from single files.
+#[test]
+fn project_and_backproject_match_pyepri_in_f64() {
+    let r = reference("a_proj2d_f64");
+    let dir = tmp("proj");
+    let (p, u) = (dir.join("p.npy"), dir.join("u.npy"));
+    let (bf, hf, gf, image) = (
+        r.join("B.npy"),
+        r.join("h.npy"),
+        r.join("fgrad.npy"),
+        r.join("u.npy"),
+    );
+    let files = ["--B", s(&bf), "--h", s(&hf), "--fgrad", s(&gf)];
+    let mut a = vec![
+        "project",
+        "--image",
+        s(&image),
+        "--delta",
+        "0.008",
+        "--eps",
+        "1e-12",
+        "--out",
+        s(&p),
+    ];
+    a.extend(files);
+    ok(&a);
+    let got = read::<f64>(&p);
+    let e = rel_err(&got, &read::<f64>(&r.join("proj.npy")));
+    assert!(e < 1e-9, "projection relative error {e}");
+
+    let proj = r.join("proj.npy");
+    let mut a = vec![
+        "backproject",
+        "--proj",
+        s(&proj),
+        "--delta",
+        "0.008",
+        "--shape",
+        "256,256",
+        "--eps",
+        "1e-12",
+        "--out",
+        s(&u),
+    ];
+    a.extend(files);
+    ok(&a);
+    let got = read::<f64>(&u);
+    let e = rel_err(&got, &read::<f64>(&r.join("backproj_proj.npy")));
+    assert!(e < 1e-9, "backprojection relative error {e}");
+}
+
+#[test]
+fn precision_follows_the_data_unless_asked() {
+    let dir = tmp("precision");
+    let (a, b) = (dir.join("a.npy"), dir.join("b.npy"));
+    let base = [
+        "fbp",
+        "--data",
+        "bacteria-inkjet-20100709",
+        "--delta",
+        "0.01",
+        "--shape",
+        "20,30",
+        "--cutoff",
+        "0.25",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--out", s(&a)]);
+    ok(&args);
+    assert!(ArrayD::<f32>::read_npy(std::fs::File::open(&a).unwrap()).is_ok());
+    let mut args = base.to_vec();
+    args.extend(["--out", s(&b), "--precision", "f64"]);
+    ok(&args);
+    let u64 = read::<f64>(&b);
+    assert_eq!(u64.shape(), &[20, 30]);
+    let e = rel_err(&read::<f32>(&a).mapv(f64::from), &u64);
+    assert!(e < 1e-4, "f32 vs f64: {e}");
+}
+
+#[test]
+fn gallery_runs_one_small_example() {
+    let dir = tmp("gallery");
+    ok(&[
+        "gallery",
+        "--out",
+        s(&dir),
+        "--only",
+        "fbp_2d_bacteria_inkjet",
+    ]);
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(
+        html.contains("fbp_2d_bacteria_inkjet") && html.contains("cutoff 0.25"),
+        "{html}"
+    );
+    assert!(dir.join("fbp_2d_bacteria_inkjet.png").exists());
+    let list = ok(&["gallery", "--out", s(&dir), "--list"]);
+    assert_eq!(list.lines().count(), 18, "{list}");
+    fails(
+        &["gallery", "--out", s(&dir), "--only", "nothing_like_this"],
+        2,
+        &["no example matches"],
+    );
+}
+
+fn as_refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// A dataset folder of small arrays, with `edit` applied to the projections.
+fn small_dataset(name: &str, edit: impl FnOnce(&mut ArrayD<f32>)) -> PathBuf {
+    let dir = tmp(name);
+    let nb = 64;
+    let b = ArrayD::from_shape_fn(IxDyn(&[nb]), |i| 3400.0 + 0.5 * i[0] as f32);
+    let h = ArrayD::from_shape_fn(IxDyn(&[nb]), |i| {
+        let x = (i[0] as f32 - 32.0) / 4.0;
+        -x * (-x * x).exp()
+    });
+    let fgrad = ArrayD::from_shape_fn(IxDyn(&[2, 8]), |i| {
+        let t = i[1] as f32 * std::f32::consts::PI / 8.0;
+        10.0 * if i[0] == 0 { t.cos() } else { t.sin() }
+    });
+    let mut proj = ArrayD::from_shape_fn(IxDyn(&[8, nb]), |i| h[[i[1]]]);
+    edit(&mut proj);
+    for (f, a) in [("B", &b), ("h", &h), ("fgrad", &fgrad), ("proj", &proj)] {
+        a.write_npy(std::fs::File::create(dir.join(format!("{f}.npy"))).unwrap())
+            .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors_and_exit_codes() {
+    let good = small_dataset("good", |_| {});
+    let out = tmp("bad-out").join("u.npy");
+    let run = |dir: &Path, extra: &[&str]| {
+        // (cutoff 0.2: this Gaussian line's absorption vanishes at high B-frequencies)
+        let cutoff = if extra.contains(&"--cutoff") {
+            &[][..]
+        } else {
+            &["--cutoff", "0.2"][..]
+        };
+        let mut a = vec!["fbp", "--data", s(dir), "--delta", "0.1", "--shape", "8,8"];
+        a.extend_from_slice(cutoff);
+        a.extend_from_slice(extra);
+        a.extend(["--out", s(&out)]);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    // The good one works.
+    ok(&as_refs(&run(&good, &[])));
+
+    // Missing file.
+    let missing = good.join("nothing.npy");
+    fails_one_line(
+        &as_refs(&run(&good, &["--proj", s(&missing)])),
+        1,
+        &["nothing.npy", "no such file"],
+    );
+    // Unknown dataset name.
+    fails_one_line(
+        &["info", "--data", "no-such-dataset"],
+        2,
+        &["no-such-dataset", "embedded datasets:"],
+    );
+    // Shapes that disagree.
+    let wrong = small_dataset("wrong", |p| *p = ArrayD::zeros(IxDyn(&[8, 63])));
+    fails_one_line(
+        &as_refs(&run(&wrong, &[])),
+        1,
+        &["proj has shape", "(8, 64)"],
+    );
+    // Non-finite data.
+    let nan = small_dataset("nan", |p| p[[3, 5]] = f32::NAN);
+    fails_one_line(&as_refs(&run(&nan, &[])), 1, &["proj", "NaN"]);
+    // Image dimension that disagrees with the gradients.
+    let v = vec![
+        "fbp",
+        "--data",
+        s(&good),
+        "--delta",
+        "0.1",
+        "--shape",
+        "8,8,8",
+        "--out",
+        s(&out),
+    ];
+    fails_one_line(&v, 2, &["3D", "2D"]);
+    // Multi-source dataset without a spectrum.
+    fails_one_line(
+        &[
+            "fbp",
+            "--data",
+            "tam-and-tempo-tubes-2d-20210609",
+            "--delta",
+            "0.03",
+            "--shape",
+            "10,10",
+            "--out",
+            s(&out),
+        ],
+        2,
+        &["multi-source", "--h"],
+    );
+    // Not a .npy.
+    let txt = good.join("notes.txt");
+    std::fs::write(&txt, "hello").unwrap();
+    fails_one_line(
+        &as_refs(&run(&good, &["--proj", s(&txt)])),
+        1,
+        &["notes.txt", "unknown file type"],
+    );
+    let fake = good.join("fake.npy");
+    std::fs::write(&fake, "not numpy").unwrap();
+    fails_one_line(
+        &as_refs(&run(&good, &["--h", s(&fake)])),
+        1,
+        &["fake.npy", "not a valid .npy"],
+    );
+
+    // Command-line values rejected by clap (exit code 2).
+    let v = vec![
+        "fbp",
+        "--data",
+        s(&good),
+        "--delta",
+        "-0.1",
+        "--shape",
+        "8,8",
+        "--out",
+        s(&out),
+    ];
+    fails(&v, 2, &["--delta", "must be positive"]);
+    let v = vec![
+        "fbp",
+        "--data",
+        s(&good),
+        "--delta",
+        "0.1",
+        "--shape",
+        "8",
+        "--out",
+        s(&out),
+    ];
+    fails(&v, 2, &["--shape"]);
+    fails(
+        &as_refs(&run(&good, &["--backend", "gpu"])),
+        2,
+        &["unknown backend 'gpu'"],
+    );
+    fails(&as_refs(&run(&good, &["--cutoff", "1.5"])), 2, &["(0, 1]"]);
+    // A backend this build lacks names its feature.
+    if !cfg!(feature = "cuda") {
+        fails_one_line(
+            &as_refs(&run(&good, &["--backend", "cuda"])),
+            1,
+            &["--features cuda"],
+        );
+    }
+    if !cfg!(feature = "opencl") {
+        fails_one_line(
+            &as_refs(&run(&good, &["--backend", "opencl:0:0"])),
+            1,
+            &["--features opencl"],
+        );
+    }
+}
