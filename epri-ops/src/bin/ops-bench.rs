@@ -1,4 +1,4 @@
-//! `ops-bench [REPS2D] [REPS3D] [--no-python]`: median times of the mono-source operators on the
+//! `ops-bench [REPS2D] [REPS3D] [--rounds=N] [--no-python]`: median times of the mono-source operators on the
 //! CPU backend (1 and 2 rayon threads), side by side with PyEPRI 1.1.1 (numpy backend, run in the
 //! same invocation by `python3 bench/ops_pyepri.py`), float32, eps 1e-6.
 //!
@@ -8,6 +8,8 @@
 //! * 3D fusillo geometry (961 gradients x 500 field samples), 64³ volume, delta 0.05 cm:
 //!   the same four operations (kernel on 128³).
 //!
+//! With `--rounds=N` the whole sequence (epri 1 thread, 2 threads, PyEPRI) is repeated N times
+//! and each figure is the median of its N round medians (fairer on a shared, noisy machine).
 //! Each median is over REPS runs (default 20 in 2D, 5 in 3D; a quarter of that, at least 3, for
 //! the kernels) after one warm-up call. Plans are made once, outside the timings, except for the
 //! kernel, whose whole computation (nodes, NUFFT plan, type-1 NUFFT, rfft) is timed.
@@ -136,7 +138,7 @@ fn run_all(threads: usize, reps: [usize; 2]) -> Res<Vec<(String, f64)>> {
     })
 }
 
-fn pyepri(reps: [usize; 2]) -> Res<BTreeMap<String, f64>> {
+fn pyepri(reps: [usize; 2]) -> Res<Vec<(String, f64)>> {
     let out = Command::new("python3")
         .args([
             "bench/ops_pyepri.py",
@@ -152,43 +154,80 @@ fn pyepri(reps: [usize; 2]) -> Res<BTreeMap<String, f64>> {
         .into());
     }
     let text = String::from_utf8(out.stdout)?;
-    let mut m = BTreeMap::new();
+    let mut m = Vec::new();
     for line in text.lines() {
         if let Some((k, v)) = line.split_once('\t') {
-            m.insert(k.to_string(), v.trim().parse::<f64>()?);
+            m.push((k.to_string(), v.trim().parse::<f64>()?));
         }
     }
     Ok(m)
 }
 
+/// Median of a non-empty list.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 fn main_res() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let python = !args.iter().any(|a| a == "--no-python");
+    let rounds = args
+        .iter()
+        .find_map(|a| a.strip_prefix("--rounds="))
+        .map_or(Ok(1), str::parse::<usize>)?
+        .max(1);
     let nums: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
     let reps = [
         nums.first().copied().unwrap_or(20),
         nums.get(1).copied().unwrap_or(5),
     ];
-    let one = run_all(1, reps)?;
-    let two = run_all(2, reps)?;
-    let py = if python { Some(pyepri(reps)?) } else { None };
+    // Rounds alternate epri and PyEPRI so that both see the same machine load; each figure is
+    // the median over rounds of the per-round medians.
+    let mut names = Vec::new();
+    let mut times: BTreeMap<(String, &str), Vec<f64>> = BTreeMap::new();
+    for _ in 0..rounds {
+        for (label, threads) in [("1", 1), ("2", 2)] {
+            for (name, t) in run_all(threads, reps)? {
+                if !names.contains(&name) {
+                    names.push(name.clone());
+                }
+                times.entry((name, label)).or_default().push(t);
+            }
+        }
+        if python {
+            for (name, t) in pyepri(reps)? {
+                times.entry((name, "py")).or_default().push(t);
+            }
+        }
+    }
+    let get = |name: &str, label: &str| {
+        times
+            .get(&(name.to_string(), label))
+            .map(|v| median(v.clone()))
+    };
     println!(
-        "# ops-bench: CPU backend f32, eps {EPS:e}, median of {} (2D) / {} (3D) runs; {} cores available",
+        "# ops-bench: CPU backend f32, eps {EPS:e}, median of {} (2D) / {} (3D) runs, median of {rounds} round(s); {} cores available",
         reps[0],
         reps[1],
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!("| operation | epri 1 thread (ms) | epri 2 threads (ms) | PyEPRI 1.1.1 (ms) | speed-up 1 thr | speed-up 2 thr |");
     println!("|---|---|---|---|---|---|");
-    for ((name, t1), (_, t2)) in one.iter().zip(&two) {
-        let p = py.as_ref().and_then(|m| m.get(name)).copied();
-        let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
-        let ratio = |t: f64| p.map_or("–".to_string(), |p| format!("{:.1}x", p / t));
+    let fmt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.2}"));
+    for name in &names {
+        let (t1, t2, p) = (get(name, "1"), get(name, "2"), get(name, "py"));
+        let ratio = |t: Option<f64>| match (p, t) {
+            (Some(p), Some(t)) => format!("{:.1}x", p / t),
+            _ => "–".to_string(),
+        };
         println!(
-            "| {name} | {t1:.2} | {t2:.2} | {} | {} | {} |",
+            "| {name} | {} | {} | {} | {} | {} |",
+            fmt(t1),
+            fmt(t2),
             fmt(p),
-            ratio(*t1),
-            ratio(*t2)
+            ratio(t1),
+            ratio(t2)
         );
     }
     Ok(())
