@@ -713,3 +713,9 @@ macro_rules! recon_suite {
 }
 
 recon_suite!(cpu, backend_cpu::CpuBackend::new);
+
+#[cfg(feature = "opencl")]
+recon_suite!(opencl, || backend_opencl::OpenClBackend::new(None));
+
+#[cfg(feature = "cuda")]
+recon_suite!(cuda, || backend_cuda::CudaBackend::new(0));
