@@ -238,7 +238,7 @@ pub fn tv_monosrc<B: Backend, T: Real>(
             opts.lambda
         )));
     }
-    if !(opts.tol >= 0.0) || opts.energy_every == Some(0) {
+    if opts.tol.is_nan() || opts.tol < 0.0 || opts.energy_every == Some(0) {
         return Err(Error::Parameter(format!(
             "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
             opts.tol, opts.energy_every
