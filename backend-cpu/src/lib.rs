@@ -74,7 +74,7 @@ fn check_len(op: &str, expected: usize, got: usize) -> Result<()> {
 
 /// Fails unless `b.len()` divides `a.len()` (broadcast of a trailing block).
 fn check_divides(op: &str, a: usize, b: usize) -> Result<()> {
-    if (b == 0 && a == 0) || (b > 0 && a % b == 0) {
+    if a.is_multiple_of(b) {
         Ok(())
     } else {
         Err(Error::shape(op, &[a], &[b]))
