@@ -17,12 +17,13 @@ use std::f64::consts::PI;
 const SHAPE2: [usize; 2] = [12, 9];
 const SHAPE3: [usize; 3] = [8, 7, 6];
 
-/// A geometry whose projections fit the field window, and its lineshape.
+/// A geometry whose projections fit the field window, and its lineshape (Nb even in 2D, odd in
+/// 3D).
 fn case<T: Real>(dim: usize) -> (Geometry<T>, Array1<T>, Vec<usize>) {
     let (g, h) = if dim == 2 {
         common::small_geometry::<T>(2, 64, 7, 12.0, 0.03)
     } else {
-        common::small_geometry::<T>(3, 48, 9, 12.0, 0.03)
+        common::small_geometry::<T>(3, 47, 9, 12.0, 0.03)
     };
     let shape = if dim == 2 {
         SHAPE2.to_vec()
@@ -172,7 +173,8 @@ mod generic {
         /// unit sinograms) form the transpose of that matrix.
         pub fn explicit_matrix<B: Backend, T: Real>(b: &B, dim: usize) {
             let (eps, tol) = accuracy::<T>();
-            let (g, h) = common::small_geometry::<T>(dim, 16, 3, 12.0, 0.05);
+            // Nb = 16 in 2D, 17 in 3D.
+            let (g, h) = common::small_geometry::<T>(dim, 14 + dim, 3, 12.0, 0.05);
             let shape: Vec<usize> = if dim == 2 { vec![4, 5] } else { vec![3, 4, 3] };
             let n: usize = shape.iter().product();
             let rows = g.num_proj() * g.nb();
