@@ -60,7 +60,7 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
         let n = ch.range.len();
         for t in 0..n_trans {
             let ct = &mut c[t * m..(t + 1) * m];
-            for (&orig, &v) in pts.perm[ch.range.clone()]
+            for (&(_, orig, _), &v) in pts.sorted[ch.range.clone()]
                 .iter()
                 .zip(&vals[t * n..(t + 1) * n])
             {
@@ -95,7 +95,7 @@ fn interp_box_impl<T: Real, const L: usize, const FMA: bool>(
     let n = ch.range.len();
     let w = pts.width;
     let sub = as_reals(sub);
-    for (s, p) in pts.pts[ch.range.clone()].iter().enumerate() {
+    for (s, (_, _, p)) in pts.sorted[ch.range.clone()].iter().enumerate() {
         let k0 = if w[0] > 1 {
             horner::eval::<T, L, FMA>(rows, p.y[0])
         } else {

@@ -52,10 +52,8 @@ pub struct CpuPoints<T> {
     pub(crate) fine: [usize; 3],
     /// Kernel width per padded axis (1 on missing axes).
     pub(crate) width: [usize; 3],
-    /// Points in sorted order.
-    pub(crate) pts: Vec<Pt<T>>,
-    /// `perm[s]` is the caller's index of sorted point `s`.
-    pub(crate) perm: Vec<u32>,
+    /// Points in sorted order, each as (bin, the caller's index, point).
+    pub(crate) sorted: Vec<(u32, u32, Pt<T>)>,
     /// Subproblems, covering the sorted points in order.
     pub(crate) chunks: Vec<Chunk>,
     /// The kernel in Horner form.
@@ -67,12 +65,12 @@ pub struct CpuPoints<T> {
 impl<T> CpuPoints<T> {
     /// Number of points.
     pub fn len(&self) -> usize {
-        self.perm.len()
+        self.sorted.len()
     }
 
     /// True when there is no point.
     pub fn is_empty(&self) -> bool {
-        self.perm.is_empty()
+        self.sorted.is_empty()
     }
 
     /// Fails unless `params` are the ones the points were prepared for.
@@ -184,7 +182,6 @@ pub(crate) fn prepare<T: Real>(
         .map(|i| (bin_of(i) as u32, i as u32, point(i)))
         .collect();
     let sorted = radix_sort(recs, usize::BITS - (total_bins - 1).leading_zeros());
-    let (perm, pts): (Vec<u32>, Vec<Pt<T>>) = sorted.par_iter().map(|r| (r.1, r.2)).unzip();
 
     // Subproblems: enough for every thread, none larger than MAX_SUBPROBLEM.
     let threads = rayon::current_num_threads().max(1);
@@ -195,7 +192,7 @@ pub(crate) fn prepare<T: Real>(
             let range = c * per..((c + 1) * per).min(m);
             let mut lo = [i64::MAX; 3];
             let mut hi = [i64::MIN; 3];
-            for p in &pts[range.clone()] {
+            for (_, _, p) in &sorted[range.clone()] {
                 for a in 0..3 {
                     lo[a] = lo[a].min(p.i0[a] as i64);
                     hi[a] = hi[a].max(p.i0[a] as i64);
@@ -211,8 +208,7 @@ pub(crate) fn prepare<T: Real>(
     Ok(CpuPoints {
         fine,
         width,
-        pts,
-        perm,
+        sorted,
         chunks,
         horner,
         params: params.clone(),

@@ -37,7 +37,11 @@ fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &
             cs.clear();
             for t in 0..n_trans {
                 let ct = &c[t * m..(t + 1) * m];
-                cs.extend(pts.perm[ch.range.clone()].iter().map(|&i| ct[i as usize]));
+                cs.extend(
+                    pts.sorted[ch.range.clone()]
+                        .iter()
+                        .map(|r| ct[r.1 as usize]),
+                );
             }
             spread_box::<T, L>(pts, ch, cs, sub);
             let mut g = global.lock().unwrap_or_else(|e| e.into_inner());
@@ -77,7 +81,7 @@ fn spread_box_impl<T: Real, const L: usize, const FMA: bool>(
     let n = ch.range.len();
     let w = pts.width;
     let sub = as_reals_mut(sub);
-    for (s, p) in pts.pts[ch.range.clone()].iter().enumerate() {
+    for (s, (_, _, p)) in pts.sorted[ch.range.clone()].iter().enumerate() {
         let k0 = if w[0] > 1 {
             horner::eval::<T, L, FMA>(rows, p.y[0])
         } else {
