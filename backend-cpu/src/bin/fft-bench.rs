@@ -16,17 +16,20 @@ const CASES: [(&str, &[usize], usize); 4] = [
     ("rfftn 200x100x100", &[200, 100, 100], 3),
 ];
 
-/// Median and minimum of `reps` timings of `f` (after one warm-up call), in milliseconds.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
-    f()?;
-    let mut t: Vec<f64> = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            f().map(|_| start.elapsed().as_secs_f64() * 1e3)
-        })
-        .collect::<Result<_>>()?;
+/// Median and minimum (ms) of `reps` runs of `run` (after one warm-up run); each run returns
+/// the milliseconds of its timed part.
+fn median_ms(reps: usize, mut run: impl FnMut() -> Result<f64>) -> Result<(f64, f64)> {
+    run()?;
+    let mut t = (0..reps).map(|_| run()).collect::<Result<Vec<f64>>>()?;
     t.sort_by(f64::total_cmp);
     Ok((t[t.len() / 2], t[0]))
+}
+
+/// Milliseconds taken by `f`.
+fn timed(f: impl FnOnce() -> Result<()>) -> Result<f64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_secs_f64() * 1e3)
 }
 
 /// Forward and inverse (median, min) times (ms) of one case in precision `T`.
@@ -43,14 +46,19 @@ fn time_case<B: Backend, T: Real>(
     let mut work = b.zeros::<C<T>>(&spec.spectrum_shape())?;
     let mut y = b.zeros::<T>(shape)?;
     let fwd = median_ms(reps, || {
-        b.fft_r2c(&plan, &x, &mut spectrum)?;
-        b.synchronize()
+        timed(|| {
+            b.fft_r2c(&plan, &x, &mut spectrum)?;
+            b.synchronize()
+        })
     })?;
+    // c2r overwrites its input: each run gets a fresh copy of the spectrum, untimed.
     let inv = median_ms(reps, || {
-        // c2r overwrites its input: time it on a fresh copy each run, copy included.
         b.copy(&spectrum, &mut work)?;
-        b.fft_c2r(&plan, &mut work, &mut y)?;
-        b.synchronize()
+        b.synchronize()?;
+        timed(|| {
+            b.fft_c2r(&plan, &mut work, &mut y)?;
+            b.synchronize()
+        })
     })?;
     Ok((fwd, inv))
 }
