@@ -52,11 +52,19 @@ impl OpenClBackend {
         global: usize,
         args: &[Arg],
     ) -> Result<()> {
-        self.launch_local(p, name, global, self.shared.group, args)
+        self.shared.programs(p)?.launch(
+            &self.shared.queue,
+            name,
+            global,
+            self.shared.group,
+            false,
+            args,
+        )
     }
 
-    /// As [`Self::launch`] with an explicit work-group size.
-    pub(crate) fn launch_local(
+    /// As [`Self::launch`] with exactly `local` work items per group (an error when the
+    /// kernel cannot run that many on the device).
+    pub(crate) fn launch_exact(
         &self,
         p: Precision,
         name: &'static str,
@@ -66,7 +74,7 @@ impl OpenClBackend {
     ) -> Result<()> {
         self.shared
             .programs(p)?
-            .launch(&self.shared.queue, name, global, local, args)
+            .launch(&self.shared.queue, name, global, local, true, args)
     }
 
     /// A new uninitialised buffer (at least one element is allocated).
@@ -203,7 +211,7 @@ impl OpenClBackend {
         let wg = gpu_kernels::REDUCE_GROUP_SIZE;
         let groups = n.div_ceil(wg).min(64);
         let partial = self.alloc::<T>(&[groups])?;
-        self.launch_local(
+        self.launch_exact(
             T::PRECISION,
             "reduce_partial",
             groups * wg,

@@ -79,6 +79,7 @@ pub fn list_devices() -> Result<Vec<String>> {
 pub(crate) struct Shared {
     /// `opencl:P:D (device name)`.
     pub label: String,
+    device: Device,
     pub context: Context,
     pub queue: CommandQueue,
     /// The device reports `cl_khr_fp64`.
@@ -133,6 +134,7 @@ impl Shared {
             .clamp(1, 128);
         let shared = Arc::new(Shared {
             label,
+            device: entry.device,
             context,
             queue,
             fp64,
@@ -155,7 +157,7 @@ impl Shared {
             }
         };
         self.programs[slot]
-            .get_or_init(|| Programs::build(&self.context, p == Precision::F64))
+            .get_or_init(|| Programs::build(&self.context, self.device, p == Precision::F64))
             .as_ref()
             .map_err(|log| Error::KernelBuild { log: log.clone() })
     }

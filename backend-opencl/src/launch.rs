@@ -4,6 +4,7 @@ use crate::device::cl_error;
 use backend_core::{Error, Result};
 use opencl3::command_queue::CommandQueue;
 use opencl3::context::Context;
+use opencl3::device::Device;
 use opencl3::kernel::Kernel;
 use opencl3::memory::cl_mem;
 use opencl3::program::Program;
@@ -40,31 +41,41 @@ impl Arg {
     }
 }
 
-/// A built program and its kernels, created on first use. `Kernel` is not `Sync`: the map is
-/// behind a mutex, held from the first argument to the enqueue.
+/// A built program and its kernels, created on first use with their largest work-group size on
+/// the device. `Kernel` is not `Sync`: the map is behind a mutex, held from the first argument
+/// to the enqueue.
 pub(crate) struct Programs {
     program: Program,
-    kernels: Mutex<HashMap<&'static str, Kernel>>,
+    device: Device,
+    kernels: Mutex<HashMap<&'static str, (Kernel, usize)>>,
 }
 
 impl Programs {
     /// Builds `gpu_kernels::source` for OpenCL; the error is the compiler log.
-    pub fn build(context: &Context, double: bool) -> std::result::Result<Self, String> {
+    pub fn build(
+        context: &Context,
+        device: Device,
+        double: bool,
+    ) -> std::result::Result<Self, String> {
         let src = gpu_kernels::source(gpu_kernels::Dialect::OpenCl, double);
         let program = Program::create_and_build_from_source(context, &src, "")?;
         Ok(Programs {
             program,
+            device,
             kernels: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Enqueues kernel `name` on `global` work items (rounded up to a multiple of `local`).
+    /// Enqueues kernel `name` on `global` work items (rounded up to a multiple of the
+    /// work-group size). The work-group size is `local`, lowered to what the kernel allows on
+    /// the device unless `exact` (then a kernel that cannot run `local` items is an error).
     pub fn launch(
         &self,
         queue: &CommandQueue,
         name: &'static str,
         global: usize,
         local: usize,
+        exact: bool,
         args: &[Arg],
     ) -> Result<()> {
         if global == 0 {
@@ -76,9 +87,21 @@ impl Programs {
             .map_err(|_| Error::Device("OpenCL kernel cache poisoned".into()))?;
         if !kernels.contains_key(name) {
             let k = Kernel::create(&self.program, name).map_err(|e| cl_error(name, e))?;
-            kernels.insert(name, k);
+            let max = k
+                .get_work_group_size(self.device.id())
+                .map_err(|e| cl_error(name, e))?;
+            kernels.insert(name, (k, max.max(1)));
         }
-        let k = &kernels[name];
+        let (k, max) = &kernels[name];
+        let local = if local <= *max {
+            local
+        } else if exact {
+            return Err(Error::Device(format!(
+                "kernel {name} needs work groups of {local} items, the device allows {max}"
+            )));
+        } else {
+            *max
+        };
         for (i, a) in args.iter().enumerate() {
             let i = i as u32;
             // SAFETY: each value has the size and layout of the kernel parameter documented

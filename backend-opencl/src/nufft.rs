@@ -207,7 +207,7 @@ impl<T: Real> ClPoints<T> {
                     args.insert(2, Arg::Mem(self.bin_start.mem()));
                     args.insert(9, Arg::Dims(td));
                     args.insert(10, Arg::Dims(colour));
-                    b.launch_local(
+                    b.launch_exact(
                         T::PRECISION,
                         "nufft_spread_tiles",
                         ntiles * params.n_trans,
