@@ -17,9 +17,9 @@ pub(crate) fn interp_backproject<T: Real>(
     out: &mut CudaBuffer<T>,
 ) -> Result<()> {
     let d = grids.len();
-    if !(2..=3).contains(&d) {
+    if !(1..=3).contains(&d) {
         return Err(Error::InvalidArgument(format!(
-            "interp_backproject: {d} grid axes (2 or 3)"
+            "interp_backproject: {d} grid axes (1 to 3)"
         )));
     }
     let (fs, gs) = (f.shape(), g.shape());
@@ -37,6 +37,7 @@ pub(crate) fn interp_backproject<T: Real>(
             "interp_backproject: r0 = {r0}, dr = {dr}"
         )));
     }
+    let n1 = if d >= 2 { sizes[1] } else { 1 };
     let n2 = if d == 3 { sizes[2] } else { 1 };
     be.run(
         T::PRECISION,
@@ -46,14 +47,14 @@ pub(crate) fn interp_backproject<T: Real>(
             Arg::Mem(&f.mem),
             Arg::Mem(&g.mem),
             Arg::Mem(&grids[0].mem),
-            Arg::Mem(&grids[1].mem),
+            Arg::Mem(&grids[1.min(d - 1)].mem),
             Arg::Mem(&grids[d - 1].mem),
             Arg::Mem(&out.mem),
             Arg::size(fs[0])?,
             Arg::size(fs[1])?,
             Arg::I32(d as i32),
             Arg::size(sizes[0])?,
-            Arg::size(sizes[1])?,
+            Arg::size(n1)?,
             Arg::size(n2)?,
             Arg::real(r0),
             Arg::real(dr),
