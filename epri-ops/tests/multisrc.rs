@@ -347,7 +347,7 @@ mod generic {
                 &[proj.view()],
                 g,
                 &[vec![h]],
-                &[shape.clone()],
+                std::slice::from_ref(&shape),
                 &o,
                 None,
                 &mut |p| energies.extend(p.energy),
