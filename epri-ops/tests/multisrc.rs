@@ -183,9 +183,16 @@ mod generic {
         }
 
         /// The block operator equals the sums of mono-source projectors
-        /// `A_{h[i][j], fgrad[i]}`, forward and adjoint.
+        /// `A_{h[i][j], fgrad[i]}`, forward and adjoint, in rfft and full-spectrum modes.
         pub fn sums_of_mono_blocks<B: Backend, T: Real>(b: &B, dim: usize) {
+            for rfft_mode in [true, false] {
+                sums_of_mono_blocks_mode::<B, T>(b, dim, rfft_mode);
+            }
+        }
+
+        fn sums_of_mono_blocks_mode<B: Backend, T: Real>(b: &B, dim: usize, rfft_mode: bool) {
             let (eps, tol) = accuracy::<T>();
+            let opts = |eps| ProjectorOptions { rfft_mode, eps };
             let c = Case::<T>::new(dim);
             let hv = c.h_views();
             let mut a = MultiProjector::new(b, &c.geometries, &hv, &c.shapes, opts(eps)).unwrap();
@@ -211,7 +218,7 @@ mod generic {
             let (ef, ea) = (max_rel(&au, &fwd), max_rel(&ap, &adj));
             assert!(
                 ef < tol && ea < tol,
-                "{dim}D {}: forward rel {ef:e}, adjoint rel {ea:e}",
+                "{dim}D {} rfft={rfft_mode}: forward rel {ef:e}, adjoint rel {ea:e}",
                 T::PRECISION
             );
         }
