@@ -14,7 +14,8 @@
 
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, Real, Result, C};
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
+use ndarray_npy::ReadNpyExt;
 use std::time::Instant;
 
 /// One benchmark case: a mode grid, a type and the points (one coordinate array per axis).
@@ -87,61 +88,17 @@ fn uniform_points(dim: usize, m: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// A little-endian `float32` `.npy` file: (shape, values in row-major order).
-fn read_npy_f32(path: &str) -> std::result::Result<(Vec<usize>, Vec<f32>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let bad = || format!("{path}: not a version 1/2 little-endian float32 .npy file");
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad());
-    }
-    let (hlen, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes(bytes[8..12].try_into().map_err(|_| bad())?) as usize,
-            12,
-        ),
-        _ => return Err(bad()),
-    };
-    let header =
-        std::str::from_utf8(bytes.get(start..start + hlen).ok_or_else(bad)?).map_err(|_| bad())?;
-    if !header.contains("'descr': '<f4'") {
-        return Err(bad());
-    }
-    let fortran = header.contains("'fortran_order': True");
-    let dims = header
-        .split("'shape': (")
-        .nth(1)
-        .and_then(|s| s.split(')').next())
-        .ok_or_else(bad)?;
-    let shape: Vec<usize> = dims
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(|_| bad()))
-        .collect::<std::result::Result<_, _>>()?;
-    let n: usize = shape.iter().product();
-    let data = bytes
-        .get(start + hlen..start + hlen + 4 * n)
-        .ok_or_else(bad)?;
-    let flat: Vec<f32> = data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    if !fortran || shape.len() < 2 {
-        return Ok((shape, flat));
-    }
-    // Fortran order: transpose a 2D array to row-major.
-    let (r, c) = (shape[0], shape[1]);
-    let rows = (0..r * c).map(|i| flat[(i % c) * r + i / c]).collect();
-    Ok((shape, rows))
-}
-
 /// PyEPRI's `compute_{2,3}d_frequency_nodes(B, delta, fgrad, rfft_mode=True)` in float32, as
 /// numpy evaluates it; returns the NUFFT coordinates in array-axis order (y, x[, z]).
 fn frequency_nodes(dataset: &str, delta: f64) -> std::result::Result<Vec<Vec<f64>>, String> {
-    let (_, b) = read_npy_f32(&format!("datasets/{dataset}/B.npy"))?;
-    let (gshape, g) = read_npy_f32(&format!("datasets/{dataset}/fgrad.npy"))?;
-    let (d, p) = (gshape[0], gshape[1]);
+    let read = |f: &str| {
+        std::fs::File::open(format!("datasets/{dataset}/{f}"))
+            .map_err(|e| format!("{dataset}/{f}: {e}"))
+    };
+    // fgrad.npy is Fortran-ordered: ndarray-npy reads it into the right (d, P) layout.
+    let b = Array1::<f32>::read_npy(read("B.npy")?).map_err(|e| e.to_string())?;
+    let g = Array2::<f32>::read_npy(read("fgrad.npy")?).map_err(|e| e.to_string())?;
+    let (d, p) = g.dim();
     let nb = b.len();
     let db = b[1] - b[0];
     let d32 = delta as f32;
@@ -151,7 +108,7 @@ fn frequency_nodes(dataset: &str, delta: f64) -> std::result::Result<Vec<Vec<f64
     let two_pi = std::f64::consts::TAU as f32;
     let mut axes = vec![Vec::new(); d];
     for k in 0..p {
-        let gk: Vec<f32> = (0..d).map(|a| g[a * p + k]).collect();
+        let gk: Vec<f32> = (0..d).map(|a| g[[a, k]]).collect();
         let mu = gk.iter().fold(0.0f32, |s, v| s + v * v).sqrt();
         for c in 0..ncols {
             let alf = c as f32;
