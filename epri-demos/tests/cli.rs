@@ -451,3 +451,50 @@ fn bad_inputs_give_one_line_errors_and_exit_codes() {
         );
     }
 }
+
+/// With the `opencl` feature: the same FBP and a short TV (float64) on the first OpenCL device
+/// (PoCL in CI) agree with the CPU. Skipped without a device unless `EPRI_REQUIRE_OPENCL` is set.
+#[cfg(feature = "opencl")]
+#[test]
+fn opencl_backend_agrees_with_the_cpu() {
+    let found = ok(&["devices"]);
+    let has_device = found.lines().any(|l| l.contains("opencl:"));
+    if !has_device {
+        assert!(
+            std::env::var_os("EPRI_REQUIRE_OPENCL").is_none(),
+            "no OpenCL device: {found}"
+        );
+        eprintln!("skipped: no OpenCL device");
+        return;
+    }
+    let dir = tmp("opencl");
+    for (cmd, extra) in [
+        ("fbp", &["--cutoff", "0.25"][..]),
+        ("tv", &["--lambda", "5", "--iters", "20", "--quiet"][..]),
+    ] {
+        let mut outs = Vec::new();
+        for backend in ["cpu", "opencl"] {
+            let out = dir.join(format!("{cmd}-{backend}.npy"));
+            let mut a = vec![
+                cmd,
+                "--data",
+                "bacteria-inkjet-20100709",
+                "--delta",
+                "0.01",
+                "--shape",
+                "50,120",
+                "--backend",
+                backend,
+                "--precision",
+                "f64",
+                "--out",
+                s(&out),
+            ];
+            a.extend_from_slice(extra);
+            ok(&a);
+            outs.push(read_f64(&out));
+        }
+        let e = rel_err(&outs[1], &outs[0]);
+        assert!(e < 1e-8, "{cmd}: opencl vs cpu {e}");
+    }
+}

@@ -7,6 +7,7 @@ use super::tv::{progress_bar, report, TvJob, TvParams};
 use crate::cli::GalleryArgs;
 use crate::dispatch::Device;
 use crate::error::{Error, Result};
+use crate::io::array::dtype_name;
 use crate::io::{Acquisition, HostArray, Sources};
 use backend_core::Precision;
 use std::fmt::Write as _;
@@ -393,11 +394,12 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
          .err{{color:#b00}}\
          </style></head><body>\n<h1>epri gallery</h1>\n\
          <p>PyEPRI's filtered-backprojection and TV-regularised examples, with their parameters, \
-         computed by <code>epri gallery</code> on <b>{}</b> in <b>{precision}</b>. Run times cover \
+         computed by <code>epri gallery</code> on <b>{}</b> in <b>{}</b>. Run times cover \
          the reconstruction (upload, planning, iterations, download), not the loading of the data \
          or the drawing. Datasets: PyEPRI (MIT licence, Rémy Abergel), see datasets/README.md.</p>\n\
          <div class=\"grid\">\n",
-        escape(device)
+        escape(device),
+        dtype_name(precision)
     );
     for o in outcomes {
         let e = &o.example;
@@ -411,11 +413,12 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
              <tr><td>dataset</td><td>{}</td></tr>\
              <tr><td>method</td><td>{method}</td></tr>\
              <tr><td>parameters</td><td>{}</td></tr>\
-             <tr><td>backend</td><td>{} ({precision})</td></tr>",
+             <tr><td>backend</td><td>{} ({})</td></tr>",
             e.name,
             e.dataset,
             escape(&e.parameters()),
-            escape(device)
+            escape(device),
+            dtype_name(precision)
         );
         match &o.result {
             Ok((t, it)) => {

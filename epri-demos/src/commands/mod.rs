@@ -67,10 +67,12 @@ pub fn check_dims(shape: &[usize], d: usize, what: &str) -> Result<()> {
     }
 }
 
-/// Seconds as `1.23 s` or `2 min 3.4 s`.
+/// A duration as `4.2 ms`, `1.23 s` or `2 min 3.4 s`.
 pub fn fmt_duration(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 60.0 {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else if s < 60.0 {
         format!("{s:.2} s")
     } else {
         format!("{} min {:.1} s", (s / 60.0).floor(), s % 60.0)
