@@ -68,8 +68,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn map<T: Real>(&self, op: Unary, x: &mut Self::Buffer<T>) -> Result<()>;
     /// `a[i] <- a[i] op b[i % b.len()]`: `b` has `a`'s length or divides it (then it is repeated
     /// along the leading axes, numpy broadcasting of a trailing block).
-    fn zip<T: Real>(&self, op: Binary, a: &mut Self::Buffer<T>, b: &Self::Buffer<T>)
-        -> Result<()>;
+    fn zip<T: Real>(&self, op: Binary, a: &mut Self::Buffer<T>, b: &Self::Buffer<T>) -> Result<()>;
     /// `a[i] <- a[i] op s`.
     fn zip_scalar<T: Real>(&self, op: Binary, a: &mut Self::Buffer<T>, s: T) -> Result<()>;
     /// `y <- alpha x + beta y`, real or complex (same length).
@@ -93,8 +92,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// `z <- conj(z)`.
     fn conj<T: Real>(&self, z: &mut Self::Buffer<C<T>>) -> Result<()>;
     /// `out[i] <- x[i] + 0i` (same length).
-    fn to_complex<T: Real>(&self, x: &Self::Buffer<T>, out: &mut Self::Buffer<C<T>>)
-        -> Result<()>;
+    fn to_complex<T: Real>(&self, x: &Self::Buffer<T>, out: &mut Self::Buffer<C<T>>) -> Result<()>;
     /// `out[i] <- Re, Im or |z[i]|` (same length).
     fn complex_part<T: Real>(
         &self,
@@ -318,7 +316,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
     }
     /// numpy's `meshgrid(x0, x1, ..., indexing='xy')`: for 2 or 3 inputs the first two output
     /// axes are swapped, giving arrays of shape `(len(x1), len(x0)[, len(x2)])`.
-    fn meshgrid<T: Real>(&self, axes: &[ndarray::ArrayView1<'_, T>]) -> Result<Vec<Self::Buffer<T>>> {
+    fn meshgrid<T: Real>(
+        &self,
+        axes: &[ndarray::ArrayView1<'_, T>],
+    ) -> Result<Vec<Self::Buffer<T>>> {
         crate::host::meshgrid_xy(axes)?
             .iter()
             .map(|a| self.upload(a.view()))
@@ -330,7 +331,13 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.upload(host.view())
     }
     /// Normal samples `N(mean, std²)` from a seeded generator (reproducible across backends).
-    fn randn<T: Real>(&self, shape: &[usize], mean: T, std: T, seed: u64) -> Result<Self::Buffer<T>> {
+    fn randn<T: Real>(
+        &self,
+        shape: &[usize],
+        mean: T,
+        std: T,
+        seed: u64,
+    ) -> Result<Self::Buffer<T>> {
         let host = crate::host::randn::<T>(shape, mean, std, seed)?;
         self.upload(host.view())
     }

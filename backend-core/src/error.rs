@@ -19,7 +19,9 @@ pub enum Error {
         name: String,
     },
     /// A backend that this build was compiled without.
-    #[error("backend '{name}' is not compiled into this build: rebuild with `--features {feature}`")]
+    #[error(
+        "backend '{name}' is not compiled into this build: rebuild with `--features {feature}`"
+    )]
     NotCompiled {
         /// The backend asked for.
         name: String,

@@ -13,8 +13,14 @@ pub fn arange<T: Real>(start: T, stop: T, step: T) -> Result<Array1<T>> {
             "arange({start}, {stop}, {step}): step must be finite and non-zero"
         )));
     }
-    let n = ((stop - start) / step).ceil().to_f64().unwrap_or(0.0).max(0.0) as usize;
-    Ok(Array1::from_iter((0..n).map(|i| start + T::of(i as f64) * step)))
+    let n = ((stop - start) / step)
+        .ceil()
+        .to_f64()
+        .unwrap_or(0.0)
+        .max(0.0) as usize;
+    Ok(Array1::from_iter(
+        (0..n).map(|i| start + T::of(i as f64) * step),
+    ))
 }
 
 /// numpy's `linspace(start, stop, n)` (inclusive end).

@@ -26,7 +26,9 @@ impl FromStr for DeviceSpec {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        let unknown = || Error::UnknownBackend { name: s.to_string() };
+        let unknown = || Error::UnknownBackend {
+            name: s.to_string(),
+        };
         let lower = s.trim().to_ascii_lowercase();
         let mut parts = lower.split(':');
         let head = parts.next().unwrap_or("");
