@@ -223,7 +223,7 @@ fn ceil(v: f64) -> i64 {
 }
 
 /// Stable LSD radix sort of `recs` by their first field, whose values are below `2^bits`:
-/// passes of at most 8 bits, each a parallel counting sort (one histogram per block of
+/// passes of at most 12 bits (one pass for the 2D bins of a 512x512 grid), each a parallel counting sort (one histogram per block of
 /// records; digits in order and, within a digit, blocks in order).
 fn radix_sort<R: Copy + Send + Sync>(
     mut recs: Vec<(u32, u32, R)>,
@@ -233,7 +233,7 @@ fn radix_sort<R: Copy + Send + Sync>(
     if m == 0 || bits == 0 {
         return recs;
     }
-    let passes = bits.div_ceil(8);
+    let passes = bits.div_ceil(12);
     let digit_bits = bits.div_ceil(passes);
     let buckets = 1usize << digit_bits;
     let block = m.div_ceil(rayon::current_num_threads().max(1)).max(1);
