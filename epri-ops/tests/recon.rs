@@ -12,25 +12,6 @@ use ndarray_npy::ReadNpyExt;
 use std::f64::consts::PI;
 use std::path::PathBuf;
 
-/// Runs `f` on the backend made by `make`, or prints why it is skipped (fails instead when
-/// `EPRI_REQUIRE_<NAME>=1`).
-fn with_backend<B: Backend, E: std::fmt::Display>(
-    name: &str,
-    make: impl FnOnce() -> Result<B, E>,
-    f: impl FnOnce(&B),
-) {
-    match make() {
-        Ok(b) => f(&b),
-        Err(e) => {
-            let var = format!("EPRI_REQUIRE_{}", name.to_ascii_uppercase());
-            if std::env::var(&var).is_ok_and(|v| v == "1") {
-                panic!("{name} backend required ({var}=1) but unavailable: {e}");
-            }
-            println!("skipped: {name} backend unavailable: {e}");
-        }
-    }
-}
-
 /// Relative l2 error `‖a − b‖ / ‖b‖`.
 fn rel_err<T: Real>(a: &ArrayD<T>, b: &ArrayD<T>) -> f64 {
     assert_eq!(a.shape(), b.shape());
@@ -705,7 +686,7 @@ macro_rules! recon_suite {
             $(
                 #[test]
                 fn $test() {
-                    with_backend(stringify!($name), $make, |b| $cases::$test(b));
+                    backend_core::conformance::with_backend(stringify!($name), $make, |b| $cases::$test(b));
                 }
             )*
         }

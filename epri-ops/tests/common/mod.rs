@@ -90,30 +90,9 @@ pub fn random<B: Backend, T: Real>(b: &B, shape: &[usize], seed: u64) -> ArrayD<
     b.download(&b.rand::<T>(shape, seed).unwrap()).unwrap()
 }
 
-/// Runs `f` on the backend made by `make`, or prints why it is skipped; with
-/// `EPRI_REQUIRE_<NAME>=1` an unavailable backend fails the test (the rule of
-/// `backend_core::conformance::with_backend`, kept here so that these tests do not depend on the
-/// conformance feature).
-pub fn with_backend<B: Backend>(
-    name: &str,
-    make: impl FnOnce() -> backend_core::Result<B>,
-    f: impl FnOnce(&B),
-) {
-    match make() {
-        Ok(b) => f(&b),
-        Err(e) => {
-            let var = format!("EPRI_REQUIRE_{}", name.to_ascii_uppercase());
-            if std::env::var(&var).is_ok_and(|v| v == "1") {
-                panic!("{name} backend required ({var}=1) but unavailable: {e}");
-            }
-            println!("skipped: {name} backend unavailable: {e}");
-        }
-    }
-}
-
 /// Instantiates the generic operator tests for one backend, so that test paths read
 /// `cpu::proj2d::adjointness`: `backend_tests!(cpu, || CpuBackend::new(), { proj2d { a, b }, ... })`
-/// calls `generic::proj2d::a(&backend)` inside [`with_backend`] (a
+/// calls `generic::proj2d::a(&backend)` inside `backend_core::conformance::with_backend` (a
 /// backend that cannot start is reported as skipped unless `EPRI_REQUIRE_<NAME>=1`).
 #[macro_export]
 macro_rules! backend_tests {
@@ -124,7 +103,7 @@ macro_rules! backend_tests {
                     $(
                         #[test]
                         fn $test() {
-                            $crate::common::with_backend(stringify!($name), $make, |b| {
+                            backend_core::conformance::with_backend(stringify!($name), $make, |b| {
                                 $crate::generic::$group::$test(b)
                             });
                         }
