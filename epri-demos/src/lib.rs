@@ -8,6 +8,7 @@
 //! * [`dispatch`]: the backend chosen at run time, one generic function per command;
 //! * [`commands`]: `devices`, `info`, `project`, `backproject`, `tv`, `fbp`, `gallery`.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod datasets;

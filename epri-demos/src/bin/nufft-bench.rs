@@ -1,5 +1,5 @@
-//! `nufft-bench [REPS] [FILTER]`: median times of NUFFT plans (types 1 and 2) on every backend compiled
-//! in, on the cases of `bench/nufft_finufft.py` (FINUFFT on the same points):
+//! `nufft-bench [--backend NAME] [REPS [FILTER]]`: median times of NUFFT plans (types 1 and 2) on
+//! one backend (`cpu` by default), on the cases of `bench/nufft_finufft.py` (FINUFFT on the same points):
 //!
 //! * 2D 256x256 and 3D 64^3 modes with 10^6 points uniform in `[−π, π)`, f32 at eps 1e-6 and
 //!   f64 at eps 1e-12;
@@ -13,10 +13,14 @@
 //! only the cases whose name and dtype (`"<name> f32"`) contain it run.
 
 use backend_core::nufft::{NufftPlan, NufftType};
-use backend_core::{Backend, Real, Result, C};
-use ndarray::{Array1, Array2};
-use ndarray_npy::ReadNpyExt;
-use std::time::Instant;
+use backend_core::{Backend, Real, C};
+use epri_demos::bench::{main_with, median_ms, timed, BenchArgs};
+use epri_demos::dispatch::Job;
+use epri_demos::io::{Acquisition, Sources};
+use epri_demos::Result;
+use epri_ops::geometry::Geometry;
+use epri_ops::nodes::FrequencyNodes;
+use ndarray::Array1;
 
 /// One benchmark case: a mode grid, a type and the points (one coordinate array per axis).
 struct Case {
@@ -24,19 +28,6 @@ struct Case {
     modes: Vec<usize>,
     ty: NufftType,
     coords: Vec<Vec<f64>>,
-}
-
-/// Median of `reps` timings of `f` after one warm-up call, in milliseconds.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?;
-    let mut t = (0..reps)
-        .map(|_| {
-            let start = Instant::now();
-            f().map(|_| start.elapsed().as_secs_f64() * 1e3)
-        })
-        .collect::<Result<Vec<f64>>>()?;
-    t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
 }
 
 /// (set_points, execute, total) medians in ms of one case in precision `T`.
@@ -61,20 +52,26 @@ fn time_case<B: Backend, T: Real>(b: &B, case: &Case, eps: f64, reps: usize) -> 
     let mut out = b.zeros::<C<T>>(&out_shape)?;
     let mut plan = NufftPlan::<B, T>::new(b, case.ty, &case.modes, 1, eps)?;
     let setpts = median_ms(reps, || {
-        plan.set_points(&views)?;
-        b.synchronize()
+        timed(|| {
+            plan.set_points(&views)?;
+            b.synchronize()
+        })
     })?;
     let execute = median_ms(reps, || {
-        plan.execute(&input, &mut out)?;
-        b.synchronize()
+        timed(|| {
+            plan.execute(&input, &mut out)?;
+            b.synchronize()
+        })
     })?;
     let total = median_ms(reps, || {
-        let mut p = NufftPlan::<B, T>::new(b, case.ty, &case.modes, 1, eps)?;
-        p.set_points(&views)?;
-        p.execute(&input, &mut out)?;
-        b.synchronize()
+        timed(|| {
+            let mut p = NufftPlan::<B, T>::new(b, case.ty, &case.modes, 1, eps)?;
+            p.set_points(&views)?;
+            p.execute(&input, &mut out)?;
+            b.synchronize()
+        })
     })?;
-    Ok([setpts, execute, total])
+    Ok([setpts.0, execute.0, total.0])
 }
 
 /// `m` points per axis uniform in `[−π, π)`.
@@ -88,45 +85,26 @@ fn uniform_points(dim: usize, m: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// PyEPRI's `compute_{2,3}d_frequency_nodes(B, delta, fgrad, rfft_mode=True)` in float32, as
-/// numpy evaluates it; returns the NUFFT coordinates in array-axis order (y, x[, z]).
-fn frequency_nodes(dataset: &str, delta: f64) -> std::result::Result<Vec<Vec<f64>>, String> {
-    let read = |f: &str| {
-        std::fs::File::open(format!("datasets/{dataset}/{f}"))
-            .map_err(|e| format!("{dataset}/{f}: {e}"))
+/// PyEPRI's `compute_{2,3}d_frequency_nodes(B, delta, fgrad, rfft_mode=True)` of a dataset in
+/// float32 (epri-ops' `FrequencyNodes`, bit-identical to PyEPRI's); coordinates in array-axis
+/// order (y, x[, z]).
+fn frequency_nodes(dataset: &str, delta: f32) -> Result<Vec<Vec<f64>>> {
+    let src = Sources {
+        data: Some(dataset.to_string()),
+        ..Sources::default()
     };
-    // fgrad.npy is Fortran-ordered: ndarray-npy reads it into the right (d, P) layout.
-    let b = Array1::<f32>::read_npy(read("B.npy")?).map_err(|e| e.to_string())?;
-    let g = Array2::<f32>::read_npy(read("fgrad.npy")?).map_err(|e| e.to_string())?;
-    let (d, p) = g.dim();
-    let nb = b.len();
-    let db = b[1] - b[0];
-    let d32 = delta as f32;
-    let thr = ((0.5 * nb as f64) as f32 * db) / d32;
-    let ncols = nb / 2 + 1;
-    let xi_den = nb as f32 * db;
-    let two_pi = std::f64::consts::TAU as f32;
-    let mut axes = vec![Vec::new(); d];
-    for k in 0..p {
-        let gk: Vec<f32> = (0..d).map(|a| g[[a, k]]).collect();
-        let mu = gk.iter().fold(0.0f32, |s, v| s + v * v).sqrt();
-        for c in 0..ncols {
-            let alf = c as f32;
-            if mu * alf < thr && alf < 0.5 * nb as f32 {
-                let xi = (two_pi * alf) / xi_den;
-                for (a, &ga) in gk.iter().enumerate() {
-                    axes[a].push(-((d32 * ga) * xi) as f64);
-                }
-            }
-        }
-    }
-    // fgrad rows are (x, y[, z]); NUFFT axis 0 is y, axis 1 is x.
-    axes.swap(0, 1);
-    Ok(axes)
+    let acq = Acquisition::load(&src, false, true)?.host::<f32>()?;
+    let geometry = Geometry::new(acq.b.view(), delta, acq.fgrad.view())?;
+    let nodes = FrequencyNodes::new(&geometry, true)?;
+    Ok(nodes
+        .coords()
+        .iter()
+        .map(|c| c.iter().map(|&v| v as f64).collect())
+        .collect())
 }
 
 /// Every case, in the order of `bench/nufft_finufft.py`.
-fn cases() -> std::result::Result<(Vec<Case>, Vec<Case>), String> {
+fn cases() -> Result<(Vec<Case>, Vec<Case>)> {
     let case = |name: &str, modes: &[usize], ty, coords: &Vec<Vec<f64>>| Case {
         name: name.to_string(),
         modes: modes.to_vec(),
@@ -186,50 +164,48 @@ fn cases() -> std::result::Result<(Vec<Case>, Vec<Case>), String> {
     Ok((random, epr))
 }
 
-/// Prints one table row per case for backend `b`.
-fn run<B: Backend>(
-    label: &str,
-    b: &B,
-    reps: usize,
-    filter: &str,
-) -> std::result::Result<(), String> {
-    let threads = rayon::current_num_threads();
-    let (random, epr) = cases()?;
-    println!("# backend {label}: {}", b.name());
-    println!(
-        "| backend | case | dtype | eps | threads | setpts (ms) | execute (ms) | total (ms) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
-    let row = |c: &Case, dtype: &str, eps: f64, t: [f64; 3]| {
-        println!(
-            "| {label} | {} | {dtype} | {eps:e} | {threads} | {:.2} | {:.2} | {:.2} |",
-            c.name, t[0], t[1], t[2]
-        );
-    };
-    let err = |e: backend_core::Error| e.to_string();
-    let wanted = |c: &Case, dtype: &str| format!("{} {dtype}", c.name).contains(filter);
-    for c in random.iter().chain(&epr).filter(|c| wanted(c, "f32")) {
-        let t = time_case::<B, f32>(b, c, 1e-6, reps).map_err(err)?;
-        row(c, "f32", 1e-6, t);
-    }
-    if b.supports_f64() {
-        for c in random.iter().filter(|c| wanted(c, "f64")) {
-            let t = time_case::<B, f64>(b, c, 1e-12, reps).map_err(err)?;
-            row(c, "f64", 1e-12, t);
+/// One table row per case, f32 then f64 (random points only).
+struct NufftBench<'a>(&'a BenchArgs);
+
+impl Job for NufftBench<'_> {
+    type Output = ();
+
+    fn run<B: Backend, T: Real>(self, b: &B) -> Result<()> {
+        let args = self.0;
+        let threads = rayon::current_num_threads();
+        let (random, epr) = cases()?;
+        println!("| case | dtype | eps | threads | setpts (ms) | execute (ms) | total (ms) |");
+        println!("|---|---|---|---|---|---|---|");
+        let row = |c: &Case, dtype: &str, eps: f64, t: [f64; 3]| {
+            println!(
+                "| {} | {dtype} | {eps:e} | {threads} | {:.2} | {:.2} | {:.2} |",
+                c.name, t[0], t[1], t[2]
+            );
+        };
+        for c in random
+            .iter()
+            .chain(&epr)
+            .filter(|c| args.wanted(&c.name, "f32"))
+        {
+            row(c, "f32", 1e-6, time_case::<B, f32>(b, c, 1e-6, args.reps)?);
         }
+        if b.supports_f64() {
+            for c in random.iter().filter(|c| args.wanted(&c.name, "f64")) {
+                row(
+                    c,
+                    "f64",
+                    1e-12,
+                    time_case::<B, f64>(b, c, 1e-12, args.reps)?,
+                );
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let reps = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(5);
-    let filter = args.get(2).map_or("", String::as_str);
-    let result = backend_cpu::CpuBackend::new()
-        .map_err(|e| e.to_string())
-        .and_then(|b| run("cpu", &b, reps, filter));
-    if let Err(e) = result {
-        eprintln!("error: {e}");
-        std::process::exit(1);
-    }
+    main_with(|| {
+        let args = BenchArgs::from_env(5)?;
+        args.run(NufftBench(&args))
+    });
 }
