@@ -14,12 +14,11 @@
 //! differing only by `fgrad`). Lists of length 1 (of geometries, or of spectrum rows `h[i]`)
 //! are broadcast over the settings, `L = max(len(geometries), len(h))`, as PyEPRI documents.
 
-mod power;
 mod proj;
 mod settings;
 mod toeplitz;
 
-pub use power::power_iteration_multi;
+pub use crate::power::power_iteration_multi;
 pub use proj::MultiProjector;
 pub use settings::Settings;
 pub use toeplitz::MultiToeplitz;
