@@ -34,6 +34,9 @@ pub enum Command {
     Tv(TvArgs),
     /// Reconstruct an image by filtered backprojection (PyEPRI's eprfbp2d / eprfbp3d)
     Fbp(FbpArgs),
+    /// Separate the sources of a multi-source dataset, one image per spectrum, by
+    /// TV-regularised least squares (PyEPRI's tv_multisrc)
+    Separate(SeparateArgs),
     /// Run the PyEPRI gallery examples (9 FBP, 9 TV) on the embedded datasets and write one
     /// PNG per example and an index.html
     Gallery(GalleryArgs),
@@ -185,6 +188,52 @@ pub struct FbpArgs {
     /// Also draw the image into this PNG
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
+}
+
+/// `epri separate`.
+#[derive(Args, Debug)]
+pub struct SeparateArgs {
+    /// Multi-source dataset folder holding proj.npy, B.npy, fgrad.npy and one spectrum per
+    /// source (htam.npy, htempo.npy...), or the name of an embedded dataset
+    #[arg(long, value_name = "DIR")]
+    pub data: String,
+    /// The sources: stems of the spectrum files of the folder, comma-separated
+    /// [default: every h*.npy except hmixt.npy, sorted]
+    #[arg(long, value_name = "STEM,STEM", value_delimiter = ',')]
+    pub sources: Vec<String>,
+    /// Pixel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Image shapes, one per source separated by ';' or one for all: NY,NX or NY,NX,NZ
+    #[arg(long, value_name = "NY,NX[,NZ];...", value_delimiter = ';', value_parser = parse_shape, required = true)]
+    pub shapes: Vec<Shape>,
+    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
+    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
+    pub lambda: f64,
+    /// Maximum number of iterations (the tolerance usually stops earlier)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub iters: usize,
+    /// Stop when Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖² (sum over the sources)
+    #[arg(long, value_name = "T", default_value_t = 1e-5, value_parser = non_negative)]
+    pub tol: f64,
+    /// Constrain the images to be non-negative
+    #[arg(long)]
+    pub positivity: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    pub eps: f64,
+    /// Output prefix: writes PREFIX_<source>.npy, the source named by its spectrum stem
+    /// without the leading h (htam.npy -> PREFIX_tam.npy)
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Also draw each image into PREFIX_<source>.png
+    #[arg(long)]
+    pub png: bool,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }

@@ -186,6 +186,81 @@ fn tv_matches_pyepri() {
     assert!(e < 1e-3, "relative error {e}");
 }
 
+/// PyEPRI's source separation example (tv_multisrc, tam and tempo tubes 2D, float32).
+#[test]
+fn separate_matches_pyepri() {
+    let dir = tmp("separate");
+    let prefix = dir.join("sep");
+    let out = ok(&[
+        "separate",
+        "--data",
+        "tam-and-tempo-tubes-2d-20210609",
+        "--delta",
+        "0.03",
+        "--shapes",
+        "100,100;100,100",
+        "--sources",
+        "htam,htempo",
+        "--lambda",
+        "5",
+        "--tol",
+        "1e-5",
+        "--iters",
+        "5000",
+        "--quiet",
+        "--png",
+        "--out",
+        s(&prefix),
+    ]);
+    assert!(out.contains("separated 2 sources"), "{out}");
+    for name in ["tam", "tempo"] {
+        let u = read::<f32>(&dir.join(format!("sep_{name}.npy"))).mapv(f64::from);
+        let r = read_f64(&reference("f_multisrc2d_tam_tempo").join(format!("{name}.npy")));
+        let e = rel_err(&u, &r);
+        assert!(e < 1e-2, "{name}: relative error {e}");
+        assert!(dir.join(format!("sep_{name}.png")).exists());
+    }
+}
+
+#[test]
+fn separate_rejects_bad_sources_and_shapes() {
+    let out = tmp("separate-bad").join("sep");
+    let base = [
+        "separate",
+        "--data",
+        "tam-and-tempo-tubes-2d-20210609",
+        "--delta",
+        "0.03",
+        "--lambda",
+        "5",
+        "--iters",
+        "2",
+        "--quiet",
+        "--out",
+        s(&out),
+    ];
+    let with = |extra: &[&'static str]| {
+        let mut a = base.to_vec();
+        a.extend_from_slice(extra);
+        a
+    };
+    fails_one_line(
+        &with(&["--shapes", "100,100;100,100;50,50"]),
+        2,
+        &["3 shapes for 2 sources", "htam, htempo"],
+    );
+    fails_one_line(
+        &with(&["--shapes", "100,100", "--sources", "htam,hnone"]),
+        1,
+        &["hnone.npy", "no spectrum for source"],
+    );
+    fails_one_line(
+        &with(&["--shapes", "20,20,20"]),
+        2,
+        &["--shapes is 3D", "give NY,NX"],
+    );
+}
+
 /// proj2d and backproj2d of PyEPRI (float64, eps 1e-12) from single files.
 #[test]
 fn project_and_backproject_match_pyepri_in_f64() {

@@ -6,6 +6,7 @@ pub mod fbp;
 pub mod gallery;
 pub mod info;
 pub mod project;
+pub mod separate;
 pub mod tv;
 
 use crate::cli::{Cli, Command, ComputeArgs};
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Backproject(a) => backproject::run(&a),
         Command::Tv(a) => tv::run(&a),
         Command::Fbp(a) => fbp::run(&a),
+        Command::Separate(a) => separate::run(&a),
         Command::Gallery(a) => gallery::run(&a),
     }
 }

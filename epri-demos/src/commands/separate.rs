@@ -1,0 +1,233 @@
+//! `epri separate`: TV-regularised source separation (SPEC §2.11–2.12, PyEPRI's
+//! `tv_multisrc`), one experimental setting, `K` sources each with its own spectrum.
+
+use super::tv::{progress_bar, report};
+use super::{check_dims, fmt_duration, open, save_image};
+use crate::cli::SeparateArgs;
+use crate::dispatch::Job;
+use crate::error::{Error, Result};
+use crate::io::array::{dtype_name, fmt_shape};
+use crate::io::{Acquisition, HostArray, Sources};
+use backend_core::{Backend, Real};
+use epri_ops::geometry::Geometry;
+use epri_ops::recon::tv::{TvOptions, TvProgress};
+use epri_ops::recon::tv_multisrc::tv_multisrc;
+use ndarray::{Array1, Ix1, Ix2};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One source: its name (the spectrum file stem without its leading `h`), its spectrum
+/// `(Nb,)` sampled on B, and its image shape `(Y, X[, Z])`.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Name used in the output file names, e.g. `tam` for `htam.npy`.
+    pub name: String,
+    /// Reference spectrum `(Nb,)`.
+    pub h: HostArray,
+    /// Image shape in pixels.
+    pub shape: Vec<usize>,
+}
+
+/// A source separation of the projections of `acq`, reporting each iteration to `progress`.
+pub struct SeparateJob<'a> {
+    /// proj, B, fgrad (the spectra are in `sources`).
+    pub acq: &'a Acquisition,
+    /// The sources to separate.
+    pub sources: &'a [Source],
+    /// Pixel size, cm.
+    pub delta: f64,
+    /// λ, iterations, tolerance, positivity, NUFFT accuracy (the image-type fields are unused).
+    pub opts: TvOptions<f64>,
+    /// Called after every iteration.
+    pub progress: &'a mut dyn FnMut(&TvProgress),
+}
+
+impl Job for SeparateJob<'_> {
+    /// The images (one per source, in the order of `sources`) and the iteration count.
+    type Output = (Vec<HostArray>, usize);
+    fn run<B: Backend, T: Real>(self, backend: &B) -> Result<Self::Output> {
+        let real1 = |a: &HostArray| -> Array1<T> {
+            a.to_real::<T>()
+                .into_dimensionality::<Ix1>()
+                .expect("checked 1-D")
+        };
+        let proj = self
+            .acq
+            .proj
+            .as_ref()
+            .expect("loaded with projections")
+            .to_real::<T>()
+            .into_dimensionality::<Ix2>()
+            .expect("checked 2-D");
+        let b = real1(&self.acq.b);
+        let fgrad = self
+            .acq
+            .fgrad
+            .to_real::<T>()
+            .into_dimensionality::<Ix2>()
+            .expect("checked 2-D");
+        let geom = Geometry::new(b.view(), T::of(self.delta), fgrad.view())?;
+        let spectra: Vec<Array1<T>> = self.sources.iter().map(|s| real1(&s.h)).collect();
+        let h = vec![spectra.iter().map(|s| s.view()).collect::<Vec<_>>()];
+        let shapes: Vec<Vec<usize>> = self.sources.iter().map(|s| s.shape.clone()).collect();
+        let o = &self.opts;
+        let opts = TvOptions::<T> {
+            lambda: o.lambda,
+            tol: o.tol,
+            max_iter: o.max_iter,
+            positivity: o.positivity,
+            eps: o.eps,
+            ..TvOptions::default()
+        };
+        let r = tv_multisrc(
+            backend,
+            &[proj.view()],
+            &[geom],
+            &h,
+            &shapes,
+            &opts,
+            None,
+            self.progress,
+        )?;
+        let images = r.images.into_iter().map(HostArray::from_real).collect();
+        Ok((images, r.iterations))
+    }
+}
+
+/// The spectrum stems of a folder: every `h*.npy` except `hmixt.npy` (the mixture), sorted.
+fn default_sources(dir: &Path) -> Result<Vec<String>> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::file(dir, format!("cannot list: {}", crate::io::npy::io_msg(&e))))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().map(str::to_string))
+        .filter_map(|n| n.strip_suffix(".npy").map(str::to_string))
+        .filter(|n| n.starts_with('h') && n != "hmixt")
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Reads and checks the spectra `DIR/<stem>.npy` and pairs them with the shapes (one shape
+/// for all sources, or one per source).
+fn load_sources(acq: &Acquisition, a: &SeparateArgs) -> Result<Vec<Source>> {
+    let dir = acq.dir.as_ref().expect("loaded from --data");
+    let stems = if a.sources.is_empty() {
+        default_sources(dir)?
+    } else {
+        a.sources.clone()
+    };
+    if stems.is_empty() {
+        return Err(Error::usage(format!(
+            "no source spectra (h*.npy other than hmixt.npy) in {}: name them with --sources",
+            dir.display()
+        )));
+    }
+    if a.shapes.len() != 1 && a.shapes.len() != stems.len() {
+        return Err(Error::usage(format!(
+            "--shapes gives {} shapes for {} sources ({}): give one shape for all or one per source",
+            a.shapes.len(),
+            stems.len(),
+            stems.join(", ")
+        )));
+    }
+    let nb = acq.nb();
+    stems
+        .iter()
+        .enumerate()
+        .map(|(j, stem)| {
+            let path = dir.join(format!("{stem}.npy"));
+            if !path.exists() {
+                return Err(Error::file(
+                    &path,
+                    format!("no spectrum for source '{stem}' (--sources takes the h*.npy stems of the folder)"),
+                ));
+            }
+            let h = crate::io::npy::read_npy(&path)?;
+            if h.shape() != [nb] {
+                return Err(Error::data(format!(
+                    "{stem} has shape {} but B has {nb} samples: the spectrum must be sampled on B",
+                    fmt_shape(h.shape())
+                )));
+            }
+            if !h.all_finite() {
+                return Err(Error::data(format!("{stem} holds NaN or infinite values")));
+            }
+            let shape = a.shapes[if a.shapes.len() == 1 { 0 } else { j }].0.clone();
+            check_dims(&shape, acq.dim(), "--shapes")?;
+            let name = match stem.strip_prefix('h') {
+                Some(rest) if !rest.is_empty() => rest.to_string(),
+                _ => stem.clone(),
+            };
+            Ok(Source { name, h, shape })
+        })
+        .collect()
+}
+
+/// `PREFIX_<name>.<ext>`.
+fn output_path(prefix: &Path, name: &str, ext: &str) -> PathBuf {
+    let mut p = OsString::from(prefix.as_os_str());
+    p.push(format!("_{name}.{ext}"));
+    PathBuf::from(p)
+}
+
+/// Runs `epri separate`.
+pub fn run(a: &SeparateArgs) -> Result<()> {
+    let src = Sources {
+        data: Some(a.data.clone()),
+        ..Sources::default()
+    };
+    let acq = Acquisition::load(&src, true, false)?;
+    let sources = load_sources(&acq, a)?;
+    let (device, precision) = open(&a.compute, acq.precision())?;
+    let opts = TvOptions {
+        lambda: a.lambda,
+        tol: a.tol,
+        max_iter: a.iters,
+        positivity: a.positivity,
+        eps: a.eps,
+        ..TvOptions::default()
+    };
+    let bar = progress_bar(a.iters, a.tol, a.quiet);
+    let mut progress = report(&bar);
+    let t0 = Instant::now();
+    let result = device.run(
+        precision,
+        SeparateJob {
+            acq: &acq,
+            sources: &sources,
+            delta: a.delta,
+            opts,
+            progress: &mut progress,
+        },
+    );
+    bar.finish_and_clear();
+    let (images, iterations) = result?;
+    let took = t0.elapsed();
+    let why = if iterations < a.iters {
+        format!("relative change below {:e}", a.tol)
+    } else {
+        "iteration cap reached".into()
+    };
+    println!(
+        "separated {} sources ({}): {iterations} iterations ({why}) in {} on {}",
+        sources.len(),
+        dtype_name(precision),
+        fmt_duration(took),
+        device.name()
+    );
+    for (s, image) in sources.iter().zip(&images) {
+        let out = output_path(&a.out, &s.name, "npy");
+        let png = a.png.then(|| output_path(&a.out, &s.name, "png"));
+        let title = format!("{}: source {}, TV, λ = {}", acq.label, s.name, a.lambda);
+        save_image(image, &out, png.as_deref(), a.delta, &title)?;
+        println!(
+            "  {} {} -> {}",
+            s.name,
+            fmt_shape(image.shape()),
+            out.display()
+        );
+    }
+    Ok(())
+}
