@@ -1,5 +1,6 @@
 //! Reconstructions: TV-regularised least squares ([`tv`]) and filtered backprojection ([`fbp`]).
 
+mod cp2016;
 pub mod fbp;
 pub mod tv;
 pub mod tv_multisrc;

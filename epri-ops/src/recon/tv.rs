@@ -6,13 +6,14 @@
 //! Lipschitz constant of `∇f(u) = A*A u − A* s`. The iterations run entirely on the device; the
 //! host only receives two scalars per iteration (`‖u − u_old‖²` and `‖u‖²`) for the stopping test.
 
+use super::cp2016::{solve, DataTerm, Steps, Support};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
-use crate::grad::{grad, grad_norm_bound, gradient_masks};
+use crate::grad::{grad_norm_bound, gradient_masks};
 use crate::power::power_iteration;
 use crate::proj::{Projector, ProjectorOptions};
 use crate::toeplitz::ToeplitzKernel;
-use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce};
 use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
 use std::f64::consts::PI;
 
@@ -115,7 +116,7 @@ pub fn lambda_unrm<T: Real>(lambda: f64, geometry: &Geometry<T>, h: ArrayView1<'
 
 /// The data term: projector `A`, measured sinogram `s`, `A* s`, and `A*A` either as a Toeplitz
 /// convolution or as a projection followed by a backprojection.
-struct DataTerm<B: Backend, T: Real> {
+struct LeastSquares<B: Backend, T: Real> {
     backend: B,
     projector: Projector<B, T>,
     toeplitz: Option<ToeplitzKernel<B, T>>,
@@ -127,7 +128,7 @@ struct DataTerm<B: Backend, T: Real> {
     sino: B::Buffer<T>,
 }
 
-impl<B: Backend, T: Real> DataTerm<B, T> {
+impl<B: Backend, T: Real> LeastSquares<B, T> {
     /// `out <- A*A u`.
     fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
         match &mut self.toeplitz {
@@ -152,43 +153,13 @@ impl<B: Backend, T: Real> DataTerm<B, T> {
     }
 }
 
-/// Isotropic TV `Σ_k ‖∇u(k)‖₂` (masked gradient when a support mask is set), with
-/// preallocated buffers.
-struct TotalVariation<B: Backend, T: Real> {
-    grad: B::Buffer<T>,
-    slice: B::Buffer<T>,
-    norm: B::Buffer<T>,
-}
-
-impl<B: Backend, T: Real> TotalVariation<B, T> {
-    fn new(backend: &B, image_shape: &[usize]) -> Result<Self> {
-        let mut gshape = vec![image_shape.len()];
-        gshape.extend_from_slice(image_shape);
-        let mut sshape = vec![1];
-        sshape.extend_from_slice(image_shape);
-        Ok(TotalVariation {
-            grad: backend.zeros(&gshape)?,
-            slice: backend.zeros(&sshape)?,
-            norm: backend.zeros(&sshape)?,
-        })
+impl<B: Backend, T: Real> DataTerm<B, T> for LeastSquares<B, T> {
+    fn gradient(&mut self, u: &[B::Buffer<T>], out: &mut [B::Buffer<T>]) -> Result<()> {
+        LeastSquares::gradient(self, &u[0], &mut out[0])
     }
 
-    fn eval(&mut self, be: &B, u: &B::Buffer<T>, masks: Option<&B::Buffer<T>>) -> Result<f64> {
-        let d = self.grad.shape()[0];
-        grad(be, u, masks, &mut self.grad)?;
-        be.map(Unary::Square, &mut self.grad)?;
-        for a in 0..d {
-            let mut offset = vec![0; d + 1];
-            offset[0] = a;
-            if a == 0 {
-                be.extract(&self.grad, &offset, &mut self.norm)?;
-            } else {
-                be.extract(&self.grad, &offset, &mut self.slice)?;
-                be.zip(Binary::Add, &mut self.norm, &self.slice)?;
-            }
-        }
-        be.map(Unary::Sqrt, &mut self.norm)?;
-        Ok(be.reduce(Reduce::Sum, &self.norm)?.f64())
+    fn fidelity(&mut self, u: &[B::Buffer<T>]) -> Result<f64> {
+        LeastSquares::fidelity(self, &u[0])
     }
 }
 
@@ -274,7 +245,7 @@ pub fn tv_monosrc<B: Backend, T: Real>(
         None
     };
     let proj_buf = backend.upload(proj.into_dyn())?;
-    let mut data = DataTerm {
+    let mut data = LeastSquares {
         backend: backend.clone(),
         projector,
         toeplitz,
@@ -286,16 +257,16 @@ pub fn tv_monosrc<B: Backend, T: Real>(
     let v = &data.adj_proj;
 
     let lambda_unrm = lambda_unrm(opts.lambda, geometry, h);
-    let (mask, masks) = match &opts.mask {
-        Some(m) => (
-            Some(backend.upload(m.view())?),
-            Some(gradient_masks(backend, m.view())?),
-        ),
-        None => (None, None),
+    let support = match &opts.mask {
+        Some(m) => Some(Support {
+            mask: backend.upload(m.view())?,
+            masks: gradient_masks(backend, m.view())?,
+        }),
+        None => None,
     };
 
     // Initial image.
-    let mut u = match &opts.init {
+    let u = match &opts.init {
         Some(u0) => backend.upload(u0.view())?,
         None => {
             let total = backend.reduce(Reduce::Sum, v)?.f64();
@@ -339,66 +310,27 @@ pub fn tv_monosrc<B: Backend, T: Real>(
     let tau = 0.5 / lipschitz;
     let sigma = lipschitz / (lgrad * lambda_unrm).powi(2);
 
-    // Solver state.
-    let mut ubar = backend.duplicate(&u)?;
-    let mut pshape = vec![d];
-    pshape.extend_from_slice(image_shape);
-    let mut p = backend.zeros::<T>(&pshape)?;
-    let mut gradf = backend.zeros::<T>(image_shape)?;
-    let mut tv = TotalVariation::new(backend, image_shape)?;
-    let mut energy = |data: &mut DataTerm<B, T>, u: &B::Buffer<T>| -> Result<f64> {
-        Ok(data.fidelity(u)? + lambda_unrm * tv.eval(backend, u, masks.as_ref())?)
+    let steps = Steps {
+        tau,
+        sigma,
+        lambda: lambda_unrm,
     };
-
-    let tol2 = opts.tol * opts.tol;
-    let (step_dual, tau_t, lambda_t) = (T::of(sigma * lambda_unrm), T::of(tau), T::of(lambda_unrm));
-    let mut iterations = 0;
-    while iterations < opts.max_iter {
-        backend.tv_dual_step(&mut p, &ubar, step_dual, masks.as_ref())?;
-        data.gradient(&u, &mut gradf)?;
-        backend.tv_primal_step(
-            &mut u,
-            &mut ubar,
-            &p,
-            &gradf,
-            tau_t,
-            lambda_t,
-            opts.positivity,
-            mask.as_ref(),
-            masks.as_ref(),
-        )?;
-        // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
-        let dsq = backend.sq_dist(&ubar, &u)?.f64();
-        let usq = backend.reduce(Reduce::SumSq, &u)?.f64();
-        if !(dsq.is_finite() && usq.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "TV iterate at iteration {}",
-                iterations + 1
-            )));
-        }
-        iterations += 1;
-        let e = match opts.energy_every {
-            Some(k) if iterations % k == 0 => Some(energy(&mut data, &u)?),
-            _ => None,
-        };
-        progress(&TvProgress {
-            iteration: iterations,
-            relative_change: (dsq / usq).sqrt(),
-            energy: e,
-        });
-        if dsq < tol2 * usq {
-            break;
-        }
-    }
-
-    let final_energy = energy(&mut data, &u)?;
-    let image = backend.download(&u)?;
+    let solution = solve(
+        backend,
+        vec![u],
+        vec![support],
+        &steps,
+        opts,
+        &mut data,
+        progress,
+    )?;
+    let image = backend.download(&solution.images[0])?;
     Ok(TvResult {
         image: image
             .into_shape_with_order(IxDyn(image_shape))
             .map_err(|e| Error::Shape(format!("TV output: {e}")))?,
-        iterations,
-        energy: final_energy,
+        iterations: solution.iterations,
+        energy: solution.energy,
         lipschitz,
         lambda_unrm,
     })

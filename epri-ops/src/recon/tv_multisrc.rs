@@ -7,13 +7,14 @@
 //! `A*A`. The stopping test sums over the sources: `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²`.
 //! Iterations run on the device; the host receives two scalars per source and iteration.
 
+use super::cp2016::{solve, DataTerm, Steps};
 use super::tv::{Lipschitz, TvOptions, TvProgress};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::grad::grad_norm_bound;
 use crate::multisrc::{power_iteration_multi, MultiProjector, MultiToeplitz, Settings};
 use crate::proj::ProjectorOptions;
-use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce};
 use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
 use std::f64::consts::PI;
 
@@ -99,34 +100,14 @@ impl<B: Backend, T: Real> MultiDataTerm<B, T> {
         Ok(0.5 * s)
     }
 }
-
-/// Scratch of [`total_variation`] for one image: `grad` of shape `(d, shape...)`, `norm` and
-/// `slice` of shape `(1, shape...)`.
-struct TvScratch<B: Backend, T: Real> {
-    grad: B::Buffer<T>,
-    norm: B::Buffer<T>,
-    slice: B::Buffer<T>,
-}
-
-/// Isotropic TV `Σ_k ‖∇u(k)‖₂` of one image.
-fn total_variation<B: Backend, T: Real>(
-    be: &B,
-    u: &B::Buffer<T>,
-    TvScratch { grad, norm, slice }: &mut TvScratch<B, T>,
-) -> Result<f64> {
-    let d = u.shape().len();
-    let axes: Vec<usize> = (0..d).collect();
-    be.grad(u, &axes, None, grad)?;
-    be.map(Unary::Square, grad)?;
-    be.fill(norm, T::zero())?;
-    let mut offset = vec![0; d + 1];
-    for a in 0..d {
-        offset[0] = a;
-        be.extract(grad, &offset, slice)?;
-        be.zip(Binary::Add, norm, slice)?;
+impl<B: Backend, T: Real> DataTerm<B, T> for MultiDataTerm<B, T> {
+    fn gradient(&mut self, u: &[B::Buffer<T>], out: &mut [B::Buffer<T>]) -> Result<()> {
+        MultiDataTerm::gradient(self, u, out)
     }
-    be.map(Unary::Sqrt, norm)?;
-    Ok(be.reduce(Reduce::Sum, norm)?.f64())
+
+    fn fidelity(&mut self, u: &[B::Buffer<T>]) -> Result<f64> {
+        MultiDataTerm::fidelity(self, u)
+    }
 }
 
 fn check_images<T: Real>(what: &str, a: &[ArrayD<T>], shapes: &[Vec<usize>]) -> Result<()> {
@@ -302,89 +283,15 @@ pub fn tv_multisrc<B: Backend, T: Real>(
     let tau = 0.5 / lipschitz;
     let sigma = lipschitz / (grad_norm_bound(d) * lambda_unrm).powi(2);
 
-    // Solver state, per source.
-    let field_shape = |s: &[usize], lead: usize| {
-        let mut f = vec![lead];
-        f.extend_from_slice(s);
-        f
+    let steps = Steps {
+        tau,
+        sigma,
+        lambda: lambda_unrm,
     };
-    let mut ubar = u
-        .iter()
-        .map(|x| backend.duplicate(x))
-        .collect::<backend_core::Result<Vec<_>>>()?;
-    let mut p = shapes
-        .iter()
-        .map(|s| zeros(&field_shape(s, d)))
-        .collect::<backend_core::Result<Vec<_>>>()?;
-    let mut gradf = shapes
-        .iter()
-        .map(|s| zeros(s))
-        .collect::<backend_core::Result<Vec<_>>>()?;
-    let mut tv_scratch = shapes
-        .iter()
-        .map(|s| {
-            let one = field_shape(s, 1);
-            Ok(TvScratch {
-                grad: zeros(&field_shape(s, d))?,
-                norm: zeros(&one)?,
-                slice: zeros(&one)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut energy = |data: &mut MultiDataTerm<B, T>, u: &[B::Buffer<T>]| -> Result<f64> {
-        let mut tv = 0.0;
-        for (uj, scratch) in u.iter().zip(tv_scratch.iter_mut()) {
-            tv += total_variation(backend, uj, scratch)?;
-        }
-        Ok(data.fidelity(u)? + lambda_unrm * tv)
-    };
-
-    let tol2 = opts.tol * opts.tol;
-    let (step_dual, tau_t, lambda_t) = (T::of(sigma * lambda_unrm), T::of(tau), T::of(lambda_unrm));
-    let mut iterations = 0;
-    while iterations < opts.max_iter {
-        data.gradient(&u, &mut gradf)?;
-        let (mut dsq, mut usq) = (0.0, 0.0);
-        for j in 0..k_src {
-            backend.tv_dual_step(&mut p[j], &ubar[j], step_dual, None)?;
-            backend.tv_primal_step(
-                &mut u[j],
-                &mut ubar[j],
-                &p[j],
-                &gradf[j],
-                tau_t,
-                lambda_t,
-                opts.positivity,
-                None,
-                None,
-            )?;
-            // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
-            dsq += backend.sq_dist(&ubar[j], &u[j])?.f64();
-            usq += backend.reduce(Reduce::SumSq, &u[j])?.f64();
-        }
-        if !(dsq.is_finite() && usq.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "TV iterate at iteration {}",
-                iterations + 1
-            )));
-        }
-        iterations += 1;
-        let e = match opts.energy_every {
-            Some(k) if iterations % k == 0 => Some(energy(&mut data, &u)?),
-            _ => None,
-        };
-        progress(&TvProgress {
-            iteration: iterations,
-            relative_change: (dsq / usq).sqrt(),
-            energy: e,
-        });
-        if dsq < tol2 * usq {
-            break;
-        }
-    }
-
-    let final_energy = energy(&mut data, &u)?;
-    let images = u
+    let support = (0..u.len()).map(|_| None).collect();
+    let solution = solve(backend, u, support, &steps, opts, &mut data, progress)?;
+    let images = solution
+        .images
         .iter()
         .zip(shapes)
         .map(|(x, s)| {
@@ -396,8 +303,8 @@ pub fn tv_multisrc<B: Backend, T: Real>(
         .collect::<Result<Vec<_>>>()?;
     Ok(MultiTvResult {
         images,
-        iterations,
-        energy: final_energy,
+        iterations: solution.iterations,
+        energy: solution.energy,
         lipschitz,
         lambda_unrm,
     })
