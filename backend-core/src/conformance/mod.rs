@@ -43,7 +43,13 @@ pub fn with_backend<B: Backend>(name: &str, make: impl FnOnce() -> Result<B>, f:
             if std::env::var(&var).is_ok_and(|v| v == "1") {
                 panic!("{name} backend required ({var}=1) but unavailable: {e}");
             }
-            println!("skipped: {name} backend unavailable: {e}");
+            // Written to the process's stderr directly, not through `println!`, which the test
+            // harness captures for passing tests: the reason must show in the test output.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "skipped: {name} backend unavailable: {e}"
+            );
         }
     }
 }
