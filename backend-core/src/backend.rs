@@ -228,6 +228,29 @@ pub trait Backend: Clone + Send + Sync + 'static {
         out: &mut Self::Buffer<T>,
     ) -> Result<()>;
 
+    /// Linear convolution by FFT on a zero-padded grid (the Toeplitz product `A*A u` of the EPR
+    /// operators): `out <- irfftn(rfftn(pad(u)) · kernel_hat)[..out.shape]`, `pad(u)` being `u`
+    /// written at the start of the grid (zeros elsewhere) and `[..out.shape]` the leading block.
+    ///
+    /// `plan` is an R2C plan of the whole grid (no batch axes); `u` and `out` have the grid's
+    /// rank and at most its size along every axis; `kernel_hat` has the grid's spectrum shape.
+    /// `pad` (grid shape) and `spec` (spectrum shape) are working memory, their contents
+    /// unspecified afterwards. The provided body chains [`Self::embed`], [`Self::fft_r2c`],
+    /// [`Self::cmul`], [`Self::fft_c2r`] and [`Self::extract`]
+    /// ([`crate::fft::convolve_composed`]); a backend may fuse the passes and skip the rows
+    /// that are zero in the padded input or cropped from the output.
+    fn fft_convolve<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        kernel_hat: &Self::Buffer<C<T>>,
+        u: &Self::Buffer<T>,
+        out: &mut Self::Buffer<T>,
+        pad: &mut Self::Buffer<T>,
+        spec: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        crate::fft::convolve_composed(self, plan, kernel_hat, u, out, pad, spec)
+    }
+
     // ---- NUFFT stages (the plan logic is generic: crate::nufft) ------------------------------
 
     /// Prepares non-uniform points: `coords[a][m]` is the coordinate of point `m` along grid axis

@@ -1,6 +1,8 @@
 //! FFT plan descriptions shared by every backend.
 
-use crate::error::{Error, Result};
+use crate::backend::{Backend, DeviceBuffer};
+use crate::error::{check_shape, Error, Result};
+use crate::scalar::{Real, C};
 
 /// Complex-to-complex or real-to-complex (half spectrum) transform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,5 +64,61 @@ impl FftSpec {
             s[last] = s[last] / 2 + 1;
         }
         s
+    }
+}
+
+/// [`Backend::fft_convolve`] from the primitives: `embed`, `fft_r2c`, `cmul`, `fft_c2r`,
+/// `extract` (five passes over the grid). Backends without a fused version use it, and it is
+/// the reference the fused versions are tested against.
+pub fn convolve_composed<B: Backend, T: Real>(
+    b: &B,
+    plan: &B::FftPlan<T>,
+    kernel_hat: &B::Buffer<C<T>>,
+    u: &B::Buffer<T>,
+    out: &mut B::Buffer<T>,
+    pad: &mut B::Buffer<T>,
+    spec: &mut B::Buffer<C<T>>,
+) -> Result<()> {
+    check_shape("fft_convolve (kernel)", spec.shape(), kernel_hat.shape())?;
+    let zero = vec![0; pad.shape().len()];
+    b.embed(u, pad, &zero)?;
+    b.fft_r2c(plan, pad, spec)?;
+    b.cmul(spec, kernel_hat, false)?;
+    b.fft_c2r(plan, spec, pad)?;
+    b.extract(pad, &zero, out)
+}
+
+impl FftSpec {
+    /// Checks the shapes of a [`Backend::fft_convolve`] call against this spec (an R2C plan of
+    /// the whole grid): kernel and `spec` of the spectrum shape, `pad` of the grid shape, `u` and
+    /// `out` of the grid's rank and within the grid.
+    pub fn check_convolution(
+        &self,
+        kernel: &[usize],
+        u: &[usize],
+        out: &[usize],
+        pad: &[usize],
+        spec: &[usize],
+    ) -> Result<()> {
+        if self.kind != FftKind::R2C || self.axes != self.shape.len() {
+            return Err(Error::InvalidArgument(format!(
+                "fft_convolve needs an R2C plan over every axis, got {:?} over {} axes of {:?}",
+                self.kind, self.axes, self.shape
+            )));
+        }
+        let spectrum = self.spectrum_shape();
+        check_shape("fft_convolve (kernel)", &spectrum, kernel)?;
+        check_shape("fft_convolve (spectrum scratch)", &spectrum, spec)?;
+        check_shape("fft_convolve (grid scratch)", &self.shape, pad)?;
+        for (what, s) in [("input", u), ("output", out)] {
+            if s.len() != self.shape.len() || s.iter().zip(&self.shape).any(|(a, g)| a > g) {
+                return Err(Error::shape(
+                    format!("fft_convolve ({what} block within the grid)"),
+                    &self.shape,
+                    s,
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -465,6 +465,33 @@ impl Backend for CpuBackend {
         plan.c2r(input.as_mut_slice(), out.as_mut_slice())
     }
 
+    fn fft_convolve<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        kernel_hat: &CpuBuffer<C<T>>,
+        u: &CpuBuffer<T>,
+        out: &mut CpuBuffer<T>,
+        pad: &mut CpuBuffer<T>,
+        spec: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        plan.spec().check_convolution(
+            kernel_hat.shape(),
+            u.shape(),
+            out.shape(),
+            pad.shape(),
+            spec.shape(),
+        )?;
+        let (in_shape, out_shape) = (u.shape().to_vec(), out.shape().to_vec());
+        plan.convolve(
+            kernel_hat.as_slice(),
+            u.as_slice(),
+            &in_shape,
+            out.as_mut_slice(),
+            &out_shape,
+            spec.as_mut_slice(),
+        )
+    }
+
     // ---- NUFFT stages ----------------------------------------------------------------------
 
     fn nufft_setpts<T: Real>(

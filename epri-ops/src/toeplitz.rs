@@ -11,8 +11,9 @@ use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, 
 use ndarray::{ArrayD, ArrayView1};
 
 /// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
-/// `Φ̂ = rfftn(φ)` on the doubled grid `(2N1, 2N2[, 2N3])`, with the FFT plan and scratch needed
-/// to apply it many times.
+/// `Φ̂ = rfftn(φ_c)` on the doubled grid `(2N1, 2N2[, 2N3])` (`φ_c`: `φ` in circulant layout,
+/// the centred offset `k` at index `k mod 2N`), with the FFT plan and scratch needed to apply
+/// it many times.
 ///
 /// `φ(k) = δ^{2d}/Nb Σ_n Σ_{α ∈ C(γ_n)} conj(Ĥ2(α)) Ĥ1(α) e^{+i<k, ω_{n,α}>}` for centred
 /// indices `k` of the doubled grid (array index `k + N`): `h1` is the lineshape of the forward
@@ -70,9 +71,14 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
             plan.set_points(&nodes.coord_views())?;
             plan.execute(&strengths, &mut phi_c)?;
         }
-        let mut pad = backend.zeros::<T>(&grid_shape)?;
-        backend.complex_part(&phi_c, Part::Re, &mut pad)?;
+        let mut phi = backend.zeros::<T>(&grid_shape)?;
+        backend.complex_part(&phi_c, Part::Re, &mut phi)?;
         drop(phi_c);
+        // The circulant layout (offset k at index k mod 2N): the product then lands on the
+        // leading block of the grid, where `fft_convolve` keeps it.
+        let mut pad = backend.zeros::<T>(&grid_shape)?;
+        backend.roll(&phi, &half_shifts(image_shape), &mut pad)?;
+        drop(phi);
         let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
         let fft = backend.fft_plan::<T>(&spec_fft)?;
         let spec_shape = spec_fft.spectrum_shape();
@@ -98,7 +104,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
 
     /// `out <- A*(A u)` (to NUFFT accuracy): `u` and `out` of shape `image_shape` (Y, X[, Z]).
     /// Zero-pads `u` to the doubled grid, multiplies its real FFT by `Φ̂`, transforms back and
-    /// keeps the block starting at `image_shape` (the centred offsets `0 … N-1`).
+    /// keeps the leading block (the centred offsets `0 … N-1`): [`Backend::fft_convolve`].
     pub fn apply(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
         for (what, s) in [("input", u.shape()), ("output", out.shape())] {
             if s != self.image_shape.as_slice() {
@@ -108,13 +114,14 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
                 )));
             }
         }
-        let b = &self.backend;
-        let zero = vec![0; self.image_shape.len()];
-        b.embed(u, &mut self.pad, &zero)?;
-        b.fft_r2c(&self.fft, &self.pad, &mut self.spec)?;
-        b.cmul(&mut self.spec, &self.kernel_hat, false)?;
-        b.fft_c2r(&self.fft, &mut self.spec, &mut self.pad)?;
-        b.extract(&self.pad, &self.image_shape, out)?;
+        self.backend.fft_convolve(
+            &self.fft,
+            &self.kernel_hat,
+            u,
+            out,
+            &mut self.pad,
+            &mut self.spec,
+        )?;
         Ok(())
     }
 
@@ -125,12 +132,9 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let b = &self.backend;
         b.copy(&self.kernel_hat, &mut self.spec)?;
         b.fft_c2r(&self.fft, &mut self.spec, &mut self.pad)?;
-        Ok(b.download(&self.pad)?)
-    }
-
-    /// `Φ̂ = rfftn(φ)`, shape `(2N1, [2N2,] N_last + 1)`, on the device.
-    pub fn kernel_fourier(&self) -> &B::Buffer<C<T>> {
-        &self.kernel_hat
+        let mut phi = b.zeros::<T>(&self.grid_shape)?;
+        b.roll(&self.pad, &half_shifts(&self.image_shape), &mut phi)?;
+        Ok(b.download(&phi)?)
     }
 
     /// `max |Φ̂|`: an upper bound of `‖A*A‖` (the largest eigenvalue of the circulant
@@ -153,4 +157,10 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
     pub fn backend(&self) -> &B {
         &self.backend
     }
+}
+
+/// Shifts of half the doubled grid, `N` per axis: between PyEPRI's layout of `φ` (offset `k` at
+/// index `k + N`) and the circulant one (at `k mod 2N`); the shift is its own inverse.
+fn half_shifts(image_shape: &[usize]) -> Vec<isize> {
+    image_shape.iter().map(|&n| n as isize).collect()
 }

@@ -337,3 +337,116 @@ fn round_trip_2d_3d_t<B: Backend, T: Real>(b: &B) {
 pub fn round_trip_2d_3d<B: Backend>(b: &B) {
     per_precision!(round_trip_2d_3d_t, b);
 }
+
+/// `(grid, input block, output block)` cases for the FFT convolution: 1D to 4D, odd and even
+/// sizes, the doubled-grid Toeplitz layout and blocks of different shapes in and out.
+const CONV_CASES: [(&[usize], &[usize], &[usize]); 7] = [
+    (&[12], &[5], &[7]),
+    (&[8, 10], &[4, 5], &[4, 5]),
+    (&[9, 7], &[9, 3], &[2, 7]),
+    (&[6, 8, 10], &[3, 4, 5], &[3, 4, 5]),
+    (&[5, 6, 9], &[5, 2, 9], &[1, 6, 4]),
+    (&[7, 3, 5], &[2, 3, 1], &[7, 1, 5]),
+    (&[4, 4, 6, 6], &[2, 2, 3, 3], &[2, 3, 3, 2]),
+];
+
+fn convolve_direct_t<B: Backend, T: Real>(b: &B) {
+    for (grid, a, o) in CONV_CASES {
+        let spec = FftSpec::new(grid, grid.len(), FftKind::R2C).unwrap();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let phi = host_randn::<T>(grid, 67);
+        let u = host_randn::<T>(a, 68);
+        let mut khat = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_r2c(&plan, &b.upload(phi.view()).unwrap(), &mut khat)
+            .unwrap();
+        let mut out = b.zeros::<T>(o).unwrap();
+        let mut pad = b.zeros::<T>(grid).unwrap();
+        let mut sp = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+        b.fft_convolve(
+            &plan,
+            &khat,
+            &b.upload(u.view()).unwrap(),
+            &mut out,
+            &mut pad,
+            &mut sp,
+        )
+        .unwrap();
+        // out[x] = Σ_y u[y] φ[(x − y) mod g], directly.
+        let want = ArrayD::from_shape_fn(IxDyn(o), |x| {
+            u.indexed_iter()
+                .map(|(y, v)| {
+                    let idx: Vec<usize> = (0..grid.len())
+                        .map(|d| (x[d] + grid[d] - y[d]) % grid[d])
+                        .collect();
+                    v.f64() * phi[IxDyn(&idx)].f64()
+                })
+                .sum::<f64>()
+        });
+        let got: Vec<f64> = b.download(&out).unwrap().iter().map(|v| v.f64()).collect();
+        assert_rel(
+            &format!("convolution on {grid:?}, block {a:?} -> {o:?}"),
+            &got,
+            want.as_slice().unwrap(),
+            4.0 * tol::<T>(grid.iter().product()),
+        );
+    }
+}
+
+/// `fft_convolve` against the direct circular convolution of the zero-padded input, cropped.
+pub fn convolve_direct<B: Backend>(b: &B) {
+    per_precision!(convolve_direct_t, b);
+}
+
+fn convolve_matches_composed_t<B: Backend, T: Real>(b: &B) {
+    for (grid, a, o) in CONV_CASES {
+        let spec = FftSpec::new(grid, grid.len(), FftKind::R2C).unwrap();
+        let sshape = spec.spectrum_shape();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        // A non-Hermitian kernel: irfftn's treatment of the DC and Nyquist bins shows.
+        let khat = b.upload(crandn::<T>(&sshape, 69).view()).unwrap();
+        let u = b.upload(host_randn::<T>(a, 70).view()).unwrap();
+        let mut pad = b.zeros::<T>(grid).unwrap();
+        let mut sp = b.zeros::<C<T>>(&sshape).unwrap();
+        let mut got = b.full::<T>(o, T::of(7.0)).unwrap();
+        b.fft_convolve(&plan, &khat, &u, &mut got, &mut pad, &mut sp)
+            .unwrap();
+        let mut want = b.zeros::<T>(o).unwrap();
+        crate::fft::convolve_composed(b, &plan, &khat, &u, &mut want, &mut pad, &mut sp).unwrap();
+        let flat = |x: &B::Buffer<T>| -> Vec<f64> {
+            b.download(x).unwrap().iter().map(|v| v.f64()).collect()
+        };
+        assert_rel(
+            &format!("fused vs composed convolution on {grid:?}, block {a:?} -> {o:?}"),
+            &flat(&got),
+            &flat(&want),
+            4.0 * tol::<T>(grid.iter().product()),
+        );
+    }
+    // Shapes that do not fit are errors, not panics.
+    let grid = [8, 10];
+    let spec = FftSpec::new(&grid, 2, FftKind::R2C).unwrap();
+    let plan = b.fft_plan::<T>(&spec).unwrap();
+    let khat = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+    let mut pad = b.zeros::<T>(&grid).unwrap();
+    let mut sp = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
+    let big = b.zeros::<T>(&[9, 4]).unwrap();
+    let mut out = b.zeros::<T>(&[4, 5]).unwrap();
+    assert!(b
+        .fft_convolve(&plan, &khat, &big, &mut out, &mut pad, &mut sp)
+        .is_err());
+    let small = b.zeros::<T>(&[4, 5]).unwrap();
+    let bad_k = b.zeros::<C<T>>(&[8, 5]).unwrap();
+    assert!(b
+        .fft_convolve(&plan, &bad_k, &small, &mut out, &mut pad, &mut sp)
+        .is_err());
+    let mut flat_out = b.zeros::<T>(&[20]).unwrap();
+    assert!(b
+        .fft_convolve(&plan, &khat, &small, &mut flat_out, &mut pad, &mut sp)
+        .is_err());
+}
+
+/// The backend's `fft_convolve` equals the composition of its primitives (irfftn semantics for
+/// a non-Hermitian kernel included); shapes that do not fit are errors.
+pub fn convolve_matches_composed<B: Backend>(b: &B) {
+    per_precision!(convolve_matches_composed_t, b);
+}

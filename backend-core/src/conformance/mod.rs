@@ -148,6 +148,8 @@ macro_rules! conformance_suite {
                 c2r_ignores_dc_nyquist_imag,
                 rfft_dataset_sizes,
                 round_trip_2d_3d,
+                convolve_direct,
+                convolve_matches_composed,
             });
             $crate::conformance_suite!(@group $name, $make, fbp {
                 backproject_direct,

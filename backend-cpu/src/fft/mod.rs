@@ -13,6 +13,8 @@
 //! Normalisation is numpy's "backward": forward unscaled, inverse scaled by `1/N` (product of
 //! the transformed sizes), the scale folded into the last pass.
 
+mod convolve;
+
 use crate::par::SharedMut;
 use backend_core::{Direction, Error, FftKind, FftSpec, Real, Result, C};
 use rayon::prelude::*;
@@ -140,7 +142,7 @@ impl<T: Real> CpuFftPlan<T> {
         let cd = self.complex_dims();
         let longest = cd[..cd.len() - 1].iter().copied().max().unwrap_or(0);
         Work {
-            lines: vec![zero; longest * COL_BLOCK],
+            lines: vec![zero; line_stride::<T>(longest) * COL_BLOCK],
             scratch: vec![zero; scratch],
             real: vec![T::zero(); dims[dims.len() - 1]],
         }
@@ -368,19 +370,60 @@ unsafe fn column_block<T: Real>(
     let c0 = block * COL_BLOCK;
     let width = COL_BLOCK.min(inner - c0);
     let base = mat * n * inner + c0;
-    let lines = &mut w.lines[..n * width];
-    for i in 0..n {
-        let row = data.slice(base + i * inner, width);
-        for (l, v) in row.iter().enumerate() {
-            lines[l * n + i] = *v;
-        }
-    }
-    fft.process_with_scratch(lines, &mut w.scratch);
+    let ld = line_stride::<T>(n);
+    let lines = &mut w.lines[..ld * width];
+    gather_lines(data, base, inner, n, width, ld, lines);
+    transform_lines(fft, lines, n, ld, &mut w.scratch);
     let s = scale.unwrap_or(T::one());
     for i in 0..n {
         let row = data.slice(base + i * inner, width);
         for (l, v) in row.iter_mut().enumerate() {
-            *v = lines[l * n + i] * s;
+            *v = lines[l * ld + i] * s;
         }
+    }
+}
+
+/// Distance (in elements) between the gathered lines of a column block of `n`-point columns:
+/// at least `n`, and an odd number of 64-byte cache lines, so that the same position of the
+/// [`COL_BLOCK`] lines falls in different cache sets (with `n` a power of two, lines exactly
+/// `n` apart all compete for one set of an 8-way L1 cache, and every access misses).
+fn line_stride<T: Real>(n: usize) -> usize {
+    let per_line = (64 / std::mem::size_of::<C<T>>()).max(1);
+    let lines = n.div_ceil(per_line);
+    (lines | 1) * per_line
+}
+
+/// Copies rows `0 .. rows` of `width` adjacent columns (starting at flat position `base`, rows
+/// `inner` apart) into the lines of `lines` (`ld` apart, one per column).
+///
+/// # Safety
+/// No other task may write those positions concurrently.
+unsafe fn gather_lines<T: Real>(
+    data: &SharedMut<C<T>>,
+    base: usize,
+    inner: usize,
+    rows: usize,
+    width: usize,
+    ld: usize,
+    lines: &mut [C<T>],
+) {
+    for i in 0..rows {
+        let row = data.slice(base + i * inner, width);
+        for (l, v) in row.iter().enumerate() {
+            lines[l * ld + i] = *v;
+        }
+    }
+}
+
+/// Transforms the first `n` points of every line of `lines` (lines `ld` apart).
+fn transform_lines<T: Real>(
+    fft: &dyn Fft<T>,
+    lines: &mut [C<T>],
+    n: usize,
+    ld: usize,
+    scratch: &mut [C<T>],
+) {
+    for line in lines.chunks_mut(ld) {
+        fft.process_with_scratch(&mut line[..n], scratch);
     }
 }

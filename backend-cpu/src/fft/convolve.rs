@@ -1,0 +1,219 @@
+//! Linear convolution by FFT on a zero-padded grid ([`backend_core::Backend::fft_convolve`]),
+//! fused and pruned.
+//!
+//! The composed version (embed, rfftn, product, irfftn, crop) passes over the whole grid five
+//! times. Here, with `g` the grid, `a` the input block and `b` the kept output block (`a, b <= g`
+//! per axis), the half spectrum only ever holds `max(a_0, b_0)` slabs (a slab: the axes after
+//! the first):
+//! 1. per slab `j < a_0`: real FFT of the rows inside the input block, zero-padded to `g_last`
+//!    (the other rows are zero), then the inner strided axes;
+//! 2. per block of [`COL_BLOCK`] columns of the first axis: the `a_0` values gathered into
+//!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns scaled by `1/N`,
+//!    inverse FFT, the first `b_0` values scattered back;
+//! 3. per slab `j < b_0`: the inner axes inverse, then the complex-to-real transform of the rows
+//!    inside the output block, cropped to `b_last`.
+//!
+//! Rows that are zero in the padded input or cropped from the output are never transformed: on
+//! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
+//! of the inner axes (3D), and the first axis is read and written once instead of four times.
+
+use super::{gather_lines, line_stride, transform_lines, CpuFftPlan, Work, COL_BLOCK, TASK_MIN};
+use crate::par::SharedMut;
+use backend_core::{Direction, Real, Result, C};
+use rayon::prelude::*;
+use rustfft::Fft;
+
+impl<T: Real> CpuFftPlan<T> {
+    /// `out <- irfftn(rfftn(pad(input)) · kernel)[..out_shape]` for an R2C plan over every
+    /// axis of the grid; `input` has shape `in_shape`, `out` shape `out_shape` (both within the
+    /// grid), `kernel` the spectrum shape; `inter` (at least the spectrum's length) is scratch.
+    /// The caller has checked the shapes ([`backend_core::FftSpec::check_convolution`]).
+    pub fn convolve(
+        &self,
+        kernel: &[C<T>],
+        input: &[T],
+        in_shape: &[usize],
+        out: &mut [T],
+        out_shape: &[usize],
+        inter: &mut [C<T>],
+    ) -> Result<()> {
+        let (fwd, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        let g = &self.spec.shape;
+        let k = g.len();
+        let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
+        let scale = self.inverse_scale();
+        let (a_last, b_last) = (in_shape[k - 1], out_shape[k - 1]);
+        if k == 1 {
+            let mut w = self.work();
+            let row = &mut inter[..m];
+            w.real[..a_last].copy_from_slice(input);
+            w.real[a_last..].fill(T::zero());
+            fwd.process_with_scratch(&mut w.real, row, &mut w.scratch)
+                .expect("buffer sizes follow the plan");
+            for (v, h) in row.iter_mut().zip(kernel) {
+                *v *= h.scale(scale);
+            }
+            real_row_inverse(inv.as_ref(), row, n_last, &mut w, &mut out[..b_last]);
+            return Ok(());
+        }
+        let cslab: usize = self.complex_dims()[1..].iter().product();
+        let middle = &g[1..k - 1];
+        let (a_slab, b_slab): (usize, usize) = (
+            in_shape[1..].iter().product(),
+            out_shape[1..].iter().product(),
+        );
+
+        // 1. real rows of the input block, then the inner axes, slab by slab.
+        self.for_slabs(
+            &mut inter[..in_shape[0] * cslab],
+            cslab,
+            |first, chunk, w| {
+                for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                    let src = &input[(first + j) * a_slab..(first + j + 1) * a_slab];
+                    for (r, o) in s.chunks_mut(m).enumerate() {
+                        match row_in_block(r, middle, &in_shape[1..k - 1]) {
+                            Some(q) => {
+                                w.real[..a_last]
+                                    .copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
+                                w.real[a_last..].fill(T::zero());
+                                fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
+                                    .expect("buffer sizes follow the plan");
+                            }
+                            None => o.fill(C::new(T::zero(), T::zero())),
+                        }
+                    }
+                    if k > 2 {
+                        self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                    }
+                }
+            },
+        );
+
+        // 2. the first axis: forward, product, inverse, per column block.
+        let conv = ColumnConv {
+            n: g[0],
+            inner: cslab,
+            rows_in: in_shape[0],
+            rows_out: out_shape[0],
+            fwd: self.c2c[0].fwd.as_ref(),
+            inv: self.c2c[0].inv.as_ref(),
+            kernel,
+            scale,
+        };
+        let blocks = cslab.div_ceil(COL_BLOCK);
+        let per_task = (TASK_MIN / (conv.n * COL_BLOCK))
+            .max(1)
+            .min(blocks.div_ceil(4 * rayon::current_num_threads()).max(1));
+        let shared = SharedMut::new(inter);
+        (0..blocks.div_ceil(per_task))
+            .into_par_iter()
+            .for_each(|t| {
+                let mut w = self.work();
+                for block in t * per_task..((t + 1) * per_task).min(blocks) {
+                    // SAFETY: every task owns distinct column blocks.
+                    unsafe { conv.block(&shared, block, &mut w) };
+                }
+            });
+
+        // 3. inner axes inverse, then the real rows of the output block, slab by slab.
+        let rows_out = out_shape[0];
+        let shared_out = SharedMut::new(out);
+        self.for_slabs(&mut inter[..rows_out * cslab], cslab, |first, chunk, w| {
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                if k > 2 {
+                    self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                }
+                // SAFETY: slab `first + j` of the output belongs to this task.
+                let dst = unsafe { shared_out.slice((first + j) * b_slab, b_slab) };
+                for (r, i) in s.chunks_mut(m).enumerate() {
+                    if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
+                        let o = &mut dst[q * b_last..(q + 1) * b_last];
+                        real_row_inverse(inv.as_ref(), i, n_last, w, o);
+                    }
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// The position of row `r` of a slab (row-major over the middle axes `dims`) among the rows of
+/// the block `block` (same rank), or `None` when the row lies outside the block.
+fn row_in_block(mut r: usize, dims: &[usize], block: &[usize]) -> Option<usize> {
+    let (mut q, mut stride) = (0, 1);
+    for (&d, &b) in dims.iter().zip(block).rev() {
+        let i = r % d;
+        if i >= b {
+            return None;
+        }
+        q += i * stride;
+        stride *= b;
+        r /= d;
+    }
+    Some(q)
+}
+
+/// Complex-to-real transform of one half-spectrum row (numpy: the imaginary parts of the DC and
+/// Nyquist bins ignored), its first `out.len()` values written to `out`; `row` is overwritten.
+fn real_row_inverse<T: Real>(
+    inv: &dyn realfft::ComplexToReal<T>,
+    row: &mut [C<T>],
+    n: usize,
+    w: &mut Work<T>,
+    out: &mut [T],
+) {
+    row[0].im = T::zero();
+    if n.is_multiple_of(2) {
+        row[n / 2].im = T::zero();
+    }
+    inv.process_with_scratch(row, &mut w.real, &mut w.scratch)
+        .expect("buffer sizes follow the plan");
+    out.copy_from_slice(&w.real[..out.len()]);
+}
+
+/// The first-axis pass of a convolution: columns of an `n × inner` matrix whose first
+/// `rows_in` rows hold data (the rest is zero), of which the first `rows_out` are kept.
+struct ColumnConv<'a, T: Real> {
+    n: usize,
+    inner: usize,
+    rows_in: usize,
+    rows_out: usize,
+    fwd: &'a dyn Fft<T>,
+    inv: &'a dyn Fft<T>,
+    /// The kernel's spectrum, `n × inner`, row-major.
+    kernel: &'a [C<T>],
+    /// `1/N`, folded into the product.
+    scale: T,
+}
+
+impl<T: Real> ColumnConv<'_, T> {
+    /// Convolves column block `block` of `data` (columns `block·COL_BLOCK ..`).
+    ///
+    /// # Safety
+    /// No other task may touch the same column block concurrently.
+    unsafe fn block(&self, data: &SharedMut<C<T>>, block: usize, w: &mut Work<T>) {
+        let (n, inner) = (self.n, self.inner);
+        let c0 = block * COL_BLOCK;
+        let width = COL_BLOCK.min(inner - c0);
+        let ld = line_stride::<T>(n);
+        let lines = &mut w.lines[..ld * width];
+        gather_lines(data, c0, inner, self.rows_in, width, ld, lines);
+        for line in lines.chunks_mut(ld) {
+            line[self.rows_in..n].fill(C::new(T::zero(), T::zero()));
+        }
+        transform_lines(self.fwd, lines, n, ld, &mut w.scratch);
+        for i in 0..n {
+            let krow = &self.kernel[c0 + i * inner..c0 + i * inner + width];
+            for (l, h) in krow.iter().enumerate() {
+                lines[l * ld + i] *= h.scale(self.scale);
+            }
+        }
+        transform_lines(self.inv, lines, n, ld, &mut w.scratch);
+        for i in 0..self.rows_out {
+            let row = data.slice(c0 + i * inner, width);
+            for (l, v) in row.iter_mut().enumerate() {
+                *v = lines[l * ld + i];
+            }
+        }
+    }
+}
