@@ -21,7 +21,14 @@ fn main() {
         );
     }));
     let cli = epri_demos::cli::Cli::parse();
-    if let Err(e) = epri_demos::commands::run(cli) {
+    // The command runs on a worker of rayon's pool (RAYON_NUM_THREADS threads, default: one per
+    // core): the CPU backend's parallel loops then start from inside the pool instead of
+    // handing every call to it from a foreign thread and sleeping until it is done.
+    let result = match rayon::ThreadPoolBuilder::new().build() {
+        Ok(pool) => pool.install(|| epri_demos::commands::run(cli)),
+        Err(_) => epri_demos::commands::run(cli),
+    };
+    if let Err(e) = result {
         eprintln!("error: {}", e.one_line());
         std::process::exit(e.exit_code());
     }

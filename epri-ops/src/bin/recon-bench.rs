@@ -247,10 +247,10 @@ fn main_res() -> Res<()> {
             .iter()
             .find(|c| c.name == name)
             .ok_or_else(|| format!("unknown case {name}"))?;
-        rayon::ThreadPoolBuilder::new()
+        let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .build_global()?;
-        let (ms, iterations) = run_case(case, reps.unwrap_or(case.reps))?;
+            .build()?;
+        let (ms, iterations) = pool.install(|| run_case(case, reps.unwrap_or(case.reps)))?;
         println!("RESULT\t{}\t{ms:.3}\t{iterations}", case.name);
         return Ok(());
     }
