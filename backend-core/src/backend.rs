@@ -1,7 +1,7 @@
 //! The [`Backend`] trait: device memory and the primitives the EPR operators are built from.
 
 use crate::error::Result;
-use crate::fft::FftSpec;
+use crate::fft::{FftSpec, Pruning};
 use crate::nufft::SpreadParams;
 use crate::ops::{Binary, Direction, Part, Reduce, Unary};
 use crate::scalar::{Element, Field, Real, C};
@@ -227,6 +227,25 @@ pub trait Backend: Clone + Send + Sync + 'static {
         input: &mut Self::Buffer<C<T>>,
         out: &mut Self::Buffer<T>,
     ) -> Result<()>;
+
+    /// [`Self::fft_c2c`] when part of the data does not matter: with [`Pruning::ZeroInput`] the
+    /// input is zero outside the box of `band` (one entry per transformed axis, see [`Pruning`])
+    /// and the lines known to be zero need not be transformed; with [`Pruning::KeepOutput`] only
+    /// the output inside the box is needed. The NUFFT's fine-grid transforms are both kinds
+    /// (type 2: zero-padded modes in, type 1: modes out). The provided body transforms
+    /// everything.
+    fn fft_c2c_pruned<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        data: &mut Self::Buffer<C<T>>,
+        dir: Direction,
+        band: &[usize],
+        pruning: Pruning,
+    ) -> Result<()> {
+        let _ = pruning;
+        crate::fft::check_band(data.shape(), band)?;
+        self.fft_c2c(plan, data, dir)
+    }
 
     /// Linear convolution by FFT on a zero-padded grid (the Toeplitz product `A*A u` of the EPR
     /// operators): `out <- irfftn(rfftn(pad(u)) · kernel_hat)[..out.shape]`, `pad(u)` being `u`

@@ -67,6 +67,42 @@ impl FftSpec {
     }
 }
 
+/// What a pruned complex FFT ([`Backend::fft_c2c_pruned`]) may skip, given a band of `b`
+/// indices along each transformed axis of `n` points: `[0, b - b/2)` and `[n - b/2, n)`, the
+/// FFT-order positions of the centred frequencies `-b/2 ..= (b-1)/2` (the layout of the modes
+/// on a NUFFT's fine grid). The box is the product of the bands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pruning {
+    /// The input is zero outside the box (a zero-padded spectrum): lines known to be zero are
+    /// not transformed; the whole output is computed.
+    ZeroInput,
+    /// Only the output inside the box is needed; the rest is unspecified afterwards.
+    KeepOutput,
+}
+
+/// Whether index `i` of an axis of `n` points lies in a band of `b` indices ([`Pruning`]).
+pub fn in_band(i: usize, n: usize, b: usize) -> bool {
+    i < b - b / 2 || i + b / 2 >= n
+}
+
+/// Checks a band for a pruned FFT of an array of shape `shape`: one entry per trailing
+/// transformed axis, each between 1 and that axis' length.
+pub fn check_band(shape: &[usize], band: &[usize]) -> Result<()> {
+    let ok = !band.is_empty()
+        && band.len() <= shape.len()
+        && band
+            .iter()
+            .zip(&shape[shape.len() - band.len()..])
+            .all(|(&b, &n)| b >= 1 && b <= n);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "pruned FFT band {band:?} for an array of shape {shape:?} (1 to n indices on each transformed axis)"
+        )))
+    }
+}
+
 /// [`Backend::fft_convolve`] from the primitives: `embed`, `fft_r2c`, `cmul`, `fft_c2r`,
 /// `extract` (five passes over the grid). Backends without a fused version use it, and it is
 /// the reference the fused versions are tested against.

@@ -22,8 +22,8 @@ pub use nufft::CpuPoints;
 use backend_core::error::check_shape;
 use backend_core::nufft::SpreadParams;
 use backend_core::{
-    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Real, Reduce,
-    Result, Unary, C,
+    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Pruning, Real,
+    Reduce, Result, Unary, C,
 };
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
 use std::any::{Any, TypeId};
@@ -433,6 +433,25 @@ impl Backend for CpuBackend {
     ) -> Result<()> {
         check_shape("fft_c2c", &plan.spec().shape, data.shape())?;
         plan.c2c(data.as_mut_slice(), dir)
+    }
+
+    fn fft_c2c_pruned<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        data: &mut CpuBuffer<C<T>>,
+        dir: Direction,
+        band: &[usize],
+        pruning: Pruning,
+    ) -> Result<()> {
+        check_shape("fft_c2c", &plan.spec().shape, data.shape())?;
+        backend_core::fft::check_band(data.shape(), band)?;
+        if band.len() != plan.spec().axes {
+            return Err(Error::InvalidArgument(format!(
+                "pruned FFT band {band:?} for a plan over {} axes",
+                plan.spec().axes
+            )));
+        }
+        plan.c2c_pruned(data.as_mut_slice(), dir, Some((band, pruning)))
     }
 
     fn fft_r2c<T: Real>(

@@ -5,8 +5,8 @@
 //! Tolerance: relative l2 error `≤ c·eps·(1 + log2 N)`, `N` the points of one transform.
 
 use super::{assert_rel, host_randn};
-use crate::{Backend, Direction, FftKind, FftSpec, Real, C};
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use crate::{Backend, Direction, FftKind, FftSpec, Pruning, Real, C};
+use ndarray::{ArrayD, Axis, Dimension, IxDyn, Slice};
 use num_complex::Complex;
 
 type Z = Complex<f64>;
@@ -449,4 +449,92 @@ fn convolve_matches_composed_t<B: Backend, T: Real>(b: &B) {
 /// a non-Hermitian kernel included); shapes that do not fit are errors.
 pub fn convolve_matches_composed<B: Backend>(b: &B) {
     per_precision!(convolve_matches_composed_t, b);
+}
+
+/// Whether every transformed index of `idx` (the trailing `band.len()` axes of `shape`) lies in
+/// its band.
+fn in_box(idx: &[usize], shape: &[usize], band: &[usize]) -> bool {
+    let off = shape.len() - band.len();
+    band.iter()
+        .enumerate()
+        .all(|(a, &b)| crate::fft::in_band(idx[off + a], shape[off + a], b))
+}
+
+fn c2c_pruned_direct_t<B: Backend, T: Real>(b: &B) {
+    let cases: [(&[usize], &[usize]); 8] = [
+        (&[3, 12], &[5]),
+        (&[8, 6], &[3, 4]),
+        (&[9, 7], &[9, 1]),
+        (&[2, 6, 10], &[5, 3]),
+        (&[6, 8, 10], &[3, 4, 5]),
+        (&[5, 6, 7], &[2, 6, 3]),
+        (&[2, 8, 8, 8], &[4, 4, 4]),
+        (&[2, 4, 6, 6, 4], &[2, 3, 3, 2]),
+    ];
+    for (shape, band) in cases {
+        let axes = band.len();
+        let plan = b
+            .fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
+            .unwrap();
+        let n = points(shape, axes);
+        for dir in [Direction::Forward, Direction::Inverse] {
+            let transform = |x: &ArrayD<C<T>>| match dir {
+                Direction::Forward => dft(&to_z(x), axes, -1.0),
+                Direction::Inverse => dft(&to_z(x), axes, 1.0) / n as f64,
+            };
+            // Zero input outside the box: the whole output.
+            let mut x = crandn::<T>(shape, 71);
+            for (idx, v) in x.indexed_iter_mut() {
+                if !in_box(idx.slice(), shape, band) {
+                    *v = C::new(T::zero(), T::zero());
+                }
+            }
+            let mut d = b.upload(x.view()).unwrap();
+            b.fft_c2c_pruned(&plan, &mut d, dir, band, Pruning::ZeroInput)
+                .unwrap();
+            assert_rel(
+                &format!("c2c {dir:?} {shape:?}, input zero outside band {band:?}"),
+                &c_flat(&b.download(&d).unwrap()),
+                &z_flat(&transform(&x)),
+                tol::<T>(n),
+            );
+            // Any input, the output inside the box.
+            let x = crandn::<T>(shape, 72);
+            let mut d = b.upload(x.view()).unwrap();
+            b.fft_c2c_pruned(&plan, &mut d, dir, band, Pruning::KeepOutput)
+                .unwrap();
+            let got = b.download(&d).unwrap();
+            let want = transform(&x);
+            let (mut g, mut w) = (Vec::new(), Vec::new());
+            for ((idx, gv), wv) in got.indexed_iter().zip(want.iter()) {
+                if in_box(idx.slice(), shape, band) {
+                    g.extend([gv.re.f64(), gv.im.f64()]);
+                    w.extend([wv.re, wv.im]);
+                }
+            }
+            assert_rel(
+                &format!("c2c {dir:?} {shape:?}, output inside band {band:?}"),
+                &g,
+                &w,
+                tol::<T>(n),
+            );
+        }
+    }
+    // Bands that do not fit the plan are errors.
+    let plan = b
+        .fft_plan::<T>(&FftSpec::new(&[8, 6], 2, FftKind::C2C).unwrap())
+        .unwrap();
+    let mut d = b.zeros::<C<T>>(&[8, 6]).unwrap();
+    for band in [&[9usize, 2][..], &[0, 2], &[], &[2, 2, 2]] {
+        assert!(
+            b.fft_c2c_pruned(&plan, &mut d, Direction::Forward, band, Pruning::ZeroInput)
+                .is_err(),
+            "band {band:?}"
+        );
+    }
+}
+
+/// Pruned complex FFTs (zero-padded input; output needed in a band only) against the direct DFT.
+pub fn c2c_pruned_direct<B: Backend>(b: &B) {
+    per_precision!(c2c_pruned_direct_t, b);
 }

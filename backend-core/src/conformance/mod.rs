@@ -148,6 +148,7 @@ macro_rules! conformance_suite {
                 c2r_ignores_dc_nyquist_imag,
                 rfft_dataset_sizes,
                 round_trip_2d_3d,
+                c2c_pruned_direct,
                 convolve_direct,
                 convolve_matches_composed,
             });

@@ -4,7 +4,7 @@ use super::kernel::{fine_size, EsKernel};
 use super::SpreadParams;
 use crate::backend::{Backend, DeviceBuffer};
 use crate::error::{Error, Result};
-use crate::fft::{FftKind, FftSpec};
+use crate::fft::{FftKind, FftSpec, Pruning};
 use crate::ops::Direction;
 use crate::scalar::{Precision, Real, C};
 use ndarray::ArrayView1;
@@ -259,14 +259,26 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
                 expect("strengths", input.shape(), &[*m])?;
                 expect("modes", output.shape(), &self.params.modes)?;
                 b.nufft_spread(pts, &self.params, input, &mut grid.fine)?;
-                b.fft_c2c(&grid.fft, &mut grid.fine, Direction::Inverse)?;
+                b.fft_c2c_pruned(
+                    &grid.fft,
+                    &mut grid.fine,
+                    Direction::Inverse,
+                    &self.params.modes,
+                    Pruning::KeepOutput,
+                )?;
                 b.nufft_deconvolve(&self.params, &grid.factors, &grid.fine, output)?;
             }
             NufftType::Type2 => {
                 expect("modes", input.shape(), &self.params.modes)?;
                 expect("values", output.shape(), &[*m])?;
                 b.nufft_precompensate(&self.params, &grid.factors, input, &mut grid.fine)?;
-                b.fft_c2c(&grid.fft, &mut grid.fine, Direction::Forward)?;
+                b.fft_c2c_pruned(
+                    &grid.fft,
+                    &mut grid.fine,
+                    Direction::Forward,
+                    &self.params.modes,
+                    Pruning::ZeroInput,
+                )?;
                 b.nufft_interp(pts, &self.params, &grid.fine, output)?;
             }
         }

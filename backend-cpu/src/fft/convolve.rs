@@ -7,7 +7,7 @@
 //! the first):
 //! 1. per slab `j < a_0`: real FFT of the rows inside the input block, zero-padded to `g_last`
 //!    (the other rows are zero), then the inner strided axes;
-//! 2. per block of [`COL_BLOCK`] columns of the first axis: the `a_0` values gathered into
+//! 2. per block of columns of the first axis: the `a_0` values gathered into
 //!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns scaled by `1/N`,
 //!    inverse FFT, the first `b_0` values scattered back;
 //! 3. per slab `j < b_0`: the inner axes inverse, then the complex-to-real transform of the rows
@@ -17,7 +17,7 @@
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
 
-use super::{gather_lines, line_stride, transform_lines, CpuFftPlan, Work, COL_BLOCK, TASK_MIN};
+use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work, TASK_MIN};
 use crate::par::SharedMut;
 use backend_core::{Direction, Real, Result, C};
 use rayon::prelude::*;
@@ -93,6 +93,7 @@ impl<T: Real> CpuFftPlan<T> {
         let conv = ColumnConv {
             n: g[0],
             inner: cslab,
+            width: block_width(cslab, true),
             rows_in: in_shape[0],
             rows_out: out_shape[0],
             fwd: self.c2c[0].fwd.as_ref(),
@@ -100,8 +101,8 @@ impl<T: Real> CpuFftPlan<T> {
             kernel,
             scale,
         };
-        let blocks = cslab.div_ceil(COL_BLOCK);
-        let per_task = (TASK_MIN / (conv.n * COL_BLOCK))
+        let blocks = cslab.div_ceil(conv.width);
+        let per_task = (TASK_MIN / (conv.n * conv.width))
             .max(1)
             .min(blocks.div_ceil(4 * rayon::current_num_threads()).max(1));
         let shared = SharedMut::new(inter);
@@ -176,6 +177,8 @@ fn real_row_inverse<T: Real>(
 struct ColumnConv<'a, T: Real> {
     n: usize,
     inner: usize,
+    /// Columns per block.
+    width: usize,
     rows_in: usize,
     rows_out: usize,
     fwd: &'a dyn Fft<T>,
@@ -187,14 +190,14 @@ struct ColumnConv<'a, T: Real> {
 }
 
 impl<T: Real> ColumnConv<'_, T> {
-    /// Convolves column block `block` of `data` (columns `block·COL_BLOCK ..`).
+    /// Convolves column block `block` of `data` (columns `block·width ..`).
     ///
     /// # Safety
     /// No other task may touch the same column block concurrently.
     unsafe fn block(&self, data: &SharedMut<C<T>>, block: usize, w: &mut Work<T>) {
         let (n, inner) = (self.n, self.inner);
-        let c0 = block * COL_BLOCK;
-        let width = COL_BLOCK.min(inner - c0);
+        let c0 = block * self.width;
+        let width = self.width.min(inner - c0);
         let ld = line_stride::<T>(n);
         let lines = &mut w.lines[..ld * width];
         gather_lines(data, c0, inner, self.rows_in, width, ld, lines);

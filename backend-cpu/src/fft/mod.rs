@@ -5,7 +5,7 @@
 //!   scratch; rustfft transforms a group of rows in one call.
 //! * Any other axis of length `n` and inner stride `s` (the product of the later axes): the array
 //!   is a stack of `n × s` matrices whose columns are transformed. A task gathers a block of
-//!   [`COL_BLOCK`] adjacent columns (contiguous reads of every row) into a scratch buffer of
+//!   adjacent columns ([`block_width`]) (contiguous reads of every row) into a scratch buffer of
 //!   contiguous lines, transforms them together and scatters them back: a cache-blocked
 //!   transpose fused with the transform. Blocks of different columns are disjoint, so they run
 //!   in parallel.
@@ -16,14 +16,33 @@
 mod convolve;
 
 use crate::par::SharedMut;
-use backend_core::{Direction, Error, FftKind, FftSpec, Real, Result, C};
+use backend_core::fft::in_band;
+use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
 
-/// Columns transformed together by one task in a strided-axis pass.
-const COL_BLOCK: usize = 16;
+/// Most columns gathered and transformed together in a strided-axis pass: wide blocks read
+/// long contiguous runs of every row (what matters when rows are far apart, as along the first
+/// axis of a 3D grid).
+const MAX_BLOCK: usize = 64;
+
+/// Columns per block when a parallel pass has too few columns for [`MAX_BLOCK`]-wide blocks
+/// to keep every thread busy.
+const MIN_BLOCK: usize = 16;
+
+/// Columns per block of a strided pass over `inner` columns: all of them (up to
+/// [`MAX_BLOCK`]) in a sequential pass; in a parallel one, [`MAX_BLOCK`] when that still makes
+/// at least 4 blocks per thread, else [`MIN_BLOCK`].
+fn block_width(inner: usize, parallel: bool) -> usize {
+    let width = if !parallel || inner >= 4 * MAX_BLOCK * rayon::current_num_threads() {
+        MAX_BLOCK
+    } else {
+        MIN_BLOCK
+    };
+    width.min(inner)
+}
 
 /// Elements (complex or real) handed to one parallel task at least.
 const TASK_MIN: usize = 1 << 14;
@@ -68,6 +87,8 @@ pub struct CpuFftPlan<T: Real> {
     c2c: Vec<AxisFft<T>>,
     /// Real transforms of the last axis (R2C plans only).
     real: Option<RealPair<T>>,
+    /// Complex sizes of the transformed axes (the last one halved for R2C).
+    cdims: Vec<usize>,
 }
 
 impl<T: Real> CpuFftPlan<T> {
@@ -92,10 +113,12 @@ impl<T: Real> CpuFftPlan<T> {
                 planners.real.plan_fft_inverse(n),
             )
         });
+        let s = spec.spectrum_shape();
         CpuFftPlan {
             spec: spec.clone(),
             c2c,
             real,
+            cdims: s[s.len() - spec.axes..].to_vec(),
         }
     }
 
@@ -142,16 +165,15 @@ impl<T: Real> CpuFftPlan<T> {
         let cd = self.complex_dims();
         let longest = cd[..cd.len() - 1].iter().copied().max().unwrap_or(0);
         Work {
-            lines: vec![zero; line_stride::<T>(longest) * COL_BLOCK],
+            lines: vec![zero; line_stride::<T>(longest) * MAX_BLOCK],
             scratch: vec![zero; scratch],
             real: vec![T::zero(); dims[dims.len() - 1]],
         }
     }
 
     /// Complex sizes of the transformed axes (the last one halved for R2C).
-    fn complex_dims(&self) -> Vec<usize> {
-        let s = self.spec.spectrum_shape();
-        s[s.len() - self.spec.axes..].to_vec()
+    fn complex_dims(&self) -> &[usize] {
+        &self.cdims
     }
 
     /// Strided passes over the transformed axes `axes` (indices into the transformed axes, all
@@ -169,11 +191,12 @@ impl<T: Real> CpuFftPlan<T> {
         for a in axes {
             let inner: usize = cd[a + 1..].iter().product();
             let fft = self.c2c[a].get(dir).as_ref();
-            let blocks = inner.div_ceil(COL_BLOCK);
+            let width = block_width(inner, false);
+            let blocks = inner.div_ceil(width);
             let matrices = len / (cd[a] * inner);
             for task in 0..matrices * blocks {
                 // SAFETY: one task owns the slab; blocks are processed one at a time.
-                unsafe { column_block(&shared, task, blocks, cd[a], inner, fft, None, w) };
+                unsafe { column_block(&shared, task, blocks, width, cd[a], inner, fft, None, w) };
             }
         }
     }
@@ -202,9 +225,10 @@ impl<T: Real> CpuFftPlan<T> {
         let n = self.complex_dims()[0];
         let slab = data.len() / self.spec.batch() / n;
         let fft = self.c2c[0].get(dir).as_ref();
-        let blocks = slab.div_ceil(COL_BLOCK);
+        let width = block_width(slab, true);
+        let blocks = slab.div_ceil(width);
         let tasks = self.spec.batch() * blocks;
-        let per_task = (TASK_MIN / (n * COL_BLOCK))
+        let per_task = (TASK_MIN / (n * width))
             .max(1)
             .min(tasks.div_ceil(4 * rayon::current_num_threads()).max(1));
         let shared = SharedMut::new(data);
@@ -212,7 +236,7 @@ impl<T: Real> CpuFftPlan<T> {
             let mut w = self.work();
             for task in t * per_task..((t + 1) * per_task).min(tasks) {
                 // SAFETY: every task owns distinct column blocks.
-                unsafe { column_block(&shared, task, blocks, n, slab, fft, scale, &mut w) };
+                unsafe { column_block(&shared, task, blocks, width, n, slab, fft, scale, &mut w) };
             }
         });
     }
@@ -223,6 +247,19 @@ impl<T: Real> CpuFftPlan<T> {
     /// first transformed one) the rows, then the strided inner axes while the slab is in cache;
     /// then the first transformed axis over the whole array.
     pub fn c2c(&self, data: &mut [C<T>], dir: Direction) -> Result<()> {
+        self.c2c_pruned(data, dir, None)
+    }
+
+    /// [`Self::c2c`], skipping what `prune` allows (`band`: one entry per transformed axis,
+    /// see [`Pruning`]). [`Pruning::ZeroInput`]: the slabs and rows outside the band are zero
+    /// and stay zero, so only the first axis sees them. [`Pruning::KeepOutput`]: the first axis
+    /// first, then only the slabs and rows inside the band.
+    pub fn c2c_pruned(
+        &self,
+        data: &mut [C<T>],
+        dir: Direction,
+        prune: Option<(&[usize], Pruning)>,
+    ) -> Result<()> {
         self.check_kind(FftKind::C2C, "fft_c2c")?;
         let scale = (dir == Direction::Inverse).then(|| self.inverse_scale());
         let k = self.spec.axes;
@@ -231,14 +268,52 @@ impl<T: Real> CpuFftPlan<T> {
             rows_pass(data, last, scale);
             return Ok(());
         }
-        let slab: usize = self.complex_dims()[1..].iter().product();
-        self.for_slabs(data, slab, |_, chunk, w| {
-            for s in chunk.chunks_mut(slab) {
-                last.process_with_scratch(s, &mut w.scratch);
-                self.slab_columns(s, (1..k - 1).rev(), dir, w);
+        let dims = self.spec.dims();
+        let slab: usize = dims[1..].iter().product();
+        let (n0, n_last) = (dims[0], dims[k - 1]);
+        let middle = &dims[1..k - 1];
+        let slab_in_band = |s: usize| prune.is_none_or(|(band, _)| in_band(s % n0, n0, band[0]));
+        // Row `r` of a slab, row-major over the middle axes.
+        let row_in_band = |r: usize| {
+            prune.is_none_or(|(band, _)| {
+                let mut r = r;
+                middle.iter().zip(&band[1..k - 1]).rev().all(|(&n, &b)| {
+                    let i = r % n;
+                    r /= n;
+                    in_band(i, n, b)
+                })
+            })
+        };
+        let keep_output = matches!(prune, Some((_, Pruning::KeepOutput)));
+        let slab_pass = |first: usize, chunk: &mut [C<T>], w: &mut Work<T>| {
+            for (j, s) in chunk.chunks_mut(slab).enumerate() {
+                if !slab_in_band(first + j) {
+                    continue;
+                }
+                if keep_output {
+                    self.slab_columns(s, 1..k - 1, dir, w);
+                }
+                if prune.is_none() {
+                    last.process_with_scratch(s, &mut w.scratch);
+                } else {
+                    for (r, row) in s.chunks_mut(n_last).enumerate() {
+                        if row_in_band(r) {
+                            last.process_with_scratch(row, &mut w.scratch);
+                        }
+                    }
+                }
+                if !keep_output {
+                    self.slab_columns(s, (1..k - 1).rev(), dir, w);
+                }
             }
-        });
-        self.first_axis(data, dir, scale);
+        };
+        if keep_output {
+            self.first_axis(data, dir, scale);
+            self.for_slabs(data, slab, slab_pass);
+        } else {
+            self.for_slabs(data, slab, slab_pass);
+            self.first_axis(data, dir, scale);
+        }
         Ok(())
     }
 
@@ -349,8 +424,8 @@ fn rows_pass<T: Real>(data: &mut [C<T>], fft: &dyn Fft<T>, scale: Option<T>) {
     });
 }
 
-/// Transforms column block `task % blocks` of matrix `task / blocks` of `data`, a stack of
-/// `n × inner` matrices, then scales by `scale`: the block's columns are gathered into
+/// Transforms column block `task % blocks` (of `block_width` columns) of matrix
+/// `task / blocks` of `data`, a stack of `n × inner` matrices, then scales by `scale`: the block's columns are gathered into
 /// contiguous lines, transformed together and scattered back.
 ///
 /// # Safety
@@ -360,6 +435,7 @@ unsafe fn column_block<T: Real>(
     data: &SharedMut<C<T>>,
     task: usize,
     blocks: usize,
+    block_width: usize,
     n: usize,
     inner: usize,
     fft: &dyn Fft<T>,
@@ -367,8 +443,8 @@ unsafe fn column_block<T: Real>(
     w: &mut Work<T>,
 ) {
     let (mat, block) = (task / blocks, task % blocks);
-    let c0 = block * COL_BLOCK;
-    let width = COL_BLOCK.min(inner - c0);
+    let c0 = block * block_width;
+    let width = block_width.min(inner - c0);
     let base = mat * n * inner + c0;
     let ld = line_stride::<T>(n);
     let lines = &mut w.lines[..ld * width];
@@ -385,7 +461,7 @@ unsafe fn column_block<T: Real>(
 
 /// Distance (in elements) between the gathered lines of a column block of `n`-point columns:
 /// at least `n`, and an odd number of 64-byte cache lines, so that the same position of the
-/// [`COL_BLOCK`] lines falls in different cache sets (with `n` a power of two, lines exactly
+/// gathered lines falls in different cache sets (with `n` a power of two, lines exactly
 /// `n` apart all compete for one set of an 8-way L1 cache, and every access misses).
 fn line_stride<T: Real>(n: usize) -> usize {
     let per_line = (64 / std::mem::size_of::<C<T>>()).max(1);
