@@ -200,7 +200,7 @@ impl<T: Real> ColumnConv<'_, T> {
         let width = self.width.min(inner - c0);
         let ld = line_stride::<T>(n);
         let lines = &mut w.lines[..ld * width];
-        gather_lines(data, c0, inner, self.rows_in, width, ld, lines);
+        gather_lines(data, c0, inner, 0..self.rows_in, width, ld, lines);
         for line in lines.chunks_mut(ld) {
             line[self.rows_in..n].fill(C::new(T::zero(), T::zero()));
         }

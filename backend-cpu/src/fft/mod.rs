@@ -190,13 +190,20 @@ impl<T: Real> CpuFftPlan<T> {
         let shared = SharedMut::new(slab);
         for a in axes {
             let inner: usize = cd[a + 1..].iter().product();
-            let fft = self.c2c[a].get(dir).as_ref();
             let width = block_width(inner, false);
-            let blocks = inner.div_ceil(width);
+            let pass = ColumnPass {
+                n: cd[a],
+                inner,
+                width,
+                blocks: inner.div_ceil(width),
+                fft: self.c2c[a].get(dir).as_ref(),
+                scale: None,
+                prune: None,
+            };
             let matrices = len / (cd[a] * inner);
-            for task in 0..matrices * blocks {
+            for task in 0..matrices * pass.blocks {
                 // SAFETY: one task owns the slab; blocks are processed one at a time.
-                unsafe { column_block(&shared, task, blocks, width, cd[a], inner, fft, None, w) };
+                unsafe { pass.block(&shared, task, w) };
             }
         }
     }
@@ -221,13 +228,26 @@ impl<T: Real> CpuFftPlan<T> {
 
     /// The pass over the first transformed axis (of `n` points, inner stride `slab`), in
     /// parallel over column blocks, scaled by `scale`.
-    fn first_axis(&self, data: &mut [C<T>], dir: Direction, scale: Option<T>) {
+    fn first_axis(
+        &self,
+        data: &mut [C<T>],
+        dir: Direction,
+        scale: Option<T>,
+        prune: Option<(usize, Pruning)>,
+    ) {
         let n = self.complex_dims()[0];
-        let slab = data.len() / self.spec.batch() / n;
-        let fft = self.c2c[0].get(dir).as_ref();
-        let width = block_width(slab, true);
-        let blocks = slab.div_ceil(width);
-        let tasks = self.spec.batch() * blocks;
+        let inner = data.len() / self.spec.batch() / n;
+        let width = block_width(inner, true);
+        let pass = ColumnPass {
+            n,
+            inner,
+            width,
+            blocks: inner.div_ceil(width),
+            fft: self.c2c[0].get(dir).as_ref(),
+            scale,
+            prune,
+        };
+        let tasks = self.spec.batch() * pass.blocks;
         let per_task = (TASK_MIN / (n * width))
             .max(1)
             .min(tasks.div_ceil(4 * rayon::current_num_threads()).max(1));
@@ -236,7 +256,7 @@ impl<T: Real> CpuFftPlan<T> {
             let mut w = self.work();
             for task in t * per_task..((t + 1) * per_task).min(tasks) {
                 // SAFETY: every task owns distinct column blocks.
-                unsafe { column_block(&shared, task, blocks, width, n, slab, fft, scale, &mut w) };
+                unsafe { pass.block(&shared, task, &mut w) };
             }
         });
     }
@@ -307,12 +327,13 @@ impl<T: Real> CpuFftPlan<T> {
                 }
             }
         };
+        let band0 = prune.map(|(band, p)| (band[0], p));
         if keep_output {
-            self.first_axis(data, dir, scale);
+            self.first_axis(data, dir, scale, band0);
             self.for_slabs(data, slab, slab_pass);
         } else {
             self.for_slabs(data, slab, slab_pass);
-            self.first_axis(data, dir, scale);
+            self.first_axis(data, dir, scale, band0);
         }
         Ok(())
     }
@@ -347,7 +368,7 @@ impl<T: Real> CpuFftPlan<T> {
             }
         });
         if k > 1 {
-            self.first_axis(out, Direction::Forward, None);
+            self.first_axis(out, Direction::Forward, None, None);
         }
         Ok(())
     }
@@ -364,7 +385,7 @@ impl<T: Real> CpuFftPlan<T> {
         let (rslab, cslab) = if k == 1 {
             (n, m)
         } else {
-            self.first_axis(input, Direction::Inverse, None);
+            self.first_axis(input, Direction::Inverse, None, None);
             (
                 dims[1..].iter().product::<usize>(),
                 self.complex_dims()[1..].iter().product::<usize>(),
@@ -424,37 +445,58 @@ fn rows_pass<T: Real>(data: &mut [C<T>], fft: &dyn Fft<T>, scale: Option<T>) {
     });
 }
 
-/// Transforms column block `task % blocks` (of `block_width` columns) of matrix
-/// `task / blocks` of `data`, a stack of `n × inner` matrices, then scales by `scale`: the block's columns are gathered into
-/// contiguous lines, transformed together and scattered back.
-///
-/// # Safety
-/// No other task may touch the same column block concurrently.
-#[allow(clippy::too_many_arguments)]
-unsafe fn column_block<T: Real>(
-    data: &SharedMut<C<T>>,
-    task: usize,
-    blocks: usize,
-    block_width: usize,
+/// One strided pass over the columns of a stack of `n × inner` matrices, in blocks of `width`
+/// columns (`blocks` per matrix).
+struct ColumnPass<'a, T: Real> {
     n: usize,
     inner: usize,
-    fft: &dyn Fft<T>,
+    width: usize,
+    blocks: usize,
+    fft: &'a dyn Fft<T>,
+    /// Applied to the output (the inverse's `1/N`).
     scale: Option<T>,
-    w: &mut Work<T>,
-) {
-    let (mat, block) = (task / blocks, task % blocks);
-    let c0 = block * block_width;
-    let width = block_width.min(inner - c0);
-    let base = mat * n * inner + c0;
-    let ld = line_stride::<T>(n);
-    let lines = &mut w.lines[..ld * width];
-    gather_lines(data, base, inner, n, width, ld, lines);
-    transform_lines(fft, lines, n, ld, &mut w.scratch);
-    let s = scale.unwrap_or(T::one());
-    for i in 0..n {
-        let row = data.slice(base + i * inner, width);
-        for (l, v) in row.iter_mut().enumerate() {
-            *v = lines[l * ld + i] * s;
+    /// The band of this axis and what it allows: rows outside it are not read
+    /// ([`Pruning::ZeroInput`]: they are zero) or not written back ([`Pruning::KeepOutput`]).
+    prune: Option<(usize, Pruning)>,
+}
+
+impl<T: Real> ColumnPass<'_, T> {
+    /// Transforms column block `task % blocks` of matrix `task / blocks`: the block's columns
+    /// are gathered into contiguous lines, transformed together and scattered back.
+    ///
+    /// # Safety
+    /// No other task may touch the same column block concurrently.
+    unsafe fn block(&self, data: &SharedMut<C<T>>, task: usize, w: &mut Work<T>) {
+        let (n, inner) = (self.n, self.inner);
+        let (mat, block) = (task / self.blocks, task % self.blocks);
+        let c0 = block * self.width;
+        let width = self.width.min(inner - c0);
+        let base = mat * n * inner + c0;
+        let ld = line_stride::<T>(n);
+        let lines = &mut w.lines[..ld * width];
+        // Rows lo..hi lie outside the band (none without pruning).
+        let (lo, hi) = match self.prune {
+            Some((b, _)) => (b - b / 2, n - b / 2),
+            None => (n, n),
+        };
+        if matches!(self.prune, Some((_, Pruning::ZeroInput))) {
+            gather_lines(data, base, inner, 0..lo, width, ld, lines);
+            gather_lines(data, base, inner, hi..n, width, ld, lines);
+            for line in lines.chunks_mut(ld) {
+                line[lo..hi].fill(C::new(T::zero(), T::zero()));
+            }
+        } else {
+            gather_lines(data, base, inner, 0..n, width, ld, lines);
+        }
+        transform_lines(self.fft, lines, n, ld, &mut w.scratch);
+        let s = self.scale.unwrap_or(T::one());
+        let keep =
+            |i: usize| !matches!(self.prune, Some((_, Pruning::KeepOutput))) || i < lo || i >= hi;
+        for i in (0..n).filter(|&i| keep(i)) {
+            let row = data.slice(base + i * inner, width);
+            for (l, v) in row.iter_mut().enumerate() {
+                *v = lines[l * ld + i] * s;
+            }
         }
     }
 }
@@ -469,8 +511,8 @@ fn line_stride<T: Real>(n: usize) -> usize {
     (lines | 1) * per_line
 }
 
-/// Copies rows `0 .. rows` of `width` adjacent columns (starting at flat position `base`, rows
-/// `inner` apart) into the lines of `lines` (`ld` apart, one per column).
+/// Copies rows `rows` of `width` adjacent columns (starting at flat position `base`, rows
+/// `inner` apart) into the same positions of the lines of `lines` (`ld` apart, one per column).
 ///
 /// # Safety
 /// No other task may write those positions concurrently.
@@ -478,12 +520,12 @@ unsafe fn gather_lines<T: Real>(
     data: &SharedMut<C<T>>,
     base: usize,
     inner: usize,
-    rows: usize,
+    rows: std::ops::Range<usize>,
     width: usize,
     ld: usize,
     lines: &mut [C<T>],
 ) {
-    for i in 0..rows {
+    for i in rows {
         let row = data.slice(base + i * inner, width);
         for (l, v) in row.iter().enumerate() {
             lines[l * ld + i] = *v;
