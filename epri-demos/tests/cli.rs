@@ -259,6 +259,27 @@ fn separate_rejects_bad_sources_and_shapes() {
         2,
         &["--shapes is 3D", "give NY,NX"],
     );
+    // A single-source folder (only h.npy) has nothing to separate.
+    fails_one_line(
+        &[
+            "separate",
+            "--data",
+            "tamtubes-20211201",
+            "--delta",
+            "0.01",
+            "--lambda",
+            "1",
+            "--shapes",
+            "20,20,20",
+            "--iters",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
+        ],
+        2,
+        &["no source spectra", "epri tv"],
+    );
 }
 
 /// proj2d and backproj2d of PyEPRI (float64, eps 1e-12) from single files.

@@ -95,7 +95,8 @@ impl Job for SeparateJob<'_> {
     }
 }
 
-/// The spectrum stems of a folder: every `h*.npy` except `hmixt.npy` (the mixture), sorted.
+/// The spectrum stems of a folder: every `h<name>.npy` except `hmixt.npy` (the mixture) and a
+/// plain `h.npy` (the spectrum of a single-source acquisition), sorted.
 fn default_sources(dir: &Path) -> Result<Vec<String>> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| Error::file(dir, format!("cannot list: {}", crate::io::npy::io_msg(&e))))?;
@@ -103,7 +104,7 @@ fn default_sources(dir: &Path) -> Result<Vec<String>> {
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
         .filter_map(|n| n.strip_suffix(".npy").map(str::to_string))
-        .filter(|n| n.starts_with('h') && n != "hmixt")
+        .filter(|n| n.starts_with('h') && n != "hmixt" && n != "h")
         .collect();
     names.sort();
     Ok(names)
@@ -120,7 +121,7 @@ fn load_sources(acq: &Acquisition, a: &SeparateArgs) -> Result<Vec<Source>> {
     };
     if stems.is_empty() {
         return Err(Error::usage(format!(
-            "no source spectra (h*.npy other than hmixt.npy) in {}: name them with --sources",
+            "no source spectra (h<name>.npy other than h.npy and hmixt.npy) in {}: a single-source acquisition is reconstructed with `epri tv`; name the spectra to separate with --sources",
             dir.display()
         )));
     }
