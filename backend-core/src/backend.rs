@@ -247,12 +247,27 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.fft_c2c(plan, data, dir)
     }
 
+    /// Prepares a convolution kernel for [`Self::fft_convolve`] with `plan`: `kernel_hat` holds
+    /// the real FFT of the kernel on the plan's grid (spectrum shape) and is rearranged in place
+    /// into the layout the backend's `fft_convolve` reads (scaled, transposed...); only
+    /// `fft_convolve` with the same plan may read it afterwards. The provided body leaves it as
+    /// it is (the layout of [`crate::fft::convolve_composed`]).
+    fn fft_convolve_prepare<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        kernel_hat: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (plan, kernel_hat);
+        Ok(())
+    }
+
     /// Linear convolution by FFT on a zero-padded grid (the Toeplitz product `A*A u` of the EPR
-    /// operators): `out <- irfftn(rfftn(pad(u)) · kernel_hat)[..out.shape]`, `pad(u)` being `u`
-    /// written at the start of the grid (zeros elsewhere) and `[..out.shape]` the leading block.
+    /// operators): `out <- irfftn(rfftn(pad(u)) · K̂)[..out.shape]`, `pad(u)` being `u` written
+    /// at the start of the grid (zeros elsewhere) and `[..out.shape]` the leading block.
     ///
     /// `plan` is an R2C plan of the whole grid (no batch axes); `u` and `out` have the grid's
-    /// rank and at most its size along every axis; `kernel_hat` has the grid's spectrum shape.
+    /// rank and at most its size along every axis; `kernel_hat` is `K̂` (the grid's spectrum
+    /// shape) passed through [`Self::fft_convolve_prepare`] with the same plan.
     /// `pad` (grid shape) and `spec` (spectrum shape) are working memory, their contents
     /// unspecified afterwards. The provided body chains [`Self::embed`], [`Self::fft_r2c`],
     /// [`Self::cmul`], [`Self::fft_c2r`] and [`Self::extract`]

@@ -22,8 +22,8 @@ pub use nufft::CpuPoints;
 use backend_core::error::check_shape;
 use backend_core::nufft::SpreadParams;
 use backend_core::{
-    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Pruning, Real,
-    Reduce, Result, Unary, C,
+    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftKind, FftSpec, Field, Part,
+    Pruning, Real, Reduce, Result, Unary, C,
 };
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
 use std::any::{Any, TypeId};
@@ -482,6 +482,27 @@ impl Backend for CpuBackend {
         )?;
         check_shape("fft_c2r (output)", &plan.spec().shape, out.shape())?;
         plan.c2r(input.as_mut_slice(), out.as_mut_slice())
+    }
+
+    fn fft_convolve_prepare<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        kernel_hat: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        let spec = plan.spec();
+        check_shape(
+            "fft_convolve_prepare (kernel)",
+            &spec.spectrum_shape(),
+            kernel_hat.shape(),
+        )?;
+        if spec.kind != FftKind::R2C || spec.axes != spec.shape.len() {
+            return Err(Error::InvalidArgument(format!(
+                "fft_convolve_prepare needs an R2C plan over every axis, got {:?} over {} axes of {:?}",
+                spec.kind, spec.axes, spec.shape
+            )));
+        }
+        plan.prepare_kernel(kernel_hat.as_mut_slice());
+        Ok(())
     }
 
     fn fft_convolve<T: Real>(

@@ -12,8 +12,8 @@ use ndarray::{ArrayD, ArrayView1};
 
 /// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
 /// `Φ̂ = rfftn(φ_c)` on the doubled grid `(2N1, 2N2[, 2N3])` (`φ_c`: `φ` in circulant layout,
-/// the centred offset `k` at index `k mod 2N`), with the FFT plan and scratch needed to apply
-/// it many times.
+/// the centred offset `k` at index `k mod 2N`), prepared for the backend's
+/// [`Backend::fft_convolve`], with the FFT plan and scratch needed to apply it many times.
 ///
 /// `φ(k) = δ^{2d}/Nb Σ_n Σ_{α ∈ C(γ_n)} conj(Ĥ2(α)) Ĥ1(α) e^{+i<k, ω_{n,α}>}` for centred
 /// indices `k` of the doubled grid (array index `k + N`): `h1` is the lineshape of the forward
@@ -90,6 +90,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         if !max_abs.is_finite() {
             return Err(Error::NonFinite("the Toeplitz kernel".into()));
         }
+        backend.fft_convolve_prepare(&fft, &mut kernel_hat)?;
         Ok(ToeplitzKernel {
             backend: backend.clone(),
             image_shape: image_shape.to_vec(),
@@ -126,14 +127,24 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
     }
 
     /// The kernel `φ` itself (real, shape `grid_shape`, array index `k + N` for the centred
-    /// offset `k`), recomputed from `Φ̂` and downloaded: PyEPRI's
-    /// `compute_{2,3}d_toeplitz_kernel(..., return_rfft=False)`. For tests and inspection.
+    /// offset `k`), recomputed from `Φ̂` (as the convolution of a unit impulse) and downloaded:
+    /// PyEPRI's `compute_{2,3}d_toeplitz_kernel(..., return_rfft=False)`. For tests and
+    /// inspection.
     pub fn kernel_host(&mut self) -> Result<ArrayD<T>> {
         let b = &self.backend;
-        b.copy(&self.kernel_hat, &mut self.spec)?;
-        b.fft_c2r(&self.fft, &mut self.spec, &mut self.pad)?;
+        let unit = vec![1; self.grid_shape.len()];
+        let dirac = b.ones::<T>(&unit)?;
+        let mut circulant = b.zeros::<T>(&self.grid_shape)?;
+        b.fft_convolve(
+            &self.fft,
+            &self.kernel_hat,
+            &dirac,
+            &mut circulant,
+            &mut self.pad,
+            &mut self.spec,
+        )?;
         let mut phi = b.zeros::<T>(&self.grid_shape)?;
-        b.roll(&self.pad, &half_shifts(&self.image_shape), &mut phi)?;
+        b.roll(&circulant, &half_shifts(&self.image_shape), &mut phi)?;
         Ok(b.download(&phi)?)
     }
 

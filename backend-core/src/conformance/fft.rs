@@ -359,6 +359,7 @@ fn convolve_direct_t<B: Backend, T: Real>(b: &B) {
         let mut khat = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
         b.fft_r2c(&plan, &b.upload(phi.view()).unwrap(), &mut khat)
             .unwrap();
+        b.fft_convolve_prepare(&plan, &mut khat).unwrap();
         let mut out = b.zeros::<T>(o).unwrap();
         let mut pad = b.zeros::<T>(grid).unwrap();
         let mut sp = b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap();
@@ -404,11 +405,13 @@ fn convolve_matches_composed_t<B: Backend, T: Real>(b: &B) {
         let plan = b.fft_plan::<T>(&spec).unwrap();
         // A non-Hermitian kernel: irfftn's treatment of the DC and Nyquist bins shows.
         let khat = b.upload(crandn::<T>(&sshape, 69).view()).unwrap();
+        let mut prepared = b.duplicate(&khat).unwrap();
+        b.fft_convolve_prepare(&plan, &mut prepared).unwrap();
         let u = b.upload(host_randn::<T>(a, 70).view()).unwrap();
         let mut pad = b.zeros::<T>(grid).unwrap();
         let mut sp = b.zeros::<C<T>>(&sshape).unwrap();
         let mut got = b.full::<T>(o, T::of(7.0)).unwrap();
-        b.fft_convolve(&plan, &khat, &u, &mut got, &mut pad, &mut sp)
+        b.fft_convolve(&plan, &prepared, &u, &mut got, &mut pad, &mut sp)
             .unwrap();
         let mut want = b.zeros::<T>(o).unwrap();
         crate::fft::convolve_composed(b, &plan, &khat, &u, &mut want, &mut pad, &mut sp).unwrap();

@@ -8,27 +8,50 @@
 //! 1. per slab `j < a_0`: real FFT of the rows inside the input block, zero-padded to `g_last`
 //!    (the other rows are zero), then the inner strided axes;
 //! 2. per block of columns of the first axis: the `a_0` values gathered into
-//!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns scaled by `1/N`,
+//!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns,
 //!    inverse FFT, the first `b_0` values scattered back;
 //! 3. per slab `j < b_0`: the inner axes inverse, then the complex-to-real transform of the rows
 //!    inside the output block, cropped to `b_last`.
+//!
+//! The kernel is prepared once ([`CpuFftPlan::prepare_kernel`]): scaled by the inverse's `1/N`
+//! and stored column by column, so that step 2 multiplies contiguous lines.
 //!
 //! Rows that are zero in the padded input or cropped from the output are never transformed: on
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
 
-use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work, TASK_MIN};
+use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work};
 use crate::par::SharedMut;
 use backend_core::{Direction, Real, Result, C};
-use rayon::prelude::*;
 use rustfft::Fft;
 
 impl<T: Real> CpuFftPlan<T> {
+    /// Rearranges the spectrum `kernel` (the plan's spectrum shape, row-major) for
+    /// [`Self::convolve`]: scaled by `1/N` (the inverse transform's factor) and, over two or
+    /// more axes, transposed to `inner` columns of `n` values (`n` the first axis' length).
+    pub(crate) fn prepare_kernel(&self, kernel: &mut [C<T>]) {
+        let scale = self.inverse_scale();
+        if self.spec.axes == 1 {
+            kernel.iter_mut().for_each(|v| *v = v.scale(scale));
+            return;
+        }
+        let n = self.complex_dims()[0];
+        let inner = kernel.len() / n;
+        let mut columns = vec![C::new(T::zero(), T::zero()); kernel.len()];
+        for (i, row) in kernel.chunks(inner).enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                columns[c * n + i] = v.scale(scale);
+            }
+        }
+        kernel.copy_from_slice(&columns);
+    }
+
     /// `out <- irfftn(rfftn(pad(input)) · kernel)[..out_shape]` for an R2C plan over every
     /// axis of the grid; `input` has shape `in_shape`, `out` shape `out_shape` (both within the
-    /// grid), `kernel` the spectrum shape; `inter` (at least the spectrum's length) is scratch.
+    /// grid), `kernel` prepared by [`Self::prepare_kernel`]; `inter` (at least the spectrum's
+    /// length) is scratch.
     /// The caller has checked the shapes ([`backend_core::FftSpec::check_convolution`]).
-    pub fn convolve(
+    pub(crate) fn convolve(
         &self,
         kernel: &[C<T>],
         input: &[T],
@@ -41,7 +64,6 @@ impl<T: Real> CpuFftPlan<T> {
         let g = &self.spec.shape;
         let k = g.len();
         let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
-        let scale = self.inverse_scale();
         let (a_last, b_last) = (in_shape[k - 1], out_shape[k - 1]);
         if k == 1 {
             let mut w = self.work();
@@ -51,7 +73,7 @@ impl<T: Real> CpuFftPlan<T> {
             fwd.process_with_scratch(&mut w.real, row, &mut w.scratch)
                 .expect("buffer sizes follow the plan");
             for (v, h) in row.iter_mut().zip(kernel) {
-                *v *= h.scale(scale);
+                *v *= *h;
             }
             real_row_inverse(inv.as_ref(), row, n_last, &mut w, &mut out[..b_last]);
             return Ok(());
@@ -99,22 +121,16 @@ impl<T: Real> CpuFftPlan<T> {
             fwd: self.c2c[0].fwd.as_ref(),
             inv: self.c2c[0].inv.as_ref(),
             kernel,
-            scale,
         };
-        let blocks = cslab.div_ceil(conv.width);
-        let per_task = (TASK_MIN / (conv.n * conv.width))
-            .max(1)
-            .min(blocks.div_ceil(4 * rayon::current_num_threads()).max(1));
         let shared = SharedMut::new(inter);
-        (0..blocks.div_ceil(per_task))
-            .into_par_iter()
-            .for_each(|t| {
-                let mut w = self.work();
-                for block in t * per_task..((t + 1) * per_task).min(blocks) {
-                    // SAFETY: every task owns distinct column blocks.
-                    unsafe { conv.block(&shared, block, &mut w) };
-                }
-            });
+        self.for_tasks(
+            cslab.div_ceil(conv.width),
+            conv.n * conv.width,
+            |block, w| {
+                // SAFETY: every task owns distinct column blocks.
+                unsafe { conv.block(&shared, block, w) };
+            },
+        );
 
         // 3. inner axes inverse, then the real rows of the output block, slab by slab.
         let rows_out = out_shape[0];
@@ -183,10 +199,8 @@ struct ColumnConv<'a, T: Real> {
     rows_out: usize,
     fwd: &'a dyn Fft<T>,
     inv: &'a dyn Fft<T>,
-    /// The kernel's spectrum, `n × inner`, row-major.
+    /// The prepared kernel: `inner` columns of `n` values each ([`CpuFftPlan::prepare_kernel`]).
     kernel: &'a [C<T>],
-    /// `1/N`, folded into the product.
-    scale: T,
 }
 
 impl<T: Real> ColumnConv<'_, T> {
@@ -199,19 +213,19 @@ impl<T: Real> ColumnConv<'_, T> {
         let c0 = block * self.width;
         let width = self.width.min(inner - c0);
         let ld = line_stride::<T>(n);
-        let lines = &mut w.lines[..ld * width];
+        let (lines, scratch) = w.lines(ld * width);
         gather_lines(data, c0, inner, 0..self.rows_in, width, ld, lines);
         for line in lines.chunks_mut(ld) {
             line[self.rows_in..n].fill(C::new(T::zero(), T::zero()));
         }
-        transform_lines(self.fwd, lines, n, ld, &mut w.scratch);
-        for i in 0..n {
-            let krow = &self.kernel[c0 + i * inner..c0 + i * inner + width];
-            for (l, h) in krow.iter().enumerate() {
-                lines[l * ld + i] *= h.scale(self.scale);
+        transform_lines(self.fwd, lines, n, ld, scratch);
+        for (l, line) in lines.chunks_mut(ld).enumerate() {
+            let k = &self.kernel[(c0 + l) * n..(c0 + l + 1) * n];
+            for (v, h) in line[..n].iter_mut().zip(k) {
+                *v *= *h;
             }
         }
-        transform_lines(self.inv, lines, n, ld, &mut w.scratch);
+        transform_lines(self.inv, lines, n, ld, scratch);
         for i in 0..self.rows_out {
             let row = data.slice(c0 + i * inner, width);
             for (l, v) in row.iter_mut().enumerate() {

@@ -34,14 +34,15 @@ const MIN_BLOCK: usize = 16;
 
 /// Columns per block of a strided pass over `inner` columns: all of them (up to
 /// [`MAX_BLOCK`]) in a sequential pass; in a parallel one, [`MAX_BLOCK`] when that still makes
-/// at least 4 blocks per thread, else [`MIN_BLOCK`].
+/// at least 4 blocks per thread, else about [`MIN_BLOCK`], adjusted so that the block count is
+/// a multiple of the thread count.
 fn block_width(inner: usize, parallel: bool) -> usize {
-    let width = if !parallel || inner >= 4 * MAX_BLOCK * rayon::current_num_threads() {
-        MAX_BLOCK
-    } else {
-        MIN_BLOCK
-    };
-    width.min(inner)
+    let threads = rayon::current_num_threads();
+    if !parallel || inner >= 4 * MAX_BLOCK * threads {
+        return MAX_BLOCK.min(inner);
+    }
+    let blocks = inner.div_ceil(MIN_BLOCK).next_multiple_of(threads);
+    inner.div_ceil(blocks).max(1)
 }
 
 /// Elements (complex or real) handed to one parallel task at least.
@@ -161,11 +162,8 @@ impl<T: Real> CpuFftPlan<T> {
         if let Some((f, i)) = &self.real {
             scratch = scratch.max(f.get_scratch_len()).max(i.get_scratch_len());
         }
-        // Gathered columns: only the axes before the last are strided.
-        let cd = self.complex_dims();
-        let longest = cd[..cd.len() - 1].iter().copied().max().unwrap_or(0);
         Work {
-            lines: vec![zero; line_stride::<T>(longest) * MAX_BLOCK],
+            lines: Vec::new(),
             scratch: vec![zero; scratch],
             real: vec![T::zero(); dims[dims.len() - 1]],
         }
@@ -247,16 +245,21 @@ impl<T: Real> CpuFftPlan<T> {
             scale,
             prune,
         };
-        let tasks = self.spec.batch() * pass.blocks;
-        let per_task = (TASK_MIN / (n * width))
-            .max(1)
-            .min(tasks.div_ceil(4 * rayon::current_num_threads()).max(1));
         let shared = SharedMut::new(data);
-        (0..tasks.div_ceil(per_task)).into_par_iter().for_each(|t| {
+        self.for_tasks(self.spec.batch() * pass.blocks, n * width, |task, w| {
+            // SAFETY: every task owns distinct column blocks.
+            unsafe { pass.block(&shared, task, w) };
+        });
+    }
+
+    /// `f(task, work)` for every task of `0..tasks` (each touching about `elems` elements), in
+    /// parallel groups of consecutive tasks balanced over the threads ([`per_task`]).
+    fn for_tasks(&self, tasks: usize, elems: usize, f: impl Fn(usize, &mut Work<T>) + Sync) {
+        let per = per_task(tasks, TASK_MIN.div_ceil(elems.max(1)));
+        (0..tasks.div_ceil(per)).into_par_iter().for_each(|t| {
             let mut w = self.work();
-            for task in t * per_task..((t + 1) * per_task).min(tasks) {
-                // SAFETY: every task owns distinct column blocks.
-                unsafe { pass.block(&shared, task, &mut w) };
+            for task in t * per..((t + 1) * per).min(tasks) {
+                f(task, &mut w);
             }
         });
     }
@@ -274,7 +277,7 @@ impl<T: Real> CpuFftPlan<T> {
     /// see [`Pruning`]). [`Pruning::ZeroInput`]: the slabs and rows outside the band are zero
     /// and stay zero, so only the first axis sees them. [`Pruning::KeepOutput`]: the first axis
     /// first, then only the slabs and rows inside the band.
-    pub fn c2c_pruned(
+    pub(crate) fn c2c_pruned(
         &self,
         data: &mut [C<T>],
         dir: Direction,
@@ -415,21 +418,41 @@ impl<T: Real> CpuFftPlan<T> {
     }
 }
 
-/// Working memory of one task: gathered column lines, FFT scratch, one real row.
+/// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
+/// real row.
 struct Work<T> {
     lines: Vec<C<T>>,
     scratch: Vec<C<T>>,
     real: Vec<T>,
 }
 
+impl<T: Real> Work<T> {
+    /// `len` elements of line storage, and the FFT scratch.
+    fn lines(&mut self, len: usize) -> (&mut [C<T>], &mut [C<T>]) {
+        if self.lines.len() < len {
+            self.lines.resize(len, C::new(T::zero(), T::zero()));
+        }
+        (&mut self.lines[..len], &mut self.scratch)
+    }
+}
+
 /// Rows (of `len` elements each, `rows` of them) per parallel task.
 fn rows_per_task(rows: usize, len: usize) -> usize {
+    per_task(rows, TASK_MIN.div_ceil(len))
+}
+
+/// Items per parallel task for `count` items of which a task should hold at least `min`: at
+/// most 4 tasks per thread, and a multiple of the thread count when there are several tasks,
+/// so that the threads finish together (5 equal tasks on 2 threads take 3 task times).
+fn per_task(count: usize, min: usize) -> usize {
     let threads = rayon::current_num_threads();
-    // At least TASK_MIN elements per task, and about 4 tasks per thread when there is more.
-    TASK_MIN
-        .div_ceil(len)
-        .max(rows.div_ceil(4 * threads))
-        .clamp(1, rows.max(1))
+    let mut tasks = (count / min.max(1)).clamp(1, 4 * threads).min(count.max(1));
+    if tasks > threads {
+        tasks -= tasks % threads;
+    } else if tasks > 1 {
+        tasks = threads.min(count);
+    }
+    count.div_ceil(tasks).max(1)
 }
 
 /// Transforms every contiguous row (`fft.len()` elements) of `data`, then scales by `scale`.
@@ -473,7 +496,7 @@ impl<T: Real> ColumnPass<'_, T> {
         let width = self.width.min(inner - c0);
         let base = mat * n * inner + c0;
         let ld = line_stride::<T>(n);
-        let lines = &mut w.lines[..ld * width];
+        let (lines, scratch) = w.lines(ld * width);
         // Rows lo..hi lie outside the band (none without pruning).
         let (lo, hi) = match self.prune {
             Some((b, _)) => (b - b / 2, n - b / 2),
@@ -488,7 +511,7 @@ impl<T: Real> ColumnPass<'_, T> {
         } else {
             gather_lines(data, base, inner, 0..n, width, ld, lines);
         }
-        transform_lines(self.fft, lines, n, ld, &mut w.scratch);
+        transform_lines(self.fft, lines, n, ld, scratch);
         let s = self.scale.unwrap_or(T::one());
         let keep =
             |i: usize| !matches!(self.prune, Some((_, Pruning::KeepOutput))) || i < lo || i >= hi;
