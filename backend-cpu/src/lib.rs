@@ -4,6 +4,11 @@
 //! ([`CpuBuffer`]: shape + contiguous row-major `Vec`), with rayon for parallel loops and
 //! rustfft/realfft for the FFT plans. Work runs synchronously on the calling thread and rayon's
 //! global pool, so `synchronize` has nothing to wait for.
+//!
+//! Iterative work (a TV reconstruction makes a dozen backend calls per iteration) runs fastest
+//! from inside a rayon pool (`rayon::ThreadPool::install`, as the `epri` command does): a
+//! parallel loop started from a thread outside the pool is handed to the pool and the caller
+//! sleeps until it ends, which costs a few microseconds per call.
 
 mod backproject;
 mod buffer;
