@@ -15,7 +15,6 @@ pub mod proj;
 pub mod recon;
 pub mod spectrum;
 pub mod toeplitz;
-pub mod upsampling;
 
 pub use error::{Error, Result};
 pub use geometry::Geometry;

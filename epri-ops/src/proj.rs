@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
-use crate::upsampling::choose_upsampfac;
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
 use ndarray::{Array1, ArrayView1};
@@ -45,7 +44,7 @@ impl Default for ProjectorOptions {
 /// a type-1 NUFFT. Units: `u` in concentration units `[c]`, projections in `[c]·[h]·cm^d`.
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
-/// [`choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
+/// [`backend_core::nufft::choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
 /// buffer: `apply` and `adjoint` allocate nothing.
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
@@ -123,10 +122,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let plan = |ty| {
-            let sigma = choose_upsampfac::<T>(ty, image_shape, nodes.len(), opts.eps);
-            NufftPlan::with_upsampfac(backend, ty, image_shape, 1, opts.eps, sigma)
-        };
+        let plan = |ty| NufftPlan::new(backend, ty, image_shape, 1, opts.eps);
         let mut type2 = plan(NufftType::Type2)?;
         let mut type1 = plan(NufftType::Type1)?;
         let coords = nodes.coord_views();

@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
-use crate::upsampling::choose_upsampfac;
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
 use ndarray::{ArrayD, ArrayView1};
@@ -65,9 +64,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
         let mut phi_c = backend.zeros::<C<T>>(&grid_shape)?;
         {
-            let sigma = choose_upsampfac::<T>(NufftType::Type1, &grid_shape, nodes.len(), eps);
-            let mut plan =
-                NufftPlan::with_upsampfac(backend, NufftType::Type1, &grid_shape, 1, eps, sigma)?;
+            let mut plan = NufftPlan::new(backend, NufftType::Type1, &grid_shape, 1, eps)?;
             plan.set_points(&nodes.coord_views())?;
             plan.execute(&strengths, &mut phi_c)?;
         }

@@ -5,6 +5,7 @@
 //!   Fourier transform (deconvolution factors).
 //! * `plan`: [`NufftPlan`] — make a plan (type, mode grid, `n_trans`, `eps`), set the points
 //!   once, execute many times (FINUFFT's makeplan / setpts / execute).
+//! * `upsampling`: the upsampling factor from a cost model ([`choose_upsampfac`]).
 //!
 //! Conventions (SPEC §2.4): modes in centred order (array index `k + N/2`), points in radians
 //! (any real value, folded modulo 2π), type 1 `f[k] = Σ_m c_m e^{+i<k, x_m>}`, type 2
@@ -12,9 +13,11 @@
 
 mod kernel;
 mod plan;
+mod upsampling;
 
 pub use kernel::{fine_size, EsKernel};
-pub use plan::{choose_upsampfac, NufftPlan, NufftType};
+pub use plan::{NufftPlan, NufftType};
+pub use upsampling::choose_upsampfac;
 
 /// Everything the spreading / interpolation / deconvolution stages need to know about a plan.
 #[derive(Clone, Debug, PartialEq)]

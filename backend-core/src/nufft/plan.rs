@@ -1,6 +1,7 @@
 //! [`NufftPlan`]: make a plan, set the points, execute (FINUFFT's API shape).
 
 use super::kernel::{fine_size, EsKernel};
+use super::upsampling::choose_upsampfac;
 use super::SpreadParams;
 use crate::backend::{Backend, DeviceBuffer};
 use crate::error::{Error, Result};
@@ -21,7 +22,7 @@ pub enum NufftType {
 /// A NUFFT plan on backend `B` in precision `T`: the kernel, the fine grid and its FFT plan and
 /// the deconvolution factors are made once; points are set once; `execute` runs many times.
 ///
-/// [`NufftPlan::new`] picks the upsampling factor (2 or 1.25) when the points are set, from
+/// [`NufftPlan::new`] picks the upsampling factor (2, 1.5 or 1.25) when the points are set, from
 /// their density ([`choose_upsampfac`]); [`NufftPlan::with_upsampfac`] fixes it.
 pub struct NufftPlan<B: Backend, T: Real> {
     backend: B,
@@ -42,32 +43,6 @@ struct FineGrid<B: Backend, T: Real> {
     factors: B::Buffer<T>,
 }
 
-/// Upsampling factor for `m` points and a mode grid `modes` at accuracy `eps`: 2.0 or 1.25,
-/// whichever has the lower estimated cost `m w^d + N log2 N` (spreading `w^d` cells per point,
-/// FFT of the `N`-point fine grid); 2.0 when `eps` is within 100 machine epsilons of the
-/// precision or below 1e-9 (where the 1.25 kernel is too wide).
-pub fn choose_upsampfac(modes: &[usize], m: usize, eps: f64, precision: Precision) -> f64 {
-    let mach = match precision {
-        Precision::F32 => f32::EPSILON as f64,
-        Precision::F64 => f64::EPSILON,
-    };
-    if eps <= 1e-9 || eps <= 100.0 * mach {
-        return 2.0;
-    }
-    let cost = |sigma: f64| {
-        let Ok(k) = EsKernel::for_eps(eps, sigma) else {
-            return f64::INFINITY;
-        };
-        let n: f64 = modes.iter().map(|&n| fine_size(n, &k) as f64).product();
-        m as f64 * (k.width as f64).powi(modes.len() as i32) + n * n.log2()
-    };
-    if cost(1.25) < cost(2.0) {
-        1.25
-    } else {
-        2.0
-    }
-}
-
 impl<B: Backend, T: Real> NufftPlan<B, T> {
     /// Makes a plan of type `ty` for a mode grid of shape `modes` (1 to 3 axes, axis 0 first),
     /// `n_trans` vectors per execution and relative accuracy `eps` (at least 1e-7 in `f32`,
@@ -83,7 +58,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         Self::make(backend, ty, modes, n_trans, eps, None)
     }
 
-    /// As [`NufftPlan::new`] with a fixed upsampling factor (2.0 or 1.25 in practice); the fine
+    /// As [`NufftPlan::new`] with a fixed upsampling factor (2.0, 1.5 or 1.25 in practice); the fine
     /// grid is allocated now.
     pub fn with_upsampfac(
         backend: &B,
@@ -214,7 +189,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             crate::error::check_finite("NUFFT points", c.iter())?;
         }
         if self.upsampfac.is_none() {
-            let sigma = choose_upsampfac(&self.params.modes, m, self.eps, T::PRECISION);
+            let sigma = choose_upsampfac(self.ty, &self.params.modes, m, self.eps, T::PRECISION);
             if sigma != self.params.kernel.upsampfac {
                 let (modes, nt) = (&self.params.modes, self.params.n_trans);
                 self.params = Self::spread_params(modes, nt, self.eps, sigma)?;
