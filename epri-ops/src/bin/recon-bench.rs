@@ -234,11 +234,11 @@ fn main_res() -> Res<()> {
         .and_then(|i| args.get(i + 1));
 
     if args.iter().any(|a| a == "--breakdown") {
-        rayon::ThreadPoolBuilder::new()
+        let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
-            .build_global()?;
+            .build()?;
         for case in CASES.iter().filter(|c| c.name.starts_with("tv")) {
-            breakdown(case, reps.unwrap_or(20))?;
+            pool.install(|| breakdown(case, reps.unwrap_or(20)))?;
         }
         return Ok(());
     }
