@@ -14,16 +14,15 @@
 //! the kernels) after one warm-up call. Plans are made once, outside the timings, except for the
 //! kernel, whose whole computation (nodes, NUFFT plan, type-1 NUFFT, rfft) is timed.
 
+mod common;
+
 use backend_core::Backend;
 use backend_cpu::CpuBackend;
+use common::{median_ms, npy, Res};
 use epri_ops::{Geometry, Projector, ProjectorOptions, ToeplitzKernel};
 use ndarray::{Array1, Array2};
-use ndarray_npy::ReadNpyExt;
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
-
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const EPS: f64 = 1e-6;
 
@@ -46,26 +45,6 @@ const CASES: [Case; 2] = [
         shape: &[64, 64, 64],
     },
 ];
-
-fn npy<A: ReadNpyExt>(dataset: &str, name: &str) -> Res<A> {
-    let path = format!("datasets/{dataset}/{name}.npy");
-    let f = std::fs::File::open(&path)
-        .map_err(|e| format!("{path}: {e} (run from the workspace root)"))?;
-    Ok(A::read_npy(f).map_err(|e| format!("{path}: {e}"))?)
-}
-
-/// Median of `reps` timings of `f` after one warm-up call, in milliseconds.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
-    f()?;
-    let mut t = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        f()?;
-        t.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
-}
 
 fn tag(shape: &[usize]) -> String {
     let s: Vec<String> = shape.iter().map(|n| n.to_string()).collect();

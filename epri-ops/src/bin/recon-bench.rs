@@ -18,17 +18,17 @@
 //! `--threads` sets the rayon pool (default 2, both cores of the reference machine); PyEPRI
 //! runs its NUFFTs on one thread and numpy's FFTs are single-threaded.
 
+mod common;
+
 use backend_core::{Backend, Reduce};
 use backend_cpu::CpuBackend;
+use common::{median_ms, npy, Res};
 use epri_ops::geometry::Geometry;
 use epri_ops::recon::{fbp, grid, tv_monosrc, TvOptions};
 use epri_ops::toeplitz::ToeplitzKernel;
 use ndarray::{Array1, Array2};
-use ndarray_npy::ReadNpyExt;
 use std::process::{Command, ExitCode};
 use std::time::Instant;
-
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// One workload: name, dataset, pixel size (cm), image shape (Y, X[, Z]), default repetitions.
 struct Case {
@@ -69,13 +69,6 @@ const CASES: [Case; 4] = [
         reps: 5,
     },
 ];
-
-fn npy<A: ReadNpyExt>(dataset: &str, name: &str) -> Res<A> {
-    let path = format!("datasets/{dataset}/{name}.npy");
-    let f = std::fs::File::open(&path)
-        .map_err(|e| format!("{path}: {e} (run from the workspace root)"))?;
-    Ok(A::read_npy(f).map_err(|e| format!("{path}: {e}"))?)
-}
 
 /// Runs one workload in this process; returns (median ms, iterations of the last run).
 fn run_case(case: &Case, reps: usize) -> Res<(f64, usize)> {
@@ -127,19 +120,6 @@ fn run_case(case: &Case, reps: usize) -> Res<(f64, usize)> {
     }
     times.sort_by(f64::total_cmp);
     Ok((times[times.len() / 2], iterations))
-}
-
-/// Median time in ms of `reps` calls of `f` after one warm-up call.
-fn median_ms(reps: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
-    f()?;
-    let mut t = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let start = Instant::now();
-        f()?;
-        t.push(start.elapsed().as_secs_f64() * 1e3);
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[t.len() / 2])
 }
 
 /// Times the pieces of one TV iteration on the shape of `case`.

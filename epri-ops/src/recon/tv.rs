@@ -58,6 +58,26 @@ pub struct TvOptions<T> {
     pub energy_every: Option<usize>,
 }
 
+impl<T> TvOptions<T> {
+    /// The checks shared by the mono- and multi-source solvers: `lambda` positive and finite,
+    /// `tol >= 0`, `energy_every >= 1`.
+    pub(crate) fn check_solver(&self) -> Result<()> {
+        if !(self.lambda > 0.0 && self.lambda.is_finite()) {
+            return Err(Error::Parameter(format!(
+                "lambda = {} (must be positive and finite)",
+                self.lambda
+            )));
+        }
+        if self.tol.is_nan() || self.tol < 0.0 || self.energy_every == Some(0) {
+            return Err(Error::Parameter(format!(
+                "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
+                self.tol, self.energy_every
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl<T> Default for TvOptions<T> {
     fn default() -> Self {
         TvOptions {
@@ -203,18 +223,7 @@ pub fn tv_monosrc<B: Backend, T: Real>(
     if proj.iter().any(|x| !x.is_finite()) {
         return Err(Error::NonFinite("the projections".into()));
     }
-    if !(opts.lambda > 0.0 && opts.lambda.is_finite()) {
-        return Err(Error::Parameter(format!(
-            "lambda = {} (must be positive and finite)",
-            opts.lambda
-        )));
-    }
-    if opts.tol.is_nan() || opts.tol < 0.0 || opts.energy_every == Some(0) {
-        return Err(Error::Parameter(format!(
-            "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
-            opts.tol, opts.energy_every
-        )));
-    }
+    opts.check_solver()?;
     if let Some(m) = &opts.mask {
         check_image_array("mask", m, image_shape)?;
     }

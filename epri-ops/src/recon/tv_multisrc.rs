@@ -177,18 +177,7 @@ pub fn tv_multisrc<B: Backend, T: Real>(
             return Err(Error::NonFinite(format!("the projections of setting {i}")));
         }
     }
-    if !(opts.lambda > 0.0 && opts.lambda.is_finite()) {
-        return Err(Error::Parameter(format!(
-            "lambda = {} (must be positive and finite)",
-            opts.lambda
-        )));
-    }
-    if opts.tol.is_nan() || opts.tol < 0.0 || opts.energy_every == Some(0) {
-        return Err(Error::Parameter(format!(
-            "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
-            opts.tol, opts.energy_every
-        )));
-    }
+    opts.check_solver()?;
     if opts.mask.is_some() || opts.init.is_some() {
         return Err(Error::Parameter(
             "tv_multisrc takes no support mask, and its initial images through `init` (TvOptions::mask and TvOptions::init must be None)".into(),
