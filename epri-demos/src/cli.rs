@@ -95,7 +95,7 @@ pub struct ProjectArgs {
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
     pub eps: f64,
     #[command(flatten)]
     pub compute: ComputeArgs,
@@ -110,7 +110,7 @@ pub struct BackprojectArgs {
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
     /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
-    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    #[arg(long, value_name = "NY,NX[,NZ]", allow_hyphen_values = true, value_parser = parse_shape)]
     pub shape: Shape,
     /// Output image: .npy
     #[arg(long, value_name = "FILE")]
@@ -119,7 +119,7 @@ pub struct BackprojectArgs {
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
     pub eps: f64,
     #[command(flatten)]
     pub compute: ComputeArgs,
@@ -134,16 +134,16 @@ pub struct TvArgs {
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
     /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
-    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    #[arg(long, value_name = "NY,NX[,NZ]", allow_hyphen_values = true, value_parser = parse_shape)]
     pub shape: Shape,
     /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
     #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
     pub lambda: f64,
     /// Maximum number of iterations (the tolerance usually stops earlier)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
     /// Stop when ‖u − u_prev‖ < tol·‖u‖
-    #[arg(long, value_name = "T", default_value_t = 1e-5, value_parser = non_negative)]
+    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
     pub tol: f64,
     /// Constrain the image to be non-negative
     #[arg(long)]
@@ -155,7 +155,7 @@ pub struct TvArgs {
     #[arg(long)]
     pub quiet: bool,
     /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
     pub eps: f64,
     /// Output image: .npy
     #[arg(long, value_name = "FILE")]
@@ -176,12 +176,15 @@ pub struct FbpArgs {
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
     /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
-    #[arg(long, value_name = "NY,NX[,NZ]", value_parser = parse_shape)]
+    #[arg(long, value_name = "NY,NX[,NZ]", allow_hyphen_values = true, value_parser = parse_shape)]
     pub shape: Shape,
     /// Fraction of the lowest B-frequencies kept by the filter, in (0, 1] (PyEPRI's
     /// frequency_cutoff; the examples use 0.07 to 0.25)
     #[arg(long, value_name = "C", default_value_t = 1.0, allow_negative_numbers = true, value_parser = cutoff)]
     pub cutoff: f64,
+    /// No progress indicator
+    #[arg(long)]
+    pub quiet: bool,
     /// Output image: .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -207,16 +210,16 @@ pub struct SeparateArgs {
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
     /// Image shapes, one per source separated by ';' or one for all: NY,NX or NY,NX,NZ
-    #[arg(long, value_name = "NY,NX[,NZ];...", value_delimiter = ';', value_parser = parse_shape, required = true)]
+    #[arg(long, value_name = "NY,NX[,NZ];...", value_delimiter = ';', allow_hyphen_values = true, value_parser = parse_shape, required = true)]
     pub shapes: Vec<Shape>,
     /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
     #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
     pub lambda: f64,
     /// Maximum number of iterations (the tolerance usually stops earlier)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
     /// Stop when Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖² (sum over the sources)
-    #[arg(long, value_name = "T", default_value_t = 1e-5, value_parser = non_negative)]
+    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
     pub tol: f64,
     /// Constrain the images to be non-negative
     #[arg(long)]
@@ -225,7 +228,7 @@ pub struct SeparateArgs {
     #[arg(long)]
     pub quiet: bool,
     /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, value_parser = positive)]
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
     pub eps: f64,
     /// Output prefix: writes PREFIX_<source>.npy, the source named by its spectrum stem
     /// without the leading h (htam.npy -> PREFIX_tam.npy)
@@ -241,9 +244,9 @@ pub struct SeparateArgs {
 /// `epri gallery`.
 #[derive(Args, Debug)]
 pub struct GalleryArgs {
-    /// Output folder (PNG files and index.html)
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    /// Output folder (PNG files and index.html); not needed with --list
+    #[arg(long, value_name = "DIR", required_unless_present = "list")]
+    pub out: Option<PathBuf>,
     /// Run only the examples whose name contains this text (repeatable, or comma-separated),
     /// e.g. --only fbp_2d or --only tv_2d_phalanx
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
@@ -253,6 +256,26 @@ pub struct GalleryArgs {
     pub list: bool,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// A command-line error of clap on one line: its message (which names the option and the value
+/// at fault) and the help to read, without clap's usage block and tips. `subcommand`: the first
+/// command-line argument, named in the help hint when it is one of `epri`'s subcommands.
+pub fn one_line_usage_error(e: &clap::Error, subcommand: Option<&str>) -> String {
+    use clap::CommandFactory;
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error:")
+        .trim();
+    let help = match subcommand.filter(|s| Cli::command().find_subcommand(s).is_some()) {
+        Some(sub) => format!("see 'epri {sub} --help'"),
+        None => "see 'epri --help'".to_string(),
+    };
+    format!("{first} ({help})")
 }
 
 /// An image shape (Ny, Nx) or (Ny, Nx, Nz).
@@ -278,7 +301,16 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
     if dims.iter().any(|&n| n < 2) {
         return Err(format!("every size must be at least 2, got '{s}'"));
     }
+    if dims.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).is_none() {
+        return Err(format!("'{s}' has more pixels than this machine can address"));
+    }
     Ok(Shape(dims))
+}
+
+fn count(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("expected a whole number of iterations (0 or more), got '{s}'"))
 }
 
 fn number(s: &str) -> Result<f64, String> {

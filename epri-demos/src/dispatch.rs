@@ -60,6 +60,18 @@ impl Device {
         }
     }
 
+    /// Bytes of device memory of a GPU; `None` for the CPU (its limit is the host's available
+    /// memory).
+    pub fn memory_capacity(&self) -> Option<u64> {
+        match self {
+            Device::Cpu(_) => None,
+            #[cfg(feature = "opencl")]
+            Device::OpenCl(_) => None,
+            #[cfg(feature = "cuda")]
+            Device::Cuda(_) => None,
+        }
+    }
+
     /// Runs `job` on this device in `precision` (`f64` only where the device supports it).
     pub fn run<J: Job>(&self, precision: Precision, job: J) -> Result<J::Output> {
         match self {

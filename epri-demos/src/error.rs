@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// The longest message [`Error::one_line`] prints, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 600;
+
 /// Result alias of the command.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -57,13 +60,29 @@ impl Error {
         }
     }
 
-    /// The message on one line (device logs can span several).
+    /// The message on one line, safe for a terminal: device logs spanning several lines are
+    /// joined with ` | `, control characters (which may come from a hostile file) are escaped,
+    /// and a message longer than [`MAX_MESSAGE_CHARS`] is cut.
     pub fn one_line(&self) -> String {
-        self.to_string()
+        let joined = self
+            .to_string()
             .split(['\n', '\r'])
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
-            .join(" | ")
+            .join(" | ");
+        let mut out = String::new();
+        for (n, c) in joined.chars().enumerate() {
+            if n == MAX_MESSAGE_CHARS {
+                out.push_str(" [...]");
+                break;
+            }
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 }

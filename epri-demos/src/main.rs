@@ -1,5 +1,6 @@
 //! `epri`: see `epri --help`.
 
+use clap::error::ErrorKind;
 use clap::Parser;
 
 fn main() {
@@ -20,7 +21,19 @@ fn main() {
             msg.replace('\n', " ")
         );
     }));
-    let cli = epri_demos::cli::Cli::parse();
+    let cli = match epri_demos::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => match e.kind() {
+            // Help and version go to stdout as clap writes them.
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+            _ => {
+                eprintln!("error: {}", epri_demos::cli::one_line_usage_error(&e, std::env::args().nth(1).as_deref()));
+                std::process::exit(2);
+            }
+        },
+    };
     // The command runs on a worker of rayon's pool (RAYON_NUM_THREADS threads, default: one per
     // core): the CPU backend's parallel loops then start from inside the pool instead of
     // handing every call to it from a foreign thread and sleeping until it is done.

@@ -1,6 +1,7 @@
 //! `epri backproject`: the adjoint `A* p` of the projection operator (SPEC §2.6).
 
-use super::{check_dims, fmt_duration, open, save_image};
+use super::checks::{self, Workload};
+use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};
 use crate::cli::BackprojectArgs;
 use crate::dispatch::Job;
 use crate::error::Result;
@@ -45,7 +46,10 @@ impl Job for BackprojectJob<'_> {
 pub fn run(a: &BackprojectArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
+    check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
+    let work = Workload::Operator(&a.shape.0);
+    checks::before_compute(&acq, &device, precision, a.delta, None, work)?;
     let t0 = Instant::now();
     let image = device.run(
         precision,
@@ -57,6 +61,7 @@ pub fn run(a: &BackprojectArgs) -> Result<()> {
         },
     )?;
     let took = t0.elapsed();
+    let image = checks::check_result(image, "backprojection", precision, "")?;
     let title = format!("{}: backprojection", acq.label);
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
     println!(

@@ -1,6 +1,7 @@
 //! `epri fbp`: filtered backprojection (SPEC §2.13, PyEPRI's `eprfbp2d` / `eprfbp3d`).
 
-use super::{check_dims, fmt_duration, open, save_image};
+use super::checks::{self, Workload};
+use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};
 use crate::cli::FbpArgs;
 use crate::dispatch::Job;
 use crate::error::Result;
@@ -49,7 +50,21 @@ impl Job for FbpJob<'_> {
 pub fn run(a: &FbpArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
+    check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
+    let work = Workload::Fbp(&a.shape.0);
+    checks::before_compute(&acq, &device, precision, a.delta, None, work)?;
+    let bar = if a.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    bar.set_message(format!(
+        "filtered backprojection of {} projections onto {}",
+        acq.nproj(),
+        fmt_shape(&a.shape.0)
+    ));
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
     let t0 = Instant::now();
     let image = device.run(
         precision,
@@ -59,8 +74,17 @@ pub fn run(a: &FbpArgs) -> Result<()> {
             delta: a.delta,
             cutoff: a.cutoff,
         },
-    )?;
+    );
+    bar.finish_and_clear();
+    let image = image?;
     let took = t0.elapsed();
+    let kept = (a.cutoff * acq.nb() as f64).round().max(1.0);
+    let hint = format!(
+        " (--cutoff {} keeps {kept} of the {} frequency samples of the filter: raise it)",
+        a.cutoff,
+        acq.nb()
+    );
+    let image = checks::check_result(image, "FBP image", precision, &hint)?;
     let title = format!("{}: FBP, cutoff {}", acq.label, a.cutoff);
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
     println!(

@@ -280,19 +280,23 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         }
         return Ok(());
     }
+    let out = a
+        .out
+        .as_deref()
+        .ok_or_else(|| Error::usage("--out DIR: the folder for the figures is required"))?;
     let device = Device::open(a.compute.backend)?;
     let precision = a
         .compute
         .precision
         .map(Precision::from)
         .unwrap_or(Precision::F32);
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| Error::file(&a.out, format!("cannot create folder: {e}")))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::file(out, format!("cannot create folder: {e}")))?;
     let total = selected.len();
     let mut outcomes = Vec::new();
     for (i, e) in selected.into_iter().enumerate() {
         eprintln!("[{}/{total}] {} ({})", i + 1, e.name, e.parameters());
-        let result = run_example(&e, &device, precision, &a.out).map_err(|err| err.one_line());
+        let result = run_example(&e, &device, precision, out).map_err(|err| err.one_line());
         match &result {
             Ok((t, Some(n))) => eprintln!("        {n} iterations in {}", fmt_duration(*t)),
             Ok((t, None)) => eprintln!("        done in {}", fmt_duration(*t)),
@@ -300,9 +304,11 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         }
         outcomes.push(Outcome { example: e, result });
     }
-    let index = a.out.join("index.html");
-    std::fs::write(&index, index_html(&outcomes, &device.name(), precision))
-        .map_err(|e| Error::file(&index, format!("cannot write: {e}")))?;
+    let index = out.join("index.html");
+    let html = index_html(&outcomes, &device.name(), precision);
+    crate::io::output::write_atomic(&index, |w| {
+        std::io::Write::write_all(w, html.as_bytes()).map_err(|e| e.to_string())
+    })?;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
     println!(
         "gallery: {} example(s) -> {}",

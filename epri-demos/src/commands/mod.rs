@@ -1,6 +1,7 @@
 //! The subcommands of `epri`, one module each.
 
 pub mod backproject;
+pub mod checks;
 pub mod devices;
 pub mod fbp;
 pub mod gallery;
@@ -55,18 +56,36 @@ pub fn save_image(
     Ok(())
 }
 
-/// Checks that an image shape has the acquisition's dimension.
+/// Checks that an image shape has the acquisition's dimension; `what` names the option or file
+/// that gave it.
 pub fn check_dims(shape: &[usize], d: usize, what: &str) -> Result<()> {
     if shape.len() == d {
         Ok(())
     } else {
         Err(crate::error::Error::usage(format!(
-            "{what} is {}D {} but the gradients are {d}D (fgrad has {d} rows): give {}",
+            "{what} is {}D {} but the gradients are {d}D (fgrad has {d} rows): {}",
             shape.len(),
             crate::io::array::fmt_shape(shape),
-            if d == 2 { "NY,NX" } else { "NY,NX,NZ" }
+            match (what.starts_with("--"), d) {
+                (true, 2) => "give NY,NX",
+                (true, _) => "give NY,NX,NZ",
+                (false, 2) => "the image must be (NY, NX)",
+                (false, _) => "the image must be (NY, NX, NZ)",
+            }
         )))
     }
+}
+
+/// Refuses an image output (`--out`, and `--png` if given) that would replace one of the
+/// command's `inputs`.
+pub fn check_image_outputs(
+    inputs: &[std::path::PathBuf],
+    out: &std::path::Path,
+    png: Option<&std::path::Path>,
+) -> Result<()> {
+    let mut outputs = vec![("--out", out)];
+    outputs.extend(png.map(|p| ("--png", p)));
+    crate::io::output::check_outputs(inputs, &outputs)
 }
 
 /// A duration as `4.2 ms`, `1.23 s` or `2 min 3.4 s`.

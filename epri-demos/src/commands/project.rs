@@ -1,10 +1,13 @@
 //! `epri project`: the projections `A u` of an image (SPEC §2.5).
 
+use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open};
 use crate::cli::ProjectArgs;
 use crate::dispatch::Job;
 use crate::error::{Error, Result};
 use crate::io::array::{dtype_name, fmt_shape};
+use crate::io::acquisition::input_files;
+use crate::io::output::check_outputs;
 use crate::io::{npy::write_npy, read_array, Acquisition, HostArray};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
@@ -45,7 +48,11 @@ impl Job for ProjectJob<'_> {
 pub fn run(a: &ProjectArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, false, true)?;
     let image = read_array(&a.image)?;
-    check_dims(image.shape(), acq.dim(), "the image")?;
+    let mut inputs = acq.files.clone();
+    inputs.extend(input_files(&a.image));
+    check_outputs(&inputs, &[("--out", &a.out)])?;
+    let what = format!("the image {}", a.image.display());
+    check_dims(image.shape(), acq.dim(), &what)?;
     if image.shape().iter().any(|&n| n < 2) {
         return Err(Error::file(
             &a.image,
@@ -62,6 +69,8 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         ));
     }
     let (device, precision) = open(&a.compute, image.precision())?;
+    let work = Workload::Operator(image.shape());
+    checks::before_compute(&acq, &device, precision, a.delta, Some(&image), work)?;
     let t0 = Instant::now();
     let proj = device.run(
         precision,
@@ -73,6 +82,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         },
     )?;
     let took = t0.elapsed();
+    let proj = checks::check_result(proj, "projections", precision, "")?;
     write_npy(&a.out, &proj)?;
     println!(
         "projections {} ({}) of image {} in {} on {} -> {}",

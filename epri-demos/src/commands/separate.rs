@@ -2,6 +2,7 @@
 //! `tv_multisrc`), one experimental setting, `K` sources each with its own spectrum.
 
 use super::tv::{progress_bar, report};
+use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open, save_image};
 use crate::cli::SeparateArgs;
 use crate::dispatch::Job;
@@ -27,6 +28,8 @@ pub struct Source {
     pub h: HostArray,
     /// Image shape in pixels.
     pub shape: Vec<usize>,
+    /// The spectrum file, `DIR/<stem>.npy`.
+    pub path: PathBuf,
 }
 
 /// A source separation of the projections of `acq`, reporting each iteration to `progress`.
@@ -119,6 +122,7 @@ fn load_sources(acq: &Acquisition, a: &SeparateArgs) -> Result<Vec<Source>> {
     } else {
         a.sources.clone()
     };
+    check_stems(&stems)?;
     if stems.is_empty() {
         return Err(Error::usage(format!(
             "no source spectra (h<name>.npy other than h.npy and hmixt.npy) in {}: a single-source acquisition is reconstructed with `epri tv`; name the spectra to separate with --sources",
@@ -161,9 +165,38 @@ fn load_sources(acq: &Acquisition, a: &SeparateArgs) -> Result<Vec<Source>> {
                 Some(rest) if !rest.is_empty() => rest.to_string(),
                 _ => stem.clone(),
             };
-            Ok(Source { name, h, shape })
+            Ok(Source {
+                name,
+                h,
+                shape,
+                path,
+            })
         })
         .collect()
+}
+
+/// Source stems name spectrum files inside the dataset folder: a plain file stem (letters,
+/// digits, `_`, `-`, `.`; no path separator, not `.` or `..`), each given once.
+fn check_stems(stems: &[String]) -> Result<()> {
+    for (i, stem) in stems.iter().enumerate() {
+        let plain = !stem.is_empty()
+            && stem != "."
+            && stem != ".."
+            && stem
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !plain {
+            return Err(Error::usage(format!(
+                "--sources {stem:?}: a source is the stem of a spectrum file of the dataset folder (e.g. htam for htam.npy), letters, digits, '_', '-' and '.' only"
+            )));
+        }
+        if stems[..i].contains(stem) {
+            return Err(Error::usage(format!(
+                "--sources names {stem} twice: give each source once"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `PREFIX_<name>.<ext>`.
@@ -181,7 +214,29 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
     };
     let acq = Acquisition::load(&src, true, false)?;
     let sources = load_sources(&acq, a)?;
+    let outputs: Vec<(PathBuf, PathBuf)> = sources
+        .iter()
+        .map(|s| {
+            (
+                output_path(&a.out, &s.name, "npy"),
+                output_path(&a.out, &s.name, "png"),
+            )
+        })
+        .collect();
+    let mut inputs = acq.files.clone();
+    inputs.extend(sources.iter().map(|s| s.path.clone()));
+    let named: Vec<(&str, &Path)> = outputs
+        .iter()
+        .flat_map(|(npy, png)| {
+            let mut v = vec![("--out", npy.as_path())];
+            v.extend(a.png.then_some(("--png", png.as_path())));
+            v
+        })
+        .collect();
+    crate::io::output::check_outputs(&inputs, &named)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
+    let shapes: Vec<Vec<usize>> = sources.iter().map(|s| s.shape.clone()).collect();
+    checks::before_compute(&acq, &device, precision, a.delta, None, Workload::Tv(&shapes))?;
     let opts = TvOptions {
         lambda: a.lambda,
         tol: a.tol,
@@ -218,11 +273,15 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         fmt_duration(took),
         device.name()
     );
-    for (s, image) in sources.iter().zip(&images) {
-        let out = output_path(&a.out, &s.name, "npy");
-        let png = a.png.then(|| output_path(&a.out, &s.name, "png"));
+    let images = images
+        .into_iter()
+        .zip(&sources)
+        .map(|(u, s)| checks::check_result(u, &format!("image of source {}", s.name), precision, ""))
+        .collect::<Result<Vec<_>>>()?;
+    for ((s, image), (out, png)) in sources.iter().zip(&images).zip(&outputs) {
+        let png = a.png.then_some(png.as_path());
         let title = format!("{}: source {}, TV, λ = {}", acq.label, s.name, a.lambda);
-        save_image(image, &out, png.as_deref(), a.delta, &title)?;
+        save_image(image, out, png, a.delta, &title)?;
         println!(
             "  {} {} -> {}",
             s.name,

@@ -1,7 +1,8 @@
 //! `epri tv`: TV-regularised least-squares reconstruction (SPEC §2.11–2.12, PyEPRI's
 //! `tv_monosrc`), with a progress bar.
 
-use super::{check_dims, fmt_duration, open, save_image};
+use super::checks::{self, Workload};
+use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};
 use crate::cli::TvArgs;
 use crate::dispatch::Job;
 use crate::error::Result;
@@ -140,7 +141,10 @@ pub fn report(bar: &ProgressBar) -> impl FnMut(&TvProgress) + '_ {
 pub fn run(a: &TvArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
+    check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
+    let shapes = [a.shape.0.clone()];
+    checks::before_compute(&acq, &device, precision, a.delta, None, Workload::Tv(&shapes))?;
     let params = TvParams {
         shape: a.shape.0.clone(),
         delta: a.delta,
@@ -165,6 +169,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
     bar.finish_and_clear();
     let (image, stats) = result?;
     let took = t0.elapsed();
+    let image = checks::check_result(image, "TV image", precision, "")?;
     let title = format!("{}: TV, λ = {}", acq.label, a.lambda);
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
     let why = if stats.iterations < a.iters {

@@ -49,6 +49,8 @@ pub struct Acquisition {
     pub spectra: Vec<(String, HostArray)>,
     /// The folder, when `--data` was given.
     pub dir: Option<PathBuf>,
+    /// Every file read (with the companion of a BES3T file), so that no output replaces one.
+    pub files: Vec<PathBuf>,
 }
 
 /// The arrays converted to one precision `T`, C order.
@@ -76,13 +78,15 @@ fn as2<T: Real>(a: &HostArray) -> Array2<T> {
         .expect("checked 2-D")
 }
 
-/// A file argument, read lazily; BES3T files are parsed once.
+/// Reads the file arguments, remembering every file read; BES3T files are parsed once.
 struct Loader {
     bes3t: Vec<Bes3t>,
+    files: Vec<PathBuf>,
 }
 
 impl Loader {
     fn read(&mut self, path: &Path) -> Result<HostArray> {
+        self.files.extend(input_files(path));
         if bes3t::is_bes3t(path) {
             let b = bes3t::read_bes3t(path)?;
             let data = b.data_array();
@@ -94,13 +98,31 @@ impl Loader {
     }
 }
 
+/// The files behind a file argument: the file itself, and for a BES3T file both its `.DSC`
+/// and `.DTA` companions, whatever the case of their extensions.
+pub fn input_files(path: &Path) -> Vec<PathBuf> {
+    let mut files = vec![path.to_path_buf()];
+    if bes3t::is_bes3t(path) {
+        for ext in ["DSC", "DTA", "dsc", "dta", "Dsc", "Dta"] {
+            let p = path.with_extension(ext);
+            if p.exists() {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
 impl Acquisition {
     /// Reads and checks the arrays. `need_proj`: whether the command needs projections;
     /// `need_h`: whether it needs the (single) reference spectrum.
     pub fn load(src: &Sources, need_proj: bool, need_h: bool) -> Result<Self> {
         let dir = src.data.as_deref().map(resolve_data_dir).transpose()?;
         let in_dir = |name: &str| dir.as_ref().map(|d| d.join(name));
-        let mut loader = Loader { bes3t: Vec::new() };
+        let mut loader = Loader {
+            bes3t: Vec::new(),
+            files: Vec::new(),
+        };
 
         let proj_path = src.proj.clone().or_else(|| in_dir("proj.npy"));
         let proj = match (&proj_path, need_proj) {
@@ -124,7 +146,7 @@ impl Acquisition {
             for name in ["htam", "htempo", "hmixt"] {
                 let p = d.join(format!("{name}.npy"));
                 if p.exists() {
-                    spectra.push((name.to_string(), super::npy::read_npy(&p)?));
+                    spectra.push((name.to_string(), loader.read(&p)?));
                 }
             }
         }
@@ -151,7 +173,7 @@ impl Acquisition {
             .first()
             .map(|b| HostArray::F64(b.b.clone().into_dyn()));
         let b = match src.b.clone().or_else(|| in_dir("B.npy")) {
-            Some(p) => read_array(&p)?,
+            Some(p) => loader.read(&p)?,
             None => from_bes3t_b.ok_or_else(|| {
                 Error::usage(
                     "no field grid: give --B FILE (or --data DIR with a B.npy, or a BES3T --proj)",
@@ -164,7 +186,7 @@ impl Acquisition {
             .find_map(|b| b.fgrad.clone())
             .map(|g| HostArray::F64(g.into_dyn()));
         let fgrad = match src.fgrad.clone().or_else(|| in_dir("fgrad.npy")) {
-            Some(p) => read_array(&p)?,
+            Some(p) => loader.read(&p)?,
             None => from_bes3t_g.ok_or_else(|| {
                 Error::usage("no field gradients: give --fgrad FILE (or --data DIR with an fgrad.npy, or a BES3T --proj with a gradient table)")
             })?,
@@ -184,6 +206,7 @@ impl Acquisition {
             fgrad,
             spectra,
             dir,
+            files: loader.files,
         };
         acq.check()?;
         Ok(acq)

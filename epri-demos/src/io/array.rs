@@ -55,6 +55,14 @@ impl HostArray {
         self.to_real::<f64>()
     }
 
+    /// The largest absolute value (0 for an empty array; NaN is ignored).
+    pub fn max_abs(&self) -> f64 {
+        match self {
+            HostArray::F32(a) => a.iter().fold(0.0, |m: f64, &x| m.max((x as f64).abs())),
+            HostArray::F64(a) => a.iter().fold(0.0, |m: f64, &x| m.max(x.abs())),
+        }
+    }
+
     /// Whether every value is finite.
     pub fn all_finite(&self) -> bool {
         match self {

@@ -4,23 +4,13 @@ pub mod acquisition;
 pub mod array;
 pub mod bes3t;
 pub mod npy;
+pub mod output;
 
 pub use acquisition::{Acquisition, Sources};
 pub use array::HostArray;
 
 use crate::error::{Error, Result};
 use std::path::Path;
-
-/// Creates (truncates) a file for writing, creating its parent folders first.
-pub fn create_file(path: &Path) -> Result<std::fs::File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| {
-            Error::file(parent, format!("cannot create folder: {}", npy::io_msg(&e)))
-        })?;
-    }
-    std::fs::File::create(path)
-        .map_err(|e| Error::file(path, format!("cannot create: {}", npy::io_msg(&e))))
-}
 
 /// Reads one array from a `.npy` file or the data of a BES3T `.DSC`/`.DTA` file.
 pub fn read_array(path: &Path) -> Result<HostArray> {

@@ -25,15 +25,15 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
 }
 
 /// Writes `a` as a C-ordered `.npy` file in its own precision (`float32` or `float64`),
-/// creating the parent folder if needed.
+/// creating the parent folder if needed; atomically (see [`super::output::write_atomic`]).
 pub fn write_npy(path: &Path, a: &HostArray) -> Result<()> {
-    let file = super::create_file(path)?;
-    let writer = std::io::BufWriter::new(file);
-    let res = match a {
-        HostArray::F32(a) => a.as_standard_layout().write_npy(writer),
-        HostArray::F64(a) => a.as_standard_layout().write_npy(writer),
-    };
-    res.map_err(|e| Error::file(path, format!("cannot write: {e}")))
+    super::output::write_atomic(path, |w| {
+        match a {
+            HostArray::F32(a) => a.as_standard_layout().write_npy(w),
+            HostArray::F64(a) => a.as_standard_layout().write_npy(w),
+        }
+        .map_err(|e| e.to_string())
+    })
 }
 
 fn npy_msg(e: &ReadNpyError) -> String {

@@ -1,7 +1,7 @@
 //! An RGB raster with the few drawing operations the figures need, written out as PNG.
 
 use super::font;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::path::Path;
 
 /// An RGB colour.
@@ -111,19 +111,16 @@ impl Canvas {
         }
     }
 
-    /// Writes the canvas as an 8-bit RGB PNG file (creating the parent folder).
+    /// Writes the canvas as an 8-bit RGB PNG file (creating the parent folder), atomically.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        let file = crate::io::create_file(path)?;
-        let err = |e: png::EncodingError| Error::file(path, format!("cannot write PNG: {e}"));
-        let mut enc = png::Encoder::new(
-            std::io::BufWriter::new(file),
-            self.width as u32,
-            self.height as u32,
-        );
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header().map_err(err)?;
-        w.write_image_data(&self.pixels).map_err(err)?;
-        w.finish().map_err(err)
+        crate::io::output::write_atomic(path, |file| {
+            let err = |e: png::EncodingError| format!("PNG encoding: {e}");
+            let mut enc = png::Encoder::new(file, self.width as u32, self.height as u32);
+            enc.set_color(png::ColorType::Rgb);
+            enc.set_depth(png::BitDepth::Eight);
+            let mut w = enc.write_header().map_err(err)?;
+            w.write_image_data(&self.pixels).map_err(err)?;
+            w.finish().map_err(err)
+        })
     }
 }

@@ -1,0 +1,252 @@
+//! Checks every computing command runs before it allocates or computes anything, and on its
+//! result: the job fits in memory, the geometry is on a sensible scale, the data leave headroom
+//! in the working precision, and the image written is finite (a warning when it is all zero).
+
+use crate::dispatch::Device;
+use crate::error::{Error, Result};
+use crate::io::array::dtype_name;
+use crate::io::{Acquisition, HostArray};
+use backend_core::Precision;
+
+/// The memory-hungry part of a command, for [`check_memory`].
+#[derive(Clone, Copy, Debug)]
+pub enum Workload<'a> {
+    /// `A u` or `A* p` of one image of this shape (one NUFFT plan).
+    Operator(&'a [usize]),
+    /// Filtered backprojection onto an image of this shape.
+    Fbp(&'a [usize]),
+    /// TV reconstruction of one image of each shape (one shape: `tv`; several: `separate`,
+    /// whose K² cross Toeplitz kernels are counted).
+    Tv(&'a [Vec<usize>]),
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// An upper estimate of the peak memory of `work`, bytes, for `p` projections of `nb` field
+/// samples in `precision`: the NUFFT fine grids (upsampling 2 per axis, complex), the Toeplitz
+/// kernels on the doubled grid, the iterates and duals, the sinograms and their frequency
+/// nodes. Computed in `f64`, so absurd shapes give huge numbers instead of overflowing.
+pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Precision) -> f64 {
+    let s = match precision {
+        Precision::F32 => 4.0,
+        Precision::F64 => 8.0,
+    };
+    let pixels = |shape: &[usize]| shape.iter().map(|&n| n as f64).product::<f64>();
+    let two_d = |shape: &[usize]| 2f64.powi(shape.len() as i32);
+    let d = match work {
+        Workload::Operator(sh) | Workload::Fbp(sh) => sh.len(),
+        Workload::Tv(shapes) => shapes.first().map_or(2, Vec::len),
+    } as f64;
+    // Sinogram (real and half-spectrum complex), its frequency nodes, host copies.
+    let sino = (p as f64) * (nb as f64) * s * (6.0 + d);
+    let image = match work {
+        Workload::Operator(sh) => pixels(sh) * s * (3.0 + 2.0 * two_d(sh)),
+        Workload::Fbp(sh) => pixels(sh) * s * 3.0,
+        Workload::Tv(shapes) => {
+            let k = shapes.len() as f64;
+            let per_source: f64 = shapes
+                .iter()
+                .map(|sh| pixels(sh) * s * (10.0 + 4.0 * d + 4.0 * two_d(sh)))
+                .sum();
+            let doubled = shapes
+                .iter()
+                .map(|sh| pixels(sh) * two_d(sh))
+                .fold(0.0, f64::max);
+            // K² kernels on the doubled grid (complex), and the fine grid (upsampling 2,
+            // complex) of the NUFFT that computes one of them.
+            per_source + (k * k + 2f64.powf(d)) * doubled * 2.0 * s
+        }
+    };
+    sino + image
+}
+
+/// Memory the CPU backend can use: `MemAvailable` of `/proc/meminfo`, lowered to the
+/// cgroup's limit when one is set. `None` where neither can be read.
+fn host_available() -> Option<f64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available = meminfo.lines().find_map(|l| {
+        let kb = l.strip_prefix("MemAvailable:")?.trim().strip_suffix("kB")?;
+        kb.trim().parse::<f64>().ok().map(|kb| kb * 1024.0)
+    })?;
+    let read = |f: &str| -> Option<f64> {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{f}"))
+            .ok()?
+            .trim()
+            .parse::<f64>()
+            .ok()
+    };
+    let cgroup = match (read("memory.max"), read("memory.current")) {
+        (Some(max), Some(cur)) => Some((max - cur).max(0.0)),
+        _ => None,
+    };
+    Some(cgroup.map_or(available, |c| c.min(available)))
+}
+
+/// Refuses a job whose estimated peak memory exceeds what the device has, before anything is
+/// allocated, with both figures.
+pub fn check_memory(
+    device: &Device,
+    work: Workload<'_>,
+    acq: &Acquisition,
+    precision: Precision,
+) -> Result<()> {
+    let need = estimated_bytes(work, acq.nproj(), acq.nb(), precision);
+    let (have, what) = match device.memory_capacity() {
+        Some(bytes) => (bytes as f64, "device memory"),
+        None => match host_available() {
+            Some(b) => (b, "available memory"),
+            None => return Ok(()),
+        },
+    };
+    if need > have {
+        let shape = match work {
+            Workload::Operator(s) | Workload::Fbp(s) => crate::io::array::fmt_shape(s),
+            Workload::Tv(shapes) => shapes
+                .iter()
+                .map(|s| crate::io::array::fmt_shape(s))
+                .collect::<Vec<_>>()
+                .join(" + "),
+        };
+        return Err(Error::data(format!(
+            "an image of shape {shape} in {} needs about {:.3} GiB, more than the {:.3} GiB of {what} on {}: choose a smaller --shape{}",
+            dtype_name(precision),
+            need / GIB,
+            have / GIB,
+            device.name(),
+            if precision == Precision::F64 { " or --precision f32" } else { "" }
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that the image's extent in the field domain is on the scale of the sweep: with the
+/// largest gradient `|g|`, pixels `δ` and the longest axis of `n` pixels, the image spans
+/// `|g| · n · δ` gauss of the `sweep` it must fit in. A span a thousand times the sweep (or
+/// below one field step) means a unit mistake in `--delta` or in fgrad, and would only give
+/// an image of noise or of zeros: refuse it, naming both.
+pub fn check_scale(acq: &Acquisition, shape: &[usize], delta: f64) -> Result<()> {
+    let (_, gmax) = acq.fgrad_range();
+    let sweep = acq.sweep_width();
+    let n = shape.iter().copied().max().unwrap_or(1) as f64;
+    let span = gmax * n * delta;
+    let ratio = span / sweep;
+    if !ratio.is_finite() || ratio > 1e3 {
+        return Err(Error::data(format!(
+            "the image ({n} pixels of --delta {delta:e} cm) at the largest gradient |fgrad| = {gmax:.4e} G/cm spans {span:.4e} G, {ratio:.3e} times the sweep width {sweep:.4} G: check --delta (cm) and fgrad (G/cm); the field of view the sweep allows is {:.4e} cm",
+            sweep / gmax
+        )));
+    }
+    if gmax > 0.0 && span < acq.db() {
+        return Err(Error::data(format!(
+            "the image ({n} pixels of --delta {delta:e} cm) at the largest gradient |fgrad| = {gmax:.4e} G/cm spans {span:.4e} G, less than one field step {:.4e} G: nothing could be resolved; check --delta (cm) and fgrad (G/cm)",
+            acq.db()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that the data leave headroom in the working precision: sums over the samples of the
+/// sinogram (and over the pixels of `image`, for `project`) must stay far from the largest
+/// finite value of `precision`.
+pub fn check_headroom(
+    acq: &Acquisition,
+    image: Option<&HostArray>,
+    precision: Precision,
+) -> Result<()> {
+    let max_finite = match precision {
+        Precision::F32 => f32::MAX as f64,
+        Precision::F64 => f64::MAX,
+    };
+    let mut arrays: Vec<(&str, &HostArray)> = Vec::new();
+    if let Some(p) = &acq.proj {
+        arrays.push(("proj", p));
+    }
+    if let Some(h) = &acq.h {
+        arrays.push(("h", h));
+    }
+    if let Some(u) = image {
+        arrays.push(("the image", u));
+    }
+    let pixels = image.map_or(1.0, |u| u.shape().iter().map(|&n| n as f64).product());
+    let samples = ((acq.nproj() as f64) * (acq.nb() as f64)).max(pixels);
+    let limit = max_finite / (1e3 * samples.max(1.0));
+    for (name, a) in arrays {
+        let largest = a.max_abs();
+        if largest > limit {
+            return Err(Error::data(format!(
+                "{name} holds values up to {largest:.3e}: sums over its {samples} samples would overflow {} (largest {max_finite:.3e}); rescale the data{}",
+                dtype_name(precision),
+                if precision == Precision::F32 { " or use --precision f64" } else { "" }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The checks before a computation: scale of the geometry for each image shape, headroom of the
+/// data in the working precision, memory.
+pub fn before_compute(
+    acq: &Acquisition,
+    device: &Device,
+    precision: Precision,
+    delta: f64,
+    image: Option<&HostArray>,
+    work: Workload<'_>,
+) -> Result<()> {
+    match work {
+        Workload::Operator(shape) | Workload::Fbp(shape) => check_scale(acq, shape, delta)?,
+        Workload::Tv(shapes) => {
+            for shape in shapes {
+                check_scale(acq, shape, delta)?;
+            }
+        }
+    }
+    check_headroom(acq, image, precision)?;
+    check_memory(device, work, acq, precision)
+}
+
+/// Refuses a non-finite result and warns about an all-zero one (adding `hint`, the likely
+/// reason), then returns it.
+pub fn check_result(
+    image: HostArray,
+    what: &str,
+    precision: Precision,
+    hint: &str,
+) -> Result<HostArray> {
+    if !image.all_finite() {
+        return Err(Error::data(format!(
+            "the {what} holds NaN or infinite values: the inputs overflow {} (check the scale of proj, h and fgrad; try --precision f64)",
+            dtype_name(precision)
+        )));
+    }
+    if image.max_abs() == 0.0 {
+        eprintln!("warning: the {what} is all zero{hint}");
+    }
+    Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimates_grow_with_the_image_and_the_precision() {
+        let small = estimated_bytes(Workload::Tv(&[vec![400, 200]]), 113, 2000, Precision::F32);
+        // The README's main job: a few hundred MB at most.
+        assert!(small > 1e7 && small < 1e9, "{small}");
+        let f64_ = estimated_bytes(Workload::Tv(&[vec![400, 200]]), 113, 2000, Precision::F64);
+        assert!((f64_ / small - 2.0).abs() < 1e-9);
+        let huge = estimated_bytes(Workload::Fbp(&[100_000, 100_000]), 113, 2000, Precision::F32);
+        assert!(huge > 1e11, "{huge}");
+        let two = estimated_bytes(
+            Workload::Tv(&[vec![100, 100], vec![100, 100]]),
+            39,
+            1200,
+            Precision::F32,
+        );
+        let one = estimated_bytes(Workload::Tv(&[vec![100, 100]]), 39, 1200, Precision::F32);
+        assert!(two > 1.5 * one);
+        let absurd = estimated_bytes(Workload::Operator(&[usize::MAX, usize::MAX]), 1, 2, Precision::F64);
+        assert!(absurd.is_infinite() || absurd > 1e30);
+    }
+}
