@@ -145,9 +145,10 @@ pub fn check_scale(acq: &Acquisition, shape: &[usize], delta: f64) -> Result<()>
     Ok(())
 }
 
-/// Checks that the data leave headroom in the working precision: sums over the samples of the
-/// sinogram (and over the pixels of `image`, for `project`) must stay far from the largest
-/// finite value of `precision`.
+/// Checks that the projections and the spectrum are not all zero, and that the data leave
+/// headroom in the working precision: sums over the samples of the sinogram (and over the
+/// pixels of `image`, for `project`) must stay far from the largest finite value of
+/// `precision`.
 pub fn check_headroom(
     acq: &Acquisition,
     image: Option<&HostArray>,
@@ -172,6 +173,11 @@ pub fn check_headroom(
     let limit = max_finite / (1e3 * samples.max(1.0));
     for (name, a) in arrays {
         let largest = a.max_abs();
+        if largest == 0.0 && name != "the image" {
+            return Err(Error::data(format!(
+                "{name} is all zero: there is nothing to reconstruct from"
+            )));
+        }
         if largest > limit {
             return Err(Error::data(format!(
                 "{name} holds values up to {largest:.3e}: sums over its {samples} samples would overflow {} (largest {max_finite:.3e}); rescale the data{}",

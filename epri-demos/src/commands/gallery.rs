@@ -1,8 +1,11 @@
-//! `epri gallery`: PyEPRI's filtered-backprojection and TV examples (SPEC §4.2) with their exact
-//! parameters on the embedded datasets, one PNG each and an `index.html`.
+//! `epri gallery`: PyEPRI's gallery examples (filtered backprojection, TV reconstruction, source
+//! separation) with their exact parameters on the embedded datasets, one PNG per image and an
+//! `index.html`.
 
 use super::fbp::FbpJob;
 use super::fmt_duration;
+use super::project::ProjectJob;
+use super::separate::{SeparateJob, Source};
 use super::tv::{progress_bar, report, TvJob, TvParams};
 use crate::cli::GalleryArgs;
 use crate::dispatch::Device;
@@ -31,6 +34,19 @@ pub enum Method {
         /// Stopping tolerance.
         tol: f64,
     },
+    /// TV-regularised source separation (PyEPRI's `tv_multisrc`), one image per spectrum file
+    /// stem of [`Example::sources`], in that order.
+    Separate {
+        /// Dimensionless regularisation weight.
+        lambda: f64,
+        /// Iteration cap (PyEPRI's `nitermax`).
+        iters: usize,
+        /// Stopping tolerance.
+        tol: f64,
+        /// Whether the projections are simulated ([`synthetic_mixture`]) from the dataset's
+        /// field grid and spectra instead of read from it.
+        synthetic: bool,
+    },
 }
 
 /// One gallery example.
@@ -42,8 +58,10 @@ pub struct Example {
     pub dataset: &'static str,
     /// Pixel size, cm.
     pub delta: f64,
-    /// Image shape (Y, X[, Z]).
-    pub shape: &'static [usize],
+    /// Image shapes (Y, X[, Z]): one, or one per source for a separation.
+    pub shapes: &'static [&'static [usize]],
+    /// The spectrum file stems of the sources of a separation (empty otherwise).
+    pub sources: &'static [&'static str],
     /// Method and parameters.
     pub method: Method,
 }
@@ -52,14 +70,15 @@ const fn fbp(
     name: &'static str,
     dataset: &'static str,
     delta: f64,
-    shape: &'static [usize],
+    shapes: &'static [&'static [usize]],
     cutoff: f64,
 ) -> Example {
     Example {
         name,
         dataset,
         delta,
-        shape,
+        shapes,
+        sources: &[],
         method: Method::Fbp { cutoff },
     }
 }
@@ -69,7 +88,7 @@ const fn tv(
     name: &'static str,
     dataset: &'static str,
     delta: f64,
-    shape: &'static [usize],
+    shapes: &'static [&'static [usize]],
     lambda: f64,
     iters: usize,
     tol: f64,
@@ -78,81 +97,110 @@ const fn tv(
         name,
         dataset,
         delta,
-        shape,
+        shapes,
+        sources: &[],
         method: Method::Tv { lambda, iters, tol },
     }
 }
 
-/// The 9 FBP and 9 TV examples of PyEPRI's gallery (numpy backend, float32, eps 1e-6).
+/// A separation of the TAM and TEMPO spectra (`htam`, `htempo`) of a dataset.
+#[allow(clippy::too_many_arguments)]
+const fn separate(
+    name: &'static str,
+    dataset: &'static str,
+    delta: f64,
+    shapes: &'static [&'static [usize]],
+    lambda: f64,
+    iters: usize,
+    tol: f64,
+    synthetic: bool,
+) -> Example {
+    Example {
+        name,
+        dataset,
+        delta,
+        shapes,
+        sources: &["htam", "htempo"],
+        method: Method::Separate {
+            lambda,
+            iters,
+            tol,
+            synthetic,
+        },
+    }
+}
+
+/// The 9 FBP, 9 TV and 4 source-separation examples of PyEPRI's gallery (numpy backend,
+/// float32, eps 1e-6).
 pub const EXAMPLES: &[Example] = &[
     fbp(
         "fbp_2d_bacteria_inkjet",
         "bacteria-inkjet-20100709",
         0.01,
-        &[100, 250],
+        &[&[100, 250]],
         0.25,
     ),
     fbp(
         "fbp_2d_beads_phantom",
         "beads-phantom-20080313",
         0.01,
-        &[60, 180],
+        &[&[60, 180]],
         0.07,
     ),
     fbp(
         "fbp_2d_beads_thintubes",
         "beads-thintubes-20081017",
         0.00325,
-        &[60, 300],
+        &[&[60, 300]],
         0.2,
     ),
     fbp(
         "fbp_2d_cnrs_inkjet",
         "cnrs-inkjet-20110614",
         0.01,
-        &[70, 100],
+        &[&[70, 100]],
         0.1,
     ),
     fbp(
         "fbp_2d_dpph_logo",
         "dpph-logo-20080402",
         0.01,
-        &[250, 300],
+        &[&[250, 300]],
         0.1,
     ),
     fbp(
         "fbp_2d_phalanx",
         "phalanx-20220203",
         0.008,
-        &[400, 200],
+        &[&[400, 200]],
         0.1,
     ),
     fbp(
         "fbp_2d_scd_inkjet",
         "scd-inkjet-20141204",
         0.01,
-        &[150, 300],
+        &[&[150, 300]],
         0.1,
     ),
     fbp(
         "fbp_3d_fusillo",
         "fusillo-20091002",
         0.05,
-        &[100, 50, 50],
+        &[&[100, 50, 50]],
         0.1,
     ),
     fbp(
         "fbp_3d_tamtubes",
         "tamtubes-20211201",
         0.02,
-        &[55, 55, 75],
+        &[&[55, 55, 75]],
         0.1,
     ),
     tv(
         "tv_2d_bacteria_inkjet",
         "bacteria-inkjet-20100709",
         0.01,
-        &[100, 250],
+        &[&[100, 250]],
         5.0,
         1000,
         1e-5,
@@ -161,7 +209,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_beads_phantom",
         "beads-phantom-20080313",
         0.01,
-        &[60, 180],
+        &[&[60, 180]],
         5.0,
         1000,
         1e-5,
@@ -170,7 +218,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_beads_thintubes",
         "beads-thintubes-20081017",
         0.00325,
-        &[60, 300],
+        &[&[60, 300]],
         1.0,
         5000,
         1e-5,
@@ -179,7 +227,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_cnrs_inkjet",
         "cnrs-inkjet-20110614",
         0.01,
-        &[70, 100],
+        &[&[70, 100]],
         1.0,
         1000,
         1e-5,
@@ -188,7 +236,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_dpph_logo",
         "dpph-logo-20080402",
         0.01,
-        &[250, 300],
+        &[&[250, 300]],
         50.0,
         1000,
         1e-5,
@@ -197,7 +245,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_phalanx",
         "phalanx-20220203",
         0.008,
-        &[400, 200],
+        &[&[400, 200]],
         1.0,
         1000,
         1e-5,
@@ -206,7 +254,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_2d_scd_inkjet",
         "scd-inkjet-20141204",
         0.01,
-        &[150, 300],
+        &[&[150, 300]],
         50.0,
         1000,
         1e-5,
@@ -215,7 +263,7 @@ pub const EXAMPLES: &[Example] = &[
         "tv_3d_fusillo",
         "fusillo-20091002",
         0.05,
-        &[100, 50, 50],
+        &[&[100, 50, 50]],
         500.0,
         500,
         1e-4,
@@ -224,36 +272,184 @@ pub const EXAMPLES: &[Example] = &[
         "tv_3d_tamtubes",
         "tamtubes-20211201",
         0.02,
-        &[55, 55, 75],
+        &[&[55, 55, 75]],
         5.0,
         1000,
         1e-4,
     ),
+    separate(
+        "tv_multisrc_synthetic_shapes_2d",
+        "tam-and-tempo-tubes-2d-20210609",
+        0.03,
+        &[&[100, 100], &[100, 100]],
+        10.0,
+        5000,
+        1e-5,
+        true,
+    ),
+    separate(
+        "tv_multisrc_tam_and_tempo_tubes_2d",
+        "tam-and-tempo-tubes-2d-20210609",
+        0.03,
+        &[&[100, 100], &[100, 100]],
+        5.0,
+        5000,
+        1e-5,
+        false,
+    ),
+    separate(
+        "tv_multisrc_tam_and_tempo_tubes_3d",
+        "tam-and-tempo-tubes-3d-20210609",
+        0.1,
+        &[&[25, 25, 25], &[25, 25, 25]],
+        170.0,
+        1000,
+        1e-5,
+        false,
+    ),
+    separate(
+        "tv_multisrc_tam_insert_in_tempo_3d",
+        "tam-insert-in-tempo-20230929",
+        0.1,
+        &[&[30, 15, 15], &[50, 20, 20]],
+        2e-5,
+        1000,
+        1e-5,
+        false,
+    ),
 ];
 
 impl Example {
-    /// The parameters in words, e.g. `delta 0.008 cm, 400×200, λ = 1, ≤ 1000 iterations, tol 1e-5`.
+    /// The parameters in words, e.g. `δ = 0.008 cm, 400×200 pixels, λ = 1, at most 1000
+    /// iterations, tol 1e-5`.
     pub fn parameters(&self) -> String {
-        let shape: Vec<String> = self.shape.iter().map(|n| n.to_string()).collect();
-        let common = format!("δ = {} cm, {} pixels", self.delta, shape.join("×"));
+        let shape = |sh: &[usize]| {
+            sh.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join("×")
+        };
+        let pixels = if self.sources.is_empty() {
+            self.shapes.iter().map(|sh| shape(sh)).collect::<Vec<_>>().join(", ")
+        } else {
+            self.sources
+                .iter()
+                .zip(self.shapes)
+                .map(|(src, sh)| format!("{src} {}", shape(sh)))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let common = format!("δ = {} cm, {pixels} pixels", self.delta);
         match self.method {
             Method::Fbp { cutoff } => format!("{common}, cutoff {cutoff}"),
-            Method::Tv { lambda, iters, tol } => {
-                format!("{common}, λ = {lambda}, at most {iters} iterations, tol {tol:e}")
+            Method::Tv { lambda, iters, tol } | Method::Separate { lambda, iters, tol, .. } => {
+                let simulated = match self.method {
+                    Method::Separate { synthetic: true, .. } => {
+                        ", projections simulated (disk of TAM, rectangle of TEMPO)"
+                    }
+                    _ => "",
+                };
+                format!("{common}, λ = {lambda}, at most {iters} iterations, tol {tol:e}{simulated}")
             }
         }
     }
 
-    /// The figure title.
-    pub fn title(&self) -> String {
+    /// The figure title of image `k` (the source's, for a separation).
+    pub fn title(&self, k: usize) -> String {
         match self.method {
             Method::Fbp { cutoff } => format!("{}: FBP, cutoff {cutoff}", self.dataset),
             Method::Tv { lambda, .. } => format!("{}: TV, λ = {lambda}", self.dataset),
+            Method::Separate { lambda, .. } => format!(
+                "{}: source {}, TV separation, λ = {lambda}",
+                self.dataset,
+                self.source_name(k)
+            ),
+        }
+    }
+
+    /// The name of source `k`: its spectrum stem without the leading `h` (`htam` → `tam`).
+    fn source_name(&self, k: usize) -> &'static str {
+        let stem = self.sources[k];
+        stem.strip_prefix('h').unwrap_or(stem)
+    }
+
+    /// The file name of figure `k`: `<name>.png`, or `<name>_<source>.png` for a separation.
+    pub fn figure(&self, k: usize) -> String {
+        if self.sources.is_empty() {
+            format!("{}.png", self.name)
+        } else {
+            format!("{}_{}.png", self.name, self.source_name(k))
         }
     }
 }
 
-/// What running one example gave.
+/// PyEPRI's synthetic separation experiment on the field grid `B` and the spectra `htam`,
+/// `htempo` of `acq`: a disk of TAM (diameter 0.8 cm, centre (x, y) = (−0.1, 0.25) cm) and a
+/// filled rectangle of TEMPO (1.5 cm along X, 0.75 cm along Y, centred), each 300×300 pixels of
+/// 0.01 cm, projected along 40 gradients of 10 G/cm (orientations `linspace(0, π, 40)`); the
+/// two sinograms summed, plus Gaussian noise of standard deviation 5e3 (seeded, reproducible).
+/// Returns the acquisition of the mixture (projections `(40, Nb)`, B, the gradients).
+fn synthetic_mixture(acq: &Acquisition, device: &Device, precision: Precision) -> Result<Acquisition> {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    const N: usize = 300;
+    const DELTA: f64 = 0.01;
+    const NPROJ: usize = 40;
+    let coord = |i: usize| (i as f64 - (N / 2) as f64) * DELTA;
+    let disk = ndarray::Array2::from_shape_fn((N, N), |(iy, ix)| {
+        let (x, y) = (coord(ix) + 0.1, coord(iy) - 0.25);
+        f64::from(u8::from(x * x + y * y <= 0.4 * 0.4))
+    });
+    let rectangle = ndarray::Array2::from_shape_fn((N, N), |(iy, ix)| {
+        f64::from(u8::from(coord(ix).abs() <= 0.75 && coord(iy).abs() <= 0.375))
+    });
+    let fgrad = ndarray::Array2::from_shape_fn((2, NPROJ), |(a, k)| {
+        let theta = std::f64::consts::PI * k as f64 / (NPROJ - 1) as f64;
+        10.0 * if a == 0 { theta.cos() } else { theta.sin() }
+    });
+    let spectrum = |stem: &str| {
+        acq.spectra
+            .iter()
+            .find(|(n, _)| n == stem)
+            .map(|(_, h)| h.clone())
+            .ok_or_else(|| Error::data(format!("{}: no {stem}.npy", acq.label)))
+    };
+    let mut mixture: Option<ndarray::ArrayD<f64>> = None;
+    for (stem, phantom) in [("htam", disk), ("htempo", rectangle)] {
+        let single = Acquisition {
+            h: Some(spectrum(stem)?),
+            fgrad: HostArray::F64(fgrad.clone().into_dyn()),
+            proj: None,
+            spectra: Vec::new(),
+            ..acq.clone()
+        };
+        let image = HostArray::F64(phantom.into_dyn());
+        let job = ProjectJob {
+            acq: &single,
+            image: &image,
+            delta: DELTA,
+            eps: 1e-6,
+        };
+        let p = device.run(precision, job)?.to_f64();
+        mixture = Some(match mixture {
+            Some(m) => m + p,
+            None => p,
+        });
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2021_06_09);
+    let noise = rand_distr::Normal::new(0.0, 5e3).expect("a positive standard deviation");
+    let proj = mixture
+        .expect("two sources")
+        .mapv(|v| v + noise.sample(&mut rng));
+    Ok(Acquisition {
+        label: format!("{} (synthetic)", acq.label),
+        proj: Some(HostArray::F64(proj)),
+        fgrad: HostArray::F64(fgrad.into_dyn()),
+        ..acq.clone()
+    })
+}
+
+/// What running one example gave: the run time and the iteration count (iterative methods).
 struct Outcome {
     example: Example,
     result: std::result::Result<(Duration, Option<usize>), String>,
@@ -337,21 +533,23 @@ fn run_example(
         data: Some(e.dataset.to_string()),
         ..Sources::default()
     };
-    let acq = Acquisition::load(&sources, true, true)?;
+    let separation = matches!(e.method, Method::Separate { .. });
+    let synthetic = matches!(e.method, Method::Separate { synthetic: true, .. });
+    let acq = Acquisition::load(&sources, !synthetic, !separation)?;
     let t0 = Instant::now();
-    let (image, iterations): (HostArray, Option<usize>) = match e.method {
+    let (images, iterations): (Vec<HostArray>, Option<usize>) = match e.method {
         Method::Fbp { cutoff } => {
             let job = FbpJob {
                 acq: &acq,
-                shape: e.shape,
+                shape: e.shapes[0],
                 delta: e.delta,
                 cutoff,
             };
-            (device.run(precision, job)?, None)
+            (vec![device.run(precision, job)?], None)
         }
         Method::Tv { lambda, iters, tol } => {
             let params = TvParams {
-                shape: e.shape.to_vec(),
+                shape: e.shapes[0].to_vec(),
                 delta: e.delta,
                 lambda,
                 iters,
@@ -370,12 +568,67 @@ fn run_example(
             let r = device.run(precision, job);
             bar.finish_and_clear();
             let (image, stats) = r?;
-            (image, Some(stats.iterations))
+            (vec![image], Some(stats.iterations))
+        }
+        Method::Separate {
+            lambda,
+            iters,
+            tol,
+            synthetic,
+        } => {
+            let acq = if synthetic {
+                synthetic_mixture(&acq, device, precision)?
+            } else {
+                acq
+            };
+            let dir = acq.dir.clone().unwrap_or_default();
+            let sources = e
+                .sources
+                .iter()
+                .zip(e.shapes)
+                .enumerate()
+                .map(|(k, (stem, shape))| {
+                    let h = acq
+                        .spectra
+                        .iter()
+                        .find(|(n, _)| n == stem)
+                        .map(|(_, h)| h.clone())
+                        .ok_or_else(|| Error::data(format!("{}: no {stem}.npy", e.dataset)))?;
+                    Ok(Source {
+                        name: e.source_name(k).to_string(),
+                        h,
+                        shape: shape.to_vec(),
+                        path: dir.join(format!("{stem}.npy")),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let opts = epri_ops::recon::tv::TvOptions {
+                lambda,
+                tol,
+                max_iter: iters,
+                eps: 1e-6,
+                ..Default::default()
+            };
+            let bar = progress_bar(iters, tol, false);
+            let mut progress = report(&bar);
+            let job = SeparateJob {
+                acq: &acq,
+                sources: &sources,
+                delta: e.delta,
+                opts,
+                progress: &mut progress,
+            };
+            let r = device.run(precision, job);
+            bar.finish_and_clear();
+            let (images, n) = r?;
+            (images, Some(n))
         }
     };
     let took = t0.elapsed();
-    let png = out.join(format!("{}.png", e.name));
-    crate::render::write_image_png(&png, image.to_f64().view(), e.delta, &e.title())?;
+    for (k, image) in images.iter().enumerate() {
+        let png = out.join(e.figure(k));
+        crate::render::write_image_png(&png, image.to_f64().view(), e.delta, &e.title(k))?;
+    }
     Ok((took, iterations))
 }
 
@@ -399,7 +652,7 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
          table{{border-collapse:collapse}}td{{padding:.1em .8em .1em 0;vertical-align:top}}\
          .err{{color:#b00}}\
          </style></head><body>\n<h1>epri gallery</h1>\n\
-         <p>PyEPRI's filtered-backprojection and TV-regularised examples, with their parameters, \
+         <p>PyEPRI's filtered-backprojection, TV-regularised and source-separation examples, with their parameters, \
          computed by <code>epri gallery</code> on <b>{}</b> in <b>{}</b>. Run times cover \
          the reconstruction (upload, planning, iterations, download), not the loading of the data \
          or the drawing. Datasets: PyEPRI (MIT licence, Rémy Abergel), see datasets/README.md.</p>\n\
@@ -412,6 +665,7 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
         let method = match e.method {
             Method::Fbp { .. } => "filtered backprojection",
             Method::Tv { .. } => "TV-regularised least squares",
+            Method::Separate { .. } => "source separation (TV-regularised least squares)",
         };
         let _ = write!(
             h,
@@ -433,12 +687,18 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
                 }
                 let _ = write!(
                     h,
-                    "<tr><td>run time</td><td>{}</td></tr></table>\n\
-                     <img src=\"{}.png\" alt=\"{}\"></div>\n",
-                    fmt_duration(*t),
-                    e.name,
-                    escape(&e.title())
+                    "<tr><td>run time</td><td>{}</td></tr></table>\n",
+                    fmt_duration(*t)
                 );
+                for k in 0..e.shapes.len() {
+                    let _ = writeln!(
+                        h,
+                        "<img src=\"{}\" alt=\"{}\">",
+                        e.figure(k),
+                        escape(&e.title(k))
+                    );
+                }
+                h.push_str("</div>\n");
             }
             Err(msg) => {
                 let _ = write!(
@@ -458,21 +718,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nine_fbp_and_nine_tv_examples_on_existing_datasets() {
-        let fbp = EXAMPLES
-            .iter()
-            .filter(|e| matches!(e.method, Method::Fbp { .. }));
-        assert_eq!(fbp.count(), 9);
-        assert_eq!(EXAMPLES.len(), 18);
+    fn pyepri_gallery_examples_on_existing_datasets() {
+        let count = |f: fn(&Method) -> bool| EXAMPLES.iter().filter(|e| f(&e.method)).count();
+        assert_eq!(count(|m| matches!(m, Method::Fbp { .. })), 9);
+        assert_eq!(count(|m| matches!(m, Method::Tv { .. })), 9);
+        assert_eq!(count(|m| matches!(m, Method::Separate { .. })), 4);
         let root = crate::datasets::datasets_root();
         for e in EXAMPLES {
-            assert!(
-                root.join(e.dataset).join("proj.npy").exists(),
-                "{}",
-                e.dataset
-            );
-            let three_d = e.name.contains("_3d_");
-            assert_eq!(e.shape.len(), if three_d { 3 } else { 2 }, "{}", e.name);
+            let dir = root.join(e.dataset);
+            assert!(dir.join("B.npy").exists(), "{}", e.dataset);
+            let three_d = e.name.contains("_3d");
+            for shape in e.shapes {
+                assert_eq!(shape.len(), if three_d { 3 } else { 2 }, "{}", e.name);
+            }
+            match e.method {
+                Method::Separate { synthetic, .. } => {
+                    assert_eq!(e.shapes.len(), e.sources.len(), "{}", e.name);
+                    for stem in e.sources {
+                        assert!(dir.join(format!("{stem}.npy")).exists(), "{}", e.name);
+                    }
+                    assert_eq!(synthetic, !dir.join("proj.npy").exists() || e.name.contains("synthetic"));
+                }
+                _ => {
+                    assert_eq!(e.shapes.len(), 1, "{}", e.name);
+                    assert!(dir.join("proj.npy").exists(), "{}", e.dataset);
+                }
+            }
         }
+        let names: Vec<String> = (0..2).map(|k| EXAMPLES[19].figure(k)).collect();
+        assert_eq!(names, ["tv_multisrc_tam_and_tempo_tubes_2d_tam.png", "tv_multisrc_tam_and_tempo_tubes_2d_tempo.png"]);
     }
 }

@@ -157,7 +157,13 @@ fn load_sources(acq: &Acquisition, a: &SeparateArgs) -> Result<Vec<Source>> {
                 )));
             }
             if !h.all_finite() {
-                return Err(Error::data(format!("{stem} holds NaN or infinite values")));
+                return Err(Error::file(&path, "holds NaN or infinite values"));
+            }
+            if h.max_abs() == 0.0 {
+                return Err(Error::file(
+                    &path,
+                    format!("the spectrum of source '{stem}' is all zero"),
+                ));
             }
             let shape = a.shapes[if a.shapes.len() == 1 { 0 } else { j }].0.clone();
             check_dims(&shape, acq.dim(), "--shapes")?;

@@ -139,16 +139,16 @@ mod tests {
         std::fs::write(&input, b"data").unwrap();
         let spelled = d.join("sub/../proj.npy");
         std::fs::create_dir_all(d.join("sub")).unwrap();
-        let e = check_outputs(&[input.clone()], &[("--out", &spelled)]).unwrap_err();
+        let e = check_outputs(std::slice::from_ref(&input), &[("--out", &spelled)]).unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("--out") && msg.contains("proj.npy") && msg.contains("input"));
         #[cfg(unix)]
         {
             let link = d.join("link.npy");
             std::os::unix::fs::symlink(&input, &link).unwrap();
-            assert!(check_outputs(&[input.clone()], &[("--png", &link)]).is_err());
+            assert!(check_outputs(std::slice::from_ref(&input), &[("--png", &link)]).is_err());
         }
-        assert!(check_outputs(&[input.clone()], &[("--out", &d.join("new.npy"))]).is_ok());
+        assert!(check_outputs(std::slice::from_ref(&input), &[("--out", &d.join("new.npy"))]).is_ok());
         assert_eq!(std::fs::read(&input).unwrap(), b"data");
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -145,7 +145,7 @@ pub(crate) fn solve<B: Backend, T: Real>(
         }
         if !(dsq.is_finite() && usq.is_finite()) {
             return Err(Error::NonFinite(format!(
-                "TV iterate at iteration {}",
+                "the TV iterate at iteration {}: the projections, the spectrum or λ overflow the working precision (rescale the data, lower λ, or compute in f64)",
                 iterations + 1
             )));
         }

@@ -281,9 +281,9 @@ pub fn tv_monosrc<B: Backend, T: Real>(
             let total = backend.reduce(Reduce::Sum, v)?.f64();
             let scale = 1.0 / (geometry.delta().f64().powi(d as i32) * total);
             if !scale.is_finite() {
-                return Err(Error::Parameter(
-                    "A*s sums to zero: no default initial image (give one)".into(),
-                ));
+                return Err(Error::Parameter(format!(
+                    "the backprojection A*s of the projections sums to {total:e}, so the default initial image A*s / (δ^d · ΣA*s) is undefined: check that the projections and the spectrum are not all zero and fit the working precision, or pass an initial image (TvOptions::init)"
+                )));
             }
             let mut u0 = backend.duplicate(v)?;
             backend.scale(&mut u0, T::of(scale))?;

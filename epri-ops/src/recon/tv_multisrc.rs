@@ -229,10 +229,11 @@ pub fn tv_multisrc<B: Backend, T: Real>(
             Some(u0) => backend.upload(u0[j].view())?,
             None => {
                 let v = &data.adj_proj[j];
-                let scale = 1.0 / (delta_d * backend.reduce(Reduce::Sum, v)?.f64());
+                let total = backend.reduce(Reduce::Sum, v)?.f64();
+                let scale = 1.0 / (delta_d * total);
                 if !scale.is_finite() {
                     return Err(Error::Parameter(format!(
-                        "(A* s)_{j} sums to zero: no default initial image (give one)"
+                        "the backprojection (A* s)_{j} of source {j} sums to {total:e}, so its default initial image is undefined: check that the projections and the spectrum of source {j} are not all zero and fit the working precision, or pass initial images"
                     )));
                 }
                 let mut u0 = backend.duplicate(v)?;

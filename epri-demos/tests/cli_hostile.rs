@@ -1,0 +1,613 @@
+//! The `epri` command on hostile input (CPU backend): malformed and mutated files, inconsistent
+//! datasets, extreme option values, outputs naming inputs, interrupted runs. Every case must end
+//! quickly with the expected exit code and one line `error: ...` naming the file or option at
+//! fault (no panic, no abort, no hang), leave every input byte for byte as it was, and write
+//! only finite outputs.
+
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use ndarray_npy::WriteNpyExt;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// The longest any hostile case may take (they all fail or finish in well under a second).
+const TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// Runs `epri args`, killing it (and failing the test) if it runs past [`TIME_LIMIT`].
+fn epri(args: &[&str]) -> (Output, Duration) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let t0 = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_epri"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the epri binary runs");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t0.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("epri {args:?} still running after {TIME_LIMIT:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let o = Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    };
+    (o, t0.elapsed())
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("hostile-{name}"));
+    let _ = std::fs::remove_dir_all(&p);
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file below `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Runs `args`, which must fail with exit `code` and exactly one stderr line `error: ...` that
+/// holds every needle, has no control character, within [`TIME_LIMIT`]; and must leave the
+/// files of `inputs` (a folder) untouched.
+fn fails(inputs: &Path, args: &[&str], code: i32, needles: &[&str]) -> String {
+    let before = snapshot(inputs);
+    let (o, took) = epri(args);
+    let err = stderr(&o);
+    assert!(took < TIME_LIMIT, "epri {args:?} took {took:?}");
+    assert_eq!(o.status.code(), Some(code), "epri {args:?}: {err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "epri {args:?}: one line expected, got {err:?}");
+    assert!(lines[0].starts_with("error: "), "{err}");
+    assert!(!err.contains("internal error") && !err.contains("panicked"), "{err}");
+    assert!(
+        !lines[0].chars().any(char::is_control),
+        "control characters in {err:?}"
+    );
+    for n in needles {
+        assert!(err.contains(n), "epri {args:?}: expected {n:?} in {err}");
+    }
+    assert!(snapshot(inputs) == before, "epri {args:?} changed its inputs");
+    err
+}
+
+/// Runs `args`, which must succeed within [`TIME_LIMIT`]; returns stderr.
+fn succeeds(args: &[&str]) -> String {
+    let (o, took) = epri(args);
+    assert!(took < TIME_LIMIT, "epri {args:?} took {took:?}");
+    assert!(o.status.success(), "epri {args:?}: {}", stderr(&o));
+    stderr(&o)
+}
+
+fn write_npy<A: WriteNpyExt>(path: &Path, a: &A) {
+    a.write_npy(std::fs::File::create(path).unwrap()).unwrap();
+}
+
+/// A small consistent 2D dataset in `dir` (float32): Nb = 64 field samples over 63 G, 16
+/// gradients of 20 G/cm, a Lorentzian-derivative spectrum and smooth positive projections.
+/// With 16×16 pixels of 0.1 cm the image spans 32 G of the 63 G sweep.
+fn dataset(dir: &Path) -> PathBuf {
+    let ds = dir.join("ds");
+    std::fs::create_dir_all(&ds).unwrap();
+    let nb = 64;
+    let p = 16;
+    let b = Array1::from_shape_fn(nb, |i| 3400.0f32 + i as f32);
+    let h = Array1::from_shape_fn(nb, |i| {
+        let x = (i as f32 - 31.5) / 3.0;
+        -2.0 * x / (1.0 + x * x).powi(2)
+    });
+    let fgrad = Array2::from_shape_fn((2, p), |(a, k)| {
+        let t = std::f32::consts::PI * k as f32 / p as f32;
+        20.0 * if a == 0 { t.cos() } else { t.sin() }
+    });
+    let proj = Array2::from_shape_fn((p, nb), |(k, i)| {
+        let x = (i as f32 - 31.5 - (k as f32 - 8.0) * 0.5) / 4.0;
+        -2.0 * x / (1.0 + x * x).powi(2)
+    });
+    write_npy(&ds.join("B.npy"), &b);
+    write_npy(&ds.join("h.npy"), &h);
+    write_npy(&ds.join("fgrad.npy"), &fgrad);
+    write_npy(&ds.join("proj.npy"), &proj);
+    ds
+}
+
+/// The phalanx BES3T pair copied to `dir` with its descriptor edited by `edit` (and the data
+/// file replaced by `dta` when given); returns the `.DSC` path.
+fn bes3t(dir: &Path, edit: impl Fn(&str) -> String, dta: Option<Vec<u8>>) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/bes3t");
+    let dsc = dir.join("p.DSC");
+    let text = std::fs::read_to_string(src.join("phalanx-20220203-proj.DSC")).unwrap();
+    std::fs::write(&dsc, edit(&text)).unwrap();
+    let data = dta.unwrap_or_else(|| std::fs::read(src.join("phalanx-20220203-proj.DTA")).unwrap());
+    std::fs::write(dir.join("p.DTA"), data).unwrap();
+    dsc
+}
+
+/// Replaces the value of `key` on its own line of a descriptor.
+fn set_key(text: &str, key: &str, value: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.split_whitespace().next() == Some(key) {
+                format!("{key}\t{value}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn tv_args<'a>(ds: &'a str, out: &'a str, shape: &'a str) -> Vec<&'a str> {
+    vec![
+        "tv", "--data", ds, "--delta", "0.1", "--shape", shape, "--lambda", "1", "--iters", "5",
+        "--quiet", "--out", out,
+    ]
+}
+
+mod hang {
+    use super::*;
+
+    #[test]
+    fn a_deeply_nested_npy_header_is_refused_at_once() {
+        let dir = scratch("nested");
+        let ds = dataset(&dir);
+        let nest = format!("{}{}", "[".repeat(40), "]".repeat(40));
+        let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (64,), 'x': {nest}, }}");
+        let mut header = dict.into_bytes();
+        while (header.len() + 11) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(vec![0u8; 64 * 4]);
+        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy"]);
+    }
+}
+
+mod inputs_kept {
+    use super::*;
+
+    #[test]
+    fn out_naming_an_input_of_the_dataset_is_refused() {
+        let dir = scratch("out-input");
+        let ds = dataset(&dir);
+        let proj = ds.join("proj.npy");
+        let err = fails(&dir, &tv_args(s(&ds), s(&proj), "16,16"), 2, &["--out", "input"]);
+        assert!(err.contains("proj.npy"), "{err}");
+        let via = format!("{}/../ds/fgrad.npy", s(&ds));
+        fails(&dir, &tv_args(s(&ds), &via, "16,16"), 2, &["fgrad.npy"]);
+    }
+
+    #[test]
+    fn png_naming_an_input_is_refused() {
+        let dir = scratch("png-input");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        let mut args = tv_args(s(&ds), s(&out), "16,16");
+        let h = ds.join("h.npy");
+        args.extend(["--png", s(&h)]);
+        fails(&dir, &args, 2, &["--png", "h.npy"]);
+        assert!(!out.exists(), "nothing is written when the command is refused");
+    }
+
+    #[test]
+    fn project_onto_its_own_image_is_refused() {
+        let dir = scratch("project-self");
+        let ds = dataset(&dir);
+        let image = dir.join("u.npy");
+        write_npy(&image, &Array2::<f32>::ones((16, 16)));
+        let args = [
+            "project", "--image", s(&image), "--data", s(&ds), "--delta", "0.1", "--out",
+            s(&image),
+        ];
+        fails(&dir, &args, 2, &["--out", "u.npy", "input"]);
+    }
+
+    #[test]
+    fn out_naming_the_data_file_of_a_bes3t_input_is_refused() {
+        let dir = scratch("bes3t-self");
+        let dsc = bes3t(&dir, str::to_string, None);
+        let ds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203");
+        let dta = dir.join("p.DTA");
+        let h = ds.join("h.npy");
+        let args = [
+            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape",
+            "40,20", "--out", s(&dta),
+        ];
+        fails(&dir, &args, 2, &["p.DTA", "input"]);
+    }
+}
+
+mod atomic {
+    use super::*;
+
+    /// A run killed at any moment leaves the previous output or a complete new one, never a
+    /// truncated file.
+    #[test]
+    fn an_interrupted_run_never_leaves_a_truncated_output() {
+        let dir = scratch("killed");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        // The previous result: a valid 8x8 image.
+        write_npy(&out, &Array2::<f32>::from_elem((8, 8), 1.0));
+        let args = [
+            "backproject", "--data", s(&ds), "--delta", "0.02", "--shape", "1500,1500",
+            "--precision", "f64", "--out", s(&out),
+        ];
+        for delay_ms in [5u64, 60, 150, 300, 600, 1200] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_epri"))
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(delay_ms));
+            let _ = child.kill();
+            let _ = child.wait();
+            let a = epri_demos::io::npy::read_npy(&out)
+                .unwrap_or_else(|e| panic!("after a kill at {delay_ms} ms: {e}"));
+            assert!(
+                a.shape() == [8, 8] || a.shape() == [1500, 1500],
+                "{:?}",
+                a.shape()
+            );
+            assert!(a.all_finite());
+        }
+    }
+}
+
+mod sizes {
+    use super::*;
+
+    #[test]
+    fn an_image_too_large_for_memory_is_refused_with_the_figures() {
+        let dir = scratch("huge-shape");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        for cmd in ["tv", "fbp", "backproject"] {
+            let mut args = vec![
+                cmd, "--data", s(&ds), "--delta", "0.0001", "--shape", "100000,100000", "--out",
+                s(&out),
+            ];
+            if cmd == "tv" {
+                args.extend(["--lambda", "1", "--quiet"]);
+            }
+            fails(&dir, &args, 1, &["GiB", "--shape"]);
+        }
+        let args = [
+            "separate", "--data", "tam-and-tempo-tubes-2d-20210609", "--delta", "0.0001",
+            "--shapes", "100000,100000", "--lambda", "1", "--quiet", "--out", s(&out),
+        ];
+        fails(&dir, &args, 1, &["GiB"]);
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_shape_beyond_the_address_space_is_a_usage_error() {
+        let dir = scratch("overflow-shape");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        let args = tv_args(s(&ds), s(&out), "4294967296,4294967296");
+        fails(&dir, &args, 2, &["--shape"]);
+    }
+
+    #[test]
+    fn an_npy_declaring_more_values_than_it_holds_is_refused() {
+        let dir = scratch("npy-declares-huge");
+        let ds = dataset(&dir);
+        let mut header =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }".to_vec();
+        while (header.len() + 11) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend([0u8; 8]);
+        std::fs::write(ds.join("B.npy"), bytes).unwrap();
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["B.npy"]);
+    }
+
+    #[test]
+    fn a_bes3t_gradient_table_of_absurd_size_is_refused() {
+        let dir = scratch("bes3t-alpha");
+        let dsc = bes3t(&dir, |t| set_key(t, "NrOfAlpha", "1000000000000000"), None);
+        let out = dir.join("u.npy");
+        let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
+        let args = [
+            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape", "40,20",
+            "--out", s(&out),
+        ];
+        fails(&dir, &args, 1, &["p.DSC"]);
+    }
+
+    #[test]
+    fn a_bes3t_point_count_near_the_address_limit_with_no_data_is_refused() {
+        let dir = scratch("bes3t-xpts");
+        let dsc = bes3t(&dir, |t| set_key(t, "XPTS", "2305843009213693952"), Some(Vec::new()));
+        let out = dir.join("u.npy");
+        let args = ["info", "--proj", s(&dsc)];
+        let _ = out;
+        fails(&dir, &args, 1, &["p."]);
+    }
+}
+
+mod finite {
+    use super::*;
+
+    #[test]
+    fn a_projection_sample_without_headroom_in_f32_is_refused() {
+        let dir = scratch("huge-sample");
+        let ds = dataset(&dir);
+        let mut proj = Array2::<f32>::zeros((16, 64));
+        proj[[3, 20]] = 3e38;
+        proj[[4, 21]] = 1.0;
+        write_npy(&ds.join("proj.npy"), &proj);
+        let out = dir.join("u.npy");
+        let args = [
+            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--out", s(&out),
+        ];
+        fails(&dir, &args, 1, &["proj", "float32", "--precision f64"]);
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn gradients_or_pixels_off_by_many_orders_of_magnitude_are_refused() {
+        let dir = scratch("huge-gradients");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        let args = [
+            "backproject", "--data", s(&ds), "--delta", "1e30", "--shape", "16,16", "--out",
+            s(&out),
+        ];
+        fails(&dir, &args, 1, &["--delta", "sweep"]);
+        let g = Array2::<f32>::from_shape_fn((2, 16), |(a, k)| {
+            let t = std::f32::consts::PI * k as f32 / 16.0;
+            2e31 * if a == 0 { t.cos() } else { t.sin() }
+        });
+        write_npy(&ds.join("fgrad.npy"), &g);
+        let args = [
+            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--out", s(&out),
+        ];
+        fails(&dir, &args, 1, &["fgrad", "sweep"]);
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn bes3t_data_decoded_in_the_wrong_byte_order_is_refused() {
+        let dir = scratch("bes3t-bseq");
+        let dsc = bes3t(&dir, |t| set_key(t, "BSEQ", "LIT"), None);
+        let out = dir.join("u.npy");
+        let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
+        let args = [
+            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape", "40,20",
+            "--out", s(&out),
+        ];
+        fails(&dir, &args, 1, &["p.DTA"]);
+    }
+
+    #[test]
+    fn an_all_zero_fbp_image_is_written_with_a_warning() {
+        let dir = scratch("cutoff");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        let args = [
+            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--cutoff", "1e-4",
+            "--quiet", "--out", s(&out),
+        ];
+        let (o, _) = epri(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        if epri_demos::io::npy::read_npy(&out).unwrap().max_abs() == 0.0 {
+            assert!(err.contains("warning: the FBP image is all zero") && err.contains("--cutoff"));
+        }
+        assert!(epri_demos::io::npy::read_npy(&out).unwrap().all_finite());
+    }
+
+    #[test]
+    fn all_zero_projections_are_refused() {
+        let dir = scratch("zero-proj");
+        let ds = dataset(&dir);
+        write_npy(&ds.join("proj.npy"), &Array2::<f32>::zeros((16, 64)));
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["proj", "all zero"]);
+    }
+}
+
+mod messages {
+    use super::*;
+
+    #[test]
+    fn negative_option_values_name_the_option() {
+        let dir = scratch("negative");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        for (opt, value) in [("--eps", "-1"), ("--tol", "-1"), ("--iters", "-1"), ("--lambda", "-2")] {
+            let mut args = tv_args(s(&ds), s(&out), "16,16");
+            match args.iter().position(|a| *a == opt) {
+                Some(i) => args[i + 1] = value,
+                None => args.extend([opt, value]),
+            }
+            fails(&dir, &args, 2, &[opt, value, "epri tv --help"]);
+        }
+        fails(&dir, &tv_args(s(&ds), s(&out), "-16,16"), 2, &["--shape", "-16,16"]);
+        let args = [
+            "fbp", "--data", s(&ds), "--delta", "-0.1", "--shape", "16,16", "--out", s(&out),
+        ];
+        fails(&dir, &args, 2, &["--delta", "-0.1"]);
+    }
+
+    #[test]
+    fn a_truncated_npy_names_the_file() {
+        let dir = scratch("truncated");
+        let ds = dataset(&dir);
+        let bytes = std::fs::read(ds.join("proj.npy")).unwrap();
+        std::fs::write(ds.join("proj.npy"), &bytes[..bytes.len() - 10]).unwrap();
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["proj.npy"]);
+    }
+
+    #[test]
+    fn control_bytes_of_a_header_are_escaped() {
+        let dir = scratch("control");
+        let ds = dataset(&dir);
+        let mut header = b"{'descr': '<f4\x1b[31m\x07', 'fortran_order': False, 'shape': (64,), }".to_vec();
+        while (header.len() + 11) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(vec![0u8; 256]);
+        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy"]);
+    }
+
+    #[test]
+    fn a_header_without_shape_says_so() {
+        let dir = scratch("no-shape");
+        let ds = dataset(&dir);
+        let mut header = b"{'descr': '<f4', 'fortran_order': False, 'shaper': (64,), }".to_vec();
+        while (header.len() + 11) % 64 != 0 {
+            header.push(b' ');
+        }
+        header.push(b'\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header);
+        bytes.extend(vec![0u8; 256]);
+        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        let out = dir.join("u.npy");
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy", "shape"]);
+    }
+
+    #[test]
+    fn a_mixed_case_bes3t_extension_is_found() {
+        let dir = scratch("mixed-case");
+        bes3t(&dir, str::to_string, None);
+        std::fs::rename(dir.join("p.DSC"), dir.join("p.Dsc")).unwrap();
+        let (o, _) = epri(&["info", "--proj", s(&dir.join("p.Dsc"))]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn a_megabyte_descriptor_line_is_not_echoed() {
+        let dir = scratch("long-line");
+        let dsc = bes3t(
+            &dir,
+            |t| format!("{t}\n{}\n", "Z".repeat(5_000_000)),
+            None,
+        );
+        let (o, _) = epri(&["info", "--proj", s(&dsc)]);
+        let err = stderr(&o);
+        assert!(err.len() < 2000, "{} bytes of stderr", err.len());
+    }
+
+    #[test]
+    fn a_five_dimensional_image_names_the_file_and_the_dimension() {
+        let dir = scratch("five-d");
+        let ds = dataset(&dir);
+        let image = dir.join("u5.npy");
+        write_npy(&image, &ArrayD::<f32>::ones(IxDyn(&[2, 2, 2, 2, 2])));
+        let out = dir.join("p.npy");
+        let args = [
+            "project", "--image", s(&image), "--data", s(&ds), "--delta", "0.1", "--out", s(&out),
+        ];
+        let err = fails(&dir, &args, 2, &["u5.npy", "5D", "(NY, NX)"]);
+        assert!(!err.contains("give NY,NX"), "{err}");
+    }
+}
+
+mod sources {
+    use super::*;
+
+    #[test]
+    fn source_names_are_stems_inside_the_folder() {
+        let dir = scratch("sources");
+        let out = dir.join("sep");
+        let base = [
+            "separate", "--data", "tam-and-tempo-tubes-2d-20210609", "--delta", "0.03", "--shapes",
+            "20,20", "--lambda", "5", "--iters", "2", "--quiet", "--out", s(&out),
+        ];
+        for bad in ["../../x", "/etc/passwd", "..", "h tam", ""] {
+            let mut args = base.to_vec();
+            args.extend(["--sources", bad]);
+            let (o, _) = epri(&args);
+            assert_eq!(o.status.code(), Some(2), "--sources {bad:?}: {}", stderr(&o));
+        }
+        let mut args = base.to_vec();
+        args.extend(["--sources", "htam,htam"]);
+        fails(&dir, &args, 2, &["htam", "twice"]);
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
+    }
+}
+
+mod small {
+    use super::*;
+
+    #[test]
+    fn gallery_list_needs_no_output_folder() {
+        let (o, _) = epri(&["gallery", "--list"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("tv_2d_phalanx"));
+    }
+
+    #[test]
+    fn fbp_takes_quiet_like_the_other_computing_commands() {
+        let dir = scratch("fbp-quiet");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        let err = succeeds(&[
+            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--quiet", "--out",
+            s(&out),
+        ]);
+        assert!(!err.contains("error"), "{err}");
+        assert!(epri_demos::io::npy::read_npy(&out).unwrap().all_finite());
+    }
+}
