@@ -18,6 +18,14 @@
 //!   shape `(3, N²)`.
 //!
 //! Every value is returned as `f64`.
+//!
+//! Hostile files are refused, with a one-line error naming the file at fault, before anything
+//! large is allocated: the `.DSC` is at most [`MAX_DSC_LEN`] bytes and parsed in linear time;
+//! sizes are computed with checked arithmetic and the `.DTA` length must be exactly what the
+//! descriptor says (checked against the file's length before reading it); the gradient table
+//! has one gradient per row of a sinogram (at most [`MAX_GRADIENTS`] for a spectrum); data
+//! values must be finite (NaN usually means a wrong `BSEQ`). Text echoed in errors is quoted,
+//! escaped and cut. [`parse_bes3t`] decodes the bytes of both files, [`read_bes3t`] the files.
 
 use super::array::HostArray;
 use super::{has_extension, open_regular, quoted, read_up_to};
