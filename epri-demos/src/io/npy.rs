@@ -129,7 +129,7 @@ pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
         return Err(if MAGIC.starts_with(bytes) {
             format!("truncated .npy file ({} bytes)", bytes.len())
         } else {
-            "not a .npy file: it does not start with numpy's magic string \\x93NUMPY".into()
+            "not a valid .npy file: it does not start with numpy's magic string \\x93NUMPY".into()
         });
     }
     let [major, minor] = [6, 7].map(|i| bytes.get(i).copied());
