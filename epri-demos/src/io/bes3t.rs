@@ -14,7 +14,7 @@
 //! * Gradients (when the `#DSL` layer has a `grdUnit` device): magnitude `SPL.GRAD` (G/cm),
 //!   angles `a_k = FirstAlpha + 2·k·FirstAlpha` (degrees), `k < NrOfAlpha`. `ImageType 2D`:
 //!   `g_k = μ (cos a_k, sin a_k)`, shape `(2, NrOfAlpha)`. `3D`: an `N×N` grid of
-//!   (θ = a[col], φ = a[row]) flattened row-major, `g = μ (cos θ sin φ, sin θ sin φ, cos φ)`,
+//!   (`θ = a[col]`, `φ = a[row]`) flattened row-major, `g = μ (cos θ sin φ, sin θ sin φ, cos φ)`,
 //!   shape `(3, N²)`.
 //!
 //! Every value is returned as `f64`.
@@ -695,7 +695,7 @@ impl GradientTable {
     }
 
     /// The gradients `(d, P)`, G/cm: angles `a_k = FirstAlpha + 2·k·FirstAlpha`; 2D
-    /// `μ (cos a_k, sin a_k)`; 3D (θ = a[col], φ = a[row]) row-major,
+    /// `μ (cos a_k, sin a_k)`; 3D (`θ = a[col]`, `φ = a[row]`) row-major,
     /// `μ (cos θ sin φ, sin θ sin φ, cos φ)`.
     fn table(&self) -> Array2<f64> {
         let (n, mu, first) = (self.n, self.magnitude, self.first_alpha);
