@@ -1,26 +1,510 @@
 //! `.npy` files (numpy's format), C- or Fortran-ordered, `float32` or `float64`.
+//!
+//! Reading parses the file itself, with bounds: the preamble (`\x93NUMPY`, version 1.0, 2.0 or
+//! 3.0, header length), a header of at most [`MAX_HEADER_LEN`] bytes read by a small parser of
+//! Python literals (strings, numbers, `True`/`False`/`None`, tuples, lists, dicts, nested at most
+//! [`MAX_NESTING`] deep, linear time), then the data, whose length must be exactly what `descr`
+//! and `shape` say (checked before anything is allocated) and whose values must be finite.
+//! [`parse_npy`] does it on bytes, [`read_npy`] on a file. Writing goes through `ndarray-npy`.
 
-use super::array::HostArray;
+use super::array::{fmt_shape, HostArray};
+use super::quoted;
 use crate::error::{Error, Result};
-use ndarray::ArrayD;
-use ndarray_npy::{ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::WriteNpyExt;
 use std::path::Path;
+
+/// numpy's magic string, the first 6 bytes of every `.npy` file.
+const MAGIC: &[u8] = b"\x93NUMPY";
+/// Longest header read, bytes: numpy's own default limit (`max_header_size`).
+pub const MAX_HEADER_LEN: usize = 10_000;
+/// Deepest nesting of brackets accepted in a header (numpy writes 2: a dict holding a tuple).
+pub const MAX_NESTING: usize = 16;
+/// Most axes of an array (numpy's `NPY_MAXDIMS`).
+pub const MAX_AXES: usize = 64;
+
+/// What a `.npy` header says about the data that follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NpyHeader {
+    /// Bytes per value: 4 (`float32`) or 8 (`float64`).
+    pub item_size: usize,
+    /// Whether the values are stored big-endian (`descr` `'>f4'`, `'>f8'`).
+    pub big_endian: bool,
+    /// Whether the values are stored column-major (`fortran_order: True`).
+    pub fortran_order: bool,
+    /// The array's shape (its logical shape, whatever the order).
+    pub shape: Vec<usize>,
+    /// Where the data start in the file, bytes.
+    pub data_offset: usize,
+    /// How many bytes of data the shape and element type call for.
+    pub data_len: usize,
+}
 
 /// Reads a `float32` or `float64` `.npy` file of any dimension. Fortran-ordered files
 /// (`fortran_order: True`, as PyEPRI's `fgrad` arrays) keep their logical shape and values.
+/// The header is checked against the file's length before the data are read.
 pub fn read_npy(path: &Path) -> Result<HostArray> {
-    let bytes = std::fs::read(path).map_err(|e| Error::file(path, io_msg(&e)))?;
-    match ArrayD::<f32>::read_npy(&bytes[..]) {
-        Ok(a) => Ok(HostArray::F32(a)),
-        Err(ReadNpyError::WrongDescriptor(_)) => match ArrayD::<f64>::read_npy(&bytes[..]) {
-            Ok(a) => Ok(HostArray::F64(a)),
-            Err(ReadNpyError::WrongDescriptor(d)) => Err(Error::file(
-                path,
-                format!("unsupported element type {d}: epri reads float32 and float64 arrays"),
-            )),
-            Err(e) => Err(Error::file(path, npy_msg(&e))),
+    let (mut file, len) = super::open_regular(path)?;
+    let mut bytes = Vec::new();
+    // Longest preamble: magic, version, 4-byte length, then the header.
+    let preamble_max = (MAGIC.len() + 2 + 4 + MAX_HEADER_LEN) as u64;
+    super::read_up_to(path, &mut file, preamble_max.min(len), &mut bytes)?;
+    let header = parse_header(&bytes).map_err(|m| Error::file(path, m))?;
+    let data_in_file = len.saturating_sub(header.data_offset as u64);
+    check_data_len(&header, data_in_file).map_err(|m| Error::file(path, m))?;
+    let rest = len.saturating_sub(bytes.len() as u64);
+    super::read_up_to(path, &mut file, rest, &mut bytes)?;
+    parse_npy(&bytes).map_err(|m| Error::file(path, m))
+}
+
+/// Decodes the bytes of a whole `.npy` file: header, then data (exactly the length the header
+/// calls for), into a `float32` or `float64` array of the header's shape. Every value must be
+/// finite. The error says what is wrong, on one line, without naming a file.
+pub fn parse_npy(bytes: &[u8]) -> std::result::Result<HostArray, String> {
+    let h = parse_header(bytes)?;
+    let data = &bytes[h.data_offset..];
+    check_data_len(&h, data.len() as u64)?;
+    let shape = IxDyn(&h.shape).set_f(h.fortran_order);
+    let n = h.data_len / h.item_size;
+    let reserve_failed = |_| format!("cannot allocate {} bytes for the data", h.data_len);
+    macro_rules! decode {
+        ($t:ty, $variant:ident) => {{
+            let mut values: Vec<$t> = Vec::new();
+            values.try_reserve_exact(n).map_err(reserve_failed)?;
+            values.extend(data.chunks_exact(h.item_size).map(|c| {
+                let c = c.try_into().expect("chunk of the item size");
+                if h.big_endian {
+                    <$t>::from_be_bytes(c)
+                } else {
+                    <$t>::from_le_bytes(c)
+                }
+            }));
+            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+                return Err(non_finite_msg(i, values[i] as f64));
+            }
+            HostArray::$variant(
+                ArrayD::from_shape_vec(shape, values)
+                    .map_err(|e| format!("shape {}: {e}", fmt_shape(&h.shape)))?,
+            )
+        }};
+    }
+    Ok(if h.item_size == 4 {
+        decode!(f32, F32)
+    } else {
+        decode!(f64, F64)
+    })
+}
+
+fn non_finite_msg(index: usize, x: f64) -> String {
+    format!("value {index} (counted in file order from 0) is {x}: the data must be finite")
+}
+
+/// Checks that `available` bytes of data are what the header calls for.
+fn check_data_len(h: &NpyHeader, available: u64) -> std::result::Result<(), String> {
+    let need = h.data_len as u64;
+    if available == need {
+        return Ok(());
+    }
+    let what = if available < need {
+        "truncated .npy file"
+    } else {
+        "too long for a .npy file"
+    };
+    Err(format!(
+        "{what}: shape {} of {} values needs {need} bytes of data, the file has {available}",
+        fmt_shape(&h.shape),
+        if h.item_size == 4 {
+            "float32"
+        } else {
+            "float64"
         },
-        Err(e) => Err(Error::file(path, npy_msg(&e))),
+    ))
+}
+
+/// Parses the preamble and header at the start of a `.npy` file (`bytes` may stop anywhere
+/// after the header). Only `float32`/`float64` element types are accepted; keys other than
+/// `descr`, `fortran_order` and `shape` are parsed and ignored.
+pub fn parse_header(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
+    if !bytes.starts_with(MAGIC) {
+        return Err(if MAGIC.starts_with(bytes) {
+            format!("truncated .npy file ({} bytes)", bytes.len())
+        } else {
+            "not a valid .npy file: it does not start with numpy's magic string \\x93NUMPY".into()
+        });
+    }
+    let [major, minor] = [6, 7].map(|i| bytes.get(i).copied());
+    let (Some(major), Some(minor)) = (major, minor) else {
+        return Err(format!("truncated .npy file ({} bytes)", bytes.len()));
+    };
+    let len_size = match major {
+        1 => 2,
+        2 | 3 => 4,
+        _ => {
+            return Err(format!(
+                "unsupported .npy format version {major}.{minor} (epri reads 1.0, 2.0 and 3.0)"
+            ))
+        }
+    };
+    let start = 8 + len_size;
+    let Some(len_bytes) = bytes.get(8..start) else {
+        return Err(format!("truncated .npy file ({} bytes)", bytes.len()));
+    };
+    let header_len = len_bytes
+        .iter()
+        .rev()
+        .fold(0usize, |acc, &b| (acc << 8) | b as usize);
+    if header_len > MAX_HEADER_LEN {
+        return Err(format!(
+            "the header is {header_len} bytes long, more than the {MAX_HEADER_LEN} numpy itself reads"
+        ));
+    }
+    let end = start + header_len;
+    let Some(text) = bytes.get(start..end) else {
+        return Err(format!(
+            "truncated .npy file: the header needs {header_len} bytes, the file has {} after the preamble",
+            bytes.len() - start
+        ));
+    };
+    let entries =
+        LiteralParser::parse_dict(text).map_err(|e| format!("invalid .npy header: {e}"))?;
+    let mut descr = None;
+    let mut fortran_order = None;
+    let mut shape = None;
+    for (key, value) in &entries {
+        let slot = match key.as_slice() {
+            b"descr" => &mut descr,
+            b"fortran_order" => &mut fortran_order,
+            b"shape" => &mut shape,
+            _ => continue,
+        };
+        if slot.replace(value).is_some() {
+            return Err(format!(
+                "invalid .npy header: key '{}' appears twice",
+                String::from_utf8_lossy(key)
+            ));
+        }
+    }
+    let missing = |key: &str, what: &str| format!("the header has no '{key}' key ({what})");
+    let descr = descr.ok_or_else(|| missing("descr", "the element type"))?;
+    let fortran_order = fortran_order.ok_or_else(|| missing("fortran_order", "True or False"))?;
+    let shape = shape.ok_or_else(|| missing("shape", "the array's dimensions"))?;
+    let (item_size, big_endian) = element_type(descr)?;
+    let fortran_order = match fortran_order.literal {
+        Literal::Bool(b) => b,
+        _ => {
+            return Err(format!(
+                "'fortran_order' is {}, expected True or False",
+                fortran_order.echo()
+            ))
+        }
+    };
+    let shape = axis_lengths(shape)?;
+    // ndarray needs the product of the non-zero lengths to fit an isize.
+    let too_big = || {
+        format!(
+            "shape {} holds more values than memory can address",
+            fmt_shape(&shape)
+        )
+    };
+    let addressable = shape
+        .iter()
+        .filter(|&&n| n > 0)
+        .try_fold(item_size, |acc, &n| acc.checked_mul(n))
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or_else(too_big)?;
+    let data_len = if shape.contains(&0) { 0 } else { addressable };
+    Ok(NpyHeader {
+        item_size,
+        big_endian,
+        fortran_order,
+        shape,
+        data_offset: end,
+        data_len,
+    })
+}
+
+/// `descr` `'<f4'`, `'<f8'`, `'>f4'`, `'>f8'` (or `'='`, native): (bytes per value, big-endian).
+fn element_type(descr: &Entry) -> std::result::Result<(usize, bool), String> {
+    let unsupported = || {
+        format!(
+            "unsupported element type {}: epri reads float32 and float64 arrays",
+            descr.echo()
+        )
+    };
+    let Literal::Str(s) = &descr.literal else {
+        return Err(unsupported());
+    };
+    let [order, b'f', size] = s.as_slice() else {
+        return Err(unsupported());
+    };
+    let big_endian = match order {
+        b'<' => false,
+        b'>' => true,
+        b'=' => cfg!(target_endian = "big"),
+        _ => return Err(unsupported()),
+    };
+    match size {
+        b'4' => Ok((4, big_endian)),
+        b'8' => Ok((8, big_endian)),
+        _ => Err(unsupported()),
+    }
+}
+
+/// `shape`: a tuple of at most [`MAX_AXES`] non-negative integers.
+fn axis_lengths(shape: &Entry) -> std::result::Result<Vec<usize>, String> {
+    let bad = || {
+        format!(
+            "'shape' is {}, expected a tuple of axis lengths such as (113, 2000)",
+            shape.echo()
+        )
+    };
+    let Literal::Tuple(items) = &shape.literal else {
+        return Err(bad());
+    };
+    if items.len() > MAX_AXES {
+        return Err(format!(
+            "'shape' has {} axes, more than numpy's {MAX_AXES}",
+            items.len()
+        ));
+    }
+    items
+        .iter()
+        .map(|item| match item {
+            Literal::Number(digits) if digits.iter().all(u8::is_ascii_digit) => {
+                std::str::from_utf8(digits)
+                    .ok()
+                    .and_then(|d| d.parse::<usize>().ok())
+                    .ok_or_else(|| {
+                        format!(
+                            "'shape' holds the axis length {}, too large for this machine",
+                            quoted(&String::from_utf8_lossy(digits))
+                        )
+                    })
+            }
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
+/// A Python literal of a `.npy` header, as far as epri looks into it.
+enum Literal {
+    /// A string's raw bytes between the quotes (escapes kept as written).
+    Str(Vec<u8>),
+    /// A number as written (`113`, `-1.5e3`).
+    Number(Vec<u8>),
+    /// `True` or `False`.
+    Bool(bool),
+    /// A tuple's items.
+    Tuple(Vec<Literal>),
+    /// `None`, a list or a dict: parsed, contents dropped.
+    Other,
+}
+
+/// A value of the header's dict with the text it was parsed from.
+struct Entry {
+    literal: Literal,
+    text: String,
+}
+
+impl Entry {
+    /// The value's text, quoted and cut for an error message.
+    fn echo(&self) -> String {
+        quoted(&self.text)
+    }
+}
+
+/// A recursive-descent parser of the Python literals numpy writes in headers: one pass over
+/// the text, brackets nested at most [`MAX_NESTING`] deep.
+struct LiteralParser<'a> {
+    text: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> LiteralParser<'a> {
+    /// Parses a whole header: one dict, then only white space. Returns its `(key, value)`
+    /// pairs in order; keys must be strings.
+    fn parse_dict(text: &'a [u8]) -> std::result::Result<Vec<(Vec<u8>, Entry)>, String> {
+        let mut p = LiteralParser { text, pos: 0 };
+        p.skip_space();
+        if p.peek() != Some(b'{') {
+            return Err(format!(
+                "expected a dict {{'descr': ..., 'fortran_order': ..., 'shape': ...}}, found {}",
+                p.here()
+            ));
+        }
+        p.pos += 1;
+        let mut entries = Vec::new();
+        loop {
+            p.skip_space();
+            if p.peek() == Some(b'}') {
+                p.pos += 1;
+                break;
+            }
+            let Literal::Str(key) = p.value(1)? else {
+                return Err("a key of the header dict is not a string".into());
+            };
+            p.skip_space();
+            p.expect(b':')?;
+            p.skip_space();
+            let start = p.pos;
+            let literal = p.value(1)?;
+            let text = String::from_utf8_lossy(&p.text[start..p.pos]).into_owned();
+            entries.push((key, Entry { literal, text }));
+            if p.separator(b'}')? {
+                break;
+            }
+        }
+        p.skip_space();
+        if p.pos < text.len() {
+            return Err(format!("unexpected text after the dict: {}", p.here()));
+        }
+        Ok(entries)
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    /// The text at the current position, for error messages.
+    fn here(&self) -> String {
+        match self.text.get(self.pos..) {
+            Some([]) | None => "the end of the header".into(),
+            Some(rest) => format!(
+                "{} at byte {}",
+                quoted(&String::from_utf8_lossy(&rest[..rest.len().min(20)])),
+                self.pos
+            ),
+        }
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(format!("expected '{}', found {}", c as char, self.here()))
+        }
+    }
+
+    /// After an item of a sequence: `,` (then maybe `close`) or `close`. Returns whether the
+    /// sequence is closed.
+    fn separator(&mut self, close: u8) -> std::result::Result<bool, String> {
+        self.skip_space();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_space();
+                let closed = self.peek() == Some(close);
+                self.pos += closed as usize;
+                Ok(closed)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(format!(
+                "expected ',' or '{}', found {}",
+                close as char,
+                self.here()
+            )),
+        }
+    }
+
+    /// One literal; `depth` is the number of brackets open around it.
+    fn value(&mut self, depth: usize) -> std::result::Result<Literal, String> {
+        match self.peek() {
+            Some(q @ (b'\'' | b'"')) => self.string(q),
+            Some(open @ (b'(' | b'[' | b'{')) => {
+                if depth >= MAX_NESTING {
+                    return Err(format!(
+                        "brackets nested more than {MAX_NESTING} deep at byte {}",
+                        self.pos
+                    ));
+                }
+                self.pos += 1;
+                self.sequence(open, depth + 1)
+            }
+            Some(c) if c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.') => {
+                let start = self.pos;
+                while self.peek().is_some_and(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.' | b'_')
+                }) {
+                    self.pos += 1;
+                }
+                let word = &self.text[start..self.pos];
+                match word {
+                    b"True" => Ok(Literal::Bool(true)),
+                    b"False" => Ok(Literal::Bool(false)),
+                    b"None" => Ok(Literal::Other),
+                    _ if word[0].is_ascii_alphabetic() => Err(format!(
+                        "unknown name {} at byte {start}",
+                        quoted(&String::from_utf8_lossy(word))
+                    )),
+                    _ => Ok(Literal::Number(word.to_vec())),
+                }
+            }
+            _ => Err(format!("expected a value, found {}", self.here())),
+        }
+    }
+
+    /// A string quoted by `q`, its raw bytes (a backslash escapes the next byte).
+    fn string(&mut self, q: u8) -> std::result::Result<Literal, String> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut raw = Vec::new();
+        while let Some(c) = self.peek() {
+            self.pos += 1;
+            if c == q {
+                return Ok(Literal::Str(raw));
+            }
+            raw.push(c);
+            if c == b'\\' {
+                if let Some(next) = self.peek() {
+                    raw.push(next);
+                    self.pos += 1;
+                }
+            }
+        }
+        Err(format!("the string at byte {start} is not closed"))
+    }
+
+    /// The items of a tuple, list or dict whose opening bracket `open` was just read.
+    fn sequence(&mut self, open: u8, depth: usize) -> std::result::Result<Literal, String> {
+        let close = match open {
+            b'(' => b')',
+            b'[' => b']',
+            _ => b'}',
+        };
+        let mut items = Vec::new();
+        loop {
+            self.skip_space();
+            if self.peek() == Some(close) {
+                self.pos += 1;
+                break;
+            }
+            let item = self.value(depth)?;
+            if open == b'{' {
+                self.skip_space();
+                self.expect(b':')?;
+                self.skip_space();
+                self.value(depth)?;
+            } else {
+                items.push(item);
+            }
+            if self.separator(close)? {
+                break;
+            }
+        }
+        Ok(match open {
+            b'(' => Literal::Tuple(items),
+            _ => Literal::Other,
+        })
     }
 }
 
@@ -34,17 +518,6 @@ pub fn write_npy(path: &Path, a: &HostArray) -> Result<()> {
         }
         .map_err(|e| e.to_string())
     })
-}
-
-fn npy_msg(e: &ReadNpyError) -> String {
-    match e {
-        ReadNpyError::Io(e) => io_msg(e),
-        ReadNpyError::MissingData => {
-            "truncated .npy file (fewer values than its shape says)".into()
-        }
-        ReadNpyError::ParseHeader(e) => format!("not a valid .npy file ({e})"),
-        other => format!("not a valid .npy file ({other})"),
-    }
 }
 
 /// An I/O error in plain words.
