@@ -301,8 +301,14 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
     if dims.iter().any(|&n| n < 2) {
         return Err(format!("every size must be at least 2, got '{s}'"));
     }
-    if dims.iter().try_fold(1usize, |acc, &n| acc.checked_mul(n)).is_none() {
-        return Err(format!("'{s}' has more pixels than this machine can address"));
+    if dims
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n))
+        .is_none()
+    {
+        return Err(format!(
+            "'{s}' has more pixels than this machine can address"
+        ));
     }
     Ok(Shape(dims))
 }

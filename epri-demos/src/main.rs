@@ -29,7 +29,10 @@ fn main() {
             | ErrorKind::DisplayVersion
             | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
             _ => {
-                eprintln!("error: {}", epri_demos::cli::one_line_usage_error(&e, std::env::args().nth(1).as_deref()));
+                eprintln!(
+                    "error: {}",
+                    epri_demos::cli::one_line_usage_error(&e, std::env::args().nth(1).as_deref())
+                );
                 std::process::exit(2);
             }
         },

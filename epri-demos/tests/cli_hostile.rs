@@ -95,9 +95,16 @@ fn fails(inputs: &Path, args: &[&str], code: i32, needles: &[&str]) -> String {
     assert!(took < TIME_LIMIT, "epri {args:?} took {took:?}");
     assert_eq!(o.status.code(), Some(code), "epri {args:?}: {err}");
     let lines: Vec<&str> = err.lines().collect();
-    assert_eq!(lines.len(), 1, "epri {args:?}: one line expected, got {err:?}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "epri {args:?}: one line expected, got {err:?}"
+    );
     assert!(lines[0].starts_with("error: "), "{err}");
-    assert!(!err.contains("internal error") && !err.contains("panicked"), "{err}");
+    assert!(
+        !err.contains("internal error") && !err.contains("panicked"),
+        "{err}"
+    );
     assert!(
         !lines[0].chars().any(char::is_control),
         "control characters in {err:?}"
@@ -105,7 +112,10 @@ fn fails(inputs: &Path, args: &[&str], code: i32, needles: &[&str]) -> String {
     for n in needles {
         assert!(err.contains(n), "epri {args:?}: expected {n:?} in {err}");
     }
-    assert!(snapshot(inputs) == before, "epri {args:?} changed its inputs");
+    assert!(
+        snapshot(inputs) == before,
+        "epri {args:?} changed its inputs"
+    );
     err
 }
 
@@ -190,9 +200,10 @@ mod hang {
         let dir = scratch("nested");
         let ds = dataset(&dir);
         let nest = format!("{}{}", "[".repeat(40), "]".repeat(40));
-        let dict = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (64,), 'x': {nest}, }}");
+        let dict =
+            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (64,), 'x': {nest}, }}");
         let mut header = dict.into_bytes();
-        while (header.len() + 11) % 64 != 0 {
+        while !(header.len() + 11).is_multiple_of(64) {
             header.push(b' ');
         }
         header.push(b'\n');
@@ -214,7 +225,12 @@ mod inputs_kept {
         let dir = scratch("out-input");
         let ds = dataset(&dir);
         let proj = ds.join("proj.npy");
-        let err = fails(&dir, &tv_args(s(&ds), s(&proj), "16,16"), 2, &["--out", "input"]);
+        let err = fails(
+            &dir,
+            &tv_args(s(&ds), s(&proj), "16,16"),
+            2,
+            &["--out", "input"],
+        );
         assert!(err.contains("proj.npy"), "{err}");
         let via = format!("{}/../ds/fgrad.npy", s(&ds));
         fails(&dir, &tv_args(s(&ds), &via, "16,16"), 2, &["fgrad.npy"]);
@@ -229,7 +245,10 @@ mod inputs_kept {
         let h = ds.join("h.npy");
         args.extend(["--png", s(&h)]);
         fails(&dir, &args, 2, &["--png", "h.npy"]);
-        assert!(!out.exists(), "nothing is written when the command is refused");
+        assert!(
+            !out.exists(),
+            "nothing is written when the command is refused"
+        );
     }
 
     #[test]
@@ -239,7 +258,14 @@ mod inputs_kept {
         let image = dir.join("u.npy");
         write_npy(&image, &Array2::<f32>::ones((16, 16)));
         let args = [
-            "project", "--image", s(&image), "--data", s(&ds), "--delta", "0.1", "--out",
+            "project",
+            "--image",
+            s(&image),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
             s(&image),
         ];
         fails(&dir, &args, 2, &["--out", "u.npy", "input"]);
@@ -253,8 +279,17 @@ mod inputs_kept {
         let dta = dir.join("p.DTA");
         let h = ds.join("h.npy");
         let args = [
-            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape",
-            "40,20", "--out", s(&dta),
+            "fbp",
+            "--proj",
+            s(&dsc),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.008",
+            "--shape",
+            "40,20",
+            "--out",
+            s(&dta),
         ];
         fails(&dir, &args, 2, &["p.DTA", "input"]);
     }
@@ -273,8 +308,17 @@ mod atomic {
         // The previous result: a valid 8x8 image.
         write_npy(&out, &Array2::<f32>::from_elem((8, 8), 1.0));
         let args = [
-            "backproject", "--data", s(&ds), "--delta", "0.02", "--shape", "1500,1500",
-            "--precision", "f64", "--out", s(&out),
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.02",
+            "--shape",
+            "1500,1500",
+            "--precision",
+            "f64",
+            "--out",
+            s(&out),
         ];
         for delay_ms in [5u64, 60, 150, 300, 600, 1200] {
             let mut child = Command::new(env!("CARGO_BIN_EXE_epri"))
@@ -308,7 +352,14 @@ mod sizes {
         let out = dir.join("u.npy");
         for cmd in ["tv", "fbp", "backproject"] {
             let mut args = vec![
-                cmd, "--data", s(&ds), "--delta", "0.0001", "--shape", "100000,100000", "--out",
+                cmd,
+                "--data",
+                s(&ds),
+                "--delta",
+                "0.0001",
+                "--shape",
+                "100000,100000",
+                "--out",
                 s(&out),
             ];
             if cmd == "tv" {
@@ -317,8 +368,18 @@ mod sizes {
             fails(&dir, &args, 1, &["GiB", "--shape"]);
         }
         let args = [
-            "separate", "--data", "tam-and-tempo-tubes-2d-20210609", "--delta", "0.0001",
-            "--shapes", "100000,100000", "--lambda", "1", "--quiet", "--out", s(&out),
+            "separate",
+            "--data",
+            "tam-and-tempo-tubes-2d-20210609",
+            "--delta",
+            "0.0001",
+            "--shapes",
+            "100000,100000",
+            "--lambda",
+            "1",
+            "--quiet",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 1, &["GiB"]);
         assert!(!out.exists());
@@ -339,7 +400,7 @@ mod sizes {
         let ds = dataset(&dir);
         let mut header =
             b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }".to_vec();
-        while (header.len() + 11) % 64 != 0 {
+        while !(header.len() + 11).is_multiple_of(64) {
             header.push(b' ');
         }
         header.push(b'\n');
@@ -359,8 +420,17 @@ mod sizes {
         let out = dir.join("u.npy");
         let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
         let args = [
-            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape", "40,20",
-            "--out", s(&out),
+            "fbp",
+            "--proj",
+            s(&dsc),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.008",
+            "--shape",
+            "40,20",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 1, &["p.DSC"]);
     }
@@ -368,7 +438,11 @@ mod sizes {
     #[test]
     fn a_bes3t_point_count_near_the_address_limit_with_no_data_is_refused() {
         let dir = scratch("bes3t-xpts");
-        let dsc = bes3t(&dir, |t| set_key(t, "XPTS", "2305843009213693952"), Some(Vec::new()));
+        let dsc = bes3t(
+            &dir,
+            |t| set_key(t, "XPTS", "2305843009213693952"),
+            Some(Vec::new()),
+        );
         let out = dir.join("u.npy");
         let args = ["info", "--proj", s(&dsc)];
         let _ = out;
@@ -389,7 +463,15 @@ mod finite {
         write_npy(&ds.join("proj.npy"), &proj);
         let out = dir.join("u.npy");
         let args = [
-            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--out", s(&out),
+            "fbp",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 1, &["proj", "float32", "--precision f64"]);
         assert!(!out.exists());
@@ -401,7 +483,14 @@ mod finite {
         let ds = dataset(&dir);
         let out = dir.join("u.npy");
         let args = [
-            "backproject", "--data", s(&ds), "--delta", "1e30", "--shape", "16,16", "--out",
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "1e30",
+            "--shape",
+            "16,16",
+            "--out",
             s(&out),
         ];
         fails(&dir, &args, 1, &["--delta", "sweep"]);
@@ -411,7 +500,15 @@ mod finite {
         });
         write_npy(&ds.join("fgrad.npy"), &g);
         let args = [
-            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--out", s(&out),
+            "fbp",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 1, &["fgrad", "sweep"]);
         assert!(!out.exists());
@@ -424,8 +521,17 @@ mod finite {
         let out = dir.join("u.npy");
         let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
         let args = [
-            "fbp", "--proj", s(&dsc), "--h", s(&h), "--delta", "0.008", "--shape", "40,20",
-            "--out", s(&out),
+            "fbp",
+            "--proj",
+            s(&dsc),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.008",
+            "--shape",
+            "40,20",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 1, &["p.DTA"]);
     }
@@ -436,8 +542,18 @@ mod finite {
         let ds = dataset(&dir);
         let out = dir.join("u.npy");
         let args = [
-            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--cutoff", "1e-4",
-            "--quiet", "--out", s(&out),
+            "fbp",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--cutoff",
+            "1e-4",
+            "--quiet",
+            "--out",
+            s(&out),
         ];
         let (o, _) = epri(&args);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -454,7 +570,12 @@ mod finite {
         let ds = dataset(&dir);
         write_npy(&ds.join("proj.npy"), &Array2::<f32>::zeros((16, 64)));
         let out = dir.join("u.npy");
-        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["proj", "all zero"]);
+        fails(
+            &dir,
+            &tv_args(s(&ds), s(&out), "16,16"),
+            1,
+            &["proj", "all zero"],
+        );
     }
 }
 
@@ -466,7 +587,12 @@ mod messages {
         let dir = scratch("negative");
         let ds = dataset(&dir);
         let out = dir.join("u.npy");
-        for (opt, value) in [("--eps", "-1"), ("--tol", "-1"), ("--iters", "-1"), ("--lambda", "-2")] {
+        for (opt, value) in [
+            ("--eps", "-1"),
+            ("--tol", "-1"),
+            ("--iters", "-1"),
+            ("--lambda", "-2"),
+        ] {
             let mut args = tv_args(s(&ds), s(&out), "16,16");
             match args.iter().position(|a| *a == opt) {
                 Some(i) => args[i + 1] = value,
@@ -474,9 +600,22 @@ mod messages {
             }
             fails(&dir, &args, 2, &[opt, value, "epri tv --help"]);
         }
-        fails(&dir, &tv_args(s(&ds), s(&out), "-16,16"), 2, &["--shape", "-16,16"]);
+        fails(
+            &dir,
+            &tv_args(s(&ds), s(&out), "-16,16"),
+            2,
+            &["--shape", "-16,16"],
+        );
         let args = [
-            "fbp", "--data", s(&ds), "--delta", "-0.1", "--shape", "16,16", "--out", s(&out),
+            "fbp",
+            "--data",
+            s(&ds),
+            "--delta",
+            "-0.1",
+            "--shape",
+            "16,16",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &args, 2, &["--delta", "-0.1"]);
     }
@@ -495,8 +634,9 @@ mod messages {
     fn control_bytes_of_a_header_are_escaped() {
         let dir = scratch("control");
         let ds = dataset(&dir);
-        let mut header = b"{'descr': '<f4\x1b[31m\x07', 'fortran_order': False, 'shape': (64,), }".to_vec();
-        while (header.len() + 11) % 64 != 0 {
+        let mut header =
+            b"{'descr': '<f4\x1b[31m\x07', 'fortran_order': False, 'shape': (64,), }".to_vec();
+        while !(header.len() + 11).is_multiple_of(64) {
             header.push(b' ');
         }
         header.push(b'\n');
@@ -514,7 +654,7 @@ mod messages {
         let dir = scratch("no-shape");
         let ds = dataset(&dir);
         let mut header = b"{'descr': '<f4', 'fortran_order': False, 'shaper': (64,), }".to_vec();
-        while (header.len() + 11) % 64 != 0 {
+        while !(header.len() + 11).is_multiple_of(64) {
             header.push(b' ');
         }
         header.push(b'\n');
@@ -524,7 +664,12 @@ mod messages {
         bytes.extend(vec![0u8; 256]);
         std::fs::write(ds.join("h.npy"), bytes).unwrap();
         let out = dir.join("u.npy");
-        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy", "shape"]);
+        fails(
+            &dir,
+            &tv_args(s(&ds), s(&out), "16,16"),
+            1,
+            &["h.npy", "shape"],
+        );
     }
 
     #[test]
@@ -539,11 +684,7 @@ mod messages {
     #[test]
     fn a_megabyte_descriptor_line_is_not_echoed() {
         let dir = scratch("long-line");
-        let dsc = bes3t(
-            &dir,
-            |t| format!("{t}\n{}\n", "Z".repeat(5_000_000)),
-            None,
-        );
+        let dsc = bes3t(&dir, |t| format!("{t}\n{}\n", "Z".repeat(5_000_000)), None);
         let (o, _) = epri(&["info", "--proj", s(&dsc)]);
         let err = stderr(&o);
         assert!(err.len() < 2000, "{} bytes of stderr", err.len());
@@ -557,7 +698,15 @@ mod messages {
         write_npy(&image, &ArrayD::<f32>::ones(IxDyn(&[2, 2, 2, 2, 2])));
         let out = dir.join("p.npy");
         let args = [
-            "project", "--image", s(&image), "--data", s(&ds), "--delta", "0.1", "--out", s(&out),
+            "project",
+            "--image",
+            s(&image),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
         ];
         let err = fails(&dir, &args, 2, &["u5.npy", "5D", "(NY, NX)"]);
         assert!(!err.contains("give NY,NX"), "{err}");
@@ -572,19 +721,40 @@ mod sources {
         let dir = scratch("sources");
         let out = dir.join("sep");
         let base = [
-            "separate", "--data", "tam-and-tempo-tubes-2d-20210609", "--delta", "0.03", "--shapes",
-            "20,20", "--lambda", "5", "--iters", "2", "--quiet", "--out", s(&out),
+            "separate",
+            "--data",
+            "tam-and-tempo-tubes-2d-20210609",
+            "--delta",
+            "0.03",
+            "--shapes",
+            "20,20",
+            "--lambda",
+            "5",
+            "--iters",
+            "2",
+            "--quiet",
+            "--out",
+            s(&out),
         ];
         for bad in ["../../x", "/etc/passwd", "..", "h tam", ""] {
             let mut args = base.to_vec();
             args.extend(["--sources", bad]);
             let (o, _) = epri(&args);
-            assert_eq!(o.status.code(), Some(2), "--sources {bad:?}: {}", stderr(&o));
+            assert_eq!(
+                o.status.code(),
+                Some(2),
+                "--sources {bad:?}: {}",
+                stderr(&o)
+            );
         }
         let mut args = base.to_vec();
         args.extend(["--sources", "htam,htam"]);
         fails(&dir, &args, 2, &["htam", "twice"]);
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            0,
+            "nothing written"
+        );
     }
 }
 
@@ -604,7 +774,15 @@ mod small {
         let ds = dataset(&dir);
         let out = dir.join("u.npy");
         let err = succeeds(&[
-            "fbp", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16", "--quiet", "--out",
+            "fbp",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--quiet",
+            "--out",
             s(&out),
         ]);
         assert!(!err.contains("error"), "{err}");

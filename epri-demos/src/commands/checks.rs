@@ -173,16 +173,25 @@ pub fn check_headroom(
     let limit = max_finite / (1e3 * samples.max(1.0));
     for (name, a) in arrays {
         let largest = a.max_abs();
-        if largest == 0.0 && name != "the image" {
+        let name = match acq.data_files.iter().find(|(n, _)| *n == name) {
+            Some((_, path)) => format!("{name} ({})", path.display()),
+            None => name.to_string(),
+        };
+        if largest == 0.0 && !name.starts_with("the image") {
             return Err(Error::data(format!(
                 "{name} is all zero: there is nothing to reconstruct from"
             )));
         }
         if largest > limit {
             return Err(Error::data(format!(
-                "{name} holds values up to {largest:.3e}: sums over its {samples} samples would overflow {} (largest {max_finite:.3e}); rescale the data{}",
+                "{name} holds values up to {largest:.3e}: sums over its {samples} samples would overflow {} (largest {max_finite:.3e}); rescale the data{}{}",
                 dtype_name(precision),
-                if precision == Precision::F32 { " or use --precision f64" } else { "" }
+                if precision == Precision::F32 { " or use --precision f64" } else { "" },
+                if name.to_ascii_lowercase().ends_with(".dta)") {
+                    " (values this large in a BES3T file often mean a wrong byte order BSEQ)"
+                } else {
+                    ""
+                }
             )));
         }
     }
@@ -242,7 +251,12 @@ mod tests {
         assert!(small > 1e7 && small < 1e9, "{small}");
         let f64_ = estimated_bytes(Workload::Tv(&[vec![400, 200]]), 113, 2000, Precision::F64);
         assert!((f64_ / small - 2.0).abs() < 1e-9);
-        let huge = estimated_bytes(Workload::Fbp(&[100_000, 100_000]), 113, 2000, Precision::F32);
+        let huge = estimated_bytes(
+            Workload::Fbp(&[100_000, 100_000]),
+            113,
+            2000,
+            Precision::F32,
+        );
         assert!(huge > 1e11, "{huge}");
         let two = estimated_bytes(
             Workload::Tv(&[vec![100, 100], vec![100, 100]]),
@@ -252,7 +266,12 @@ mod tests {
         );
         let one = estimated_bytes(Workload::Tv(&[vec![100, 100]]), 39, 1200, Precision::F32);
         assert!(two > 1.5 * one);
-        let absurd = estimated_bytes(Workload::Operator(&[usize::MAX, usize::MAX]), 1, 2, Precision::F64);
+        let absurd = estimated_bytes(
+            Workload::Operator(&[usize::MAX, usize::MAX]),
+            1,
+            2,
+            Precision::F64,
+        );
         assert!(absurd.is_infinite() || absurd > 1e30);
     }
 }

@@ -1,8 +1,8 @@
 //! `epri separate`: TV-regularised source separation (SPEC §2.11–2.12, PyEPRI's
 //! `tv_multisrc`), one experimental setting, `K` sources each with its own spectrum.
 
-use super::tv::{progress_bar, report};
 use super::checks::{self, Workload};
+use super::tv::{progress_bar, report};
 use super::{check_dims, fmt_duration, open, save_image};
 use crate::cli::SeparateArgs;
 use crate::dispatch::Job;
@@ -242,7 +242,14 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
     crate::io::output::check_outputs(&inputs, &named)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes: Vec<Vec<usize>> = sources.iter().map(|s| s.shape.clone()).collect();
-    checks::before_compute(&acq, &device, precision, a.delta, None, Workload::Tv(&shapes))?;
+    checks::before_compute(
+        &acq,
+        &device,
+        precision,
+        a.delta,
+        None,
+        Workload::Tv(&shapes),
+    )?;
     let opts = TvOptions {
         lambda: a.lambda,
         tol: a.tol,
@@ -282,7 +289,9 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
     let images = images
         .into_iter()
         .zip(&sources)
-        .map(|(u, s)| checks::check_result(u, &format!("image of source {}", s.name), precision, ""))
+        .map(|(u, s)| {
+            checks::check_result(u, &format!("image of source {}", s.name), precision, "")
+        })
         .collect::<Result<Vec<_>>>()?;
     for ((s, image), (out, png)) in sources.iter().zip(&images).zip(&outputs) {
         let png = a.png.then_some(png.as_path());

@@ -144,7 +144,14 @@ pub fn run(a: &TvArgs) -> Result<()> {
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes = [a.shape.0.clone()];
-    checks::before_compute(&acq, &device, precision, a.delta, None, Workload::Tv(&shapes))?;
+    checks::before_compute(
+        &acq,
+        &device,
+        precision,
+        a.delta,
+        None,
+        Workload::Tv(&shapes),
+    )?;
     let params = TvParams {
         shape: a.shape.0.clone(),
         delta: a.delta,

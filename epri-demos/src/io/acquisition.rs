@@ -51,6 +51,9 @@ pub struct Acquisition {
     pub dir: Option<PathBuf>,
     /// Every file read (with the companion of a BES3T file), so that no output replaces one.
     pub files: Vec<PathBuf>,
+    /// The files holding the values of `proj` and `h` (the `.DTA` of a BES3T file), for
+    /// messages about their values.
+    pub data_files: Vec<(&'static str, PathBuf)>,
 }
 
 /// The arrays converted to one precision `T`, C order.
@@ -96,6 +99,16 @@ impl Loader {
             read_array(path)
         }
     }
+}
+
+/// The file holding the values of a file argument: the `.DTA` companion of a BES3T file, else
+/// the file itself.
+fn data_file(path: &Path) -> PathBuf {
+    input_files(path)
+        .into_iter()
+        .rev()
+        .find(|p| super::has_extension(p, "dta"))
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// The files behind a file argument: the file itself, and for a BES3T file both its `.DSC`
@@ -198,6 +211,13 @@ impl Acquisition {
             _ => None,
         }
         .unwrap_or_else(|| "epri".into());
+        let data_files = [
+            ("proj", proj.as_ref().and(proj_path.as_ref())),
+            ("h", h.as_ref().and(h_path.as_ref())),
+        ]
+        .into_iter()
+        .filter_map(|(name, p)| Some((name, data_file(p?))))
+        .collect();
         let acq = Acquisition {
             label,
             proj,
@@ -207,6 +227,7 @@ impl Acquisition {
             spectra,
             dir,
             files: loader.files,
+            data_files,
         };
         acq.check()?;
         Ok(acq)

@@ -148,7 +148,11 @@ mod tests {
             std::os::unix::fs::symlink(&input, &link).unwrap();
             assert!(check_outputs(std::slice::from_ref(&input), &[("--png", &link)]).is_err());
         }
-        assert!(check_outputs(std::slice::from_ref(&input), &[("--out", &d.join("new.npy"))]).is_ok());
+        assert!(check_outputs(
+            std::slice::from_ref(&input),
+            &[("--out", &d.join("new.npy"))]
+        )
+        .is_ok());
         assert_eq!(std::fs::read(&input).unwrap(), b"data");
         std::fs::remove_dir_all(&d).unwrap();
     }
