@@ -1,5 +1,5 @@
 //! The acquisition geometry of a mono-source EPR experiment: the homogeneous-field grid `B`, the
-//! pixel size `delta` and the field gradients `fgrad` (SPEC §0, §2.2).
+//! pixel size `delta` and the field gradients `fgrad`.
 
 use crate::error::{Error, Result};
 use backend_core::Real;

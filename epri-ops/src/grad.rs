@@ -1,4 +1,4 @@
-//! Discrete gradient and divergence of images, with optional support masks (SPEC §2.10; PyEPRI's
+//! Discrete gradient and divergence of images, with optional support masks (PyEPRI's
 //! `utils.grad{2,3}d`, `div{2,3}d`, `compute_{2,3}d_gradient_masks`).
 //!
 //! Images have shape (Y, X[, Z]); gradient fields have shape `(d, Y, X[, Z])`, component `a`

@@ -1,4 +1,4 @@
-//! The non-uniform frequency nodes of the projection operator (SPEC §2.2–§2.4, PyEPRI's
+//! The non-uniform frequency nodes of the projection operator (PyEPRI's
 //! `compute_2d_frequency_nodes` / `compute_3d_frequency_nodes`).
 
 use crate::error::{Error, Result};

@@ -1,5 +1,5 @@
-//! Power iteration for the largest eigenvalue of a symmetric positive operator (SPEC §2.12;
-//! PyEPRI's `utils.powerit`), used for the Lipschitz constant `‖A*A‖` of the TV solvers, on one
+//! Power iteration for the largest eigenvalue of a symmetric positive operator
+//! (PyEPRI's `utils.powerit`), used for the Lipschitz constant `‖A*A‖` of the TV solvers, on one
 //! image or on a list of images (multi-source block operators).
 
 use crate::error::{Error, Result};

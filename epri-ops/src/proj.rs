@@ -1,5 +1,5 @@
 //! The mono-source EPR projection operator `A` and its adjoint `A*` (backprojection), in 2D
-//! and 3D (SPEC §2.5, §2.6; PyEPRI's `proj{2,3}d*`, `backproj{2,3}d*`).
+//! and 3D (PyEPRI's `proj{2,3}d*`, `backproj{2,3}d*`).
 
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
@@ -40,7 +40,7 @@ impl Default for ProjectorOptions {
 ///   `Nb` (full mode), the DFT of each projection along B.
 ///
 /// `A u = DFT⁻¹( δ^d · Ĥ(α) · NUFFT₂(u)(ω_{k,α}) )` over the retained frequencies (see
-/// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint (SPEC §2.5, §2.6), computed with
+/// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint, computed with
 /// a type-1 NUFFT. Units: `u` in concentration units `[c]`, projections in `[c]·[h]·cm^d`.
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from

@@ -1,4 +1,4 @@
-//! `A*A` as a convolution: the Toeplitz kernel on the doubled grid (SPEC §2.7; PyEPRI's
+//! `A*A` as a convolution: the Toeplitz kernel on the doubled grid (PyEPRI's
 //! `compute_{2,3}d_toeplitz_kernel`, `apply_{2,3}d_toeplitz_kernel`).
 
 use crate::error::{Error, Result};

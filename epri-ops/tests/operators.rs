@@ -1,7 +1,7 @@
 //! Generic tests of the mono-source operators, instantiated per backend: paths read
 //! `cpu::proj2d::adjointness`, `opencl::toeplitz::equals_adjoint_of_projection`, ...
 //!
-//! Oracles: direct (slow) sums from the definitions of SPEC §2.5–§2.7, transposes of explicit
+//! Oracles: direct (slow) sums from the definitions of the operators, transposes of explicit
 //! matrices, and identities between operators. Tiny sizes, f64 with eps 1e-14 (relative
 //! errors < 1e-10) and f32 with eps 1e-6 (< 1e-4).
 
@@ -77,7 +77,7 @@ fn dft(x: &[f64]) -> Vec<Complex64> {
         .collect()
 }
 
-/// The projection of `u` by the definition (SPEC §2.5, full spectrum, f64 throughout):
+/// The projection of `u` by the definition (full spectrum, f64 throughout):
 /// `p_k = Re IDFT( δ^d Ĥ(α) Σ_x u(x) e^{-i<x, ω_{k,α}>} )` over `α ∈ C(γ_k)`.
 fn direct_projection<T: Real>(g: &Geometry<T>, h: &Array1<T>, u: &ArrayD<T>) -> ArrayD<f64> {
     let nb = g.nb();

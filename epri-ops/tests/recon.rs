@@ -82,7 +82,7 @@ impl Blob {
     }
 }
 
-/// FBP written directly from SPEC §2.13 on the host in f64 (direct DFTs, explicit linear
+/// FBP written directly from its definition on the host in f64 (direct DFTs, explicit linear
 /// interpolation), the oracle of the device implementation.
 fn fbp_direct(
     proj: ArrayView2<'_, f64>,
@@ -201,7 +201,7 @@ mod fbp_cases {
     use super::*;
 
     /// Random sinogram and gradients (one of them zero): the device FBP equals the direct host
-    /// computation of SPEC §2.13 (f64: up to roundoff; f32: up to single-precision roundoff of
+    /// computation of FBP from its definition (f64: up to roundoff; f32: up to single-precision roundoff of
     /// the FFTs and interpolation).
     fn direct<B: Backend, T: Real>(backend: &B, d: usize, tol: f64) {
         let (nb, np) = (64usize, 13usize);

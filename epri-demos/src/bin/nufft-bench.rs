@@ -5,7 +5,7 @@
 //!   f64 at eps 1e-12;
 //! * the EPR shapes: the frequency nodes of the phalanx (M = 30284, 400x200 and 800x400 modes)
 //!   and fusillo (M = 91295, 100x50x50 and 200x100x100) datasets, built as PyEPRI's
-//!   `compute_{2,3}d_frequency_nodes(B, delta, fgrad, rfft_mode=True)` (SPEC §2.3), f32, 1e-6.
+//!   `compute_{2,3}d_frequency_nodes(B, delta, fgrad, rfft_mode=True)`, f32, 1e-6.
 //!
 //! Three medians per case (ms): `set_points` alone, `execute` alone, and `total` = make plan +
 //! set_points + execute (what one `finufft.nufft2d1` call does). Run from the repository root

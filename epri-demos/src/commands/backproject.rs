@@ -1,4 +1,4 @@
-//! `epri backproject`: the adjoint `A* p` of the projection operator (SPEC §2.6).
+//! `epri backproject`: the adjoint `A* p` of the projection operator.
 
 use super::checks::{self, Workload};
 use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};

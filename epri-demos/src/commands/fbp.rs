@@ -1,4 +1,4 @@
-//! `epri fbp`: filtered backprojection (SPEC §2.13, PyEPRI's `eprfbp2d` / `eprfbp3d`).
+//! `epri fbp`: filtered backprojection (PyEPRI's `eprfbp2d` / `eprfbp3d`).
 
 use super::checks::{self, Workload};
 use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};

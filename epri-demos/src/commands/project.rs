@@ -1,4 +1,4 @@
-//! `epri project`: the projections `A u` of an image (SPEC §2.5).
+//! `epri project`: the projections `A u` of an image.
 
 use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open};

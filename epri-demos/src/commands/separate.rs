@@ -1,4 +1,4 @@
-//! `epri separate`: TV-regularised source separation (SPEC §2.11–2.12, PyEPRI's
+//! `epri separate`: TV-regularised source separation (PyEPRI's
 //! `tv_multisrc`), one experimental setting, `K` sources each with its own spectrum.
 
 use super::checks::{self, Workload};

@@ -1,4 +1,4 @@
-//! `epri tv`: TV-regularised least-squares reconstruction (SPEC §2.11–2.12, PyEPRI's
+//! `epri tv`: TV-regularised least-squares reconstruction (PyEPRI's
 //! `tv_monosrc`), with a progress bar.
 
 use super::checks::{self, Workload};

@@ -1,4 +1,4 @@
-//! Bruker BES3T files: a `.DSC` text descriptor and a `.DTA` binary data file (SPEC §6, the
+//! Bruker BES3T files: a `.DSC` text descriptor and a `.DTA` binary data file (the
 //! rules of PyEPRI's `read_bruker_description_file` / `read_bruker_bes3t_dataset`).
 //!
 //! * Descriptor: lines starting with `*` are comments; a line ending with `\` continues on the

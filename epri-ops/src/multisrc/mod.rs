@@ -1,4 +1,4 @@
-//! Several sources, several experimental settings (PyEPRI's `multisrc` module, SPEC §1.4, §2.8).
+//! Several sources, several experimental settings (PyEPRI's `multisrc` module).
 //!
 //! `K` sources (index `j`) with images `u_j` of possibly different shapes (Y, X[, Z]) are imaged
 //! in `L` experimental settings (index `i`, e.g. different microwave powers). Source `j` has the

@@ -1,5 +1,5 @@
 //! The multi-source projection `A` and backprojection `A*`, composed from the mono-source
-//! [`Projector`]'s Fourier-domain halves (SPEC §2.8; PyEPRI's `multisrc.proj{2,3}d*`,
+//! [`Projector`]'s Fourier-domain halves (PyEPRI's `multisrc.proj{2,3}d*`,
 //! `multisrc.backproj{2,3}d*`).
 
 use super::settings::Settings;

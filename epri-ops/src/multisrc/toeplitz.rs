@@ -1,4 +1,4 @@
-//! The block-Toeplitz `A*A` of the multi-source operator (SPEC §2.8; PyEPRI's
+//! The block-Toeplitz `A*A` of the multi-source operator (PyEPRI's
 //! `multisrc.compute_{2,3}d_toeplitz_kernels`, `apply_{2,3}d_toeplitz_kernels`).
 //!
 //! The mono-source [`crate::toeplitz::ToeplitzKernel`] only knows the square doubled grid of one

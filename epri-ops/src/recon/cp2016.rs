@@ -1,4 +1,4 @@
-//! The Condat–Vũ / Chambolle–Pock 2016 primal–dual iterations (SPEC §2.11) for
+//! The Condat–Vũ / Chambolle–Pock 2016 primal–dual iterations for
 //! `min f(u_1, …, u_K) + λ Σ_j TV(u_j)` [+ positivity] [+ support], shared by the mono-source
 //! (PyEPRI's `tvsolver_cp2016`, K = 1, support mask allowed) and multi-source
 //! (`tvsolver_cp2016_multisrc`) reconstructions. Everything stays on the device; the host
@@ -18,7 +18,7 @@ pub(crate) trait DataTerm<B: Backend, T: Real> {
 }
 
 /// A support constraint on one image: the mask (`u <- u · [mask > 0]` after each primal step)
-/// and its gradient masks (SPEC §2.10), both on the device.
+/// and its gradient masks, both on the device.
 pub(crate) struct Support<B: Backend, T: Real> {
     /// The support mask, image shape.
     pub mask: B::Buffer<T>,

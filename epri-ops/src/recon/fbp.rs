@@ -1,4 +1,4 @@
-//! Filtered backprojection (PyEPRI's `eprfbp2d` / `eprfbp3d`, SPEC §2.13).
+//! Filtered backprojection (PyEPRI's `eprfbp2d` / `eprfbp3d`).
 //!
 //! The projections are filtered in the Fourier domain with the backend's FFT plans (one batched
 //! real FFT over all projections), then backprojected by linear interpolation with

@@ -1,4 +1,4 @@
-//! TV-regularised least squares for one source (PyEPRI's `tv_monosrc`, SPEC §2.11–§2.12).
+//! TV-regularised least squares for one source (PyEPRI's `tv_monosrc`).
 //!
 //! Minimises `E(u) = ½‖A u − s‖² + λ_unrm TV(u)` [+ positivity] [+ support] with the
 //! Condat–Vũ / Chambolle–Pock 2016 primal–dual scheme (PyEPRI's `tvsolver_cp2016`):
@@ -121,7 +121,7 @@ pub struct TvResult<T> {
     pub lambda_unrm: f64,
 }
 
-/// `λ_unrm` from PyEPRI's normalisation (SPEC §2.12).
+/// `λ_unrm` from PyEPRI's normalisation.
 pub fn lambda_unrm<T: Real>(lambda: f64, geometry: &Geometry<T>, h: ArrayView1<'_, T>) -> f64 {
     let (lo, hi) = h
         .iter()

@@ -1,5 +1,5 @@
 //! TV-regularised source separation: `K` sources seen in `L` experimental settings (PyEPRI's
-//! `processing.tv_multisrc` and `optimization.tvsolver_cp2016_multisrc`, SPEC §2.11–§2.12).
+//! `processing.tv_multisrc` and `optimization.tvsolver_cp2016_multisrc`).
 //!
 //! Minimises `E(u) = ½ Σ_i ‖Σ_j A_{h[i][j]} u_j − s_i‖² + λ_unrm Σ_j TV(u_j)` [+ positivity]
 //! with the scheme of [`super::tv::tv_monosrc`] run on every source with shared steps
@@ -33,7 +33,7 @@ pub struct MultiTvResult<T> {
     pub lambda_unrm: f64,
 }
 
-/// `λ_unrm` of PyEPRI's multi-source normalisation (SPEC §2.12):
+/// `λ_unrm` of PyEPRI's multi-source normalisation:
 /// `max_{i,j}(max h[i][j] − min h[i][j]) · (P_tot / L) / (2^{d−1} π) · Nb / Bsw · δ^{d−1} · λ`,
 /// `P_tot` the number of projections of all settings, `L` the number of settings.
 pub fn lambda_unrm_multi<T: Real>(lambda: f64, settings: &Settings<'_, T>) -> f64 {
