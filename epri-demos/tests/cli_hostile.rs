@@ -621,6 +621,38 @@ mod messages {
     }
 
     #[test]
+    fn accuracies_and_weights_out_of_the_precision_s_range_are_refused() {
+        let dir = scratch("eps-lambda");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        for eps in ["1e-300", "10"] {
+            let mut args = tv_args(s(&ds), s(&out), "16,16");
+            args.extend(["--eps", eps]);
+            fails(&dir, &args, 2, &["--eps", "float32"]);
+        }
+        for lambda in ["1e300", "1e-300"] {
+            let mut args = tv_args(s(&ds), s(&out), "16,16");
+            let i = args.iter().position(|a| *a == "--lambda").unwrap();
+            args[i + 1] = lambda;
+            fails(&dir, &args, 1, &["λ", "closer to 1"]);
+        }
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn a_device_is_never_replaced_by_an_output() {
+        let dir = scratch("device-out");
+        let ds = dataset(&dir);
+        fails(
+            &dir,
+            &tv_args(s(&ds), "/dev/null", "16,16"),
+            2,
+            &["/dev/null", "regular file"],
+        );
+        assert!(!Path::new("/dev/null").is_file());
+    }
+
+    #[test]
     fn a_truncated_npy_names_the_file() {
         let dir = scratch("truncated");
         let ds = dataset(&dir);

@@ -16,7 +16,7 @@ mod plan;
 mod upsampling;
 
 pub use kernel::{fine_size, EsKernel};
-pub use plan::{NufftPlan, NufftType};
+pub use plan::{eps_range, NufftPlan, NufftType};
 pub use upsampling::choose_upsampfac;
 
 /// Everything the spreading / interpolation / deconvolution stages need to know about a plan.

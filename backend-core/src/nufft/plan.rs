@@ -43,6 +43,15 @@ struct FineGrid<B: Backend, T: Real> {
     factors: B::Buffer<T>,
 }
 
+/// The relative accuracies a NUFFT plan accepts in `precision`: `[min, max)` (below `min` the
+/// rounding of the precision dominates: 1e-7 in `f32`, 1e-15 in `f64`).
+pub fn eps_range(precision: Precision) -> (f64, f64) {
+    match precision {
+        Precision::F32 => (1e-7, 1.0),
+        Precision::F64 => (1e-15, 1.0),
+    }
+}
+
 impl<B: Backend, T: Real> NufftPlan<B, T> {
     /// Makes a plan of type `ty` for a mode grid of shape `modes` (1 to 3 axes, axis 0 first),
     /// `n_trans` vectors per execution and relative accuracy `eps` (at least 1e-7 in `f32`,
@@ -89,13 +98,10 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         if n_trans == 0 {
             return Err(Error::InvalidArgument("NUFFT with n_trans = 0".into()));
         }
-        let min_eps = match T::PRECISION {
-            Precision::F32 => 1e-7,
-            Precision::F64 => 1e-15,
-        };
-        if !(eps >= min_eps && eps < 1.0) {
+        let (min_eps, max_eps) = eps_range(T::PRECISION);
+        if !(eps >= min_eps && eps < max_eps) {
             return Err(Error::InvalidArgument(format!(
-                "NUFFT accuracy eps = {eps} out of range [{min_eps:e}, 1) for {}",
+                "NUFFT accuracy eps = {eps:e} out of range [{min_eps:e}, {max_eps}) for {}",
                 T::PRECISION
             )));
         }

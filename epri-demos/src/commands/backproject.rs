@@ -49,7 +49,7 @@ pub fn run(a: &BackprojectArgs) -> Result<()> {
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let work = Workload::Operator(&a.shape.0);
-    checks::before_compute(&acq, &device, precision, a.delta, None, work)?;
+    checks::before_compute(&acq, &device, precision, a.delta, Some(a.eps), None, work)?;
     let t0 = Instant::now();
     let image = device.run(
         precision,

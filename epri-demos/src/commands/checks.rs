@@ -198,16 +198,32 @@ pub fn check_headroom(
     Ok(())
 }
 
-/// The checks before a computation: scale of the geometry for each image shape, headroom of the
-/// data in the working precision, memory.
+/// The checks before a computation: the NUFFT accuracy `eps` (commands that take `--eps`) in
+/// the range of the working precision, scale of the geometry for each image shape, headroom of
+/// the data in the working precision, memory.
 pub fn before_compute(
     acq: &Acquisition,
     device: &Device,
     precision: Precision,
     delta: f64,
+    eps: Option<f64>,
     image: Option<&HostArray>,
     work: Workload<'_>,
 ) -> Result<()> {
+    if let Some(eps) = eps {
+        let (lo, hi) = backend_core::nufft::eps_range(precision);
+        if !(eps >= lo && eps < hi) {
+            return Err(Error::usage(format!(
+                "--eps {eps:e}: the NUFFT accuracy must lie in [{lo:e}, {hi}) in {}{}",
+                dtype_name(precision),
+                if precision == Precision::F32 && eps < lo {
+                    " (use --precision f64 for more accuracy)"
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
     match work {
         Workload::Operator(shape) | Workload::Fbp(shape) => check_scale(acq, shape, delta)?,
         Workload::Tv(shapes) => {

@@ -53,7 +53,7 @@ pub fn run(a: &FbpArgs) -> Result<()> {
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let work = Workload::Fbp(&a.shape.0);
-    checks::before_compute(&acq, &device, precision, a.delta, None, work)?;
+    checks::before_compute(&acq, &device, precision, a.delta, None, None, work)?;
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
     } else {

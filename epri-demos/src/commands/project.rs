@@ -70,7 +70,15 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
     }
     let (device, precision) = open(&a.compute, image.precision())?;
     let work = Workload::Operator(image.shape());
-    checks::before_compute(&acq, &device, precision, a.delta, Some(&image), work)?;
+    checks::before_compute(
+        &acq,
+        &device,
+        precision,
+        a.delta,
+        Some(a.eps),
+        Some(&image),
+        work,
+    )?;
     let t0 = Instant::now();
     let proj = device.run(
         precision,

@@ -247,6 +247,7 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         &device,
         precision,
         a.delta,
+        Some(a.eps),
         None,
         Workload::Tv(&shapes),
     )?;

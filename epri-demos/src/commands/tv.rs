@@ -149,6 +149,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
         &device,
         precision,
         a.delta,
+        Some(a.eps),
         None,
         Workload::Tv(&shapes),
     )?;

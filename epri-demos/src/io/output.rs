@@ -51,6 +51,12 @@ pub fn check_outputs(inputs: &[PathBuf], outputs: &[(&str, &Path)]) -> Result<()
                 out.display()
             )));
         }
+        if out.exists() && !out.is_file() {
+            return Err(Error::usage(format!(
+                "{opt} {}: is not a regular file (a device, pipe or socket): choose a file name",
+                out.display()
+            )));
+        }
         let Some(id) = file_id(out) else { continue };
         if let Some(input) = inputs.iter().find(|p| file_id(p).as_ref() == Some(&id)) {
             return Err(Error::usage(format!(
@@ -91,6 +97,24 @@ pub fn write_atomic(
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::result::Result<(), String>,
 ) -> Result<()> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    // Only a regular file is replaced (never a device such as /dev/null, a pipe or a socket);
+    // through a symbolic link, the file it points to is.
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            resolved = std::fs::canonicalize(path).map_err(|e| {
+                Error::file(path, format!("cannot follow the link: {}", io_msg(&e)))
+            })?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
+    if path.exists() && !path.is_file() {
+        return Err(Error::file(
+            path,
+            "is not a regular file (a device, pipe, socket or folder): not replaced",
+        ));
+    }
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -165,6 +189,35 @@ mod tests {
         assert!(e.to_string().contains("same file"), "{e}");
         assert!(check_outputs(&[], &[("--out", &d)]).is_err(), "a folder");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn devices_are_never_replaced_and_links_are_written_through() {
+        let e = write_atomic(Path::new("/dev/null"), |w| {
+            w.write_all(b"x").map_err(|e| e.to_string())
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(
+            !Path::new("/dev/null").is_file(),
+            "/dev/null is still a device"
+        );
+        assert!(check_outputs(&[], &[("--out", Path::new("/dev/null"))]).is_err());
+        #[cfg(unix)]
+        {
+            let d = scratch("link");
+            let target = d.join("target.npy");
+            std::fs::write(&target, b"old").unwrap();
+            let link = d.join("link.npy");
+            std::os::unix::fs::symlink(&target, &link).unwrap();
+            write_atomic(&link, |w| w.write_all(b"new").map_err(|e| e.to_string())).unwrap();
+            assert!(std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+            assert_eq!(std::fs::read(&target).unwrap(), b"new");
+            std::fs::remove_dir_all(&d).unwrap();
+        }
     }
 
     #[test]

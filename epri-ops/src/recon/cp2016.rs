@@ -33,6 +33,40 @@ pub(crate) struct Steps {
     pub lambda: f64,
 }
 
+impl Steps {
+    /// `τ = 1 / (2L)`, `σ = L / (‖∇‖ λ)²` from the Lipschitz constant `L` of the data term's
+    /// gradient, the bound `‖∇‖` of the gradient operator and the TV weight `λ` (unnormalised;
+    /// `lambda` is the user's normalised value, for messages). Fails unless all three are
+    /// positive normal numbers of the working precision `T`: a weight out of that range would
+    /// turn the iterates into zeros or NaN.
+    pub fn new<T: Real>(
+        lipschitz: f64,
+        grad_norm: f64,
+        lambda_unrm: f64,
+        lambda: f64,
+    ) -> Result<Self> {
+        if !(lipschitz > 0.0 && lipschitz.is_finite()) {
+            return Err(Error::Parameter(format!(
+                "Lipschitz constant {lipschitz:e} (must be positive and finite)"
+            )));
+        }
+        let steps = Steps {
+            tau: 0.5 / lipschitz,
+            sigma: lipschitz / (grad_norm * lambda_unrm).powi(2),
+            lambda: lambda_unrm,
+        };
+        let normal = |x: f64| T::of(x).f64().is_normal() && x > 0.0;
+        if !(normal(steps.lambda) && normal(steps.sigma) && normal(steps.tau)) {
+            return Err(Error::Parameter(format!(
+                "λ = {lambda:e} gives the TV weight {lambda_unrm:.3e} and the dual step {:.3e}, outside the range of {}: choose λ closer to 1 (PyEPRI's examples use 2e-5 to 500)",
+                steps.sigma,
+                T::PRECISION
+            )));
+        }
+        Ok(steps)
+    }
+}
+
 /// Isotropic TV `Σ_k ‖∇u(k)‖₂` of one image (masked gradient under a support), with
 /// preallocated buffers.
 struct TotalVariation<B: Backend, T: Real> {

@@ -310,20 +310,7 @@ pub fn tv_monosrc<B: Backend, T: Real>(
             1.05 * l.f64()
         }
     };
-    if !(lipschitz > 0.0 && lipschitz.is_finite()) {
-        return Err(Error::Parameter(format!(
-            "Lipschitz constant {lipschitz} (must be positive and finite)"
-        )));
-    }
-    let lgrad = grad_norm_bound(d);
-    let tau = 0.5 / lipschitz;
-    let sigma = lipschitz / (lgrad * lambda_unrm).powi(2);
-
-    let steps = Steps {
-        tau,
-        sigma,
-        lambda: lambda_unrm,
-    };
+    let steps = Steps::new::<T>(lipschitz, grad_norm_bound(d), lambda_unrm, opts.lambda)?;
     let solution = solve(
         backend,
         vec![u],

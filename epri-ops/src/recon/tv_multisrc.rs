@@ -265,19 +265,7 @@ pub fn tv_multisrc<B: Backend, T: Real>(
             1.05 * l.f64()
         }
     };
-    if !(lipschitz > 0.0 && lipschitz.is_finite()) {
-        return Err(Error::Parameter(format!(
-            "Lipschitz constant {lipschitz} (must be positive and finite)"
-        )));
-    }
-    let tau = 0.5 / lipschitz;
-    let sigma = lipschitz / (grad_norm_bound(d) * lambda_unrm).powi(2);
-
-    let steps = Steps {
-        tau,
-        sigma,
-        lambda: lambda_unrm,
-    };
+    let steps = Steps::new::<T>(lipschitz, grad_norm_bound(d), lambda_unrm, opts.lambda)?;
     let support = (0..u.len()).map(|_| None).collect();
     let solution = solve(backend, u, support, &steps, opts, &mut data, progress)?;
     let images = solution
