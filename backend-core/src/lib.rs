@@ -12,6 +12,7 @@
 //! * [`Error`]: one error type; no backend function panics on user input.
 
 mod backend;
+pub mod check;
 pub mod error;
 pub mod fft;
 pub mod host;
