@@ -273,20 +273,15 @@ pub fn fft_convolve_prepare(spec: &FftSpec, kernel_hat: &[usize]) -> Result<()> 
     Ok(())
 }
 
-/// [`crate::Backend::nufft_setpts`]: 1 to [`MAX_GRID_AXES`] axes, one coordinate array per
-/// axis, all of one length M < 2^32, finite; fine grids of at least twice the kernel width
-/// (and below 2^30 cells per axis). Returns M.
-pub fn nufft_setpts<T: Real>(coords: &[ArrayView1<'_, T>], params: &SpreadParams) -> Result<usize> {
-    let d = params.dim();
-    if d == 0 || d > MAX_GRID_AXES || params.fine.len() != d || coords.len() != d {
+/// NUFFT points: `dim` coordinate arrays, all of one length M (returned), finite.
+pub fn coordinates<T: Real>(coords: &[ArrayView1<'_, T>], dim: usize) -> Result<usize> {
+    if coords.len() != dim {
         return Err(Error::InvalidArgument(format!(
-            "NUFFT over the modes {:?} (fine grid {:?}) given {} coordinate arrays (1 to {MAX_GRID_AXES} axes)",
-            params.modes,
-            params.fine,
+            "NUFFT of dimension {dim} given {} coordinate arrays",
             coords.len()
         )));
     }
-    let m = coords[0].len();
+    let m = coords.first().map_or(0, |c| c.len());
     for (a, c) in coords.iter().enumerate() {
         if c.len() != m {
             return Err(Error::shape(
@@ -297,6 +292,21 @@ pub fn nufft_setpts<T: Real>(coords: &[ArrayView1<'_, T>], params: &SpreadParams
         }
         crate::error::check_finite("NUFFT points", c.iter())?;
     }
+    Ok(m)
+}
+
+/// [`crate::Backend::nufft_setpts`]: 1 to [`MAX_GRID_AXES`] axes, one coordinate array per
+/// axis, all of one length M < 2^32, finite; fine grids of at least twice the kernel width
+/// (and below 2^30 cells per axis). Returns M.
+pub fn nufft_setpts<T: Real>(coords: &[ArrayView1<'_, T>], params: &SpreadParams) -> Result<usize> {
+    let d = params.dim();
+    if d == 0 || d > MAX_GRID_AXES || params.fine.len() != d {
+        return Err(Error::InvalidArgument(format!(
+            "NUFFT over the modes {:?} with the fine grid {:?} (1 to {MAX_GRID_AXES} axes)",
+            params.modes, params.fine
+        )));
+    }
+    let m = coordinates(coords, d)?;
     if u32::try_from(m as u64 * params.n_trans.max(1) as u64).is_err() {
         return Err(Error::InvalidArgument(format!(
             "NUFFT with {m} points and {} transforms (at most 2^32 - 1 values)",
