@@ -48,6 +48,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn supports_f64(&self) -> bool;
     /// Waits until every queued operation has finished.
     fn synchronize(&self) -> Result<()>;
+    /// Bytes of device memory when the device has its own (a GPU's global memory), so that
+    /// callers can refuse jobs that cannot fit; `None` for host memory.
+    fn memory_capacity(&self) -> Option<u64> {
+        None
+    }
+    /// Launches, allocations and host transfers so far when the backend counts them (device
+    /// backends under `EPRI_PROFILE=1`, see [`crate::Profile`]); `None` otherwise.
+    fn profile(&self) -> Option<crate::Profile> {
+        None
+    }
 
     // ---- memory -------------------------------------------------------------------------
 

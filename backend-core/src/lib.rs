@@ -12,11 +12,13 @@
 //! * [`Error`]: one error type; no backend function panics on user input.
 
 mod backend;
+pub mod check;
 pub mod error;
 pub mod fft;
 pub mod host;
 pub mod nufft;
 pub mod ops;
+pub mod profile;
 pub mod scalar;
 mod select;
 
@@ -27,5 +29,6 @@ pub use backend::{Backend, DeviceBuffer};
 pub use error::{Error, Result};
 pub use fft::{FftKind, FftSpec, Pruning};
 pub use ops::{Binary, Direction, Part, Reduce, Unary};
+pub use profile::Profile;
 pub use scalar::{ElemKind, Element, Field, Precision, Real, C};
 pub use select::DeviceSpec;

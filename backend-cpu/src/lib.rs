@@ -24,11 +24,10 @@ pub use buffer::CpuBuffer;
 pub use fft::CpuFftPlan;
 pub use nufft::CpuPoints;
 
-use backend_core::error::check_shape;
 use backend_core::nufft::SpreadParams;
 use backend_core::{
-    Backend, Binary, DeviceBuffer, Direction, Element, Error, FftKind, FftSpec, Field, Part,
-    Pruning, Real, Reduce, Result, Unary, C,
+    check, Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Pruning,
+    Real, Reduce, Result, Unary, C,
 };
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
 use std::any::{Any, TypeId};
@@ -72,57 +71,9 @@ impl CpuBackend {
     }
 }
 
-/// Fails unless two buffers have the same number of elements.
-fn check_len(op: &str, expected: usize, got: usize) -> Result<()> {
-    check_shape(op, &[expected], &[got])
-}
-
-/// Fails unless `b.len()` divides `a.len()` (broadcast of a trailing block).
-fn check_divides(op: &str, a: usize, b: usize) -> Result<()> {
-    if a.is_multiple_of(b) {
-        Ok(())
-    } else {
-        Err(Error::shape(op, &[a], &[b]))
-    }
-}
-
-/// Fails unless `axes` are distinct axes of a rank-`rank` array, 1 to 4 of them.
-fn check_axes(op: &str, axes: &[usize], rank: usize) -> Result<()> {
-    let distinct = axes.iter().enumerate().all(|(i, a)| !axes[..i].contains(a));
-    if axes.is_empty() || axes.len() > 4 || !distinct || axes.iter().any(|&a| a >= rank) {
-        return Err(Error::InvalidArgument(format!(
-            "{op}: axes {axes:?} must be 1 to 4 distinct axes of a rank-{rank} array"
-        )));
-    }
-    Ok(())
-}
-
-/// Fails on an empty or rank-0 array (stencils need rows).
-fn check_stencil_shape(op: &str, shape: &[usize]) -> Result<()> {
-    if shape.is_empty() || shape.contains(&0) {
-        return Err(Error::InvalidArgument(format!(
-            "{op} of an array of shape {shape:?} (rank >= 1, no empty axis)"
-        )));
-    }
-    Ok(())
-}
-
-/// `(count, shape...)`.
-fn stacked(count: usize, shape: &[usize]) -> Vec<usize> {
-    std::iter::once(count)
-        .chain(shape.iter().copied())
-        .collect()
-}
-
-/// Checks an optional mask buffer against the expected shape and returns its data.
-fn mask_data<'a, T: Element>(
-    op: &str,
-    masks: Option<&'a CpuBuffer<T>>,
-    shape: &[usize],
-) -> Result<Option<&'a [T]>> {
-    masks
-        .map(|m| check_shape(op, shape, m.shape()).map(|_| m.as_slice()))
-        .transpose()
+/// The data of an optional mask buffer (shape checked by [`check`]).
+fn mask_data<T: Element>(masks: Option<&CpuBuffer<T>>) -> Option<&[T]> {
+    masks.map(|m| m.as_slice())
 }
 
 impl Backend for CpuBackend {
@@ -162,7 +113,7 @@ impl Backend for CpuBackend {
     }
 
     fn copy<E: Element>(&self, src: &CpuBuffer<E>, dst: &mut CpuBuffer<E>) -> Result<()> {
-        check_len("copy", dst.len(), src.len())?;
+        check::same_len("copy", dst.shape(), src.shape())?;
         dst.as_mut_slice().copy_from_slice(src.as_slice());
         Ok(())
     }
@@ -180,7 +131,7 @@ impl Backend for CpuBackend {
     }
 
     fn zip<T: Real>(&self, op: Binary, a: &mut CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<()> {
-        check_divides("zip", a.len(), b.len())?;
+        check::divides("zip", a.shape(), b.shape())?;
         if !a.is_empty() {
             elementwise::zip(op, a.as_mut_slice(), b.as_slice());
         }
@@ -199,7 +150,7 @@ impl Backend for CpuBackend {
         beta: E,
         y: &mut CpuBuffer<E>,
     ) -> Result<()> {
-        check_len("axpby", y.len(), x.len())?;
+        check::same_len("axpby", y.shape(), x.shape())?;
         elementwise::axpby(alpha, x.as_slice(), beta, y.as_mut_slice());
         Ok(())
     }
@@ -215,7 +166,7 @@ impl Backend for CpuBackend {
         b: &CpuBuffer<C<T>>,
         conj_b: bool,
     ) -> Result<()> {
-        check_divides("cmul", a.len(), b.len())?;
+        check::divides("cmul", a.shape(), b.shape())?;
         if !a.is_empty() {
             elementwise::cmul(a.as_mut_slice(), b.as_slice(), conj_b);
         }
@@ -228,7 +179,7 @@ impl Backend for CpuBackend {
     }
 
     fn to_complex<T: Real>(&self, x: &CpuBuffer<T>, out: &mut CpuBuffer<C<T>>) -> Result<()> {
-        check_len("to_complex", out.len(), x.len())?;
+        check::same_len("to_complex", out.shape(), x.shape())?;
         elementwise::to_complex(x.as_slice(), out.as_mut_slice());
         Ok(())
     }
@@ -239,7 +190,7 @@ impl Backend for CpuBackend {
         part: Part,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        check_len("complex_part", out.len(), z.len())?;
+        check::same_len("complex_part", out.shape(), z.shape())?;
         elementwise::complex_part(z.as_slice(), part, out.as_mut_slice());
         Ok(())
     }
@@ -252,7 +203,7 @@ impl Backend for CpuBackend {
         idx: &CpuBuffer<u32>,
         out: &mut CpuBuffer<E>,
     ) -> Result<()> {
-        check_len("gather", out.len(), idx.len())?;
+        check::gather(out.shape(), idx.shape())?;
         index::gather(src.as_slice(), idx.as_slice(), out.as_mut_slice())
     }
 
@@ -262,7 +213,7 @@ impl Backend for CpuBackend {
         idx: &CpuBuffer<u32>,
         out: &mut CpuBuffer<E>,
     ) -> Result<()> {
-        check_len("scatter", src.len(), idx.len())?;
+        check::scatter(src.shape(), idx.shape())?;
         index::scatter(src.as_slice(), idx.as_slice(), out.as_mut_slice())
     }
 
@@ -272,7 +223,7 @@ impl Backend for CpuBackend {
         dst: &mut CpuBuffer<E>,
         offset: &[usize],
     ) -> Result<()> {
-        check_block("embed", src.shape(), dst.shape(), offset)?;
+        check::embed(src.shape(), dst.shape(), offset)?;
         let (block, dst_shape) = (src.shape().to_vec(), dst.shape().to_vec());
         let zero = vec![0; block.len()];
         let d = dst.as_mut_slice();
@@ -287,7 +238,7 @@ impl Backend for CpuBackend {
         offset: &[usize],
         dst: &mut CpuBuffer<E>,
     ) -> Result<()> {
-        check_block("extract", dst.shape(), src.shape(), offset)?;
+        check::extract(src.shape(), offset, dst.shape())?;
         let block = dst.shape().to_vec();
         let zero = vec![0; block.len()];
         index::copy_block(
@@ -308,8 +259,7 @@ impl Backend for CpuBackend {
         shifts: &[isize],
         dst: &mut CpuBuffer<E>,
     ) -> Result<()> {
-        check_shape("roll", src.shape(), dst.shape())?;
-        check_len("roll (shifts per axis)", src.shape().len(), shifts.len())?;
+        check::roll(src.shape(), shifts, dst.shape())?;
         if !src.is_empty() {
             let shape = src.shape().to_vec();
             index::roll(src.as_slice(), &shape, shifts, dst.as_mut_slice());
@@ -324,12 +274,12 @@ impl Backend for CpuBackend {
     }
 
     fn dot<T: Real>(&self, a: &CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<T> {
-        check_len("dot", a.len(), b.len())?;
+        check::same_len("dot", a.shape(), b.shape())?;
         Ok(reduce::dot(a.as_slice(), b.as_slice()))
     }
 
     fn sq_dist<T: Real>(&self, a: &CpuBuffer<T>, b: &CpuBuffer<T>) -> Result<T> {
-        check_len("sq_dist", a.len(), b.len())?;
+        check::same_len("sq_dist", a.shape(), b.shape())?;
         Ok(reduce::sq_dist(a.as_slice(), b.as_slice()))
     }
 
@@ -342,11 +292,8 @@ impl Backend for CpuBackend {
         masks: Option<&CpuBuffer<T>>,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        check_stencil_shape("grad", u.shape())?;
-        check_axes("grad", axes, u.shape().len())?;
-        let shape = stacked(axes.len(), u.shape());
-        check_shape("grad (output)", &shape, out.shape())?;
-        let masks = mask_data("grad (masks)", masks, &shape)?;
+        check::grad(u.shape(), axes, masks.map(|m| m.shape()), out.shape())?;
+        let masks = mask_data(masks);
         let grid = stencil::Grid::new(u.shape());
         stencil::grad(&grid, u.as_slice(), axes, masks, out.as_mut_slice());
         Ok(())
@@ -359,11 +306,8 @@ impl Backend for CpuBackend {
         masks: Option<&CpuBuffer<T>>,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        check_stencil_shape("div", out.shape())?;
-        check_axes("div", axes, out.shape().len())?;
-        let shape = stacked(axes.len(), out.shape());
-        check_shape("div (input)", &shape, p.shape())?;
-        let masks = mask_data("div (masks)", masks, &shape)?;
+        check::div(p.shape(), axes, masks.map(|m| m.shape()), out.shape())?;
+        let masks = mask_data(masks);
         let grid = stencil::Grid::new(out.shape());
         stencil::div(&grid, p.as_slice(), axes, masks, out.as_mut_slice());
         Ok(())
@@ -376,10 +320,8 @@ impl Backend for CpuBackend {
         step: T,
         masks: Option<&CpuBuffer<T>>,
     ) -> Result<()> {
-        check_stencil_shape("tv_dual_step", ubar.shape())?;
-        let shape = stacked(ubar.shape().len(), ubar.shape());
-        check_shape("tv_dual_step (p)", &shape, p.shape())?;
-        let masks = mask_data("tv_dual_step (masks)", masks, &shape)?;
+        check::tv_dual_step(p.shape(), ubar.shape(), masks.map(|m| m.shape()))?;
+        let masks = mask_data(masks);
         let grid = stencil::Grid::new(ubar.shape());
         stencil::tv_dual_step(&grid, p.as_mut_slice(), ubar.as_slice(), step, masks);
         Ok(())
@@ -397,18 +339,21 @@ impl Backend for CpuBackend {
         mask: Option<&CpuBuffer<T>>,
         masks: Option<&CpuBuffer<T>>,
     ) -> Result<()> {
+        check::tv_primal_step(&check::PrimalShapes {
+            u: u.shape(),
+            ubar: ubar.shape(),
+            p: p.shape(),
+            gradf: gradf.shape(),
+            mask: mask.map(|m| m.shape()),
+            masks: masks.map(|m| m.shape()),
+        })?;
         let shape = u.shape().to_vec();
-        check_stencil_shape("tv_primal_step", &shape)?;
-        check_shape("tv_primal_step (ubar)", &shape, ubar.shape())?;
-        check_shape("tv_primal_step (gradf)", &shape, gradf.shape())?;
-        let stacked_shape = stacked(shape.len(), &shape);
-        check_shape("tv_primal_step (p)", &stacked_shape, p.shape())?;
         let step = stencil::PrimalStep {
             tau,
             lambda,
             positivity,
-            mask: mask_data("tv_primal_step (mask)", mask, &shape)?,
-            masks: mask_data("tv_primal_step (masks)", masks, &stacked_shape)?,
+            mask: mask_data(mask),
+            masks: mask_data(masks),
         };
         let grid = stencil::Grid::new(&shape);
         stencil::tv_primal_step(
@@ -436,7 +381,7 @@ impl Backend for CpuBackend {
         data: &mut CpuBuffer<C<T>>,
         dir: Direction,
     ) -> Result<()> {
-        check_shape("fft_c2c", &plan.spec().shape, data.shape())?;
+        check::fft_c2c(plan.spec(), data.shape())?;
         plan.c2c(data.as_mut_slice(), dir)
     }
 
@@ -448,14 +393,7 @@ impl Backend for CpuBackend {
         band: &[usize],
         pruning: Pruning,
     ) -> Result<()> {
-        check_shape("fft_c2c", &plan.spec().shape, data.shape())?;
-        backend_core::fft::check_band(data.shape(), band)?;
-        if band.len() != plan.spec().axes {
-            return Err(Error::InvalidArgument(format!(
-                "pruned FFT band {band:?} for a plan over {} axes",
-                plan.spec().axes
-            )));
-        }
+        check::fft_c2c_pruned(plan.spec(), data.shape(), band)?;
         plan.c2c_pruned(data.as_mut_slice(), dir, Some((band, pruning)))
     }
 
@@ -465,12 +403,7 @@ impl Backend for CpuBackend {
         input: &CpuBuffer<T>,
         out: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        check_shape("fft_r2c (input)", &plan.spec().shape, input.shape())?;
-        check_shape(
-            "fft_r2c (output)",
-            &plan.spec().spectrum_shape(),
-            out.shape(),
-        )?;
+        check::fft_r2c(plan.spec(), input.shape(), out.shape())?;
         plan.r2c(input.as_slice(), out.as_mut_slice())
     }
 
@@ -480,12 +413,7 @@ impl Backend for CpuBackend {
         input: &mut CpuBuffer<C<T>>,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        check_shape(
-            "fft_c2r (input)",
-            &plan.spec().spectrum_shape(),
-            input.shape(),
-        )?;
-        check_shape("fft_c2r (output)", &plan.spec().shape, out.shape())?;
+        check::fft_c2r(plan.spec(), input.shape(), out.shape())?;
         plan.c2r(input.as_mut_slice(), out.as_mut_slice())
     }
 
@@ -494,18 +422,7 @@ impl Backend for CpuBackend {
         plan: &CpuFftPlan<T>,
         kernel_hat: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        let spec = plan.spec();
-        check_shape(
-            "fft_convolve_prepare (kernel)",
-            &spec.spectrum_shape(),
-            kernel_hat.shape(),
-        )?;
-        if spec.kind != FftKind::R2C || spec.axes != spec.shape.len() {
-            return Err(Error::InvalidArgument(format!(
-                "fft_convolve_prepare needs an R2C plan over every axis, got {:?} over {} axes of {:?}",
-                spec.kind, spec.axes, spec.shape
-            )));
-        }
+        check::fft_convolve_prepare(plan.spec(), kernel_hat.shape())?;
         plan.prepare_kernel(kernel_hat.as_mut_slice());
         Ok(())
     }
@@ -608,30 +525,16 @@ impl Backend for CpuBackend {
         dr: T,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        let d = grids.len();
-        if !(1..=8).contains(&d) {
-            return Err(Error::InvalidArgument(format!(
-                "interp_backproject over {d} image axes (1 to 8)"
-            )));
-        }
-        let &[nproj, nb] = f.shape() else {
-            return Err(Error::shape("interp_backproject (f)", &[0, 0], f.shape()));
-        };
-        check_shape("interp_backproject (g)", &[nproj, d], g.shape())?;
-        let lens: Vec<usize> = grids.iter().map(|x| x.len()).collect();
-        for (a, x) in grids.iter().enumerate() {
-            check_shape(
-                &format!("interp_backproject (grid {a})"),
-                &[lens[a]],
-                x.shape(),
-            )?;
-        }
-        check_shape("interp_backproject (out)", &lens, out.shape())?;
-        if nb == 0 || !(dr.is_finite() && dr != T::zero()) {
-            return Err(Error::InvalidArgument(format!(
-                "interp_backproject: {nb} samples of spacing {dr} (need >= 1 sample, finite non-zero spacing)"
-            )));
-        }
+        let grid_shapes: Vec<&[usize]> = grids.iter().map(|x| x.shape()).collect();
+        check::interp_backproject(
+            f.shape(),
+            g.shape(),
+            &grid_shapes,
+            r0.f64(),
+            dr.f64(),
+            out.shape(),
+        )?;
+        let nb = f.shape()[1];
         let bp = backproject::Backprojection {
             f: f.as_slice(),
             nb,
@@ -642,24 +545,5 @@ impl Backend for CpuBackend {
         };
         backproject::backproject(&bp, out.as_mut_slice());
         Ok(())
-    }
-}
-
-/// Fails unless `block` fits in `big` at `offset` (same rank).
-fn check_block(op: &str, block: &[usize], big: &[usize], offset: &[usize]) -> Result<()> {
-    let fits = block.len() == big.len()
-        && offset.len() == big.len()
-        && (0..big.len()).all(|a| offset[a] + block[a] <= big[a]);
-    if fits {
-        Ok(())
-    } else {
-        let end: Vec<usize> = (0..block.len().min(offset.len()))
-            .map(|a| offset[a] + block[a])
-            .collect();
-        Err(Error::shape(
-            format!("{op} (offset {offset:?} + block)"),
-            big,
-            &end,
-        ))
     }
 }

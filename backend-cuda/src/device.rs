@@ -1,17 +1,19 @@
-//! Finding a CUDA device without panicking, and turning cudarc's errors into [`Error`].
+//! Finding CUDA devices without panicking, the handles of the devices opened so far, and
+//! cudarc's driver errors as [`Error`]s.
 //!
-//! cudarc loads `libcuda`, `libnvrtc` and `libcufft` at run time and *panics* when a library is
-//! missing, so every entry point first asks [`libraries_present`].
+//! cudarc loads `libcuda` and `libnvrtc` at run time and *panics* when a library is missing,
+//! so every entry point first asks [`libraries_present`].
 
+use crate::driver::CudaDriver;
 use backend_core::{Error, Result};
-use cudarc::cufft::result::CufftError;
-use cudarc::cufft::sys::cufftResult;
+use backend_gpu::{Discover, GpuBackend};
 use cudarc::driver::sys::CUresult;
 use cudarc::driver::{CudaContext, DriverError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
-/// `Ok` when the driver, NVRTC and cuFFT libraries can all be loaded; otherwise the reason.
-pub(crate) fn libraries_present() -> Result<()> {
+/// `Ok` when the driver and NVRTC libraries can both be loaded; otherwise the reason.
+fn libraries_present() -> Result<()> {
     // SAFETY: these functions only try `dlopen` on the candidate names; they never panic.
     let missing: Vec<&str> = unsafe {
         [
@@ -23,7 +25,6 @@ pub(crate) fn libraries_present() -> Result<()> {
                 "libnvrtc (CUDA runtime compiler)",
                 cudarc::nvrtc::sys::is_culib_present(),
             ),
-            ("libcufft", cudarc::cufft::sys::is_culib_present()),
         ]
     }
     .into_iter()
@@ -67,36 +68,55 @@ fn guarded<R>(what: &str, f: impl FnOnce() -> Result<R>) -> Result<R> {
     })
 }
 
-/// Opens the primary context of device `ordinal`.
-pub(crate) fn open(ordinal: usize) -> Result<Arc<CudaContext>> {
-    libraries_present()?;
-    guarded("opening the CUDA device", || open_present(ordinal))
+fn device_count() -> Result<usize> {
+    let n = CudaContext::device_count().map_err(|e| unavailable("cuInit / device count", e))?;
+    Ok(n.max(0) as usize)
 }
 
-fn open_present(ordinal: usize) -> Result<Arc<CudaContext>> {
-    let count = CudaContext::device_count().map_err(|e| unavailable("cuInit / device count", e))?;
-    if ordinal >= count.max(0) as usize {
-        return Err(Error::DeviceUnavailable(format!(
-            "no CUDA device {ordinal}: {count} device(s) found"
-        )));
+impl Discover for CudaDriver {
+    /// The device ordinal, 0 for the first.
+    type Spec = usize;
+
+    /// Opens the primary context of device `ordinal` (see [`Discover::open`]); handles opened
+    /// later share it, with its stream and programs.
+    fn open(ordinal: usize) -> Result<GpuBackend<Self>> {
+        static OPENED: OnceLock<Mutex<HashMap<usize, GpuBackend<CudaDriver>>>> = OnceLock::new();
+        libraries_present()?;
+        let mut opened = OPENED
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .map_err(|_| Error::Device("CUDA device table lock poisoned".into()))?;
+        if let Some(b) = opened.get(&ordinal) {
+            return Ok(b.clone());
+        }
+        let backend = guarded("opening the CUDA device", || {
+            let count = device_count()?;
+            if ordinal >= count {
+                return Err(Error::DeviceUnavailable(format!(
+                    "no CUDA device {ordinal}: {count} device(s) found"
+                )));
+            }
+            let ctx = CudaContext::new(ordinal)
+                .map_err(|e| unavailable(&format!("context on device {ordinal}"), e))?;
+            Ok(GpuBackend::from_driver(CudaDriver::new(ctx)?))
+        })?;
+        opened.insert(ordinal, backend.clone());
+        Ok(backend)
     }
-    CudaContext::new(ordinal).map_err(|e| unavailable(&format!("context on device {ordinal}"), e))
-}
 
-/// The names of the CUDA devices, `cuda:<i> (<name>)`.
-pub(crate) fn list() -> Result<Vec<String>> {
-    libraries_present()?;
-    guarded("listing the CUDA devices", list_present)
-}
-
-fn list_present() -> Result<Vec<String>> {
-    let count = CudaContext::device_count().map_err(|e| unavailable("cuInit / device count", e))?;
-    (0..count.max(0) as usize)
-        .map(|i| {
-            let ctx = CudaContext::new(i).map_err(|e| unavailable("context", e))?;
-            Ok(format!("cuda:{i} ({})", ctx.name().map_err(driver)?))
+    /// The CUDA devices of this machine, as `cuda:<i> (<name>)`; an error (not a panic) when
+    /// the CUDA libraries are missing.
+    fn list_devices() -> Result<Vec<String>> {
+        libraries_present()?;
+        guarded("listing the CUDA devices", || {
+            (0..device_count()?)
+                .map(|i| {
+                    let ctx = CudaContext::new(i).map_err(|e| unavailable("context", e))?;
+                    Ok(format!("cuda:{i} ({})", ctx.name().map_err(driver)?))
+                })
+                .collect()
         })
-        .collect()
+    }
 }
 
 fn unavailable(what: &str, e: DriverError) -> Error {
@@ -109,14 +129,5 @@ pub(crate) fn driver(e: DriverError) -> Error {
         Error::OutOfMemory(e.to_string())
     } else {
         Error::Device(format!("CUDA driver: {e}"))
-    }
-}
-
-/// A cuFFT error: allocation failures are [`Error::OutOfMemory`].
-pub(crate) fn cufft(e: CufftError) -> Error {
-    if e.0 == cufftResult::CUFFT_ALLOC_FAILED {
-        Error::OutOfMemory(format!("cuFFT: {e:?}"))
-    } else {
-        Error::Device(format!("cuFFT: {e:?}"))
     }
 }

@@ -1,40 +1,25 @@
 //! # backend-cuda
 //!
-//! epri's CUDA backend: [`CudaBackend`] implements [`backend_core::Backend`] with cudarc
-//! (driver API, NVRTC, cuFFT), running the kernel sources of `gpu-kernels` (the same files the
-//! OpenCL backend runs, compiled by NVRTC once per context and precision) and cuFFT for the FFT
-//! plans.
+//! epri's CUDA backend: [`CudaBackend`] is the shared GPU host layer (`backend-gpu`) over
+//! [`CudaDriver`] (cudarc: driver API and NVRTC), running the kernel sources of `gpu-kernels`
+//! (the same files the OpenCL backend runs), compiled by NVRTC once per context and precision
+//! to a cubin for the device's own architecture (PTX for the oldest supported one as the
+//! fallback). FFTs are the GPU layer's Stockham FFT; the NUFFT spreads by atomic adds.
 //!
-//! The CUDA libraries are loaded at run time: a machine without the NVIDIA driver, NVRTC or
-//! cuFFT gets [`backend_core::Error::DeviceUnavailable`] from [`CudaBackend::new`], never a
-//! panic. The build selects CUDA 13 bindings (`libnvrtc.so.13`, `libcufft.so.12`).
+//! The CUDA libraries are loaded at run time: a machine without the NVIDIA driver or NVRTC
+//! gets [`backend_core::Error::DeviceUnavailable`] from `CudaBackend::new`, never a panic.
+//! The build selects CUDA 13 bindings (`libnvrtc.so.13`).
 //!
-//! Checked without a GPU: the cuFFT plan layouts and the NUFFT point preparation by host
-//! emulation (unit tests), and, wherever `libnvrtc.so.13` loads (for instance from the
-//! `nvidia-cuda-nvrtc` wheel's `lib` folder on `LD_LIBRARY_PATH`), the compilation of the
-//! shared sources and the kernel signatures the backend passes.
-//!
-//! Modules: `backend` (the handle and the trait impl), one module per primitive family
-//! (`memory`, `elementwise`, `index`, `reduce`, `stencil`, `fft`, `nufft`, `fbp`), `program`
-//! (NVRTC, module cache, launches), `kernels` (kernel signatures), `device` (library checks,
-//! errors), `buffer`.
+//! Checked without a GPU, wherever `libnvrtc.so.13` loads (the `nvidia-cuda-nvrtc` wheel's
+//! `lib` folder on `LD_LIBRARY_PATH`, as in CI): the compilation of the shared sources through
+//! [`nvrtc::compile`], the path the driver builds its programs with, and the kernel signatures
+//! against the host's kernel table.
 
-mod backend;
-mod buffer;
 mod device;
-mod elementwise;
-mod fbp;
-mod fft;
-mod index;
-mod kernels;
-mod memory;
-mod nufft;
-mod program;
-mod reduce;
-mod stencil;
+mod driver;
+pub mod nvrtc;
 
-pub use backend::CudaBackend;
-pub use buffer::CudaBuffer;
-pub use fft::CudaFftPlan;
-pub use nufft::CudaNufftPoints;
-pub use program::{compile as compile_kernels, source as kernel_source};
+pub use driver::{CudaDriver, CudaProgram};
+
+/// The CUDA backend: `CudaBackend::new(ordinal)`, `CudaBackend::list_devices()`.
+pub type CudaBackend = backend_gpu::GpuBackend<CudaDriver>;

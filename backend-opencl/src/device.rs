@@ -1,14 +1,11 @@
-//! Device discovery (once per process), the shared context / queue / programs of one device,
-//! and the mapping of OpenCL error codes to [`Error`].
+//! Device discovery (once per process) and the handles of the devices opened so far.
 
-use crate::launch::Programs;
-use backend_core::{Error, Precision, Result};
-use opencl3::command_queue::CommandQueue;
-use opencl3::context::Context;
+use crate::driver::OpenClDriver;
+use backend_core::{Error, Result};
+use backend_gpu::{Discover, GpuBackend};
 use opencl3::device::{Device, CL_DEVICE_TYPE_ALL};
-use opencl3::error_codes::ClError;
 use opencl3::platform::get_platforms;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 /// One device found at discovery.
 struct Entry {
@@ -23,12 +20,12 @@ struct Entry {
 /// when several discover at the same time (ENVIRONMENT.md §2).
 static DISCOVERY: OnceLock<std::result::Result<Vec<Entry>, String>> = OnceLock::new();
 
-/// The shared state of each device opened so far, so that every backend handle on a device
-/// shares one context, one queue and one program cache.
+/// The devices opened so far, so that every backend handle on a device shares one context,
+/// one queue and one program cache.
 static OPENED: Mutex<Vec<OpenDevice>> = Mutex::new(Vec::new());
 
-/// `(platform, device)` and its shared state.
-type OpenDevice = ((usize, usize), Arc<Shared>);
+/// `(platform, device)` and its handle.
+type OpenDevice = ((usize, usize), GpuBackend<OpenClDriver>);
 
 fn discover() -> Result<&'static [Entry]> {
     let found = DISCOVERY.get_or_init(|| {
@@ -62,36 +59,13 @@ fn discover() -> Result<&'static [Entry]> {
         .map_err(|e| Error::DeviceUnavailable(e.clone()))
 }
 
-/// One line per OpenCL device: `opencl:<platform>:<device>  <name> (<platform name>)`.
-pub fn list_devices() -> Result<Vec<String>> {
-    Ok(discover()?
-        .iter()
-        .map(|e| {
-            format!(
-                "opencl:{}:{}  {} ({})",
-                e.platform, e.index, e.name, e.platform_name
-            )
-        })
-        .collect())
-}
+impl Discover for OpenClDriver {
+    /// `(platform, device)` as listed by [`Discover::list_devices`], or `None` for the first
+    /// device found.
+    type Spec = Option<(usize, usize)>;
 
-/// What every handle on one device shares.
-pub(crate) struct Shared {
-    /// `opencl:P:D (device name)`.
-    pub label: String,
-    device: Device,
-    pub context: Context,
-    pub queue: CommandQueue,
-    /// The device reports `cl_khr_fp64`.
-    pub fp64: bool,
-    /// Work-group size of the elementwise launches.
-    pub group: usize,
-    programs: [OnceLock<std::result::Result<Programs, String>>; 2],
-}
-
-impl Shared {
-    /// The device `spec = (platform, device)`, or the first one found; opened once per process.
-    pub fn open(spec: Option<(usize, usize)>) -> Result<Arc<Shared>> {
+    /// Opens the device (see [`Discover::open`]).
+    fn open(spec: Option<(usize, usize)>) -> Result<GpuBackend<Self>> {
         let entries = discover()?;
         let entry = match spec {
             None => entries.first().ok_or_else(|| {
@@ -119,57 +93,21 @@ impl Shared {
             return Ok(s.clone());
         }
         let label = format!("opencl:{}:{} ({})", key.0, key.1, entry.name);
-        let context = Context::from_device(&entry.device).map_err(|e| cl_error(&label, e))?;
-        #[allow(deprecated)]
-        let queue = CommandQueue::create_default(&context, 0).map_err(|e| cl_error(&label, e))?;
-        let fp64 = entry
-            .device
-            .extensions()
-            .map(|x| x.split_whitespace().any(|e| e == "cl_khr_fp64"))
-            .unwrap_or(false);
-        let group = entry
-            .device
-            .max_work_group_size()
-            .unwrap_or(64)
-            .clamp(1, 128);
-        let shared = Arc::new(Shared {
-            label,
-            device: entry.device,
-            context,
-            queue,
-            fp64,
-            group,
-            programs: [OnceLock::new(), OnceLock::new()],
-        });
-        opened.push((key, shared.clone()));
-        Ok(shared)
+        let backend = GpuBackend::from_driver(OpenClDriver::new(entry.device, label)?);
+        opened.push((key, backend.clone()));
+        Ok(backend)
     }
 
-    /// The program of one precision, built on first use (f64 needs `cl_khr_fp64`).
-    pub fn programs(&self, p: Precision) -> Result<&Programs> {
-        let slot = match p {
-            Precision::F32 => 0,
-            Precision::F64 => {
-                if !self.fp64 {
-                    return Err(Error::precision_unsupported(&self.label, p));
-                }
-                1
-            }
-        };
-        self.programs[slot]
-            .get_or_init(|| Programs::build(&self.context, self.device, p == Precision::F64))
-            .as_ref()
-            .map_err(|log| Error::KernelBuild { log: log.clone() })
-    }
-}
-
-/// Maps an OpenCL error code: allocation failures to [`Error::OutOfMemory`], a missing
-/// loader / platform to [`Error::DeviceUnavailable`], the rest to [`Error::Device`].
-pub(crate) fn cl_error(what: &str, e: ClError) -> Error {
-    match e.0 {
-        // MEM_OBJECT_ALLOCATION_FAILURE, OUT_OF_RESOURCES, OUT_OF_HOST_MEMORY, INVALID_BUFFER_SIZE
-        -4 | -5 | -6 | -61 => Error::OutOfMemory(format!("{what}: {e}")),
-        -2000 | -1001 => Error::DeviceUnavailable(format!("{what}: {e}")),
-        _ => Error::Device(format!("{what}: {e}")),
+    /// One line per OpenCL device: `opencl:<platform>:<device>  <name> (<platform name>)`.
+    fn list_devices() -> Result<Vec<String>> {
+        Ok(discover()?
+            .iter()
+            .map(|e| {
+                format!(
+                    "opencl:{}:{}  {} ({})",
+                    e.platform, e.index, e.name, e.platform_name
+                )
+            })
+            .collect())
     }
 }

@@ -64,11 +64,11 @@ impl Device {
     /// memory).
     pub fn memory_capacity(&self) -> Option<u64> {
         match self {
-            Device::Cpu(_) => None,
+            Device::Cpu(b) => b.memory_capacity(),
             #[cfg(feature = "opencl")]
-            Device::OpenCl(_) => None,
+            Device::OpenCl(b) => b.memory_capacity(),
             #[cfg(feature = "cuda")]
-            Device::Cuda(_) => None,
+            Device::Cuda(b) => b.memory_capacity(),
         }
     }
 

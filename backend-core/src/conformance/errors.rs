@@ -3,6 +3,14 @@
 
 use crate::{Backend, Binary, Direction, Error, FftKind, FftSpec, Result, C};
 
+fn is_invalid<T>(what: &str, r: Result<T>) {
+    match r {
+        Err(Error::InvalidArgument(_)) => {}
+        Err(e) => panic!("{what}: expected an invalid argument, got {e}"),
+        Ok(_) => panic!("{what}: expected an invalid argument, got Ok"),
+    }
+}
+
 fn is_shape<T>(what: &str, r: Result<T>) {
     match r {
         Err(Error::ShapeMismatch { .. }) => {}
@@ -137,29 +145,45 @@ pub fn shape_mismatches<B: Backend>(b: &B) {
     );
 }
 
-/// Out-of-range indices and axes, invalid FFT specs and wrong plan kinds are errors.
+/// Out-of-range indices, repeated or out-of-range axes, invalid FFT specs, wrong plan kinds and
+/// bad backprojection parameters are `InvalidArgument`, the same on every backend (the
+/// validators of `crate::check`).
 pub fn invalid_arguments<B: Backend>(b: &B) {
     let src = b.zeros::<f32>(&[4]).unwrap();
     let idx = b.upload_flat(&[2], vec![1u32, 4]).unwrap();
-    assert!(
-        b.gather(&src, &idx, &mut b.zeros::<f32>(&[2]).unwrap())
-            .is_err(),
-        "gather index 4 of 4"
+    is_invalid(
+        "gather index 4 of 4",
+        b.gather(&src, &idx, &mut b.zeros::<f32>(&[2]).unwrap()),
     );
-    assert!(
+    is_invalid(
+        "scatter index 4 of 4",
         b.scatter(
             &b.zeros::<f32>(&[2]).unwrap(),
             &idx,
-            &mut b.zeros::<f32>(&[4]).unwrap()
-        )
-        .is_err(),
-        "scatter index 4 of 4"
+            &mut b.zeros::<f32>(&[4]).unwrap(),
+        ),
     );
     let u = b.zeros::<f32>(&[3, 3]).unwrap();
-    assert!(
-        b.grad(&u, &[2], None, &mut b.zeros::<f32>(&[1, 3, 3]).unwrap())
-            .is_err(),
-        "grad over axis 2 of 2"
+    is_invalid(
+        "grad over axis 2 of 2",
+        b.grad(&u, &[2], None, &mut b.zeros::<f32>(&[1, 3, 3]).unwrap()),
+    );
+    is_invalid(
+        "grad over a repeated axis",
+        b.grad(&u, &[1, 1], None, &mut b.zeros::<f32>(&[2, 3, 3]).unwrap()),
+    );
+    is_invalid(
+        "div over a repeated axis",
+        b.div(
+            &b.zeros::<f32>(&[2, 3, 3]).unwrap(),
+            &[0, 0],
+            None,
+            &mut b.zeros::<f32>(&[3, 3]).unwrap(),
+        ),
+    );
+    is_invalid(
+        "roll with one shift for two axes",
+        b.roll(&u, &[1], &mut b.zeros::<f32>(&[3, 3]).unwrap()),
     );
     for (shape, axes) in [
         (&[4, 4][..], 0),
@@ -167,37 +191,61 @@ pub fn invalid_arguments<B: Backend>(b: &B) {
         (&[2, 2, 2, 2, 2][..], 5),
         (&[4, 0][..], 1),
     ] {
-        assert!(
-            matches!(
-                FftSpec::new(shape, axes, FftKind::C2C),
-                Err(Error::InvalidArgument(_))
-            ),
-            "{shape:?} over {axes}"
+        is_invalid(
+            &format!("FFT of {shape:?} over {axes}"),
+            FftSpec::new(shape, axes, FftKind::C2C),
         );
     }
     let rplan = b
         .fft_plan::<f32>(&FftSpec::new(&[4, 6], 1, FftKind::R2C).unwrap())
         .unwrap();
-    assert!(
+    is_invalid(
+        "c2c with an R2C plan",
         b.fft_c2c(
             &rplan,
             &mut b.zeros::<C<f32>>(&[4, 6]).unwrap(),
-            Direction::Forward
-        )
-        .is_err(),
-        "c2c with an R2C plan"
+            Direction::Forward,
+        ),
     );
     let cplan = b
         .fft_plan::<f32>(&FftSpec::new(&[4, 6], 1, FftKind::C2C).unwrap())
         .unwrap();
-    assert!(
+    is_invalid(
+        "r2c with a C2C plan",
         b.fft_r2c(
             &cplan,
             &b.zeros::<f32>(&[4, 6]).unwrap(),
-            &mut b.zeros::<C<f32>>(&[4, 4]).unwrap()
+            &mut b.zeros::<C<f32>>(&[4, 4]).unwrap(),
+        ),
+    );
+    // Backprojection: 1 to 3 image axes, at least one sample, finite non-zero spacing
+    // (negative: samples in decreasing order).
+    let grid = b.zeros::<f32>(&[4]).unwrap();
+    let g = b.zeros::<f32>(&[3, 2]).unwrap();
+    let bp = |nb: usize, dr: f32| {
+        b.interp_backproject(
+            &b.zeros::<f32>(&[3, nb]).unwrap(),
+            &g,
+            &[&grid, &grid],
+            0.0,
+            dr,
+            &mut b.zeros::<f32>(&[4, 4]).unwrap(),
         )
-        .is_err(),
-        "r2c with a C2C plan"
+    };
+    bp(5, -0.5).expect("a negative spacing is allowed");
+    is_invalid("interp_backproject without samples", bp(0, 1.0));
+    is_invalid("interp_backproject with spacing 0", bp(5, 0.0));
+    is_invalid("interp_backproject with spacing NaN", bp(5, f32::NAN));
+    is_invalid(
+        "interp_backproject over 4 axes",
+        b.interp_backproject(
+            &b.zeros::<f32>(&[3, 5]).unwrap(),
+            &b.zeros::<f32>(&[3, 4]).unwrap(),
+            &[&grid, &grid, &grid, &grid],
+            0.0,
+            1.0,
+            &mut b.zeros::<f32>(&[4, 4, 4, 4]).unwrap(),
+        ),
     );
 }
 

@@ -176,24 +176,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
     /// Sets the non-uniform points: one coordinate array per mode axis (radians), all of one
     /// length M (M = 0 is allowed). Non-finite coordinates are an error.
     pub fn set_points(&mut self, coords: &[ArrayView1<'_, T>]) -> Result<()> {
-        if coords.len() != self.params.dim() {
-            return Err(Error::InvalidArgument(format!(
-                "NUFFT of dimension {} given {} coordinate arrays",
-                self.params.dim(),
-                coords.len()
-            )));
-        }
-        let m = coords[0].len();
-        for (a, c) in coords.iter().enumerate() {
-            if c.len() != m {
-                return Err(Error::shape(
-                    format!("NUFFT points (coordinate array {a})"),
-                    &[m],
-                    &[c.len()],
-                ));
-            }
-            crate::error::check_finite("NUFFT points", c.iter())?;
-        }
+        let m = crate::check::coordinates(coords, self.params.dim())?;
         if self.upsampfac.is_none() {
             let sigma = choose_upsampfac(self.ty, &self.params.modes, m, self.eps, T::PRECISION);
             if sigma != self.params.kernel.upsampfac {

@@ -18,7 +18,7 @@ mod subgrid;
 pub use points::CpuPoints;
 
 use backend_core::nufft::SpreadParams;
-use backend_core::{Error, Real, Result, C};
+use backend_core::{check, Real, Result, C};
 use ndarray::ArrayView1;
 
 /// Folds the points into the fine grid, sorts them by bin and fits the kernel's Horner form.
@@ -37,12 +37,13 @@ pub(crate) fn spread<T: Real>(
     c: &[C<T>],
     fine: &mut [C<T>],
 ) -> Result<()> {
-    pts.check(params)?;
-    check_len("NUFFT strengths", params.n_trans * pts.len(), c.len())?;
-    check_len(
-        "NUFFT fine grid",
-        params.n_trans * params.fine_len(),
-        fine.len(),
+    check::nufft_points(
+        "nufft_spread",
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[fine.len()],
     )?;
     spread::spread(pts, c, fine);
     Ok(())
@@ -55,12 +56,13 @@ pub(crate) fn interp<T: Real>(
     fine: &[C<T>],
     c: &mut [C<T>],
 ) -> Result<()> {
-    pts.check(params)?;
-    check_len("NUFFT values", params.n_trans * pts.len(), c.len())?;
-    check_len(
-        "NUFFT fine grid",
-        params.n_trans * params.fine_len(),
-        fine.len(),
+    check::nufft_points(
+        "nufft_interp",
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[fine.len()],
     )?;
     interp::interp(pts, fine, c);
     Ok(())
@@ -73,7 +75,13 @@ pub(crate) fn deconvolve<T: Real>(
     fine: &[C<T>],
     modes: &mut [C<T>],
 ) -> Result<()> {
-    check_stage(params, factors, fine.len(), modes.len())?;
+    check::nufft_correct(
+        "nufft_deconvolve",
+        params,
+        &[factors.len()],
+        &[fine.len()],
+        &[modes.len()],
+    )?;
     deconvolve::deconvolve(params, factors, fine, modes);
     Ok(())
 }
@@ -86,41 +94,15 @@ pub(crate) fn precompensate<T: Real>(
     modes: &[C<T>],
     fine: &mut [C<T>],
 ) -> Result<()> {
-    check_stage(params, factors, fine.len(), modes.len())?;
+    check::nufft_correct(
+        "nufft_precompensate",
+        params,
+        &[factors.len()],
+        &[fine.len()],
+        &[modes.len()],
+    )?;
     deconvolve::precompensate(params, factors, modes, fine);
     Ok(())
-}
-
-fn check_len(what: &str, expected: usize, got: usize) -> Result<()> {
-    if expected == got {
-        Ok(())
-    } else {
-        Err(Error::shape(what, &[expected], &[got]))
-    }
-}
-
-fn check_stage<T>(params: &SpreadParams, factors: &[T], fine: usize, modes: usize) -> Result<()> {
-    let d = params.dim();
-    if d == 0 || d > 3 || params.fine.len() != d {
-        return Err(Error::InvalidArgument(format!(
-            "NUFFT modes {:?} / fine grid {:?}",
-            params.modes, params.fine
-        )));
-    }
-    if params
-        .modes
-        .iter()
-        .zip(&params.fine)
-        .any(|(&n, &nf)| n > nf)
-    {
-        return Err(Error::InvalidArgument(format!(
-            "NUFFT fine grid {:?} smaller than the modes {:?}",
-            params.fine, params.modes
-        )));
-    }
-    check_len("NUFFT factors", params.modes.iter().sum(), factors.len())?;
-    check_len("NUFFT fine grid", params.n_trans * params.fine_len(), fine)?;
-    check_len("NUFFT modes", params.n_trans * params.modes_len(), modes)
 }
 
 /// The kernel of a missing axis: 1 on the first cell, 0 elsewhere.

@@ -7,7 +7,7 @@
 use super::horner::Horner;
 use crate::par::SharedMut;
 use backend_core::nufft::SpreadParams;
-use backend_core::{Error, Real, Result};
+use backend_core::{Real, Result};
 use ndarray::ArrayView1;
 use rayon::prelude::*;
 use std::ops::Range;
@@ -72,18 +72,6 @@ impl<T> CpuPoints<T> {
     pub fn is_empty(&self) -> bool {
         self.sorted.is_empty()
     }
-
-    /// Fails unless `params` are the ones the points were prepared for.
-    pub(crate) fn check(&self, params: &SpreadParams) -> Result<()> {
-        if &self.params == params {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(format!(
-                "NUFFT points prepared for fine grid {:?} (n_trans {}), used with {:?} (n_trans {})",
-                self.params.fine, self.params.n_trans, params.fine, params.n_trans
-            )))
-        }
-    }
 }
 
 /// Pads a per-axis list to 3 axes with leading `fill`.
@@ -99,39 +87,8 @@ pub(crate) fn prepare<T: Real>(
     params: &SpreadParams,
 ) -> Result<CpuPoints<T>> {
     let d = params.dim();
-    if coords.len() != d || d == 0 || d > 3 || params.fine.len() != d {
-        return Err(Error::InvalidArgument(format!(
-            "NUFFT of dimension {d} given {} coordinate arrays",
-            coords.len()
-        )));
-    }
-    let m = coords[0].len();
-    for (a, c) in coords.iter().enumerate() {
-        if c.len() != m {
-            return Err(Error::shape(
-                format!("NUFFT points (coordinate array {a})"),
-                &[m],
-                &[c.len()],
-            ));
-        }
-        backend_core::error::check_finite("NUFFT points", c.iter())?;
-    }
-    if u32::try_from(m).is_err() {
-        return Err(Error::InvalidArgument(format!(
-            "NUFFT with {m} points (at most 2^32 - 1)"
-        )));
-    }
+    let m = backend_core::check::nufft_setpts(coords, params)?;
     let w = params.kernel.width;
-    if params
-        .fine
-        .iter()
-        .any(|&n| n < 2 * w || n > i32::MAX as usize / 2)
-    {
-        return Err(Error::InvalidArgument(format!(
-            "NUFFT fine grid {:?} too small for kernel width {w} (or too large)",
-            params.fine
-        )));
-    }
     let fine = pad3(&params.fine, 1);
     let width = pad3(&vec![w; d], 1);
     let horner = Horner::fit(&params.kernel);

@@ -1,8 +1,11 @@
-//! The tiled, coloured spreading of the OpenCL backend against a direct periodic sum, on fine
-//! grids with 1, 2, 3 and 5 tiles per axis (even and odd tile counts, wrap-around).
+//! Both NUFFT spreading methods of the GPU layer on OpenCL against a direct periodic sum: the
+//! tiled, coloured one (PoCL's default) on fine grids with 1, 2, 3 and 5 tiles per axis (even
+//! and odd tile counts, wrap-around), and the atomic one (CUDA's default; here float atomic
+//! adds emulated by compare-and-swap).
 
 use backend_core::nufft::{EsKernel, SpreadParams};
 use backend_core::{Backend, Real, C};
+use backend_gpu::Spreading;
 use backend_opencl::OpenClBackend;
 use ndarray::Array1;
 
@@ -71,11 +74,15 @@ fn check<T: Real>(b: &OpenClBackend, fine: &[usize], eps: f64, tol: f64) {
         }
     }
     let err = (num / den).sqrt();
-    assert!(err < tol, "fine {fine:?}: relative error {err:e}");
+    assert!(
+        err < tol,
+        "{:?} spreading, fine {fine:?}: relative error {err:e}",
+        b.spreading()
+    );
 }
 
 #[test]
-fn tiled_spreading_matches_a_direct_sum() {
+fn tiled_and_atomic_spreading_match_a_direct_sum() {
     let b = match OpenClBackend::new(None) {
         Ok(b) => b,
         Err(e) => {
@@ -86,17 +93,22 @@ fn tiled_spreading_matches_a_direct_sum() {
             return;
         }
     };
-    for fine in [
-        &[16][..],
-        &[80][..],
-        &[32, 48],
-        &[48, 16],
-        &[16, 32, 80],
-        &[48, 48, 32],
-    ] {
-        check::<f32>(&b, fine, 1e-6, 1e-5);
-        if b.supports_f64() {
-            check::<f64>(&b, fine, 1e-12, 1e-12);
+    assert_eq!(b.spreading(), Spreading::Tiled, "PoCL has no float atomics");
+    for spreading in [Spreading::Tiled, Spreading::Atomic] {
+        let b = b.clone().with_spreading(spreading);
+        // 29 cells: one tile (prime length); 32: 2 tiles; 48: 3; 80: 5.
+        for fine in [
+            &[29][..],
+            &[80][..],
+            &[32, 48],
+            &[48, 29],
+            &[29, 32, 80],
+            &[48, 48, 32],
+        ] {
+            check::<f32>(&b, fine, 1e-6, 1e-5);
+            if b.supports_f64() {
+                check::<f64>(&b, fine, 1e-12, 1e-12);
+            }
         }
     }
 }

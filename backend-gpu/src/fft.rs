@@ -2,36 +2,39 @@
 //! odd radix for the other primes) along each transformed axis, with twiddle tables computed
 //! once in f64 and a scratch buffer for the ping-pong between stages.
 
-use crate::backend::{count, dims, OpenClBackend};
-use crate::buffer::ClBuffer;
-use crate::launch::Arg;
-use backend_core::{Backend, DeviceBuffer, Direction, Error, FftKind, FftSpec, Real, Result, C};
-use ndarray::Array1;
-use opencl3::memory::cl_mem;
+use crate::backend::GpuBackend;
+use crate::buffer::GpuBuffer;
+use crate::driver::{Arg, Driver};
+use crate::kernels::{self, Kernel};
+use backend_core::{
+    check, Backend, DeviceBuffer, Direction, Error, FftKind, FftSpec, Part, Real, Result, C,
+};
 use std::sync::Mutex;
+
+type Buf<D, E> = GpuBuffer<D, E>;
 
 /// Largest prime factor of a transform length (a generic-radix stage costs O(n p)).
 pub const MAX_PRIME_FACTOR: usize = 1021;
 
 /// One transformed axis, the array seen as `(outer, n, inner)`.
-struct AxisPlan<T: Real> {
+struct AxisPlan<D: Driver, T: Real> {
     n: usize,
     inner: usize,
     outer: usize,
     /// Radix of each stage, in order.
     radices: Vec<usize>,
     /// `exp(-2 i pi m / n)`, m < n.
-    twiddles: ClBuffer<C<T>>,
+    twiddles: Buf<D, C<T>>,
 }
 
 /// An even-length real transform along the last axis, done as a complex FFT of half length.
-struct HalfPlan<T: Real> {
+struct HalfPlan<D: Driver, T: Real> {
     /// The complex FFT of length h = n/2 over the rows (shape `(rows, h)`).
-    axis: AxisPlan<T>,
+    axis: AxisPlan<D, T>,
     h: usize,
     rows: usize,
     /// `exp(-2 i pi k / n)`, k <= h.
-    rtw: ClBuffer<C<T>>,
+    rtw: Buf<D, C<T>>,
 }
 
 /// A planned FFT over the trailing axes of a fixed shape ([`FftSpec`]).
@@ -41,15 +44,15 @@ struct HalfPlan<T: Real> {
 /// post-processing pass (pre-processing for c2r), the other axes on the half spectrum. R2C
 /// with an odd last axis: the real array as complex, full C2C, half spectrum extracted (c2r:
 /// Hermitian extension, full inverse, real part).
-pub struct ClFftPlan<T: Real> {
+pub struct GpuFftPlan<D: Driver, T: Real> {
     spec: FftSpec,
     /// Axes transformed as complex: all of them (C2C, odd R2C) or the leading ones over the
     /// spectrum shape (even R2C).
-    axes: Vec<AxisPlan<T>>,
-    half: Option<HalfPlan<T>>,
+    axes: Vec<AxisPlan<D, T>>,
+    half: Option<HalfPlan<D, T>>,
     /// Work buffers, locked during an execution so that concurrent executions of one plan do
     /// not share them.
-    scratch: Mutex<Vec<ClBuffer<C<T>>>>,
+    scratch: Mutex<Vec<Buf<D, C<T>>>>,
 }
 
 /// The stage radices of a length: fours, a two, then odd primes.
@@ -72,7 +75,7 @@ fn factorize(n: usize) -> Result<Vec<usize>> {
         while m.is_multiple_of(p) {
             if p > MAX_PRIME_FACTOR {
                 return Err(Error::InvalidArgument(format!(
-                    "FFT length {n} has the prime factor {p}, above the OpenCL FFT's limit {MAX_PRIME_FACTOR}"
+                    "FFT length {n} has the prime factor {p}, above the GPU FFT's limit {MAX_PRIME_FACTOR}"
                 )));
             }
             r.push(p);
@@ -83,28 +86,34 @@ fn factorize(n: usize) -> Result<Vec<usize>> {
     Ok(r)
 }
 
-fn stage_kernel(radix: usize) -> &'static str {
+fn stage_kernel(radix: usize) -> &'static Kernel {
     match radix {
-        2 => "fft_radix2",
-        3 => "fft_radix3",
-        4 => "fft_radix4",
-        5 => "fft_radix5",
-        7 => "fft_radix7",
-        _ => "fft_radix_generic",
+        2 => &kernels::FFT_RADIX2,
+        3 => &kernels::FFT_RADIX3,
+        4 => &kernels::FFT_RADIX4,
+        5 => &kernels::FFT_RADIX5,
+        7 => &kernels::FFT_RADIX7,
+        _ => &kernels::FFT_RADIX_GENERIC,
     }
 }
 
 /// `exp(-2 i pi m / n)` for m in `range`, computed in f64.
-fn twiddles<T: Real>(b: &OpenClBackend, n: usize, count: usize) -> Result<ClBuffer<C<T>>> {
-    let tw = Array1::from_iter((0..count).map(|m| {
-        let ang = -2.0 * std::f64::consts::PI * m as f64 / n as f64;
-        C::new(T::of(ang.cos()), T::of(ang.sin()))
-    }));
-    b.upload(tw.view().into_dyn())
+fn twiddles<D: Driver, T: Real>(b: &GpuBackend<D>, n: usize, count: usize) -> Result<Buf<D, C<T>>> {
+    let tw = (0..count)
+        .map(|m| {
+            let ang = -2.0 * std::f64::consts::PI * m as f64 / n as f64;
+            C::new(T::of(ang.cos()), T::of(ang.sin()))
+        })
+        .collect();
+    b.upload_flat(&[count], tw)
 }
 
 /// The plan of axis `a` of an array of shape `shape` (`None` for a length-1 axis).
-fn axis_plan<T: Real>(b: &OpenClBackend, shape: &[usize], a: usize) -> Result<Option<AxisPlan<T>>> {
+fn axis_plan<D: Driver, T: Real>(
+    b: &GpuBackend<D>,
+    shape: &[usize],
+    a: usize,
+) -> Result<Option<AxisPlan<D, T>>> {
     let n = shape[a];
     if n == 1 {
         return Ok(None);
@@ -120,11 +129,11 @@ fn axis_plan<T: Real>(b: &OpenClBackend, shape: &[usize], a: usize) -> Result<Op
     }))
 }
 
-impl<T: Real> ClFftPlan<T> {
-    pub(crate) fn new(b: &OpenClBackend, spec: &FftSpec) -> Result<Self> {
+impl<D: Driver, T: Real> GpuFftPlan<D, T> {
+    pub(crate) fn new(b: &GpuBackend<D>, spec: &FftSpec) -> Result<Self> {
         let spec = FftSpec::new(&spec.shape, spec.axes, spec.kind)?;
         let total: usize = spec.shape.iter().product();
-        count(2 * total)?;
+        Arg::<D::Mem>::size(2 * total)?;
         let rank = spec.shape.len();
         let n_last = spec.shape[rank - 1];
         let first = rank - spec.axes;
@@ -155,7 +164,7 @@ impl<T: Real> ClFftPlan<T> {
         let scratch = (0..nscratch)
             .map(|_| b.alloc::<C<T>>(&scratch_shape))
             .collect::<Result<Vec<_>>>()?;
-        Ok(ClFftPlan {
+        Ok(GpuFftPlan {
             spec,
             axes: axes.into_iter().flatten().collect(),
             half,
@@ -163,31 +172,19 @@ impl<T: Real> ClFftPlan<T> {
         })
     }
 
-    fn expect_kind(&self, kind: FftKind, op: &str) -> Result<()> {
-        if self.spec.kind == kind {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(format!(
-                "{op} with a plan made for {:?}",
-                self.spec.kind
-            )))
-        }
-    }
-
     /// Runs every stage of `axes`: the first reads `src`, the stages write `a`, `b`, `a`, ...
     /// (`src` may be `b`); the last stage scales by `scale_last`. Returns where the result is.
-    fn run(
-        be: &OpenClBackend,
-        axes: &[&AxisPlan<T>],
-        src: cl_mem,
-        a: cl_mem,
-        b: cl_mem,
+    fn run<'m>(
+        be: &GpuBackend<D>,
+        axes: &[&AxisPlan<D, T>],
+        src: &'m D::Mem,
+        a: &'m D::Mem,
+        b: &'m D::Mem,
         dir: Direction,
         scale_last: f64,
-    ) -> Result<cl_mem> {
+    ) -> Result<&'m D::Mem> {
         let inverse = dir == Direction::Inverse;
         let nstages: usize = axes.iter().map(|x| x.radices.len()).sum();
-        let double = T::PRECISION == backend_core::Precision::F64;
         let mut cur = src;
         let mut done = 0;
         for ax in axes {
@@ -200,19 +197,19 @@ impl<T: Real> ClFftPlan<T> {
                 let mut args = vec![
                     Arg::Mem(cur),
                     Arg::Mem(dst),
-                    Arg::Mem(ax.twiddles.mem()),
-                    Arg::U32(count(ax.n)?),
-                    Arg::U32(count(ax.inner)?),
-                    Arg::U32(count(ns)?),
-                    Arg::U32(count(nthreads)?),
+                    Arg::Mem(&ax.twiddles.mem),
+                    Arg::size(ax.n)?,
+                    Arg::size(ax.inner)?,
+                    Arg::size(ns)?,
+                    Arg::size(nthreads)?,
                     Arg::I32(inverse as i32),
-                    Arg::real(double, scale),
+                    Arg::real_in(T::PRECISION, scale),
                 ];
-                let name = stage_kernel(r);
-                if name == "fft_radix_generic" {
-                    args.push(Arg::U32(count(r)?));
+                let kernel = stage_kernel(r);
+                if kernel == &kernels::FFT_RADIX_GENERIC {
+                    args.push(Arg::size(r)?);
                 }
-                be.launch(T::PRECISION, name, nthreads, &args)?;
+                be.items(T::PRECISION, kernel, nthreads, &args)?;
                 ns *= r;
                 cur = dst;
             }
@@ -220,24 +217,23 @@ impl<T: Real> ClFftPlan<T> {
         Ok(cur)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<ClBuffer<C<T>>>>> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<Buf<D, C<T>>>>> {
         self.scratch
             .lock()
             .map_err(|_| Error::Device("FFT plan scratch poisoned".into()))
     }
 
-    fn all_axes(&self) -> Vec<&AxisPlan<T>> {
+    fn all_axes(&self) -> Vec<&AxisPlan<D, T>> {
         self.axes.iter().collect()
     }
 
     pub(crate) fn c2c(
         &self,
-        be: &OpenClBackend,
-        data: &mut ClBuffer<C<T>>,
+        be: &GpuBackend<D>,
+        data: &mut Buf<D, C<T>>,
         dir: Direction,
     ) -> Result<()> {
-        self.expect_kind(FftKind::C2C, "fft_c2c")?;
-        backend_core::error::check_shape("fft_c2c", &self.spec.shape, data.shape())?;
+        check::fft_c2c(&self.spec, data.shape())?;
         let ntot: usize = self.spec.dims().iter().product();
         let scale = if dir == Direction::Inverse {
             1.0 / ntot as f64
@@ -246,144 +242,139 @@ impl<T: Real> ClFftPlan<T> {
         };
         let scratch = self.lock()?;
         let s = &scratch[0];
-        let res = Self::run(
-            be,
-            &self.all_axes(),
-            data.mem(),
-            s.mem(),
-            data.mem(),
-            dir,
-            scale,
-        )?;
-        if res != data.mem() {
-            let n = data.len();
-            be.copy_raw(&s.buf, &mut data.buf, n)?;
+        let in_data = {
+            let res = Self::run(
+                be,
+                &self.all_axes(),
+                &data.mem,
+                &s.mem,
+                &data.mem,
+                dir,
+                scale,
+            )?;
+            std::ptr::eq(res, &data.mem)
+        };
+        if !in_data {
+            let n = data.bytes();
+            crate::memory::copy_bytes(be, &s.mem, &mut data.mem, n)?;
         }
         Ok(())
     }
 
     pub(crate) fn r2c(
         &self,
-        be: &OpenClBackend,
-        input: &ClBuffer<T>,
-        out: &mut ClBuffer<C<T>>,
+        be: &GpuBackend<D>,
+        input: &Buf<D, T>,
+        out: &mut Buf<D, C<T>>,
     ) -> Result<()> {
-        self.expect_kind(FftKind::R2C, "fft_r2c")?;
-        backend_core::error::check_shape("fft_r2c (input)", &self.spec.shape, input.shape())?;
+        check::fft_r2c(&self.spec, input.shape(), out.shape())?;
         let spectrum = self.spec.spectrum_shape();
-        backend_core::error::check_shape("fft_r2c (output)", &spectrum, out.shape())?;
         let mut scratch = self.lock()?;
         let Some(half) = &self.half else {
             be.to_complex(input, &mut scratch[0])?;
-            let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+            let (s0, s1) = (&scratch[0].mem, &scratch[1].mem);
             let res = Self::run(be, &self.all_axes(), s0, s1, s0, Direction::Forward, 1.0)?;
-            let res = &scratch[(res == s1) as usize];
-            return be.remap("fft_r2c", res, out, &vec![0; spectrum.len()], false);
+            let res = &scratch[std::ptr::eq(res, s1) as usize];
+            return crate::index::remap(be, "fft_r2c", res, out, &vec![0; spectrum.len()], false);
         };
-        let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+        let (s0, s1) = (&scratch[0].mem, &scratch[1].mem);
         let z = Self::run(
             be,
             &[&half.axis],
-            input.mem(),
+            &input.mem,
             s0,
             s1,
             Direction::Forward,
             1.0,
         )?;
         let n = out.len();
-        be.launch(
+        be.items(
             T::PRECISION,
-            "fft_r2c_post",
+            &kernels::FFT_R2C_POST,
             n,
             &[
                 Arg::Mem(z),
-                Arg::Mem(out.mem()),
-                Arg::Mem(half.rtw.mem()),
-                Arg::U32(count(half.h)?),
-                Arg::U32(count(half.rows)?),
+                Arg::Mem(&out.mem),
+                Arg::Mem(&half.rtw.mem),
+                Arg::size(half.h)?,
+                Arg::size(half.rows)?,
             ],
         )?;
-        let res = Self::run(
-            be,
-            &self.all_axes(),
-            out.mem(),
-            s0,
-            out.mem(),
-            Direction::Forward,
-            1.0,
-        )?;
-        if res != out.mem() {
-            be.copy_raw(&scratch[0].buf, &mut out.buf, n)?;
+        let in_out = {
+            let res = Self::run(
+                be,
+                &self.all_axes(),
+                &out.mem,
+                s0,
+                &out.mem,
+                Direction::Forward,
+                1.0,
+            )?;
+            std::ptr::eq(res, &out.mem)
+        };
+        if !in_out {
+            let n = out.bytes();
+            crate::memory::copy_bytes(be, &scratch[0].mem, &mut out.mem, n)?;
         }
         Ok(())
     }
 
     pub(crate) fn c2r(
         &self,
-        be: &OpenClBackend,
-        input: &mut ClBuffer<C<T>>,
-        out: &mut ClBuffer<T>,
+        be: &GpuBackend<D>,
+        input: &mut Buf<D, C<T>>,
+        out: &mut Buf<D, T>,
     ) -> Result<()> {
-        self.expect_kind(FftKind::R2C, "fft_c2r")?;
-        let spectrum = self.spec.spectrum_shape();
-        backend_core::error::check_shape("fft_c2r (input)", &spectrum, input.shape())?;
-        backend_core::error::check_shape("fft_c2r (output)", &self.spec.shape, out.shape())?;
+        check::fft_c2r(&self.spec, input.shape(), out.shape())?;
         let ntot: usize = self.spec.dims().iter().product();
         let scratch = self.lock()?;
-        let (s0, s1) = (scratch[0].mem(), scratch[1].mem());
+        let (s0, s1) = (&scratch[0].mem, &scratch[1].mem);
         let Some(half) = &self.half else {
             let n_full = scratch[0].len();
-            be.launch(
+            be.items(
                 T::PRECISION,
-                "fft_hermitian_extend",
+                &kernels::FFT_HERMITIAN_EXTEND,
                 n_full,
                 &[
-                    Arg::Mem(input.mem()),
+                    Arg::Mem(&input.mem),
                     Arg::Mem(s0),
-                    Arg::U32(count(n_full)?),
+                    Arg::size(n_full)?,
                     Arg::I32(self.spec.axes as i32),
-                    Arg::Dims(dims("fft_c2r", self.spec.dims())?),
+                    Arg::dims("fft_c2r", self.spec.dims(), 1)?,
                 ],
             )?;
             let scale = 1.0 / ntot as f64;
             let res = Self::run(be, &self.all_axes(), s0, s1, s0, Direction::Inverse, scale)?;
-            return be.complex_part(&scratch[(res == s1) as usize], backend_core::Part::Re, out);
+            return be.complex_part(&scratch[std::ptr::eq(res, s1) as usize], Part::Re, out);
         };
         // The leading axes first, in place in `input` (numpy's irfftn order), then the last.
         let r = Self::run(
             be,
             &self.all_axes(),
-            input.mem(),
+            &input.mem,
             s0,
-            input.mem(),
+            &input.mem,
             Direction::Inverse,
             1.0,
         )?;
-        be.launch(
+        be.items(
             T::PRECISION,
-            "fft_c2r_pre",
+            &kernels::FFT_C2R_PRE,
             half.rows * half.h,
             &[
                 Arg::Mem(r),
                 Arg::Mem(s1),
-                Arg::Mem(half.rtw.mem()),
-                Arg::U32(count(half.h)?),
-                Arg::U32(count(half.rows)?),
-                Arg::real(
-                    T::PRECISION == backend_core::Precision::F64,
-                    2.0 / ntot as f64,
-                ),
+                Arg::Mem(&half.rtw.mem),
+                Arg::size(half.h)?,
+                Arg::size(half.rows)?,
+                Arg::real_in(T::PRECISION, 2.0 / ntot as f64),
             ],
         )?;
         // The half-length inverse writes its last stage into `out` (read as complex pairs).
         let odd = half.axis.radices.len() % 2 == 1;
-        let (a, b) = if odd {
-            (out.mem(), s0)
-        } else {
-            (s0, out.mem())
-        };
+        let (a, b) = if odd { (&out.mem, s0) } else { (s0, &out.mem) };
         let res = Self::run(be, &[&half.axis], s1, a, b, Direction::Inverse, 1.0)?;
-        debug_assert!(res == out.mem());
+        debug_assert!(std::ptr::eq(res, &out.mem));
         Ok(())
     }
 }
