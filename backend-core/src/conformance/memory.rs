@@ -62,3 +62,15 @@ pub fn wrong_shape_is_an_error<B: Backend>(b: &B) {
     z.reshape(&[12]).unwrap();
     assert_eq!(z.shape(), &[12]);
 }
+
+/// A buffer larger than the device (or than the address space) is [`Error::OutOfMemory`],
+/// never an abort.
+pub fn impossible_allocation_is_an_error<B: Backend>(b: &B) {
+    for shape in [&[1usize << 40, 1 << 30][..], &[1 << 50]] {
+        match b.zeros::<f32>(shape) {
+            Err(Error::OutOfMemory(_)) => {}
+            Err(e) => panic!("zeros of shape {shape:?}: expected OutOfMemory, got {e}"),
+            Ok(_) => panic!("zeros of shape {shape:?} succeeded"),
+        }
+    }
+}

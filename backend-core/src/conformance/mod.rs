@@ -109,6 +109,7 @@ macro_rules! conformance_suite {
                 upload_download_roundtrip,
                 zeros_fill_copy,
                 wrong_shape_is_an_error,
+                impossible_allocation_is_an_error,
             });
             $crate::conformance_suite!(@group $name, $make, creation {
                 arange_linspace,
