@@ -9,9 +9,11 @@ use crate::kernels::{self, Kernel};
 use backend_core::{
     check, Backend, DeviceBuffer, Direction, Error, FftKind, FftSpec, Part, Real, Result, C,
 };
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 type Buf<D, E> = GpuBuffer<D, E>;
+/// The work buffers of one plan.
+type Scratch<D, T> = Vec<Buf<D, C<T>>>;
 
 /// Largest prime factor of a transform length (a generic-radix stage costs O(n p)).
 pub const MAX_PRIME_FACTOR: usize = 1021;
@@ -52,7 +54,7 @@ pub struct GpuFftPlan<D: Driver, T: Real> {
     half: Option<HalfPlan<D, T>>,
     /// Work buffers, locked during an execution so that concurrent executions of one plan do
     /// not share them.
-    scratch: Mutex<Vec<Buf<D, C<T>>>>,
+    scratch: Mutex<Scratch<D, T>>,
 }
 
 /// The stage radices of a length: fours, a two, then odd primes.
@@ -217,7 +219,7 @@ impl<D: Driver, T: Real> GpuFftPlan<D, T> {
         Ok(cur)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<Buf<D, C<T>>>>> {
+    fn lock(&self) -> Result<MutexGuard<'_, Scratch<D, T>>> {
         self.scratch
             .lock()
             .map_err(|_| Error::Device("FFT plan scratch poisoned".into()))

@@ -41,7 +41,7 @@ fn padded(values: &[usize], fill: i32) -> Result<[i32; MAX_RANK]> {
 }
 
 /// Non-uniform points on the device: coordinates in fine-grid cells, folded into `[0, nf)`,
-/// sorted by tile of the fine grid (row-major tiles of [`tile_side`] cells per axis), with the
+/// sorted by tile of the fine grid (row-major tiles of at least 16 cells per axis), with the
 /// permutation back to the caller's order and the start of each tile's points.
 pub struct GpuPoints<D: Driver, T: Real> {
     /// `xs[a * M + j]`: coordinate of sorted point j along axis a.

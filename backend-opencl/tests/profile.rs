@@ -1,22 +1,17 @@
 //! `EPRI_PROFILE=1` counts the GPU layer's launches, allocations and transfers (its own test
 //! binary: the variable is read when the process opens the device).
 
+use backend_core::conformance::with_backend;
 use backend_core::{Backend, Profile};
 use backend_opencl::OpenClBackend;
 
 #[test]
 fn launches_and_transfers_are_counted() {
     std::env::set_var("EPRI_PROFILE", "1");
-    let b = match OpenClBackend::new(None) {
-        Ok(b) => b,
-        Err(e) => {
-            if std::env::var("EPRI_REQUIRE_OPENCL").is_ok_and(|v| v == "1") {
-                panic!("OpenCL required but unavailable: {e}");
-            }
-            println!("skipped: opencl backend unavailable: {e}");
-            return;
-        }
-    };
+    with_backend("opencl", || OpenClBackend::new(None), count_a_dual_step);
+}
+
+fn count_a_dual_step(b: &OpenClBackend) {
     let u = b.ones::<f32>(&[8, 8]).unwrap();
     let mut p = b.zeros::<f32>(&[2, 8, 8]).unwrap();
     let start = b.profile().expect("counting under EPRI_PROFILE=1");

@@ -3,6 +3,7 @@
 //! and odd tile counts, wrap-around), and the atomic one (CUDA's default; here float atomic
 //! adds emulated by compare-and-swap).
 
+use backend_core::conformance::with_backend;
 use backend_core::nufft::{EsKernel, SpreadParams};
 use backend_core::{Backend, Real, C};
 use backend_gpu::Spreading;
@@ -83,17 +84,15 @@ fn check<T: Real>(b: &OpenClBackend, fine: &[usize], eps: f64, tol: f64) {
 
 #[test]
 fn tiled_and_atomic_spreading_match_a_direct_sum() {
-    let b = match OpenClBackend::new(None) {
-        Ok(b) => b,
-        Err(e) => {
-            if std::env::var("EPRI_REQUIRE_OPENCL").is_ok_and(|v| v == "1") {
-                panic!("OpenCL required but unavailable: {e}");
-            }
-            println!("skipped: opencl backend unavailable: {e}");
-            return;
-        }
-    };
-    assert_eq!(b.spreading(), Spreading::Tiled, "PoCL has no float atomics");
+    with_backend("opencl", || OpenClBackend::new(None), check_both);
+}
+
+fn check_both(b: &OpenClBackend) {
+    assert_eq!(
+        b.spreading(),
+        Spreading::Tiled,
+        "OpenCL adds floats by compare-and-swap"
+    );
     for spreading in [Spreading::Tiled, Spreading::Atomic] {
         let b = b.clone().with_spreading(spreading);
         // 29 cells: one tile (prime length); 32: 2 tiles; 48: 3; 80: 5.

@@ -134,6 +134,9 @@ pub fn report(bar: &ProgressBar) -> impl FnMut(&TvProgress) + '_ {
             .map(|e| format!("  energy {e:.6e}"))
             .unwrap_or_default();
         bar.set_message(format!("rel. change {:.2e}{energy}", p.relative_change));
+        if let Some(work) = p.profile {
+            bar.suspend(|| eprintln!("profile: iteration {}: {work}", p.iteration));
+        }
     }
 }
 

@@ -157,6 +157,7 @@ pub(crate) fn solve<B: Backend, T: Real>(
     let step_dual = T::of(steps.sigma * steps.lambda);
     let (tau, lambda) = (T::of(steps.tau), T::of(steps.lambda));
     let mut iterations = 0;
+    let mut counted = backend.profile();
     while iterations < opts.max_iter {
         data.gradient(&u, &mut gradf)?;
         let (mut dsq, mut usq) = (0.0, 0.0);
@@ -188,10 +189,14 @@ pub(crate) fn solve<B: Backend, T: Real>(
             Some(k) if iterations % k == 0 => Some(energy(data, &u)?),
             _ => None,
         };
+        let now = backend.profile();
+        let profile = now.zip(counted).map(|(now, before)| now - before);
+        counted = now;
         progress(&TvProgress {
             iteration: iterations,
             relative_change: (dsq / usq).sqrt(),
             energy: e,
+            profile,
         });
         if dsq < tol2 * usq {
             break;

@@ -104,6 +104,9 @@ pub struct TvProgress {
     pub relative_change: f64,
     /// `E(u)` when this iteration is a multiple of `energy_every`.
     pub energy: Option<f64>,
+    /// What this iteration asked of the device (launches, transfers, allocations) when the
+    /// backend counts them (`EPRI_PROFILE=1` on a GPU backend), else `None`.
+    pub profile: Option<backend_core::Profile>,
 }
 
 /// Output of [`tv_monosrc`].
