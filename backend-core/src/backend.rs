@@ -160,7 +160,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// `Σ (a[i] - b[i])²`.
     fn sq_dist<T: Real>(&self, a: &Self::Buffer<T>, b: &Self::Buffer<T>) -> Result<T>;
 
-    // ---- stencils (SPEC §2.10) -------------------------------------------------------------
+    // ---- stencils -------------------------------------------------------------------------
 
     /// Forward-difference gradient of `u` along `axes` (in that order), zero at the last index
     /// of each axis: `out[a](k) = u(k + e_axes[a]) - u(k)`. `out` has shape
@@ -181,7 +181,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         masks: Option<&Self::Buffer<T>>,
         out: &mut Self::Buffer<T>,
     ) -> Result<()>;
-    /// Fused dual step of the TV solvers (SPEC §2.11 step 1), gradient over every axis of
+    /// Fused dual step of the TV solvers, gradient over every axis of
     /// `ubar`: `p <- p + step ∇ū` (masked by `masks` if given), then each pixel's vector
     /// `p[:, k]` divided by `max(1, |p[:, k]|₂)`.
     fn tv_dual_step<T: Real>(
@@ -191,7 +191,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         step: T,
         masks: Option<&Self::Buffer<T>>,
     ) -> Result<()>;
-    /// Fused primal step of the TV solvers (SPEC §2.11 steps 2–4):
+    /// Fused primal step of the TV solvers:
     /// `u_new = u + tau (lambda div p - gradf)`, then `u_new *= [mask > 0]` if `mask`, then
     /// `u_new = max(u_new, 0)` if `positivity`; finally `ubar <- 2 u_new - u` and `u <- u_new`.
     /// `masks` are the gradient masks used by `div` (as in [`Backend::div`]).
@@ -342,7 +342,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         fine: &mut Self::Buffer<C<T>>,
     ) -> Result<()>;
 
-    // ---- filtered backprojection (SPEC §2.13 step 7) ----------------------------------------
+    // ---- filtered backprojection (its last step) ----------------------------------
 
     /// Linear-interpolation backprojection: for every grid point `x` (row-major over `grids`, one
     /// 1D coordinate array per image axis, in image axis order (Y, X[, Z])),

@@ -1,4 +1,4 @@
-//! Linear-interpolation backprojection of filtered projections (FBP, SPEC §2.13 step 7).
+//! Linear-interpolation backprojection of filtered projections (the last step of filtered backprojection).
 //!
 //! `out[x] = Σ_n interp(f[n, :], -<g_n, x>)`. The output is processed in tiles of whole rows
 //! (rows along the last image axis, tiles in parallel) that stay in cache while every projection

@@ -1,5 +1,5 @@
 //! Forward-difference gradient, divergence (its negative adjoint) and the fused TV steps
-//! (SPEC §2.10–2.11), computed row by row (rows along the last, contiguous axis), rows in
+//! computed row by row (rows along the last, contiguous axis), rows in
 //! parallel for large arrays.
 //!
 //! Along an axis of length `n`: `(∇u)(i) = u(i+1) - u(i)` for `i < n-1`, 0 at `i = n-1`;

@@ -1,4 +1,4 @@
-//! `interp_backproject` (FBP linear-interpolation backprojection, SPEC §2.13 step 7) against a
+//! `interp_backproject` (the linear-interpolation backprojection that ends filtered backprojection) against a
 //! direct host loop with numpy's `interp(x, r, f, left=0, right=0)` semantics.
 
 use super::{as_f64, assert_rel, host_randn};

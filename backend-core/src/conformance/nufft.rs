@@ -1,4 +1,4 @@
-//! NUFFT plans (types 1 and 2, 1D to 3D) against the direct non-uniform DFT (SPEC §2.4):
+//! NUFFT plans (types 1 and 2, 1D to 3D) against the direct non-uniform DFT:
 //! accuracy, adjointness, batched vectors, edge cases and bad input.
 
 use crate::nufft::{NufftPlan, NufftType};

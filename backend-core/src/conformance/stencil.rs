@@ -1,4 +1,4 @@
-//! Gradient, divergence and the fused TV steps (SPEC §2.10–2.11) against direct loops over
+//! Gradient, divergence and the fused TV steps against direct loops over
 //! multi-indices, in 1 to 4 dimensions, over chosen axes, with and without masks; plus the
 //! adjointness `<∇u, p> = -<u, div p>`.
 
@@ -62,7 +62,7 @@ fn host_grad(u: &ArrayD<f64>, axes: &[usize], masks: Option<&ArrayD<f64>>) -> Ar
     })
 }
 
-/// Direct divergence as SPEC §2.10 writes it: along an axis of length N, `div[0] = P[0]`,
+/// Direct divergence, the negative adjoint of the forward-difference gradient: along an axis of length N, `div[0] = P[0]`,
 /// `div[i] = P[i] − P[i−1]`, `div[N−1] = −P[N−2]` (0 when N = 1), of `P = M ⊙ p`, summed over
 /// the axes.
 fn host_div(p: &ArrayD<f64>, axes: &[usize], masks: Option<&ArrayD<f64>>) -> ArrayD<f64> {
@@ -312,7 +312,7 @@ fn tv_primal_step_direct_t<B: Backend, T: Real>(b: &B) {
     }
 }
 
-/// `tv_primal_step` against the host computation of SPEC §2.11 steps 2–4.
+/// `tv_primal_step` against its host computation (gradient step, positivity, support, extrapolation).
 pub fn tv_primal_step_direct<B: Backend>(b: &B) {
     per_precision!(tv_primal_step_direct_t, b);
 }

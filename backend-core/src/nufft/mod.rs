@@ -7,7 +7,7 @@
 //!   once, execute many times (FINUFFT's makeplan / setpts / execute).
 //! * `upsampling`: the upsampling factor from a cost model ([`choose_upsampfac`]).
 //!
-//! Conventions (SPEC §2.4): modes in centred order (array index `k + N/2`), points in radians
+//! Conventions: modes in centred order (array index `k + N/2`), points in radians
 //! (any real value, folded modulo 2π), type 1 `f[k] = Σ_m c_m e^{+i<k, x_m>}`, type 2
 //! `c_m = Σ_k f[k] e^{-i<k, x_m>}`; coordinate array `a` pairs with array axis `a`.
 
