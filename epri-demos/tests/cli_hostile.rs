@@ -565,6 +565,19 @@ mod finite {
     }
 
     #[test]
+    fn no_projection_or_only_zero_gradients_are_refused() {
+        let dir = scratch("no-gradient");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        write_npy(&ds.join("fgrad.npy"), &Array2::<f32>::zeros((2, 16)));
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["fgrad", "zero"]);
+        write_npy(&ds.join("fgrad.npy"), &Array2::<f32>::zeros((2, 0)));
+        write_npy(&ds.join("proj.npy"), &Array2::<f32>::zeros((0, 64)));
+        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["fgrad", "no projection"]);
+        assert!(!out.exists());
+    }
+
+    #[test]
     fn all_zero_projections_are_refused() {
         let dir = scratch("zero-proj");
         let ds = dataset(&dir);

@@ -130,13 +130,18 @@ pub fn check_scale(acq: &Acquisition, shape: &[usize], delta: f64) -> Result<()>
     let n = shape.iter().copied().max().unwrap_or(1) as f64;
     let span = gmax * n * delta;
     let ratio = span / sweep;
+    if gmax == 0.0 {
+        return Err(Error::data(
+            "every field gradient is zero (fgrad): the projections hold no spatial information",
+        ));
+    }
     if !ratio.is_finite() || ratio > 1e3 {
         return Err(Error::data(format!(
             "the image ({n} pixels of --delta {delta:e} cm) at the largest gradient |fgrad| = {gmax:.4e} G/cm spans {span:.4e} G, {ratio:.3e} times the sweep width {sweep:.4} G: check --delta (cm) and fgrad (G/cm); the field of view the sweep allows is {:.4e} cm",
             sweep / gmax
         )));
     }
-    if gmax > 0.0 && span < acq.db() {
+    if span < acq.db() {
         return Err(Error::data(format!(
             "the image ({n} pixels of --delta {delta:e} cm) at the largest gradient |fgrad| = {gmax:.4e} G/cm spans {span:.4e} G, less than one field step {:.4e} G: nothing could be resolved; check --delta (cm) and fgrad (G/cm)",
             acq.db()

@@ -256,6 +256,11 @@ impl Acquisition {
             )));
         }
         let p = g[1];
+        if p == 0 {
+            return Err(Error::data(
+                "fgrad has no column: the acquisition holds no projection",
+            ));
+        }
         let mut spectra: Vec<(&str, &HostArray)> =
             self.spectra.iter().map(|(n, a)| (n.as_str(), a)).collect();
         if let Some(h) = &self.h {
