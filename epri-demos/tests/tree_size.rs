@@ -13,7 +13,11 @@ const LIMIT: u64 = 40 * 1024 * 1024;
 #[derive(Debug)]
 enum Rule {
     /// `/name` or `/name-*` (anchored at the root, `*` only at the end).
-    Root { prefix: String, star: bool, dir_only: bool },
+    Root {
+        prefix: String,
+        star: bool,
+        dir_only: bool,
+    },
     /// `*.ext`, anywhere.
     Suffix(String),
     /// `name/`, a folder anywhere.
@@ -154,7 +158,10 @@ fn the_tree_stays_under_40_mib() {
     walk(&root, &root, &rules, &mut files);
     let total: u64 = files.iter().map(|f| f.0).sum();
     files.sort_by(|a, b| b.0.cmp(&a.0));
-    println!("tree: {total} bytes in {} files (limit {LIMIT})", files.len());
+    println!(
+        "tree: {total} bytes in {} files (limit {LIMIT})",
+        files.len()
+    );
     let largest: Vec<String> = files
         .iter()
         .take(10)
@@ -169,7 +176,8 @@ fn the_tree_stays_under_40_mib() {
 
 #[test]
 fn the_gitignore_reading_matches_git_on_examples() {
-    let rules = parse("/target\n/target-*\n/out\n*.png\n!/docs/**/*.png\n__pycache__/\n/bench/.venv\n");
+    let rules =
+        parse("/target\n/target-*\n/out\n*.png\n!/docs/**/*.png\n__pycache__/\n/bench/.venv\n");
     for (rel, dir, want) in [
         ("target", true, true),
         ("target-gpu", true, true),

@@ -36,13 +36,17 @@ const PHALANX: &str = "phalanx-20220203";
 /// The phalanx geometry (B, h, all 113 gradients: `datasets/phalanx-20220203`, float32 as
 /// stored, converted to `T`) and the shared 128×128 phantom `a_proj2d_f64/u.npy` in `T`.
 fn phalanx_case<T: Real>(delta: f64) -> Case<T> {
-    let b = load_dataset::<T>(PHALANX, "B").into_dimensionality().unwrap();
+    let b = load_dataset::<T>(PHALANX, "B")
+        .into_dimensionality()
+        .unwrap();
     let fgrad = load_dataset::<T>(PHALANX, "fgrad")
         .into_dimensionality::<ndarray::Ix2>()
         .unwrap();
     Case {
         geometry: Geometry::new(b.view(), T::of(delta), fgrad.view()).unwrap(),
-        h: load_dataset::<T>(PHALANX, "h").into_dimensionality().unwrap(),
+        h: load_dataset::<T>(PHALANX, "h")
+            .into_dimensionality()
+            .unwrap(),
         u: loadd_as::<T>("a_proj2d_f64", "u"),
     }
 }
