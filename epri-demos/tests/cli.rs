@@ -282,7 +282,8 @@ fn separate_rejects_bad_sources_and_shapes() {
     );
 }
 
-/// proj2d and backproj2d of PyEPRI (float64, eps 1e-12) from single files.
+/// proj2d and backproj2d of PyEPRI (float64, eps 1e-12) from single files: a 128×128 image,
+/// the phalanx B and h with every 6th gradient.
 #[test]
 fn project_and_backproject_match_pyepri_in_f64() {
     let r = reference("a_proj2d_f64");
@@ -320,7 +321,7 @@ fn project_and_backproject_match_pyepri_in_f64() {
         "--delta",
         "0.008",
         "--shape",
-        "256,256",
+        "128,128",
         "--eps",
         "1e-12",
         "--out",

@@ -17,6 +17,30 @@ pub fn load<A: ReadNpyExt>(case: &str, name: &str) -> A {
     A::read_npy(f).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// `datasets/<dataset>/<name>.npy` of the repository (a float32 array, as the datasets store
+/// them), converted to `T`. Several reference cases take their geometry and measured sinogram
+/// from the dataset instead of a copy of their own.
+pub fn load_dataset<T: Real>(dataset: &str, name: &str) -> ArrayD<T> {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "datasets",
+        dataset,
+        &format!("{name}.npy"),
+    ]
+    .iter()
+    .collect();
+    let f = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let a = ArrayD::<f32>::read_npy(f).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    a.mapv(|v| T::of(v as f64))
+}
+
+/// A reference array stored in float64, converted to `T` (the float32 cases share the float64
+/// inputs of their float64 twin).
+pub fn loadd_as<T: Real>(case: &str, name: &str) -> ArrayD<T> {
+    loadd::<f64>(case, name).mapv(T::of)
+}
+
 /// A 1D array of the reference data.
 pub fn load1<T: ReadableElement>(case: &str, name: &str) -> Array1<T> {
     load(case, &format!("{name}.npy"))
