@@ -185,6 +185,43 @@ fn set_key(text: &str, key: &str, value: &str) -> String {
         .join("\n")
 }
 
+/// A `.npy` file (format 1.0) with the header dictionary `dict`, padded as numpy pads it,
+/// followed by `data_len` zero bytes.
+fn npy_bytes(dict: &[u8], data_len: usize) -> Vec<u8> {
+    let mut header = dict.to_vec();
+    while !(header.len() + 11).is_multiple_of(64) {
+        header.push(b' ');
+    }
+    header.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header);
+    bytes.extend(vec![0u8; data_len]);
+    bytes
+}
+
+/// `epri fbp` on the BES3T projections `dsc` (with the phalanx spectrum) must fail naming
+/// `needle`, leaving the files of `dir` untouched.
+fn fbp_on_bes3t_fails(dir: &Path, dsc: &Path, needle: &str) {
+    let out = dir.join("u.npy");
+    let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
+    let args = [
+        "fbp",
+        "--proj",
+        s(dsc),
+        "--h",
+        s(&h),
+        "--delta",
+        "0.008",
+        "--shape",
+        "40,20",
+        "--out",
+        s(&out),
+    ];
+    fails(dir, &args, 1, &[needle]);
+    assert!(!out.exists());
+}
+
 fn tv_args<'a>(ds: &'a str, out: &'a str, shape: &'a str) -> Vec<&'a str> {
     vec![
         "tv", "--data", ds, "--delta", "0.1", "--shape", shape, "--lambda", "1", "--iters", "5",
@@ -202,16 +239,7 @@ mod hang {
         let nest = format!("{}{}", "[".repeat(40), "]".repeat(40));
         let dict =
             format!("{{'descr': '<f4', 'fortran_order': False, 'shape': (64,), 'x': {nest}, }}");
-        let mut header = dict.into_bytes();
-        while !(header.len() + 11).is_multiple_of(64) {
-            header.push(b' ');
-        }
-        header.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header);
-        bytes.extend(vec![0u8; 64 * 4]);
-        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        std::fs::write(ds.join("h.npy"), npy_bytes(dict.as_bytes(), 64 * 4)).unwrap();
         let out = dir.join("u.npy");
         fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy"]);
     }
@@ -398,17 +426,14 @@ mod sizes {
     fn an_npy_declaring_more_values_than_it_holds_is_refused() {
         let dir = scratch("npy-declares-huge");
         let ds = dataset(&dir);
-        let mut header =
-            b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }".to_vec();
-        while !(header.len() + 11).is_multiple_of(64) {
-            header.push(b' ');
-        }
-        header.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header);
-        bytes.extend([0u8; 8]);
-        std::fs::write(ds.join("B.npy"), bytes).unwrap();
+        std::fs::write(
+            ds.join("B.npy"),
+            npy_bytes(
+                b"{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }",
+                8,
+            ),
+        )
+        .unwrap();
         let out = dir.join("u.npy");
         fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["B.npy"]);
     }
@@ -417,22 +442,7 @@ mod sizes {
     fn a_bes3t_gradient_table_of_absurd_size_is_refused() {
         let dir = scratch("bes3t-alpha");
         let dsc = bes3t(&dir, |t| set_key(t, "NrOfAlpha", "1000000000000000"), None);
-        let out = dir.join("u.npy");
-        let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
-        let args = [
-            "fbp",
-            "--proj",
-            s(&dsc),
-            "--h",
-            s(&h),
-            "--delta",
-            "0.008",
-            "--shape",
-            "40,20",
-            "--out",
-            s(&out),
-        ];
-        fails(&dir, &args, 1, &["p.DSC"]);
+        fbp_on_bes3t_fails(&dir, &dsc, "p.DSC");
     }
 
     #[test]
@@ -518,22 +528,7 @@ mod finite {
     fn bes3t_data_decoded_in_the_wrong_byte_order_is_refused() {
         let dir = scratch("bes3t-bseq");
         let dsc = bes3t(&dir, |t| set_key(t, "BSEQ", "LIT"), None);
-        let out = dir.join("u.npy");
-        let h = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203/h.npy");
-        let args = [
-            "fbp",
-            "--proj",
-            s(&dsc),
-            "--h",
-            s(&h),
-            "--delta",
-            "0.008",
-            "--shape",
-            "40,20",
-            "--out",
-            s(&out),
-        ];
-        fails(&dir, &args, 1, &["p.DTA"]);
+        fbp_on_bes3t_fails(&dir, &dsc, "p.DTA");
     }
 
     #[test]
@@ -570,10 +565,20 @@ mod finite {
         let ds = dataset(&dir);
         let out = dir.join("u.npy");
         write_npy(&ds.join("fgrad.npy"), &Array2::<f32>::zeros((2, 16)));
-        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["fgrad", "zero"]);
+        fails(
+            &dir,
+            &tv_args(s(&ds), s(&out), "16,16"),
+            1,
+            &["fgrad", "zero"],
+        );
         write_npy(&ds.join("fgrad.npy"), &Array2::<f32>::zeros((2, 0)));
         write_npy(&ds.join("proj.npy"), &Array2::<f32>::zeros((0, 64)));
-        fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["fgrad", "no projection"]);
+        fails(
+            &dir,
+            &tv_args(s(&ds), s(&out), "16,16"),
+            1,
+            &["fgrad", "no projection"],
+        );
         assert!(!out.exists());
     }
 
@@ -679,17 +684,14 @@ mod messages {
     fn control_bytes_of_a_header_are_escaped() {
         let dir = scratch("control");
         let ds = dataset(&dir);
-        let mut header =
-            b"{'descr': '<f4\x1b[31m\x07', 'fortran_order': False, 'shape': (64,), }".to_vec();
-        while !(header.len() + 11).is_multiple_of(64) {
-            header.push(b' ');
-        }
-        header.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header);
-        bytes.extend(vec![0u8; 256]);
-        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        std::fs::write(
+            ds.join("h.npy"),
+            npy_bytes(
+                b"{'descr': '<f4\x1b[31m\x07', 'fortran_order': False, 'shape': (64,), }",
+                256,
+            ),
+        )
+        .unwrap();
         let out = dir.join("u.npy");
         fails(&dir, &tv_args(s(&ds), s(&out), "16,16"), 1, &["h.npy"]);
     }
@@ -698,16 +700,14 @@ mod messages {
     fn a_header_without_shape_says_so() {
         let dir = scratch("no-shape");
         let ds = dataset(&dir);
-        let mut header = b"{'descr': '<f4', 'fortran_order': False, 'shaper': (64,), }".to_vec();
-        while !(header.len() + 11).is_multiple_of(64) {
-            header.push(b' ');
-        }
-        header.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend((header.len() as u16).to_le_bytes());
-        bytes.extend(header);
-        bytes.extend(vec![0u8; 256]);
-        std::fs::write(ds.join("h.npy"), bytes).unwrap();
+        std::fs::write(
+            ds.join("h.npy"),
+            npy_bytes(
+                b"{'descr': '<f4', 'fortran_order': False, 'shaper': (64,), }",
+                256,
+            ),
+        )
+        .unwrap();
         let out = dir.join("u.npy");
         fails(
             &dir,

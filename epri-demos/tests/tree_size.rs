@@ -157,7 +157,7 @@ fn the_tree_stays_under_40_mib() {
     let mut files = Vec::new();
     walk(&root, &root, &rules, &mut files);
     let total: u64 = files.iter().map(|f| f.0).sum();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     println!(
         "tree: {total} bytes in {} files (limit {LIMIT})",
         files.len()
