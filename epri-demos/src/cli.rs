@@ -37,8 +37,8 @@ pub enum Command {
     /// Separate the sources of a multi-source dataset, one image per spectrum, by
     /// TV-regularised least squares (PyEPRI's tv_multisrc)
     Separate(SeparateArgs),
-    /// Run the PyEPRI gallery examples (9 FBP, 9 TV) on the embedded datasets and write one
-    /// PNG per example and an index.html
+    /// Run the PyEPRI gallery examples (9 FBP, 9 TV, 4 source separations) on the embedded
+    /// datasets and write one PNG per image and an index.html
     Gallery(GalleryArgs),
 }
 
@@ -264,13 +264,18 @@ pub struct GalleryArgs {
 pub fn one_line_usage_error(e: &clap::Error, subcommand: Option<&str>) -> String {
     use clap::CommandFactory;
     let rendered = e.render().to_string();
+    // The first paragraph: the message and its continuation lines (the missing arguments, say).
     let first = rendered
         .lines()
         .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("invalid command line")
-        .trim_start_matches("error:")
-        .trim();
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let first = match first.trim_start_matches("error:").trim() {
+        "" => "invalid command line",
+        m => m,
+    };
     let help = match subcommand.filter(|s| Cli::command().find_subcommand(s).is_some()) {
         Some(sub) => format!("see 'epri {sub} --help'"),
         None => "see 'epri --help'".to_string(),

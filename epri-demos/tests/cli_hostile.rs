@@ -671,6 +671,17 @@ mod messages {
     }
 
     #[test]
+    fn missing_arguments_are_named_on_the_one_line() {
+        let dir = scratch("missing-args");
+        fails(
+            &dir,
+            &["tv", "--lambda", "1"],
+            2,
+            &["--delta", "--shape", "--out", "epri tv --help"],
+        );
+    }
+
+    #[test]
     fn a_truncated_npy_names_the_file() {
         let dir = scratch("truncated");
         let ds = dataset(&dir);
