@@ -40,6 +40,10 @@ pub enum Command {
     /// Run the PyEPRI gallery examples (9 FBP, 9 TV) on the embedded datasets and write one
     /// PNG per example and an index.html
     Gallery(GalleryArgs),
+    /// Check that a device computes correctly: every primitive of the backend against direct
+    /// host computations (pass/fail table), then a short timing of the main operators; exits
+    /// with status 1 if a check fails
+    Selftest(SelftestArgs),
 }
 
 /// Floating-point precision of the computation (and of the .npy written).
@@ -256,6 +260,18 @@ pub struct GalleryArgs {
     pub list: bool,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// `epri selftest`.
+#[derive(Args, Debug)]
+pub struct SelftestArgs {
+    /// Device to check: cpu, opencl, opencl:<platform>:<device>, cuda, cuda:<index>
+    /// (`epri devices` lists them)
+    #[arg(long, value_name = "NAME", default_value = "cpu", value_parser = parse_backend)]
+    pub backend: DeviceSpec,
+    /// Precision of the timings (the checks run in f32, then in f64 where the device has it)
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: PrecisionArg,
 }
 
 /// A command-line error of clap on one line: its message (which names the option and the value
