@@ -44,6 +44,8 @@ pub enum Command {
     /// host computations (pass/fail table), then a short timing of the main operators; exits
     /// with status 1 if a check fails
     Selftest(SelftestArgs),
+    /// Print the relative l2 error ‖A − B‖ / ‖B‖ of two .npy arrays of the same shape
+    Compare(CompareArgs),
 }
 
 /// Floating-point precision of the computation (and of the .npy written).
@@ -272,6 +274,17 @@ pub struct SelftestArgs {
     /// Precision of the timings (the checks run in f32, then in f64 where the device has it)
     #[arg(long, value_enum, default_value = "f32")]
     pub precision: PrecisionArg,
+}
+
+/// `epri compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The array compared: .npy
+    #[arg(value_name = "A.npy")]
+    pub a: PathBuf,
+    /// The reference: .npy
+    #[arg(value_name = "B.npy")]
+    pub b: PathBuf,
 }
 
 /// A command-line error of clap on one line: its message (which names the option and the value

@@ -7,7 +7,7 @@
 //! * [`render`]: PNG figures (viridis, colour bar, axes in cm) without a plotting library;
 //! * [`dispatch`]: the backend chosen at run time, one generic function per command;
 //! * [`commands`]: `devices`, `info`, `project`, `backproject`, `tv`, `fbp`, `gallery`,
-//!   `selftest`.
+//!   `selftest`, `compare`.
 
 pub mod bench;
 pub mod cli;

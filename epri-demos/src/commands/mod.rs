@@ -2,6 +2,7 @@
 
 pub mod backproject;
 pub mod checks;
+pub mod compare;
 pub mod devices;
 pub mod fbp;
 pub mod gallery;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Separate(a) => separate::run(&a),
         Command::Gallery(a) => gallery::run(&a),
         Command::Selftest(a) => selftest::run(&a),
+        Command::Compare(a) => compare::run(&a),
     }
 }
 
