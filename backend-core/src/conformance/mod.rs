@@ -107,7 +107,8 @@ pub struct Check<B> {
 }
 
 /// Every check of the suite for backend `B`, in the order of [`conformance_list!`](crate::conformance_list): what
-/// `epri selftest` runs, the same list the `#[test]`s of [`conformance_suite!`] are made from.
+/// `epri selftest` runs, the same list the `#[test]`s of
+/// [`conformance_suite!`](crate::conformance_suite) are made from.
 pub fn checks<B: Backend>() -> Vec<Check<B>> {
     crate::conformance_list!(@checks B)
 }
