@@ -55,20 +55,20 @@ impl BenchArgs {
 
 /// Median and minimum (ms) of `reps` runs of `run` after one warm-up run; each run returns the
 /// milliseconds of its timed part (see [`timed`]).
-pub fn median_ms(
-    reps: usize,
-    mut run: impl FnMut() -> backend_core::Result<f64>,
-) -> Result<(f64, f64)> {
+pub fn median_ms<E>(reps: usize, mut run: impl FnMut() -> Result<f64, E>) -> Result<(f64, f64)>
+where
+    Error: From<E>,
+{
     run()?;
     let mut t = (0..reps.max(1))
         .map(|_| run())
-        .collect::<backend_core::Result<Vec<f64>>>()?;
+        .collect::<Result<Vec<f64>, E>>()?;
     t.sort_by(f64::total_cmp);
     Ok((t[t.len() / 2], t[0]))
 }
 
 /// Milliseconds taken by `f`.
-pub fn timed(f: impl FnOnce() -> backend_core::Result<()>) -> backend_core::Result<f64> {
+pub fn timed<E>(f: impl FnOnce() -> Result<(), E>) -> Result<f64, E> {
     let start = Instant::now();
     f()?;
     Ok(start.elapsed().as_secs_f64() * 1e3)

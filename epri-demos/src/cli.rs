@@ -40,6 +40,12 @@ pub enum Command {
     /// Run the PyEPRI gallery examples (9 FBP, 9 TV, 4 source separations) on the embedded
     /// datasets and write one PNG per image and an index.html
     Gallery(GalleryArgs),
+    /// Check that a device computes correctly: every primitive of the backend against direct
+    /// host computations (pass/fail table), then a short timing of the main operators; exits
+    /// with status 1 if a check fails
+    Selftest(SelftestArgs),
+    /// Print the relative l2 error ‖A − B‖ / ‖B‖ of two .npy arrays of the same shape
+    Compare(CompareArgs),
 }
 
 /// Floating-point precision of the computation (and of the .npy written).
@@ -256,6 +262,29 @@ pub struct GalleryArgs {
     pub list: bool,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// `epri selftest`.
+#[derive(Args, Debug)]
+pub struct SelftestArgs {
+    /// Device to check: cpu, opencl, opencl:<platform>:<device>, cuda, cuda:<index>
+    /// (`epri devices` lists them)
+    #[arg(long, value_name = "NAME", default_value = "cpu", value_parser = parse_backend)]
+    pub backend: DeviceSpec,
+    /// Precision of the timings (the checks run in f32, then in f64 where the device has it)
+    #[arg(long, value_enum, default_value = "f32")]
+    pub precision: PrecisionArg,
+}
+
+/// `epri compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// The array compared: .npy
+    #[arg(value_name = "A.npy")]
+    pub a: PathBuf,
+    /// The reference: .npy
+    #[arg(value_name = "B.npy")]
+    pub b: PathBuf,
 }
 
 /// A command-line error of clap on one line: its message (which names the option and the value

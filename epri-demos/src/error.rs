@@ -31,6 +31,18 @@ pub enum Error {
     /// An operator or reconstruction failure.
     #[error(transparent)]
     Ops(#[from] epri_ops::Error),
+    /// Checks that found the device computing wrongly (`epri selftest`).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The message of a panic's payload (a `&str` or a `String`, as `panic!` makes them).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl Error {

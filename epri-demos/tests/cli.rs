@@ -595,3 +595,20 @@ fn opencl_backend_agrees_with_the_cpu() {
         assert!(e < 1e-8, "{cmd}: opencl vs cpu {e}");
     }
 }
+
+#[test]
+fn compare_prints_the_relative_error_and_refuses_other_shapes() {
+    let dir = tmp("compare");
+    let write = |name: &str, v: Vec<f32>, shape: &[usize]| {
+        let p = dir.join(name);
+        let a = ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
+        a.write_npy(std::fs::File::create(&p).unwrap()).unwrap();
+        p
+    };
+    let reference = write("b.npy", vec![3.0, 4.0], &[1, 2]);
+    let image = write("a.npy", vec![3.0, 4.5], &[1, 2]);
+    let other = write("c.npy", vec![3.0, 4.0], &[2, 1]);
+    let out = ok(&["compare", s(&image), s(&reference)]);
+    assert_eq!(out.trim(), "relative l2 error ‖A − B‖ / ‖B‖ = 1.000e-1");
+    fails_one_line(&["compare", s(&image), s(&other)], 1, &["different shapes"]);
+}

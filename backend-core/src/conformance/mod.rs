@@ -1,7 +1,8 @@
 //! The generic conformance suite: every primitive of a [`Backend`] checked against a plain
 //! ndarray (or direct-sum) computation, written once and instantiated per backend with
 //! [`conformance_suite!`](crate::conformance_suite), so test paths read `cpu::fft::...`,
-//! `opencl::nufft::...`, `cuda::...`.
+//! `opencl::nufft::...`, `cuda::...`, and listed by [`checks`] for `epri selftest`: both come
+//! from the one list of [`conformance_list!`](crate::conformance_list).
 //!
 //! A backend whose constructor fails (no device) is reported as `skipped: <why>` unless the
 //! environment variable `EPRI_REQUIRE_<NAME>=1` is set (CI sets `EPRI_REQUIRE_OPENCL=1`), in
@@ -94,30 +95,47 @@ pub fn from_flat<T: Clone>(shape: &[usize], f: impl FnMut(usize) -> T) -> ArrayD
     ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).expect("length matches shape")
 }
 
-/// Instantiates the conformance suite for one backend: `conformance_suite!(cpu, || CpuBackend::new())`
-/// creates `mod cpu { mod memory { #[test] fn ... } ... }`.
-///
-/// Each listed test function is generic `fn(&B)` in the submodule of this module named after its
-/// group. To add a group, add one `@group` line below.
+/// One check of the suite: its group (the submodule holding it), its name, and the generic test
+/// function instantiated for `B`, which panics (`assert!`) on failure.
+pub struct Check<B> {
+    /// The group, e.g. `fft`.
+    pub group: &'static str,
+    /// The check's name in its group, e.g. `c2c_direct`.
+    pub name: &'static str,
+    /// Runs the check on a backend; a panic is a failure, its message the reason.
+    pub run: fn(&B),
+}
+
+/// Every check of the suite for backend `B`, in the order of [`conformance_list!`](crate::conformance_list): what
+/// `epri selftest` runs, the same list the `#[test]`s of
+/// [`conformance_suite!`](crate::conformance_suite) are made from.
+pub fn checks<B: Backend>() -> Vec<Check<B>> {
+    crate::conformance_list!(@checks B)
+}
+
+/// The list of checks, written once: `group { check, ... }`, each `check` a generic `fn(&B)` in
+/// the submodule `group` of this module. It hands the list to
+/// [`conformance_suite!`](crate::conformance_suite) after the tokens it is given: `@tests name,
+/// make` (the `#[test]`s of one backend) or `@checks B` (the [`Check`]s of [`checks`]).
+/// To add a check or a group, add it here.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! conformance_suite {
-    ($name:ident, $make:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            $crate::conformance_suite!(@group $name, $make, memory {
+macro_rules! conformance_list {
+    ($($mode:tt)*) => {
+        $crate::conformance_suite! { @expand $($mode)* ;
+            memory {
                 upload_download_roundtrip,
                 zeros_fill_copy,
                 wrong_shape_is_an_error,
                 impossible_allocation_is_an_error,
-            });
-            $crate::conformance_suite!(@group $name, $make, creation {
+            }
+            creation {
                 arange_linspace,
                 meshgrid_xy,
                 full_ones,
                 rand_randn_seeded,
-            });
-            $crate::conformance_suite!(@group $name, $make, elementwise {
+            }
+            elementwise {
                 unary_maps,
                 binary_maps,
                 binary_broadcast,
@@ -125,25 +143,25 @@ macro_rules! conformance_suite {
                 axpby_scale,
                 cmul_broadcast_conj,
                 complex_parts,
-            });
-            $crate::conformance_suite!(@group $name, $make, reduce {
+            }
+            reduce {
                 reductions,
                 dot_sq_dist,
                 empty_extremes_are_nan,
-            });
-            $crate::conformance_suite!(@group $name, $make, index {
+            }
+            index {
                 gather_scatter,
                 embed_extract,
                 roll_any_rank,
-            });
-            $crate::conformance_suite!(@group $name, $make, stencil {
+            }
+            stencil {
                 grad_direct,
                 div_direct,
                 grad_div_adjoint,
                 tv_dual_step_direct,
                 tv_primal_step_direct,
-            });
-            $crate::conformance_suite!(@group $name, $make, fft {
+            }
+            fft {
                 c2c_direct,
                 r2c_c2r_direct,
                 c2r_ignores_dc_nyquist_imag,
@@ -152,30 +170,66 @@ macro_rules! conformance_suite {
                 c2c_pruned_direct,
                 convolve_direct,
                 convolve_matches_composed,
-            });
-            $crate::conformance_suite!(@group $name, $make, fbp {
+            }
+            fbp {
                 backproject_direct,
-            });
-            $crate::conformance_suite!(@group $name, $make, nufft { matches_direct_1d, matches_direct_2d, matches_direct_3d, adjoint_types, many_vectors, zero_points, points_at_pi, one_mode, odd_and_even_grids, bad_input });
-            $crate::conformance_suite!(@group $name, $make, errors {
+            }
+            nufft {
+                matches_direct_1d,
+                matches_direct_2d,
+                matches_direct_3d,
+                adjoint_types,
+                many_vectors,
+                zero_points,
+                points_at_pi,
+                one_mode,
+                odd_and_even_grids,
+                bad_input,
+            }
+            errors {
                 shape_mismatches,
                 invalid_arguments,
                 f64_without_device_support,
-            });
+            }
         }
     };
-    (@group $name:ident, $make:expr, $group:ident { $($test:ident),* $(,)? }) => {
-        mod $group {
+}
+
+/// Instantiates the conformance suite for one backend: `conformance_suite!(cpu, || CpuBackend::new())`
+/// creates `mod cpu { mod memory { #[test] fn ... } ... }`, one test per check of
+/// [`conformance_list!`](crate::conformance_list).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($name:ident, $make:expr) => {
+        $crate::conformance_list!(@tests $name, $make);
+    };
+    (@expand @tests $name:ident, $make:expr ; $($group:ident { $($test:ident),* $(,)? })*) => {
+        mod $name {
             #[allow(unused_imports)]
             use super::*;
             $(
-                #[test]
-                fn $test() {
-                    $crate::conformance::with_backend(stringify!($name), $make, |b| {
-                        $crate::conformance::$group::$test(b)
-                    });
+                mod $group {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    $(
+                        #[test]
+                        fn $test() {
+                            $crate::conformance::with_backend(stringify!($name), $make, |b| {
+                                $crate::conformance::$group::$test(b)
+                            });
+                        }
+                    )*
                 }
             )*
         }
+    };
+    (@expand @checks $b:ident ; $($group:ident { $($test:ident),* $(,)? })*) => {
+        vec![$($(
+            $crate::conformance::Check::<$b> {
+                group: stringify!($group),
+                name: stringify!($test),
+                run: $crate::conformance::$group::$test::<$b>,
+            },
+        )*)*]
     };
 }

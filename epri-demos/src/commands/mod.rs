@@ -2,11 +2,13 @@
 
 pub mod backproject;
 pub mod checks;
+pub mod compare;
 pub mod devices;
 pub mod fbp;
 pub mod gallery;
 pub mod info;
 pub mod project;
+pub mod selftest;
 pub mod separate;
 pub mod tv;
 
@@ -26,6 +28,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Fbp(a) => fbp::run(&a),
         Command::Separate(a) => separate::run(&a),
         Command::Gallery(a) => gallery::run(&a),
+        Command::Selftest(a) => selftest::run(&a),
+        Command::Compare(a) => compare::run(&a),
     }
 }
 
