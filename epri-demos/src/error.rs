@@ -76,25 +76,30 @@ impl Error {
     /// joined with ` | `, control characters (which may come from a hostile file) are escaped,
     /// and a message longer than [`MAX_MESSAGE_CHARS`] is cut.
     pub fn one_line(&self) -> String {
-        let joined = self
-            .to_string()
-            .split(['\n', '\r'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" | ");
-        let mut out = String::new();
-        for (n, c) in joined.chars().enumerate() {
-            if n == MAX_MESSAGE_CHARS {
-                out.push_str(" [...]");
-                break;
-            }
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        one_line_text(&self.to_string(), MAX_MESSAGE_CHARS)
     }
+}
+
+/// `text` on one terminal line: its lines joined with ` | ` (blank ones dropped), control
+/// characters escaped, cut after `max_chars` characters (` [...]` marks the cut).
+pub fn one_line_text(text: &str, max_chars: usize) -> String {
+    let joined = text
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let mut out = String::new();
+    for (n, c) in joined.chars().enumerate() {
+        if n == max_chars {
+            out.push_str(" [...]");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

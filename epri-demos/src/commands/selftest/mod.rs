@@ -8,7 +8,7 @@ pub mod timing;
 use super::fmt_duration;
 use crate::cli::SelftestArgs;
 use crate::dispatch::{Device, Job};
-use crate::error::{panic_message, Error, Result};
+use crate::error::{one_line_text, panic_message, Error, Result};
 use backend_core::conformance::{checks, Check};
 use backend_core::{Backend, Real};
 use std::io::Write;
@@ -23,24 +23,11 @@ const MAX_REASON_CHARS: usize = 300;
 pub fn print_row(name: &str, width: usize, outcome: &std::result::Result<(), String>, took: &str) {
     let status = match outcome {
         Ok(()) => "ok    ".to_string(),
-        Err(reason) => format!("FAILED ({})", one_line(reason)),
+        Err(reason) => format!("FAILED ({})", one_line_text(reason, MAX_REASON_CHARS)),
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{name:<width$}  {status}  {took:>9}");
     let _ = out.flush();
-}
-
-/// `reason` on one line, cut at [`MAX_REASON_CHARS`].
-fn one_line(reason: &str) -> String {
-    let joined = reason
-        .split(['\n', '\r'])
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(" | ");
-    match joined.char_indices().nth(MAX_REASON_CHARS) {
-        Some((cut, _)) => format!("{} [...]", &joined[..cut]),
-        None => joined,
-    }
 }
 
 /// Runs every check on `backend`, each under `catch_unwind` with the panic hook silenced (the
@@ -107,8 +94,8 @@ mod tests {
 
     #[test]
     fn reasons_are_one_cut_line() {
-        assert_eq!(one_line("a\nb"), "a | b");
+        assert_eq!(one_line_text("a\nb", MAX_REASON_CHARS), "a | b");
         let long = "x".repeat(MAX_REASON_CHARS + 5);
-        assert!(one_line(&long).ends_with(" [...]"));
+        assert!(one_line_text(&long, MAX_REASON_CHARS).ends_with(" [...]"));
     }
 }
