@@ -10,6 +10,7 @@ pub mod geometry;
 pub mod grad;
 pub mod multisrc;
 pub mod nodes;
+pub mod noise;
 pub mod power;
 pub mod proj;
 pub mod recon;

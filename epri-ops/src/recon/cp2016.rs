@@ -121,7 +121,7 @@ pub(crate) struct Solution<B: Backend, T: Real> {
 pub(crate) fn solve<B: Backend, T: Real>(
     backend: &B,
     mut u: Vec<B::Buffer<T>>,
-    support: Vec<Option<Support<B, T>>>,
+    support: &[Option<Support<B, T>>],
     steps: &Steps,
     opts: &TvOptions<T>,
     data: &mut impl DataTerm<B, T>,

@@ -199,6 +199,282 @@ fn check_image_array<T: Real>(what: &str, a: &ArrayD<T>, shape: &[usize]) -> Res
     Ok(())
 }
 
+/// A TV problem set up once and solved for as many weights `λ` and starting images as needed
+/// (plan once, execute many): the projector, the Toeplitz kernel, `A* s`, the support and the
+/// Lipschitz constant do not depend on `λ`. [`tv_monosrc`] is one [`TvProblem::solve`]; the
+/// automatic choice of `λ` ([`super::lambda`]) solves the same problem for a sequence of `λ`,
+/// each run warm-started from the previous image.
+pub struct TvProblem<B: Backend, T: Real> {
+    backend: B,
+    data: LeastSquares<B, T>,
+    support: [Option<Support<B, T>>; 1],
+    /// The initial image (`opts.init`, or `A*s / (δ^d Σ A*s)`), on the device.
+    init: B::Buffer<T>,
+    /// `L`, safety margin included.
+    lipschitz: f64,
+    /// `λ_unrm / λ`: PyEPRI's normalisation of the weight.
+    lambda_scale: f64,
+    /// Image dimension `d`.
+    dim: usize,
+    image_shape: Vec<usize>,
+    /// Solver options (`lambda`, `tol` and `max_iter` are overridden per solve).
+    opts: TvOptions<T>,
+}
+
+/// A solution of a [`TvProblem`], kept on the device.
+pub struct TvSolution<B: Backend, T: Real> {
+    /// The image `u`, image shape.
+    pub image: B::Buffer<T>,
+    /// Iterations performed.
+    pub iterations: usize,
+    /// Final energy `½‖A u − s‖² + λ_unrm TV(u)`.
+    pub energy: f64,
+}
+
+impl<B: Backend, T: Real> TvProblem<B, T> {
+    /// Sets up the problem of [`tv_monosrc`] (same arguments; `opts.lambda` is only checked,
+    /// [`solve`](Self::solve) takes the weight). Checks every input, builds the operators and
+    /// computes the Lipschitz constant.
+    pub fn new(
+        backend: &B,
+        proj: ArrayView2<'_, T>,
+        geometry: &Geometry<T>,
+        h: ArrayView1<'_, T>,
+        image_shape: &[usize],
+        opts: &TvOptions<T>,
+    ) -> Result<Self> {
+        let d = geometry.dim();
+        geometry.check_image_shape(image_shape)?;
+        geometry.check_sinogram_shape(proj.shape())?;
+        geometry.check_spectrum("h", h)?;
+        if proj.iter().any(|x| !x.is_finite()) {
+            return Err(Error::NonFinite("the projections".into()));
+        }
+        opts.check_solver()?;
+        if let Some(m) = &opts.mask {
+            check_image_array("mask", m, image_shape)?;
+        }
+        if let Some(u0) = &opts.init {
+            check_image_array("init", u0, image_shape)?;
+        }
+
+        let projector = Projector::new(
+            backend,
+            geometry,
+            h,
+            image_shape,
+            ProjectorOptions {
+                rfft_mode: true,
+                eps: opts.eps,
+            },
+        )?;
+        let toeplitz = if opts.use_toeplitz {
+            Some(ToeplitzKernel::new(
+                backend,
+                geometry,
+                h,
+                h,
+                image_shape,
+                opts.eps,
+            )?)
+        } else {
+            None
+        };
+        let proj_buf = backend.upload(proj.into_dyn())?;
+        let mut data = LeastSquares {
+            backend: backend.clone(),
+            projector,
+            toeplitz,
+            sino: backend.zeros(proj_buf.shape())?,
+            adj_proj: backend.zeros::<T>(image_shape)?,
+            proj: proj_buf,
+        };
+        data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
+        let v = &data.adj_proj;
+
+        let support = match &opts.mask {
+            Some(m) => Some(Support {
+                mask: backend.upload(m.view())?,
+                masks: gradient_masks(backend, m.view())?,
+            }),
+            None => None,
+        };
+
+        // Initial image.
+        let init = match &opts.init {
+            Some(u0) => backend.upload(u0.view())?,
+            None => {
+                let total = backend.reduce(Reduce::Sum, v)?.f64();
+                let scale = 1.0 / (geometry.delta().f64().powi(d as i32) * total);
+                if !scale.is_finite() {
+                    return Err(Error::Parameter(format!(
+                        "the backprojection A*s of the projections sums to {total:e}, so the default initial image A*s / (δ^d · ΣA*s) is undefined: check that the projections and the spectrum are not all zero and fit the working precision, or pass an initial image (TvOptions::init)"
+                    )));
+                }
+                let mut u0 = backend.duplicate(v)?;
+                backend.scale(&mut u0, T::of(scale))?;
+                if opts.positivity {
+                    backend.zip_scalar(Binary::Max, &mut u0, T::zero())?;
+                }
+                u0
+            }
+        };
+
+        // Lipschitz constant of ∇f.
+        let lipschitz = match opts.lipschitz {
+            Lipschitz::Value(l) => l,
+            Lipschitz::UpperBound => match &data.toeplitz {
+                Some(k) => k.max_abs_fourier().f64(),
+                None => {
+                    return Err(Error::Parameter(
+                        "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
+                    ))
+                }
+            },
+            Lipschitz::Auto => {
+                let l = power_iteration(backend, &init, T::of(opts.tol), 1000, |x, y| {
+                    data.normal(x, y)
+                })?;
+                1.05 * l.f64()
+            }
+        };
+        Ok(TvProblem {
+            backend: backend.clone(),
+            data,
+            support: [support],
+            init,
+            lipschitz,
+            lambda_scale: lambda_unrm(1.0, geometry, h),
+            dim: d,
+            image_shape: image_shape.to_vec(),
+            opts: TvOptions {
+                mask: None,
+                init: None,
+                ..opts.clone()
+            },
+        })
+    }
+
+    /// The backend the problem lives on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// The Lipschitz constant `L` of `∇f` used for the step sizes (safety margin included).
+    pub fn lipschitz(&self) -> f64 {
+        self.lipschitz
+    }
+
+    /// The TV weight `λ_unrm` that the normalised weight `lambda` stands for.
+    pub fn lambda_unrm(&self, lambda: f64) -> f64 {
+        self.lambda_scale * lambda
+    }
+
+    /// Checks that the normalised weight `lambda` gives step sizes the working precision can
+    /// hold (see [`solve`](Self::solve)).
+    pub fn check_lambda(&self, lambda: f64) -> Result<()> {
+        Steps::new::<T>(
+            self.lipschitz,
+            grad_norm_bound(self.dim),
+            self.lambda_unrm(lambda),
+            lambda,
+        )
+        .map(|_| ())
+    }
+
+    /// Image shape `(Ny, Nx[, Nz])`.
+    pub fn image_shape(&self) -> &[usize] {
+        &self.image_shape
+    }
+
+    /// The number of measurements `m = P · Nb`.
+    pub fn num_measurements(&self) -> usize {
+        self.data.proj.len()
+    }
+
+    /// The initial image of [`solve`](Self::solve) when no starting image is given.
+    pub fn initial_image(&self) -> &B::Buffer<T> {
+        &self.init
+    }
+
+    /// Replaces the measured projections `s` (shape `(P, Nb)`, on the device) and `A* s`; the
+    /// default initial image and the Lipschitz constant do not change.
+    pub fn set_projections(&mut self, proj: &B::Buffer<T>) -> Result<()> {
+        self.backend.copy(proj, &mut self.data.proj)?;
+        let data = &mut self.data;
+        data.projector.adjoint(&data.proj, &mut data.adj_proj)
+    }
+
+    /// The measured projections `s`, shape `(P, Nb)`, on the device.
+    pub fn projections(&self) -> &B::Buffer<T> {
+        &self.data.proj
+    }
+
+    /// `out <- A u`, shape `(P, Nb)`.
+    pub fn project(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+        self.data.projector.apply(u, out)
+    }
+
+    /// The squared residual `‖A u − s‖²`.
+    pub fn residual(&mut self, u: &B::Buffer<T>) -> Result<f64> {
+        Ok(2.0 * self.data.fidelity(u)?)
+    }
+
+    /// Runs the iterations for the normalised weight `lambda` from `start` (default: the
+    /// initial image), until the relative change falls below `tol` or `max_iter` iterations,
+    /// calling `progress` after each iteration.
+    pub fn solve(
+        &mut self,
+        lambda: f64,
+        start: Option<&B::Buffer<T>>,
+        tol: f64,
+        max_iter: usize,
+        progress: &mut dyn FnMut(&TvProgress),
+    ) -> Result<TvSolution<B, T>> {
+        let opts = TvOptions {
+            lambda,
+            tol,
+            max_iter,
+            ..self.opts.clone()
+        };
+        opts.check_solver()?;
+        let steps = Steps::new::<T>(
+            self.lipschitz,
+            grad_norm_bound(self.dim),
+            self.lambda_unrm(lambda),
+            lambda,
+        )?;
+        let u = self.backend.duplicate(start.unwrap_or(&self.init))?;
+        let solution = solve(
+            &self.backend,
+            vec![u],
+            &self.support,
+            &steps,
+            &opts,
+            &mut self.data,
+            progress,
+        )?;
+        let image = solution
+            .images
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Shape("the TV solver returned no image".into()))?;
+        Ok(TvSolution {
+            image,
+            iterations: solution.iterations,
+            energy: solution.energy,
+        })
+    }
+
+    /// Downloads an image of this problem, shape `(Ny, Nx[, Nz])`.
+    pub fn download(&self, u: &B::Buffer<T>) -> Result<ArrayD<T>> {
+        self.backend
+            .download(u)?
+            .into_shape_with_order(IxDyn(&self.image_shape))
+            .map_err(|e| Error::Shape(format!("TV output: {e}")))
+    }
+}
+
 /// TV-regularised reconstruction of one source from its projections.
 ///
 /// * `proj`: measured projections `s`, shape `(P, Nb)`, sampled on the geometry's B grid;
@@ -219,118 +495,13 @@ pub fn tv_monosrc<B: Backend, T: Real>(
     opts: &TvOptions<T>,
     progress: &mut dyn FnMut(&TvProgress),
 ) -> Result<TvResult<T>> {
-    let d = geometry.dim();
-    geometry.check_image_shape(image_shape)?;
-    geometry.check_sinogram_shape(proj.shape())?;
-    geometry.check_spectrum("h", h)?;
-    if proj.iter().any(|x| !x.is_finite()) {
-        return Err(Error::NonFinite("the projections".into()));
-    }
-    opts.check_solver()?;
-    if let Some(m) = &opts.mask {
-        check_image_array("mask", m, image_shape)?;
-    }
-    if let Some(u0) = &opts.init {
-        check_image_array("init", u0, image_shape)?;
-    }
-
-    let projector = Projector::new(
-        backend,
-        geometry,
-        h,
-        image_shape,
-        ProjectorOptions {
-            rfft_mode: true,
-            eps: opts.eps,
-        },
-    )?;
-    let toeplitz = if opts.use_toeplitz {
-        Some(ToeplitzKernel::new(
-            backend,
-            geometry,
-            h,
-            h,
-            image_shape,
-            opts.eps,
-        )?)
-    } else {
-        None
-    };
-    let proj_buf = backend.upload(proj.into_dyn())?;
-    let mut data = LeastSquares {
-        backend: backend.clone(),
-        projector,
-        toeplitz,
-        sino: backend.zeros(proj_buf.shape())?,
-        adj_proj: backend.zeros::<T>(image_shape)?,
-        proj: proj_buf,
-    };
-    data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
-    let v = &data.adj_proj;
-
-    let lambda_unrm = lambda_unrm(opts.lambda, geometry, h);
-    let support = match &opts.mask {
-        Some(m) => Some(Support {
-            mask: backend.upload(m.view())?,
-            masks: gradient_masks(backend, m.view())?,
-        }),
-        None => None,
-    };
-
-    // Initial image.
-    let u = match &opts.init {
-        Some(u0) => backend.upload(u0.view())?,
-        None => {
-            let total = backend.reduce(Reduce::Sum, v)?.f64();
-            let scale = 1.0 / (geometry.delta().f64().powi(d as i32) * total);
-            if !scale.is_finite() {
-                return Err(Error::Parameter(format!(
-                    "the backprojection A*s of the projections sums to {total:e}, so the default initial image A*s / (δ^d · ΣA*s) is undefined: check that the projections and the spectrum are not all zero and fit the working precision, or pass an initial image (TvOptions::init)"
-                )));
-            }
-            let mut u0 = backend.duplicate(v)?;
-            backend.scale(&mut u0, T::of(scale))?;
-            if opts.positivity {
-                backend.zip_scalar(Binary::Max, &mut u0, T::zero())?;
-            }
-            u0
-        }
-    };
-
-    // Lipschitz constant of ∇f.
-    let lipschitz = match opts.lipschitz {
-        Lipschitz::Value(l) => l,
-        Lipschitz::UpperBound => match &data.toeplitz {
-            Some(k) => k.max_abs_fourier().f64(),
-            None => {
-                return Err(Error::Parameter(
-                    "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
-                ))
-            }
-        },
-        Lipschitz::Auto => {
-            let l = power_iteration(backend, &u, T::of(opts.tol), 1000, |x, y| data.normal(x, y))?;
-            1.05 * l.f64()
-        }
-    };
-    let steps = Steps::new::<T>(lipschitz, grad_norm_bound(d), lambda_unrm, opts.lambda)?;
-    let solution = solve(
-        backend,
-        vec![u],
-        vec![support],
-        &steps,
-        opts,
-        &mut data,
-        progress,
-    )?;
-    let image = backend.download(&solution.images[0])?;
+    let mut problem = TvProblem::new(backend, proj, geometry, h, image_shape, opts)?;
+    let solution = problem.solve(opts.lambda, None, opts.tol, opts.max_iter, progress)?;
     Ok(TvResult {
-        image: image
-            .into_shape_with_order(IxDyn(image_shape))
-            .map_err(|e| Error::Shape(format!("TV output: {e}")))?,
+        image: problem.download(&solution.image)?,
         iterations: solution.iterations,
         energy: solution.energy,
-        lipschitz,
-        lambda_unrm,
+        lipschitz: problem.lipschitz(),
+        lambda_unrm: problem.lambda_unrm(opts.lambda),
     })
 }
