@@ -3,6 +3,7 @@
 use crate::io::Sources;
 use backend_core::{DeviceSpec, Precision};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use epri_ops::recon::LambdaRule;
 use std::path::PathBuf;
 
 /// EPR imaging: projection, backprojection, TV-regularised and filtered-backprojection
@@ -142,9 +143,20 @@ pub struct TvArgs {
     /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
     #[arg(long, value_name = "NY,NX[,NZ]", allow_hyphen_values = true, value_parser = parse_shape)]
     pub shape: Shape,
-    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
-    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
-    pub lambda: f64,
+    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother.
+    /// `auto` chooses it from the data's noise by minimising SURE, an estimate of the
+    /// prediction error; `auto:discrepancy` takes half the λ at which the residual reaches the
+    /// noise (discrepancy principle)
+    #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
+    pub lambda: LambdaArg,
+    /// Noise standard deviation of one projection sample, in the unit of the projections, for
+    /// `--lambda auto` (default: estimated from the data, as `epri info` prints it)
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
+    pub sigma: Option<f64>,
+    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
+    /// into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub lambda_report: Option<PathBuf>,
     /// Maximum number of iterations (the tolerance usually stops earlier)
     #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
@@ -171,6 +183,28 @@ pub struct TvArgs {
     pub png: Option<PathBuf>,
     #[command(flatten)]
     pub compute: ComputeArgs,
+}
+
+/// The value of `--lambda`: a weight, or the rule that chooses it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LambdaArg {
+    /// A positive, finite weight.
+    Value(f64),
+    /// Chosen from the data by this rule.
+    Auto(LambdaRule),
+}
+
+fn parse_lambda(s: &str) -> Result<LambdaArg, String> {
+    match s.trim() {
+        "auto" | "auto:sure" => Ok(LambdaArg::Auto(LambdaRule::Sure)),
+        "auto:discrepancy" => Ok(LambdaArg::Auto(LambdaRule::Discrepancy)),
+        t if t.starts_with("auto") => Err(format!(
+            "unknown rule '{s}': use auto (SURE), auto:sure or auto:discrepancy"
+        )),
+        _ => positive(s)
+            .map(LambdaArg::Value)
+            .map_err(|e| format!("{e} (or auto, auto:discrepancy)")),
+    }
 }
 
 /// `epri fbp`.

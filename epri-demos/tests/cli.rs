@@ -612,3 +612,192 @@ fn compare_prints_the_relative_error_and_refuses_other_shapes() {
     assert_eq!(out.trim(), "relative l2 error ‖A − B‖ / ‖B‖ = 1.000e-1");
     fails_one_line(&["compare", s(&image), s(&other)], 1, &["different shapes"]);
 }
+
+/// A simulated acquisition for `--lambda auto`: a 48 × 48 phantom of 0.05 cm pixels (two disks)
+/// projected by `epri project` with the phalanx spectrum (every 4th field sample) under 40
+/// gradients of 168 G/cm, plus white noise of standard deviation `max|s| / snr` (pure noise
+/// when `snr` is 0: the noise level is then that of SNR 30). Returns the folder and σ.
+fn simulated_dataset(name: &str, snr: f64) -> (PathBuf, f64) {
+    let dir = tmp(name);
+    let phalanx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../datasets/phalanx-20220203");
+    let every4 = |f: &str| {
+        let a = read::<f32>(&phalanx.join(f));
+        ArrayD::from_shape_fn(IxDyn(&[a.len() / 4]), |i| a[[4 * i[0]]])
+    };
+    let fgrad = ArrayD::from_shape_fn(IxDyn(&[2, 40]), |i| {
+        let t = i[1] as f32 * std::f32::consts::PI / 40.0;
+        168.0 * if i[0] == 0 { t.cos() } else { t.sin() }
+    });
+    let u = ArrayD::from_shape_fn(IxDyn(&[48, 48]), |i| {
+        let (y, x) = (i[0] as f32 - 24.0, i[1] as f32 - 24.0);
+        if (x - 5.0).powi(2) + (y - 4.0).powi(2) < 64.0 {
+            1.0f32
+        } else if (x + 8.0).powi(2) + (y + 6.0).powi(2) < 25.0 {
+            0.5
+        } else {
+            0.0
+        }
+    });
+    for (f, a) in [
+        ("B", every4("B.npy")),
+        ("h", every4("h.npy")),
+        ("fgrad", fgrad),
+        ("u", u),
+    ] {
+        a.write_npy(std::fs::File::create(dir.join(format!("{f}.npy"))).unwrap())
+            .unwrap();
+    }
+    let p = |f: &str| s(&dir.join(f)).to_string();
+    ok(&[
+        "project",
+        "--image",
+        &p("u.npy"),
+        "--B",
+        &p("B.npy"),
+        "--h",
+        &p("h.npy"),
+        "--fgrad",
+        &p("fgrad.npy"),
+        "--delta",
+        "0.05",
+        "--out",
+        &p("clean.npy"),
+    ]);
+    let clean = read::<f32>(&dir.join("clean.npy"));
+    let peak = clean.iter().fold(0f32, |m, x| m.max(x.abs())) as f64;
+    let sigma = peak / if snr > 0.0 { snr } else { 30.0 };
+    let noise = backend_core::host::randn::<f64>(clean.shape(), 0.0, sigma, 42).unwrap();
+    let keep = if snr > 0.0 { 1.0 } else { 0.0 };
+    let proj = ndarray::Zip::from(&clean)
+        .and(&noise)
+        .map_collect(|c, n| (keep * *c as f64 + n) as f32);
+    proj.write_npy(std::fs::File::create(dir.join("proj.npy")).unwrap())
+        .unwrap();
+    std::fs::remove_file(dir.join("clean.npy")).unwrap();
+    (dir, sigma)
+}
+
+#[test]
+fn lambda_auto_chooses_from_the_noise_and_reports() {
+    let (dir, sigma) = simulated_dataset("lambda-auto", 30.0);
+    let d = s(&dir);
+    // info: the noise estimate, within 20 % of the truth.
+    let info = ok(&["info", "--data", d]);
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("noise"))
+        .expect("a noise line");
+    let est: f64 = line
+        .split("σ = ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!((est / sigma - 1.0).abs() < 0.2, "σ {sigma}, {line}");
+
+    let out = tmp("lambda-auto-out");
+    let (u, png, report) = (out.join("u.npy"), out.join("u.png"), out.join("report.png"));
+    for (rule, name) in [("auto", "SURE"), ("auto:discrepancy", "discrepancy")] {
+        let text = ok(&[
+            "tv",
+            "--data",
+            d,
+            "--delta",
+            "0.05",
+            "--shape",
+            "48,48",
+            "--lambda",
+            rule,
+            "--iters",
+            "500",
+            "--quiet",
+            "--out",
+            s(&u),
+            "--png",
+            s(&png),
+            "--lambda-report",
+            s(&report),
+        ]);
+        assert!(
+            text.contains(name) && text.contains("estimated from the data"),
+            "{text}"
+        );
+        let phantom = read_f64(&dir.join("u.npy"));
+        let err = rel_err(&read_f64(&u), &phantom);
+        assert!(
+            err < 0.3,
+            "{rule}: relative error {err} to the phantom\n{text}"
+        );
+        assert!(std::fs::metadata(&report).unwrap().len() > 1000);
+    }
+    // A given σ is used as given.
+    let text = ok(&[
+        "tv",
+        "--data",
+        d,
+        "--delta",
+        "0.05",
+        "--shape",
+        "48,48",
+        "--lambda",
+        "auto:discrepancy",
+        "--sigma",
+        &format!("{sigma}"),
+        "--iters",
+        "200",
+        "--quiet",
+        "--out",
+        s(&u),
+    ]);
+    assert!(text.contains("given"), "{text}");
+}
+
+#[test]
+fn lambda_auto_on_noise_only_and_bad_options() {
+    let (dir, _) = simulated_dataset("lambda-noise", 0.0);
+    let d = s(&dir);
+    let u = tmp("lambda-noise-out").join("u.npy");
+    let base = [
+        "tv", "--data", d, "--delta", "0.05", "--shape", "48,48", "--iters", "100",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--quiet", "--out", s(&u)]);
+        epri(&args)
+    };
+    // Pure noise: a finite λ and a warning, never a runaway search.
+    let o = run(&["--lambda", "auto:discrepancy"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no signal above the noise"),
+        "{}",
+        stderr(&o)
+    );
+    let lambda: f64 = stdout(&o)
+        .split("λ = ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(lambda.is_finite() && lambda > 0.0);
+    // All-zero projections: a clear error.
+    let zero = small_dataset("lambda-zero", |p| p.fill(0.0));
+    let mut args = vec!["tv", "--data", s(&zero), "--delta", "0.5", "--shape", "8,8"];
+    args.extend_from_slice(&["--lambda", "auto", "--quiet", "--out", s(&u)]);
+    fails_one_line(&args, 1, &["zero"]);
+    // Options.
+    let mut args = base.to_vec();
+    args.extend_from_slice(&["--out", s(&u), "--lambda"]);
+    for (bad, needle) in [("auto:gcv", "unknown rule"), ("-1", "must be positive")] {
+        let mut a = args.clone();
+        a.push(bad);
+        fails_one_line(&a, 2, &["--lambda", needle]);
+    }
+    let mut a = args.clone();
+    a.extend_from_slice(&["2", "--lambda-report", "r.png"]);
+    fails_one_line(&a, 2, &["--lambda-report"]);
+    let mut a = args.clone();
+    a.extend_from_slice(&["auto", "--sigma", "0"]);
+    fails_one_line(&a, 2, &["--sigma"]);
+}

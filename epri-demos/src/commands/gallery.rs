@@ -7,7 +7,7 @@ use super::fmt_duration;
 use super::project::ProjectJob;
 use super::separate::{SeparateJob, Source};
 use super::tv::{progress_bar, report, TvJob, TvParams};
-use crate::cli::GalleryArgs;
+use crate::cli::{GalleryArgs, LambdaArg};
 use crate::dispatch::Device;
 use crate::error::{Error, Result};
 use crate::io::array::dtype_name;
@@ -594,7 +594,8 @@ fn reconstruct(
             let params = TvParams {
                 shape: e.shapes[0].to_vec(),
                 delta: e.delta,
-                lambda,
+                lambda: LambdaArg::Value(lambda),
+                sigma: None,
                 iters,
                 tol,
                 positivity: false,
@@ -607,6 +608,8 @@ fn reconstruct(
                 acq: &acq,
                 params: &params,
                 progress: &mut progress,
+                on_trial: &mut |_| {},
+                on_warning: &mut |_| {},
             };
             let r = device.run(precision, job);
             bar.finish_and_clear();

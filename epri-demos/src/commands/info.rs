@@ -1,10 +1,12 @@
 //! `epri info`: what a dataset holds, in the terms of an EPR imaging experiment.
 
+use super::tv::CORRELATED_RATIO;
 use crate::cli::InfoArgs;
 use crate::datasets::{dataset_names, datasets_root};
 use crate::error::Result;
 use crate::io::array::{dtype_name, fmt_shape};
 use crate::io::{Acquisition, HostArray};
+use epri_ops::noise::estimate_noise;
 
 fn describe(a: &HostArray) -> String {
     format!("{} {}", fmt_shape(a.shape()), dtype_name(a.precision()))
@@ -74,6 +76,9 @@ pub fn summary(acq: &Acquisition) -> Vec<String> {
             format!("P = {} (from fgrad; no proj file)", acq.nproj()),
         ),
     }
+    if let Some(p) = &acq.proj {
+        line("noise", noise_line(p));
+    }
     let (gmin, gmax) = acq.fgrad_range();
     line(
         "gradients",
@@ -105,4 +110,31 @@ pub fn summary(acq: &Acquisition) -> Vec<String> {
         );
     }
     out
+}
+
+/// The noise level of the projections (for `--lambda auto`), or why it cannot be estimated.
+fn noise_line(proj: &HostArray) -> String {
+    let p = proj.to_f64();
+    let Ok(p) = p.view().into_dimensionality::<ndarray::Ix2>() else {
+        return "not estimated (the projections are not a 2D array)".into();
+    };
+    match estimate_noise(p) {
+        Err(e) => format!("not estimated: {e}"),
+        Ok(e) => {
+            let peak = p.iter().fold(0f64, |m, x| m.max(x.abs()));
+            let mut s = format!(
+                "σ = {:.4e} ± {:.1e} per sample (third differences along B), peak SNR {:.0}",
+                e.sigma,
+                e.stderr,
+                peak / e.sigma
+            );
+            if e.first_order_ratio > CORRELATED_RATIO {
+                s.push_str(&format!(
+                    "; first differences give {:.2}σ: the noise is correlated along B (filtered), so σ underestimates the noise in the signal's band",
+                    e.first_order_ratio
+                ));
+            }
+            s
+        }
+    }
 }

@@ -2,15 +2,20 @@
 //! `tv_monosrc`), with a progress bar.
 
 use super::checks::{self, Workload};
-use super::{check_dims, check_image_outputs, fmt_duration, open, save_image};
-use crate::cli::TvArgs;
+use super::{check_dims, fmt_duration, open, save_image};
+use crate::cli::{LambdaArg, TvArgs};
 use crate::dispatch::Job;
 use crate::error::Result;
+use crate::error::{one_line_text, Error, MAX_MESSAGE_CHARS};
 use crate::io::array::{dtype_name, fmt_shape};
+use crate::io::output::check_outputs;
 use crate::io::{Acquisition, HostArray};
+use crate::render::{fmt_value, write_lambda_report};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
-use epri_ops::recon::tv::{tv_monosrc, TvOptions, TvProgress};
+use epri_ops::noise::estimate_noise;
+use epri_ops::recon::lambda::{choose_lambda, LambdaRule, LambdaSearchOptions, LambdaTrial};
+use epri_ops::recon::tv::{TvOptions, TvProblem, TvProgress};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Instant;
 
@@ -24,8 +29,10 @@ pub struct TvParams {
     pub shape: Vec<usize>,
     /// Pixel size, cm.
     pub delta: f64,
-    /// Dimensionless regularisation weight.
-    pub lambda: f64,
+    /// Dimensionless regularisation weight, or the rule that chooses it.
+    pub lambda: LambdaArg,
+    /// Noise standard deviation for an automatic λ (default: estimated from the data).
+    pub sigma: Option<f64>,
     /// Iteration cap.
     pub iters: usize,
     /// Stopping tolerance.
@@ -38,9 +45,28 @@ pub struct TvParams {
     pub eps: f64,
 }
 
+/// How an automatic λ was chosen.
+#[derive(Clone, Debug)]
+pub struct LambdaReport {
+    /// The rule.
+    pub rule: LambdaRule,
+    /// The noise level used, and whether it was estimated from the data.
+    pub sigma: f64,
+    /// `true` when `sigma` was estimated from the data (`false`: given with `--sigma`).
+    pub estimated: bool,
+    /// Every trial, in the order solved.
+    pub trials: Vec<LambdaTrial>,
+    /// What the user should know (noise-only data, end of the λ range).
+    pub warning: Option<String>,
+}
+
 /// What a TV run reports besides the image.
 #[derive(Clone, Debug)]
 pub struct TvStats {
+    /// The weight used (given, or chosen).
+    pub lambda: f64,
+    /// How it was chosen, for an automatic λ.
+    pub search: Option<LambdaReport>,
     /// Iterations done.
     pub iterations: usize,
     /// Final energy.
@@ -59,7 +85,15 @@ pub struct TvJob<'a> {
     pub params: &'a TvParams,
     /// Called after every iteration.
     pub progress: &'a mut dyn FnMut(&TvProgress),
+    /// Called after every trial of an automatic λ.
+    pub on_trial: &'a mut dyn FnMut(&LambdaTrial),
+    /// Called with a warning for the user (correlated noise before an automatic λ).
+    pub on_warning: &'a mut dyn FnMut(&str),
 }
+
+/// Above this ratio of the first-difference to the third-difference noise estimates, the
+/// noise is reported as correlated along B (white noise on a smooth signal gives 1.0–1.1).
+pub const CORRELATED_RATIO: f64 = 1.1;
 
 impl Job for TvJob<'_> {
     type Output = (HostArray, TvStats);
@@ -68,8 +102,12 @@ impl Job for TvJob<'_> {
         let data = self.acq.host::<T>()?;
         let proj = data.proj.expect("loaded with projections");
         let geom = Geometry::new(data.b.view(), T::of(p.delta), data.fgrad.view())?;
+        let fixed = match p.lambda {
+            LambdaArg::Value(l) => l,
+            LambdaArg::Auto(_) => 1.0,
+        };
         let opts = TvOptions {
-            lambda: p.lambda,
+            lambda: fixed,
             tol: p.tol,
             max_iter: p.iters,
             positivity: p.positivity,
@@ -77,22 +115,51 @@ impl Job for TvJob<'_> {
             energy_every: p.energy.then_some(ENERGY_EVERY),
             ..TvOptions::default()
         };
-        let r = tv_monosrc(
-            backend,
-            proj.view(),
-            &geom,
-            data.h.view(),
-            &p.shape,
-            &opts,
-            self.progress,
-        )?;
+        let mut problem =
+            TvProblem::new(backend, proj.view(), &geom, data.h.view(), &p.shape, &opts)?;
+        let (lambda, start, search) = match p.lambda {
+            LambdaArg::Value(l) => (l, None, None),
+            LambdaArg::Auto(rule) => {
+                let (sigma, estimated) = match p.sigma {
+                    Some(s) => (s, false),
+                    None => {
+                        let e = estimate_noise(proj.view())?;
+                        if e.first_order_ratio > CORRELATED_RATIO {
+                            (self.on_warning)(&format!(
+                                "the noise looks correlated along B (σ from first differences is {:.2} times σ from third differences, {:.4e}): the automatic λ assumes white noise; if it fails, give --lambda, or --sigma",
+                                e.first_order_ratio, e.sigma
+                            ));
+                        }
+                        (e.sigma, true)
+                    }
+                };
+                let search = LambdaSearchOptions {
+                    rule,
+                    sigma,
+                    trial_tol: p.tol,
+                    ..LambdaSearchOptions::default()
+                };
+                let choice = choose_lambda(&mut problem, &search, self.on_trial)?;
+                let report = LambdaReport {
+                    rule,
+                    sigma,
+                    estimated,
+                    trials: choice.trials,
+                    warning: choice.warning,
+                };
+                (choice.lambda, Some(choice.start), Some(report))
+            }
+        };
+        let r = problem.solve(lambda, start.as_ref(), p.tol, p.iters, self.progress)?;
         let stats = TvStats {
+            lambda,
+            search,
             iterations: r.iterations,
             energy: r.energy,
-            lipschitz: r.lipschitz,
-            lambda_unrm: r.lambda_unrm,
+            lipschitz: problem.lipschitz(),
+            lambda_unrm: problem.lambda_unrm(lambda),
         };
-        Ok((HostArray::from_real(r.image), stats))
+        Ok((HostArray::from_real(problem.download(&r.image)?), stats))
     }
 }
 
@@ -140,11 +207,33 @@ pub fn report(bar: &ProgressBar) -> impl FnMut(&TvProgress) + '_ {
     }
 }
 
+/// The progress-bar message of a λ trial.
+pub fn report_trial(bar: &ProgressBar) -> impl FnMut(&LambdaTrial) + '_ {
+    let mut k = 0;
+    move |t: &LambdaTrial| {
+        k += 1;
+        let sure = t.sure.map(|v| format!(", SURE {v:.4}")).unwrap_or_default();
+        bar.set_message(format!(
+            "choosing λ: trial {k}, λ = {:.4e}: residual {:.4} mσ²{sure}",
+            t.lambda, t.residual
+        ));
+    }
+}
+
 /// Runs `epri tv`.
 pub fn run(a: &TvArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
-    check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
+    let auto = matches!(a.lambda, LambdaArg::Auto(_));
+    if !auto && (a.lambda_report.is_some() || a.sigma.is_some()) {
+        return Err(Error::usage(
+            "--lambda-report and --sigma go with --lambda auto (or auto:discrepancy)",
+        ));
+    }
+    let mut outputs = vec![("--out", a.out.as_path())];
+    outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
+    outputs.extend(a.lambda_report.as_deref().map(|p| ("--lambda-report", p)));
+    check_outputs(&acq.files, &outputs)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes = [a.shape.0.clone()];
     checks::before_compute(
@@ -160,6 +249,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
         shape: a.shape.0.clone(),
         delta: a.delta,
         lambda: a.lambda,
+        sigma: a.sigma,
         iters: a.iters,
         tol: a.tol,
         positivity: a.positivity,
@@ -168,6 +258,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
     };
     let bar = progress_bar(a.iters, a.tol, a.quiet);
     let mut progress = report(&bar);
+    let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
         precision,
@@ -175,14 +266,42 @@ pub fn run(a: &TvArgs) -> Result<()> {
             acq: &acq,
             params: &params,
             progress: &mut progress,
+            on_trial: &mut on_trial,
+            on_warning: &mut |w| {
+                bar.suspend(|| eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS)))
+            },
         },
     );
     bar.finish_and_clear();
     let (image, stats) = result?;
     let took = t0.elapsed();
     let image = checks::check_result(image, "TV image", precision, "")?;
-    let title = format!("{}: TV, λ = {}", acq.label, a.lambda);
+    let title = format!("{}: TV, λ = {}", acq.label, fmt_value(stats.lambda));
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
+    if let Some(search) = &stats.search {
+        if let Some(w) = &search.warning {
+            eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
+        }
+        println!(
+            "λ = {:.4e} chosen by {} from {} trials (noise σ = {:.4e}, {})",
+            stats.lambda,
+            match search.rule {
+                LambdaRule::Sure => "SURE (minimum of the estimated prediction error)",
+                LambdaRule::Discrepancy =>
+                    "the discrepancy principle (half the λ whose residual reaches m σ²)",
+            },
+            search.trials.len(),
+            search.sigma,
+            if search.estimated {
+                "estimated from the data"
+            } else {
+                "given"
+            }
+        );
+        if let Some(path) = &a.lambda_report {
+            write_lambda_report(path, &search.trials, stats.lambda, search.rule, &acq.label)?;
+        }
+    }
     let why = if stats.iterations < a.iters {
         format!("relative change below {:e}", a.tol)
     } else {

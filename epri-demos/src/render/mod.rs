@@ -3,7 +3,9 @@
 
 pub mod canvas;
 pub mod colormap;
+pub mod curve;
 pub mod figure;
 pub mod font;
 
-pub use figure::{image_figure, write_image_png};
+pub use curve::write_lambda_report;
+pub use figure::{fmt_value, image_figure, write_image_png};

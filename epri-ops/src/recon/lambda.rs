@@ -94,10 +94,14 @@ pub struct LambdaChoice<B: Backend, T: Real> {
     pub trials: Vec<LambdaTrial>,
     /// The trial image nearest to the chosen `λ` (a warm start for the final solve).
     pub start: B::Buffer<T>,
-    /// Set when the rule hit the end of the `λ` range (noise-only data, or a noise estimate that
-    /// is too low): what happened, for the user.
+    /// Set for noise-only data (no signal above the noise, or the rule hit the largest `λ`):
+    /// what happened, for the user.
     pub warning: Option<String>,
 }
+
+/// `‖s‖² / (m σ²)` below which the projections are reported as holding no signal above the
+/// noise.
+pub const NO_SIGNAL_ENERGY: f64 = 1.1;
 
 /// Factor between `λ_DP` and the chosen `λ` for [`LambdaRule::Discrepancy`].
 pub const DISCREPANCY_FACTOR: f64 = 0.5;
@@ -213,10 +217,13 @@ impl<B: Backend, T: Real> Search<'_, B, T> {
 /// Chooses `λ` for `problem` by `opts.rule`, calling `report` after each trial. The problem's
 /// projections are the measured ones again when this returns.
 ///
-/// Errors: `σ` not positive and finite, a range that is not `0 < lo < hi`, a trial that fails.
-/// Noise-only data (the residual stays below the target up to the largest `λ`) and a noise
-/// estimate too low for the data (the residual stays above it down to the smallest `λ`) are not
-/// errors: the end of the range is chosen and [`LambdaChoice::warning`] says why.
+/// Errors: `σ` not positive and finite, a range that is not `0 < lo < hi`, a trial that fails,
+/// and a rule that keeps asking for a smaller `λ` down to the smallest one (the residual stays
+/// above `τ m σ²`, or SURE keeps decreasing): the data do not fit the white-noise model at this
+/// `σ` (correlated noise, model error), and the error says so rather than returning an
+/// unregularised image. Noise-only data (the residual stays below the target, or SURE keeps
+/// decreasing, up to the largest `λ`) are not an error: the largest `λ` is chosen and
+/// [`LambdaChoice::warning`] says why.
 pub fn choose_lambda<B: Backend, T: Real>(
     problem: &mut TvProblem<B, T>,
     opts: &LambdaSearchOptions,
@@ -250,13 +257,15 @@ pub fn choose_lambda<B: Backend, T: Real>(
     };
     let m = problem.num_measurements() as f64;
     let noise = m * opts.sigma * opts.sigma;
-    // ‖s‖² of pure noise is m σ² within a few (2/m)^½ (chi-square with m degrees of freedom).
+    // ‖s‖² of pure noise is m σ² within a few (2/m)^½ (chi-square with m degrees of freedom)
+    // and a few percent of error on an estimated σ: below NO_SIGNAL_ENERGY, the signal's
+    // power is under a tenth of the noise's.
     let energy = problem
         .backend()
         .reduce(Reduce::SumSq, problem.projections())?
         .f64()
         / noise;
-    let no_signal = (energy < 1.0 + 3.0 * (2.0 / m).sqrt()).then(|| {
+    let no_signal = (energy < NO_SIGNAL_ENERGY + 3.0 * (2.0 / m).sqrt()).then(|| {
         format!(
             "the projections hold no signal above the noise (‖s‖² = {energy:.4} m σ² at σ = {:.4e}): λ is chosen from noise alone",
             opts.sigma
@@ -348,13 +357,10 @@ fn discrepancy<B: Backend, T: Real>(
     } else {
         loop {
             if lambda <= lo {
-                return Ok((
-                    lo,
-                    Some(format!(
-                        "the residual stays above the noise level down to λ = {lo:e} ({r:.3} m σ² there): the noise estimate σ = {:.4e} is too low for these data (noise correlated along B?); λ = {lo:e} was used",
-                        s.opts.sigma
-                    )),
-                ));
+                return Err(Error::Parameter(format!(
+                    "cannot choose λ: the residual stays above the noise level down to λ = {lo:e} ({r:.3} m σ² there at σ = {:.4e}): the model does not fit these data to the noise level (noise correlated along B, a reference spectrum unlike the sample's, or σ too low); give λ by hand (PyEPRI's examples use 2e-5 to 500)",
+                    s.opts.sigma
+                )));
             }
             let next = (lambda / 10.0).max(lo);
             let rn = s.trial(next, report)?.residual;
@@ -408,9 +414,15 @@ fn sure_minimum<B: Backend, T: Real>(
     let mut warning = None;
     let x3 = loop {
         let next = (x2 * dir).clamp(lo, hi);
+        if next == x2 && dir < 1.0 {
+            return Err(Error::Parameter(format!(
+                "cannot choose λ: the SURE estimate of the error still decreases at λ = {x2:e}, the smallest λ tried: the noise level σ = {:.4e} is too low for these data (noise correlated along B, or a model error such as a reference spectrum unlike the sample's); give λ by hand (PyEPRI's examples use 2e-5 to 500)",
+                s.opts.sigma
+            )));
+        }
         if next == x2 {
             warning = Some(format!(
-                "SURE still decreases at the end of the λ range (λ = {x2:e}); that end was used"
+                "SURE still decreases at the largest λ tried (λ = {x2:e}); that λ was used"
             ));
             break None;
         }
