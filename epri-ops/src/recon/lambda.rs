@@ -65,7 +65,7 @@ impl Default for LambdaSearchOptions {
             rule: LambdaRule::Sure,
             sigma: 0.0,
             tau: 1.0,
-            trial_iters: 300,
+            trial_iters: 200,
             trial_tol: 1e-5,
             range: (1e-6, 1e6),
             seed: 0x5eed,
