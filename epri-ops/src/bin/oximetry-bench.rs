@@ -6,8 +6,10 @@
 //! the model being fitted, centred 0.4 G around the middle of a 12 G sweep with peak-to-peak
 //! widths 0.6–1.6 G varying across the volume and Lorentzian fraction 0.5, plus Gaussian noise
 //! of 2 % of the line's peak-to-peak (seeded); the threshold is 0, so every voxel is fitted.
-//! Prints, per model, the median of `reps` timed fits (after one warm-up fit) and voxels/s.
-//! `--threads` sets the rayon pool (default 2).
+//! Prints, per model, the median of `reps` timed fits (after one warm-up fit), voxels/s, and
+//! the CPU time of the process per fit (user + system over the `reps + 1` fits, from
+//! `/proc/self/stat`; on a machine shared with other jobs it shows what a quiet machine's wall
+//! time would be). `--threads` sets the rayon pool (default 2).
 
 #[allow(dead_code)]
 mod common;
@@ -33,6 +35,17 @@ impl Noise {
         let u = 1.0 - self.uniform();
         (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * self.uniform()).cos()
     }
+}
+
+/// User + system CPU time of this process so far, s (Linux; `None` elsewhere).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start at its closing parenthesis;
+    // utime and stime are fields 14 and 15 of the line, in clock ticks of 1/100 s.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// The synthetic image of `model` (see the module doc).
@@ -93,8 +106,8 @@ fn main_res() -> Res<()> {
     let field = Array1::linspace(3394.0, 3406.0, nb);
     let nvox = ny * nx * nz;
     println!("oximetry fit, {nb} field samples x {ny}x{nx}x{nz} voxels (float32), {threads} threads, median of {reps}");
-    println!("| model | form | time (ms) | voxels/s | fitted | mean LM steps |");
-    println!("|---|---|---|---|---|---|");
+    println!("| model | form | time (ms) | voxels/s | CPU s per fit | fitted | mean LM steps |");
+    println!("|---|---|---|---|---|---|---|");
     for profile in [Profile::Lorentzian, Profile::Gaussian, Profile::PseudoVoigt] {
         for form in [Form::Derivative, Form::Absorption] {
             let model = LineModel::new(profile, form);
@@ -105,12 +118,17 @@ fn main_res() -> Res<()> {
             };
             let plan = SpectrumFit::new(model, field.view(), options)?;
             let mut maps = None;
+            let cpu0 = cpu_seconds();
             let ms = pool.install(|| {
                 median_ms(reps, || {
                     maps = Some(plan.fit(u.view().into_dyn())?);
                     Ok(())
                 })
             })?;
+            let cpu = match (cpu0, cpu_seconds()) {
+                (Some(a), Some(b)) => format!("{:.2}", (b - a) / (reps + 1) as f64),
+                _ => "n/a".into(),
+            };
             let maps = maps.ok_or("no fit ran")?;
             let fitted = maps.status_counts()[0];
             let steps = maps
@@ -120,7 +138,7 @@ fn main_res() -> Res<()> {
                 .sum::<f64>()
                 / nvox as f64;
             println!(
-                "| {profile:?} | {form:?} | {ms:.0} | {:.0} | {fitted}/{nvox} | {steps:.1} |",
+                "| {profile:?} | {form:?} | {ms:.0} | {:.0} | {cpu} | {fitted}/{nvox} | {steps:.1} |",
                 nvox as f64 / (ms * 1e-3)
             );
         }
