@@ -597,6 +597,55 @@ mod tests {
     }
 
     #[test]
+    fn masked_pixels_are_grey_and_out_of_the_colour_range() {
+        // Values 0..5 along x; the x = 5 column is masked and holds 100.
+        let mut u = Array2::from_shape_fn((4, 6), |(_, c)| c as f64);
+        u.column_mut(5).fill(100.0);
+        let mask = Array2::from_shape_fn((4, 6), |(_, c)| c < 5);
+        let cv = map_figure(
+            u.view().into_dyn(),
+            mask.view().into_dyn(),
+            AxisUnit::Pixel,
+            "w",
+            "G",
+        )
+        .unwrap();
+        let count = |c: Rgb| {
+            (0..cv.height())
+                .flat_map(|y| (0..cv.width()).map(move |x| (x, y)))
+                .filter(|&(x, y)| cv.get(x, y) == c)
+                .count()
+        };
+        let zoom = zoom_for(&[4, 6], 520);
+        // The brightest colour fills the x = 4 column (4 pixels of zoom²), not only the bar.
+        assert!(
+            count(viridis(1.0)) >= 4 * zoom * zoom,
+            "{}",
+            count(viridis(1.0))
+        );
+        assert!(count(MASKED) >= 4 * zoom * zoom);
+        let volume = Array3::from_shape_fn((5, 4, 3), |(i, j, k)| (i + j + k) as f64);
+        let vmask = Array3::from_elem((5, 4, 3), true);
+        assert!(map_figure(
+            volume.view().into_dyn(),
+            vmask.view().into_dyn(),
+            AxisUnit::Cm(0.1),
+            "v",
+            "mmHg"
+        )
+        .is_ok());
+        let e = map_figure(
+            volume.view().into_dyn(),
+            mask.view().into_dyn(),
+            AxisUnit::Pixel,
+            "v",
+            "G",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("differ in shape"), "{e}");
+    }
+
+    #[test]
     fn volumes_give_two_rows_of_three_panels() {
         let u = Array3::from_shape_fn((6, 5, 4), |(i, j, k)| (i + 2 * j + 3 * k) as f64);
         let rows = volume_panels(u.view(), 0.1);

@@ -442,9 +442,10 @@ impl SpectrumFit {
                 }
             }
         }
-        for i in 0..N {
-            for j in 0..i {
-                a[j][i] = a[i][j];
+        let lower = a;
+        for (i, row) in a.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate().skip(i + 1) {
+                *v = lower[j][i];
             }
         }
         (a, g, 0.5 * cost)
