@@ -239,7 +239,8 @@ impl SpectrumFit {
         }
         let mut buf = y.to_vec();
         let (lo, hi) = min_max(&buf);
-        Ok(self.fit_normalising(&mut buf, lo, hi, 0.0))
+        let mut work = Work::new(buf.len());
+        Ok(self.fit_normalising(&mut buf, lo, hi, 0.0, &mut work))
     }
 
     /// Fits every voxel of `image`, shape `(Nb, ...)`: the spectral axis first (its length
@@ -310,6 +311,7 @@ impl SpectrumFit {
                 let v0 = c * CHUNK;
                 let m = out.len();
                 let mut block = vec![0.0f64; m * nb];
+                let mut work = Work::new(nb);
                 for k in 0..nb {
                     let row = &flat[k * nvox + v0..k * nvox + v0 + m];
                     for (j, x) in row.iter().enumerate() {
@@ -317,7 +319,7 @@ impl SpectrumFit {
                     }
                 }
                 for ((o, &(lo, hi)), y) in out.iter_mut().zip(ext).zip(block.chunks_mut(nb)) {
-                    *o = self.fit_normalising(y, lo, hi, floor);
+                    *o = self.fit_normalising(y, lo, hi, floor, &mut work);
                 }
             });
         Ok(FitMaps {
@@ -329,7 +331,14 @@ impl SpectrumFit {
 
     /// Fits `y` (finite, overwritten) with range `[lo, hi]`; a peak-to-peak at most `floor`
     /// (or zero) is below the threshold.
-    fn fit_normalising(&self, y: &mut [f64], lo: f64, hi: f64, floor: f64) -> VoxelFit {
+    fn fit_normalising(
+        &self,
+        y: &mut [f64],
+        lo: f64,
+        hi: f64,
+        floor: f64,
+        work: &mut Work,
+    ) -> VoxelFit {
         let pp = hi - lo;
         if !(pp > floor && pp > 0.0 && pp.is_finite()) {
             return VoxelFit::masked(Status::BelowThreshold, 0, false);
@@ -337,8 +346,8 @@ impl SpectrumFit {
         let mid = 0.5 * (hi + lo);
         y.iter_mut().for_each(|v| *v = (*v - mid) / pp);
         let mut fit = match self.model.n_params() {
-            4 => self.fit_normalised::<4>(y),
-            _ => self.fit_normalised::<5>(y),
+            4 => self.fit_normalised::<4>(y, work),
+            _ => self.fit_normalised::<5>(y, work),
         };
         if fit.status == Status::Fitted {
             let (a, b) = (Param::Amplitude.index(), Param::Offset.index());
@@ -422,44 +431,36 @@ impl SpectrumFit {
         }
     }
 
-    /// `JᵀJ` (lower triangle mirrored), `Jᵀr` and `½‖r‖²` at `p`.
+    /// `JᵀJ`, `Jᵀr` and `½‖r‖²` at `p`, through the model and Jacobian columns of `work`.
     fn normal_equations<const N: usize>(
         &self,
         p: &[f64; N],
         y: &[f64],
+        work: &mut Work,
     ) -> ([[f64; N]; N], [f64; N], f64) {
+        let Work { residual, jac } = work;
+        self.model.evaluate(&self.field, p, residual, jac);
+        residual.iter_mut().zip(y).for_each(|(r, y)| *r -= y);
+        let g = std::array::from_fn(|i| dot(&jac[i], residual));
         let mut a = [[0.0; N]; N];
-        let mut g = [0.0; N];
-        let mut cost = 0.0;
-        let mut grad = [0.0; N];
-        for (&b, &yk) in self.field.iter().zip(y) {
-            let r = self.model.value_and_gradient(b, p, &mut grad) - yk;
-            cost += r * r;
-            for i in 0..N {
-                g[i] += r * grad[i];
-                for j in 0..=i {
-                    a[i][j] += grad[i] * grad[j];
-                }
+        for i in 0..N {
+            for j in 0..=i {
+                a[i][j] = dot(&jac[i], &jac[j]);
+                a[j][i] = a[i][j];
             }
         }
-        let lower = a;
-        for (i, row) in a.iter_mut().enumerate() {
-            for (j, v) in row.iter_mut().enumerate().skip(i + 1) {
-                *v = lower[j][i];
-            }
-        }
-        (a, g, 0.5 * cost)
+        (a, g, 0.5 * dot(residual, residual))
     }
 
     /// Levenberg–Marquardt from the moment estimates on a normalised spectrum; a
     /// [`Status::Fitted`] result is still in normalised units.
-    fn fit_normalised<const N: usize>(&self, y: &[f64]) -> VoxelFit {
+    fn fit_normalised<const N: usize>(&self, y: &[f64], work: &mut Work) -> VoxelFit {
         let Some(start) = self.start(y) else {
             return VoxelFit::masked(Status::OutOfRange, 0, false);
         };
         let mut p: [f64; N] = std::array::from_fn(|i| start[i]);
         let tol = self.options.step_tolerance;
-        let (mut a, mut g, mut cost) = self.normal_equations(&p, y);
+        let (mut a, mut g, mut cost) = self.normal_equations(&p, y, work);
         let (mut lambda, mut nu) = (1e-3f64, 2.0f64);
         let mut converged = false;
         let mut iterations = 0u32;
@@ -494,7 +495,7 @@ impl SpectrumFit {
                 break;
             }
             let (a2, g2, cost2) = if trial[1] > 0.0 && trial.iter().all(|v| v.is_finite()) {
-                self.normal_equations(&trial, y)
+                self.normal_equations(&trial, y, work)
             } else {
                 ([[0.0; N]; N], [0.0; N], f64::INFINITY)
             };
@@ -620,6 +621,40 @@ impl FitMaps {
             )))
         }
     }
+}
+
+/// Scratch of one fit: the residual and the Jacobian columns, each of shape `(Nb,)`.
+struct Work {
+    residual: Vec<f64>,
+    jac: [Vec<f64>; 5],
+}
+
+impl Work {
+    fn new(nb: usize) -> Self {
+        Work {
+            residual: vec![0.0; nb],
+            jac: std::array::from_fn(|_| vec![0.0; nb]),
+        }
+    }
+}
+
+/// `Σ a_k b_k`, in four interleaved partial sums (which the compiler keeps in vector
+/// registers: a single running sum would serialise the additions).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    let mut acc = [0.0; 4];
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 /// `min` and `max` of a slice.

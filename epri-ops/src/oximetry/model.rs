@@ -217,23 +217,33 @@ impl LineModel {
         p[2] * self.unit_value(b - p[0], p[1], eta) + p[3]
     }
 
-    /// The model `f(B)` and its gradient with respect to `p`, written into `grad` (both of
-    /// length [`n_params`](Self::n_params)).
-    pub fn value_and_gradient(&self, b: f64, p: &[f64], grad: &mut [f64]) -> f64 {
+    /// The model on a field grid and its Jacobian: `f[k] = f(field[k])` and
+    /// `jac[i][k] = ∂f(field[k])/∂p_i` for the parameter vector `p` (length
+    /// [`n_params`](Self::n_params)); `field`, `f` and every column have the same length, and
+    /// the columns beyond `n_params` are filled with zeros. One loop per profile and form, so
+    /// that the compiler can vectorise the Lorentzian's.
+    pub fn evaluate(&self, field: &[f64], p: &[f64], f: &mut [f64], jac: &mut [Vec<f64>; 5]) {
+        let w = p[1];
         let eta = p
             .get(Param::LorentzFraction.index())
             .copied()
             .unwrap_or(1.0);
-        let (s, d_eta) = self.unit(b - p[0], p[1], eta);
-        let a = p[2];
-        grad[0] = -a * s.dx;
-        grad[1] = a * s.dw;
-        grad[2] = s.v;
-        grad[3] = 1.0;
-        if let Some(g) = grad.get_mut(Param::LorentzFraction.index()) {
-            *g = a * d_eta;
+        let form = self.form;
+        match (self.profile, form) {
+            (Profile::Lorentzian, Form::Absorption) => fill(field, p, f, jac, |x| {
+                (lorentzian(x, w, Form::Absorption), 0.0)
+            }),
+            (Profile::Lorentzian, Form::Derivative) => fill(field, p, f, jac, |x| {
+                (lorentzian(x, w, Form::Derivative), 0.0)
+            }),
+            (Profile::Gaussian, Form::Absorption) => fill(field, p, f, jac, |x| {
+                (gaussian(x, w, Form::Absorption), 0.0)
+            }),
+            (Profile::Gaussian, Form::Derivative) => fill(field, p, f, jac, |x| {
+                (gaussian(x, w, Form::Derivative), 0.0)
+            }),
+            (Profile::PseudoVoigt, _) => fill(field, p, f, jac, |x| self.unit(x, w, eta)),
         }
-        a * s.v + p[3]
     }
 
     /// The full width at half maximum of the absorption line per unit of peak-to-peak width,
@@ -254,6 +264,38 @@ impl LineModel {
             }
         }
         lo + hi
+    }
+}
+
+/// The loop of [`LineModel::evaluate`] for one profile and form: `unit(x)` gives the unit
+/// line at `x` G from the centre with its derivatives (and `d/dη`).
+#[inline(always)]
+fn fill(
+    field: &[f64],
+    p: &[f64],
+    f: &mut [f64],
+    jac: &mut [Vec<f64>; 5],
+    unit: impl Fn(f64) -> (Sample, f64),
+) {
+    let (c, a, b) = (p[0], p[2], p[3]);
+    let n = field.len();
+    let [jc, jw, ja, jb, je] = jac;
+    let (f, jc, jw, ja, jb, je) = (
+        &mut f[..n],
+        &mut jc[..n],
+        &mut jw[..n],
+        &mut ja[..n],
+        &mut jb[..n],
+        &mut je[..n],
+    );
+    for k in 0..n {
+        let (s, d_eta) = unit(field[k] - c);
+        f[k] = a * s.v + b;
+        jc[k] = -a * s.dx;
+        jw[k] = a * s.dw;
+        ja[k] = s.v;
+        jb[k] = 1.0;
+        je[k] = a * d_eta;
     }
 }
 
@@ -291,25 +333,31 @@ mod tests {
     #[test]
     fn jacobians_match_finite_differences() {
         let p5 = [0.3, 1.7, 2.5, 0.1, 0.35];
+        let field = [-6.0, -2.1, -0.9, -0.2, 0.31, 0.8, 1.5, 4.0];
+        let n = field.len();
         for m in MODELS {
             let p = &p5[..m.n_params()];
-            for b in [-6.0, -2.1, -0.9, -0.2, 0.31, 0.8, 1.5, 4.0] {
-                let mut grad = [0.0; 5];
-                let f = m.value_and_gradient(b, p, &mut grad[..p.len()]);
-                assert!((f - m.value(b, p)).abs() <= 1e-15 * f.abs().max(1.0));
+            let mut f = vec![0.0; n];
+            let mut jac: [Vec<f64>; 5] = std::array::from_fn(|_| vec![f64::NAN; n]);
+            m.evaluate(&field, p, &mut f, &mut jac);
+            for (k, &b) in field.iter().enumerate() {
+                assert!((f[k] - m.value(b, p)).abs() <= 1e-15 * f[k].abs().max(1.0));
+                let scale = (0..p.len()).fold(1e-3f64, |s, i| s.max(jac[i][k].abs()));
                 for i in 0..p.len() {
                     let h = 1e-6 * p[i].abs().max(1.0);
                     let (mut up, mut down) = (p.to_vec(), p.to_vec());
                     up[i] += h;
                     down[i] -= h;
                     let fd = (m.value(b, &up) - m.value(b, &down)) / (2.0 * h);
-                    let scale = grad[..p.len()].iter().fold(1e-3f64, |s, g| s.max(g.abs()));
                     assert!(
-                        (fd - grad[i]).abs() <= 1e-7 * scale,
+                        (fd - jac[i][k]).abs() <= 1e-7 * scale,
                         "{m:?} B={b} d/d{}: analytic {} vs finite difference {fd}",
                         Param::ALL[i].name(),
-                        grad[i]
+                        jac[i][k]
                     );
+                }
+                for column in &jac[p.len()..] {
+                    assert_eq!(column[k], 0.0, "{m:?}: a column beyond the parameters");
                 }
             }
         }
