@@ -2,8 +2,9 @@
 //! (spectral axis first, on the field grid B) into maps of peak-to-peak linewidth, its
 //! standard error, amplitude, centre, a validity mask and, with a calibration, pO2.
 //!
-//! [`fit_and_write`] does the work on arrays already in memory, so that a command producing
-//! the image (a spectral-spatial reconstruction) can chain the fit.
+//! [`Job::plan`] and [`fit_and_write`] do the work on arrays already in memory, so that a
+//! command producing the image (a spectral-spatial reconstruction) can chain the fit:
+//! `fit_and_write(&image, &job.plan(&field)?, job.calibration, prefix, ...)`.
 
 use super::output_path;
 use crate::cli::{LineShapeArg, OximetryArgs, OximetryFitArgs};
@@ -64,6 +65,16 @@ impl Job {
             calibration,
         })
     }
+
+    /// The fit plan of this job on the field grid `field` (G, shape `(Nb,)`, strictly
+    /// increasing).
+    pub fn plan(&self, field: &[f64]) -> Result<SpectrumFit> {
+        Ok(SpectrumFit::new(
+            self.model,
+            ndarray::aview1(field),
+            self.options,
+        )?)
+    }
 }
 
 /// One output map: its name in `PREFIX_<name>.npy`.
@@ -87,24 +98,34 @@ pub fn output_files(prefix: &Path, calibrated: bool, png: bool) -> Vec<(&'static
     files
 }
 
-/// Fits every voxel of `image` (`(Nb, Ny, Nx[, Nz])`, spectral axis first) on `field` (G,
-/// shape `(Nb,)`) and writes the maps of [`output_files`] with `prefix`, in the image's
-/// precision (the mask as numpy `bool`; masked voxels hold 0 in every map). The outputs are
-/// checked against `inputs` (never overwritten) before anything is computed, and each is
-/// written atomically. `axes`: the unit of the figures' axes. Returns the fit.
+/// Refuses outputs of [`output_files`] that would replace one of `inputs` or each other.
+pub fn check_output_files(
+    prefix: &Path,
+    calibrated: bool,
+    png: bool,
+    inputs: &[PathBuf],
+) -> Result<()> {
+    let files = output_files(prefix, calibrated, png);
+    let named: Vec<(&str, &Path)> = files.iter().map(|(o, p)| (*o, p.as_path())).collect();
+    crate::io::output::check_outputs(inputs, &named)
+}
+
+/// Fits every voxel of `image` (`(Nb, Ny, Nx[, Nz])`, spectral axis first, on the field grid
+/// of `plan`) and writes the maps of [`output_files`] with `prefix`, in the image's precision
+/// (the mask as numpy `bool`; masked voxels hold 0 in every map), and pO2 if `calibration` is
+/// given. The outputs are checked against `inputs` (never overwritten) before anything is
+/// computed, and each is written atomically. `axes`: the unit of the figures' axes. Returns
+/// the fit.
 pub fn fit_and_write(
     image: &HostArray,
-    field: &[f64],
-    job: &Job,
+    plan: &SpectrumFit,
+    calibration: Option<Calibration>,
     prefix: &Path,
     png: bool,
     axes: AxisUnit,
     inputs: &[PathBuf],
 ) -> Result<FitMaps> {
-    let files = output_files(prefix, job.calibration.is_some(), png);
-    let named: Vec<(&str, &Path)> = files.iter().map(|(o, p)| (*o, p.as_path())).collect();
-    crate::io::output::check_outputs(inputs, &named)?;
-    let plan = SpectrumFit::new(job.model, ndarray::aview1(field), job.options)?;
+    check_output_files(prefix, calibration.is_some(), png, inputs)?;
     let maps = match image {
         HostArray::F32(u) => plan.fit(u.view())?,
         HostArray::F64(u) => plan.fit(u.view())?,
@@ -130,12 +151,12 @@ pub fn fit_and_write(
         &store(maps.value(Param::Center)?),
     )?;
     write_bool_npy(&output_path(prefix, "mask", "npy"), &mask)?;
-    let po2 = job.calibration.map(|c| c.po2_map(&maps));
+    let po2 = calibration.map(|c| c.po2_map(&maps));
     if let Some(po2) = &po2 {
         write_npy(&output_path(prefix, "po2", "npy"), &store(po2.clone()))?;
     }
     if png && mask.ndim() <= 3 && mask.ndim() >= 2 {
-        let title = format!("peak-to-peak linewidth, {}", model_name(job.model));
+        let title = format!("peak-to-peak linewidth, {}", model_name(plan.model()));
         map_figure(width.view(), mask.view(), axes, &title, "G")?
             .write_png(&output_path(prefix, "width", "png"))?;
         if let Some(po2) = &po2 {
@@ -188,8 +209,9 @@ pub fn summary(maps: &FitMaps) -> String {
     }
 }
 
-/// Reads the image and the field grid, checking them against each other (naming the files).
-fn read_inputs(a: &OximetryArgs) -> Result<(HostArray, Vec<f64>)> {
+/// Reads the image and the field grid, checking them against each other (naming the files),
+/// and plans the fit of `job` on the grid.
+fn read_inputs(a: &OximetryArgs, job: &Job) -> Result<(HostArray, SpectrumFit)> {
     let image = read_array(&a.image)?;
     let b = read_array(&a.field)?;
     let shape = image.shape().to_vec();
@@ -228,31 +250,26 @@ fn read_inputs(a: &OximetryArgs) -> Result<(HostArray, Vec<f64>)> {
     if !image.all_finite() {
         return Err(Error::file(&a.image, "holds NaN or infinite values"));
     }
-    let field = b.to_vec();
-    SpectrumFit::new(
-        LineModel::new(Profile::PseudoVoigt, Form::Absorption),
-        b.view(),
-        FitOptions::default(),
-    )
-    .map_err(|e| Error::file(&a.field, e.to_string()))?;
-    Ok((image, field))
+    let plan = job
+        .plan(&b.to_vec())
+        .map_err(|e| Error::file(&a.field, e.to_string()))?;
+    Ok((image, plan))
 }
 
 /// Runs `epri oximetry`.
 pub fn run(a: &OximetryArgs) -> Result<()> {
     let job = Job::from_args(&a.fit)?;
     let inputs = [a.image.clone(), a.field.clone()];
-    let files = output_files(&a.out, job.calibration.is_some(), a.png);
-    let named: Vec<(&str, &Path)> = files.iter().map(|(o, p)| (*o, p.as_path())).collect();
-    crate::io::output::check_outputs(&inputs, &named)?;
-    let (image, field) = read_inputs(a)?;
+    check_output_files(&a.out, job.calibration.is_some(), a.png, &inputs)?;
+    let (image, plan) = read_inputs(a, &job)?;
     let t0 = std::time::Instant::now();
     let axes = a.delta.map_or(AxisUnit::Pixel, AxisUnit::Cm);
-    let maps = fit_and_write(&image, &field, &job, &a.out, a.png, axes, &inputs)?;
+    let maps = fit_and_write(&image, &plan, job.calibration, &a.out, a.png, axes, &inputs)?;
     if maps.status_counts()[Status::Fitted as usize] == 0 {
         eprintln!("warning: no voxel was fitted: every map is 0 (lower --threshold, or check the model, --derivative and B)");
     }
     println!("{} ({})", summary(&maps), super::fmt_duration(t0.elapsed()));
+    let files = output_files(&a.out, job.calibration.is_some(), a.png);
     println!(
         "wrote {}",
         files
