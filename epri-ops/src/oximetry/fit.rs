@@ -25,7 +25,9 @@
 //! for non-linear least squares problems*, 2004): `λ` starts at 1e-3; a step that lowers `F`
 //! is taken and `λ ← λ·max(1/3, 1 − (2ρ − 1)³)`, `ρ` the ratio of the actual to the predicted
 //! decrease, `ν ← 2`; a step that does not (or leaves the domain: width ≤ 0) is refused and
-//! `λ ← λ·ν`, `ν ← 2ν`. The Lorentzian fraction of a trial point is clipped into `[0, 1]`.
+//! `λ ← λ·ν`, `ν ← 2ν` (so does a damped matrix that Cholesky cannot factor). The Lorentzian
+//! fraction of a trial point is clipped into `[0, 1]`. The model and its Jacobian are
+//! evaluated column by column over the grid and `JᵀJ` is formed by dot products.
 //!
 //! Stopping rules: **converged** when a step (taken or not) changes every parameter by at
 //! most `step_tolerance` times its scale (centre and width: the width; amplitude: its
