@@ -38,6 +38,10 @@ pub enum Command {
     /// Separate the sources of a multi-source dataset, one image per spectrum, by
     /// TV-regularised least squares (PyEPRI's tv_multisrc)
     Separate(SeparateArgs),
+    /// Fit a line shape to every voxel's spectrum of a spectral-spatial image (Nb, Ny, Nx[, Nz])
+    /// and write maps of peak-to-peak linewidth, its standard error, amplitude, centre, a
+    /// validity mask and, with a calibration, pO2 (EPR oximetry)
+    Oximetry(OximetryArgs),
     /// Run the PyEPRI gallery examples (9 FBP, 9 TV, 4 source separations) on the embedded
     /// datasets and write one PNG per image and an index.html
     Gallery(GalleryArgs),
@@ -281,6 +285,65 @@ pub struct SeparateArgs {
     pub compute: ComputeArgs,
 }
 
+/// Line-shape model of `epri oximetry`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineShapeArg {
+    /// Lorentzian (lifetime broadening: oxygen-broadened trityl, LiPc, India ink)
+    Lorentzian,
+    /// Gaussian (inhomogeneous broadening)
+    Gaussian,
+    /// Pseudo-Voigt: Lorentzian fraction η·Lorentzian + (1 − η)·Gaussian of one peak-to-peak
+    /// width, η fitted
+    Voigt,
+}
+
+/// The fit and calibration options of `epri oximetry` (what a command chaining a fit after
+/// a reconstruction also takes).
+#[derive(Args, Clone, Debug)]
+pub struct OximetryFitArgs {
+    /// Line shape fitted to each voxel's spectrum
+    #[arg(long, value_enum, default_value = "lorentzian")]
+    pub model: LineShapeArg,
+    /// The spectra are first derivatives of the absorption (field-modulated CW-EPR); without
+    /// it, absorption lines
+    #[arg(long)]
+    pub derivative: bool,
+    /// Skip voxels whose spectrum's peak-to-peak (max − min) is at most this fraction of the
+    /// largest in the image, in [0, 1)
+    #[arg(long, value_name = "F", default_value_t = 0.1, allow_negative_numbers = true, value_parser = fraction)]
+    pub threshold: f64,
+    /// Calibration: oxygen sensitivity of the probe, G/mmHg (pO2 = (width − width0)/slope);
+    /// writes PREFIX_po2.npy
+    #[arg(long, value_name = "S", requires = "width0", allow_negative_numbers = true, value_parser = positive)]
+    pub slope: Option<f64>,
+    /// Calibration: anoxic peak-to-peak linewidth of the probe, G
+    #[arg(long, value_name = "W0", requires = "slope", allow_negative_numbers = true, value_parser = non_negative)]
+    pub width0: Option<f64>,
+}
+
+/// `epri oximetry`.
+#[derive(Args, Debug)]
+pub struct OximetryArgs {
+    /// Spectral-spatial image, the spectral axis first: (Nb, Ny, Nx) or (Nb, Ny, Nx, Nz), .npy
+    #[arg(long, value_name = "FILE")]
+    pub image: PathBuf,
+    /// Field grid B (Nb,) of the spectral axis, G, strictly increasing: .npy
+    #[arg(long = "B", value_name = "FILE")]
+    pub field: PathBuf,
+    #[command(flatten)]
+    pub fit: OximetryFitArgs,
+    /// Output prefix: writes PREFIX_width.npy, PREFIX_width_err.npy, PREFIX_amplitude.npy,
+    /// PREFIX_center.npy, PREFIX_mask.npy (and PREFIX_po2.npy when calibrated)
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Also draw the width (and pO2) maps into PREFIX_width.png (PREFIX_po2.png)
+    #[arg(long)]
+    pub png: bool,
+    /// Pixel size, cm, for the axes of the figures [default: axes in pixels]
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: Option<f64>,
+}
+
 /// `epri gallery`.
 #[derive(Args, Debug)]
 pub struct GalleryArgs {
@@ -410,6 +473,15 @@ fn non_negative(s: &str) -> Result<f64, String> {
         Ok(x)
     } else {
         Err(format!("must be zero or positive, got {s}"))
+    }
+}
+
+fn fraction(s: &str) -> Result<f64, String> {
+    let x = number(s)?;
+    if (0.0..1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(format!("must lie in [0, 1), got {s}"))
     }
 }
 

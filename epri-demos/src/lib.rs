@@ -6,8 +6,8 @@
 //!   Bruker BES3T `.DSC`/`.DTA` files;
 //! * [`render`]: PNG figures (viridis, colour bar, axes in cm) without a plotting library;
 //! * [`dispatch`]: the backend chosen at run time, one generic function per command;
-//! * [`commands`]: `devices`, `info`, `project`, `backproject`, `tv`, `fbp`, `gallery`,
-//!   `selftest`, `compare`.
+//! * [`commands`]: `devices`, `info`, `project`, `backproject`, `tv`, `fbp`, `separate`,
+//!   `oximetry`, `gallery`, `selftest`, `compare`.
 
 pub mod bench;
 pub mod cli;

@@ -5,7 +5,7 @@
 //! only finite outputs.
 
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
-use ndarray_npy::WriteNpyExt;
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -843,5 +843,152 @@ mod small {
         ]);
         assert!(!err.contains("error"), "{err}");
         assert!(epri_demos::io::npy::read_npy(&out).unwrap().all_finite());
+    }
+}
+
+mod oximetry {
+    use super::*;
+
+    /// A (64, 4, 3) float32 image of Lorentzian-derivative lines and its B grid in `dir`.
+    fn inputs(dir: &Path) -> (PathBuf, PathBuf) {
+        let b = Array1::linspace(3390.0, 3410.0, 64);
+        let u = ndarray::Array3::from_shape_fn((64, 4, 3), |(k, i, j)| {
+            let x = b[k] - 3400.0 - 0.1 * (i + j) as f64;
+            (-x / (1.0 + x * x).powi(2)) as f32
+        });
+        let (image, field) = (dir.join("u.npy"), dir.join("B.npy"));
+        write_npy(&image, &u);
+        write_npy(&field, &b);
+        (image, field)
+    }
+
+    fn args<'a>(image: &'a Path, field: &'a Path, out: &'a Path) -> Vec<&'a str> {
+        vec![
+            "oximetry",
+            "--image",
+            s(image),
+            "--B",
+            s(field),
+            "--derivative",
+            "--out",
+            s(out),
+        ]
+    }
+
+    #[test]
+    fn images_of_the_wrong_dimension_or_empty_name_the_file() {
+        let dir = scratch("oxi-shape");
+        let (image, field) = inputs(&dir);
+        let out = dir.join("r");
+        let flat = dir.join("flat.npy");
+        write_npy(&flat, &Array2::<f32>::ones((64, 12)));
+        fails(
+            &dir,
+            &args(&flat, &field, &out),
+            1,
+            &["flat.npy", "2-D", "(Nb, Ny, Nx)"],
+        );
+        let five = dir.join("five.npy");
+        write_npy(&five, &ArrayD::<f32>::ones(IxDyn(&[64, 2, 2, 2, 2])));
+        fails(&dir, &args(&five, &field, &out), 1, &["five.npy", "5-D"]);
+        let empty = dir.join("empty.npy");
+        write_npy(&empty, &ArrayD::<f32>::zeros(IxDyn(&[64, 0, 3])));
+        fails(
+            &dir,
+            &args(&empty, &field, &out),
+            1,
+            &["empty.npy", "empty"],
+        );
+        let b2 = dir.join("B2.npy");
+        write_npy(&b2, &Array2::<f64>::zeros((8, 8)));
+        fails(&dir, &args(&image, &b2, &out), 1, &["B2.npy", "(Nb,)"]);
+        assert!(!dir.join("r_width.npy").exists());
+    }
+
+    #[test]
+    fn a_field_grid_that_disagrees_or_is_not_increasing_is_named() {
+        let dir = scratch("oxi-field");
+        let (image, _) = inputs(&dir);
+        let out = dir.join("r");
+        let short = dir.join("short.npy");
+        write_npy(&short, &Array1::linspace(3390.0, 3410.0, 60));
+        fails(
+            &dir,
+            &args(&image, &short, &out),
+            1,
+            &["short.npy", "60", "64", "u.npy"],
+        );
+        let reversed = dir.join("reversed.npy");
+        write_npy(&reversed, &Array1::linspace(3410.0, 3390.0, 64));
+        fails(
+            &dir,
+            &args(&image, &reversed, &out),
+            1,
+            &["reversed.npy", "strictly increasing"],
+        );
+    }
+
+    #[test]
+    fn nan_in_the_image_is_refused() {
+        let dir = scratch("oxi-nan");
+        let (_, field) = inputs(&dir);
+        let mut u = ndarray::Array3::<f32>::ones((64, 2, 2));
+        u[[5, 1, 0]] = f32::NAN;
+        let image = dir.join("nan.npy");
+        write_npy(&image, &u);
+        fails(
+            &dir,
+            &args(&image, &field, &dir.join("r")),
+            1,
+            &["nan.npy", "NaN"],
+        );
+    }
+
+    #[test]
+    fn option_values_and_outputs_naming_inputs_are_refused() {
+        let dir = scratch("oxi-options");
+        let (image, field) = inputs(&dir);
+        let out = dir.join("r");
+        let with = |extra: &[&'static str]| {
+            let mut a = args(&image, &field, &out);
+            a.extend_from_slice(extra);
+            a.into_iter().map(String::from).collect::<Vec<_>>()
+        };
+        let run = |extra: &[&'static str], needles: &[&str]| {
+            let a = with(extra);
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            fails(&dir, &a, 2, needles);
+        };
+        run(&["--threshold", "1.5"], &["--threshold", "[0, 1)"]);
+        run(&["--slope", "0.01"], &["--width0"]);
+        run(
+            &["--slope", "-0.01", "--width0", "0.1"],
+            &["--slope", "positive"],
+        );
+        run(&["--model", "cauchy"], &["--model", "cauchy"]);
+        // An output that is the image itself: PREFIX_width.npy with PREFIX = r when the image
+        // is r_width.npy.
+        let victim = dir.join("r_width.npy");
+        std::fs::copy(&image, &victim).unwrap();
+        let a = args(&victim, &field, &out);
+        fails(&dir, &a, 2, &["r_width.npy", "input"]);
+    }
+
+    #[test]
+    fn an_all_zero_image_gives_masked_maps_and_a_warning() {
+        let dir = scratch("oxi-zero");
+        let (_, field) = inputs(&dir);
+        let image = dir.join("zero.npy");
+        write_npy(&image, &ndarray::Array4::<f32>::zeros((64, 2, 3, 2)));
+        let out = dir.join("r");
+        let err = succeeds(&args(&image, &field, &out));
+        assert!(err.contains("warning: no voxel was fitted"), "{err}");
+        let mask =
+            ArrayD::<bool>::read_npy(std::fs::File::open(dir.join("r_mask.npy")).unwrap()).unwrap();
+        assert_eq!(mask.shape(), &[2, 3, 2]);
+        assert!(mask.iter().all(|&m| !m));
+        let width =
+            ArrayD::<f32>::read_npy(std::fs::File::open(dir.join("r_width.npy")).unwrap()).unwrap();
+        assert!(width.iter().all(|&w| w == 0.0));
     }
 }

@@ -3,7 +3,7 @@
 //! The physics of EPR imaging, written once over [`backend_core::Backend`]: frequency nodes,
 //! projection and backprojection (2D, 3D), Toeplitz `A*A`, gradient and divergence, power
 //! iteration, and the reconstructions built on them (TV-regularised least squares, filtered
-//! backprojection).
+//! backprojection), and the per-voxel line-shape fits of spectral-spatial images (oximetry).
 
 pub mod error;
 pub mod geometry;
@@ -11,6 +11,7 @@ pub mod grad;
 pub mod multisrc;
 pub mod nodes;
 pub mod noise;
+pub mod oximetry;
 pub mod power;
 pub mod proj;
 pub mod recon;

@@ -7,6 +7,7 @@ pub mod devices;
 pub mod fbp;
 pub mod gallery;
 pub mod info;
+pub mod oximetry;
 pub mod project;
 pub mod selftest;
 pub mod separate;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Tv(a) => tv::run(&a),
         Command::Fbp(a) => fbp::run(&a),
         Command::Separate(a) => separate::run(&a),
+        Command::Oximetry(a) => oximetry::run(&a),
         Command::Gallery(a) => gallery::run(&a),
         Command::Selftest(a) => selftest::run(&a),
         Command::Compare(a) => compare::run(&a),
@@ -90,6 +92,13 @@ pub fn check_image_outputs(
     let mut outputs = vec![("--out", out)];
     outputs.extend(png.map(|p| ("--png", p)));
     crate::io::output::check_outputs(inputs, &outputs)
+}
+
+/// `PREFIX_<name>.<ext>`: the outputs of the commands that write several files.
+pub fn output_path(prefix: &std::path::Path, name: &str, ext: &str) -> std::path::PathBuf {
+    let mut p = std::ffi::OsString::from(prefix.as_os_str());
+    p.push(format!("_{name}.{ext}"));
+    std::path::PathBuf::from(p)
 }
 
 /// A duration as `4.2 ms`, `1.23 s` or `2 min 3.4 s`.

@@ -14,7 +14,6 @@ use epri_ops::geometry::Geometry;
 use epri_ops::recon::tv::{TvOptions, TvProgress};
 use epri_ops::recon::tv_multisrc::tv_multisrc;
 use ndarray::{Array1, Ix1, Ix2};
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -205,13 +204,6 @@ fn check_stems(stems: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `PREFIX_<name>.<ext>`.
-fn output_path(prefix: &Path, name: &str, ext: &str) -> PathBuf {
-    let mut p = OsString::from(prefix.as_os_str());
-    p.push(format!("_{name}.{ext}"));
-    PathBuf::from(p)
-}
-
 /// Runs `epri separate`.
 pub fn run(a: &SeparateArgs) -> Result<()> {
     let src = Sources {
@@ -224,8 +216,8 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         .iter()
         .map(|s| {
             (
-                output_path(&a.out, &s.name, "npy"),
-                output_path(&a.out, &s.name, "png"),
+                super::output_path(&a.out, &s.name, "npy"),
+                super::output_path(&a.out, &s.name, "png"),
             )
         })
         .collect();

@@ -511,12 +511,23 @@ impl<'a> LiteralParser<'a> {
 /// Writes `a` as a C-ordered `.npy` file in its own precision (`float32` or `float64`),
 /// creating the parent folder if needed; atomically (see [`super::output::write_atomic`]).
 pub fn write_npy(path: &Path, a: &HostArray) -> Result<()> {
+    match a {
+        HostArray::F32(a) => write_elements(path, a),
+        HostArray::F64(a) => write_elements(path, a),
+    }
+}
+
+/// Writes a boolean array (numpy `bool`: a validity mask) as a C-ordered `.npy` file,
+/// atomically, as [`write_npy`] does.
+pub fn write_bool_npy(path: &Path, a: &ArrayD<bool>) -> Result<()> {
+    write_elements(path, a)
+}
+
+fn write_elements<A: ndarray_npy::WritableElement + Clone>(path: &Path, a: &ArrayD<A>) -> Result<()> {
     super::output::write_atomic(path, |w| {
-        match a {
-            HostArray::F32(a) => a.as_standard_layout().write_npy(w),
-            HostArray::F64(a) => a.as_standard_layout().write_npy(w),
-        }
-        .map_err(|e| e.to_string())
+        a.as_standard_layout()
+            .write_npy(w)
+            .map_err(|e| e.to_string())
     })
 }
 

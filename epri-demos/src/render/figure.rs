@@ -5,7 +5,7 @@ use super::canvas::{Canvas, Rgb, BLACK, WHITE};
 use super::colormap::viridis;
 use super::font::{text_height, text_width};
 use crate::error::{Error, Result};
-use ndarray::{s, Array2, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix2, Ix3};
+use ndarray::{s, Array2, ArrayView3, ArrayViewD, Axis, Ix2, Ix3};
 use std::path::Path;
 
 /// Font scale of every label.
@@ -17,6 +17,8 @@ const PAD: usize = 6;
 /// Width of the colour bar, px.
 const BAR_W: usize = 20;
 const GREY: Rgb = [90, 90, 90];
+/// Colour of masked pixels.
+pub const MASKED: Rgb = [175, 175, 175];
 /// Half the height of digits and capitals (7 font rows), to centre labels on ticks.
 const CAP_MID: usize = 7 * FS / 2;
 
@@ -31,6 +33,34 @@ pub struct Panel {
     pub v_axis: &'static str,
     /// Caption above the panel (may be empty).
     pub caption: String,
+    /// Which pixels hold values, same shape as `data` (`None`: all); the others are drawn grey
+    /// and left out of the colour range.
+    pub mask: Option<Array2<bool>>,
+}
+
+/// The unit of the axes: cm (pixel size `delta`), or pixels.
+#[derive(Clone, Copy, Debug)]
+pub enum AxisUnit {
+    /// Pixel size in cm.
+    Cm(f64),
+    /// Pixel indices counted from the centre (no pixel size known).
+    Pixel,
+}
+
+impl AxisUnit {
+    fn delta(self) -> f64 {
+        match self {
+            AxisUnit::Cm(d) => d,
+            AxisUnit::Pixel => 1.0,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            AxisUnit::Cm(_) => "cm",
+            AxisUnit::Pixel => "px",
+        }
+    }
 }
 
 /// A figure for a 2D `(Y, X)` image or a 3D `(Y, X, Z)` volume with pixel size `delta` (cm).
@@ -68,19 +98,25 @@ pub fn image_figure(u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<C
                 h_axis: "x",
                 v_axis: "y",
                 caption: String::new(),
+                mask: None,
             };
-            Ok(layout(
-                title,
-                &note,
-                vec![vec![panel]],
-                delta,
-                zoom_for(u.shape(), 520),
-            ))
+            let zoom = zoom_for(u.shape(), 520);
+            let style = Style {
+                axes: AxisUnit::Cm(delta),
+                zoom,
+                value_unit: "",
+            };
+            Ok(layout(title, &note, vec![vec![panel]], style))
         }
         3 => {
             let u = u.into_dimensionality::<Ix3>().expect("3-D");
             let zoom = zoom_for(u.shape(), 300);
-            Ok(layout(title, &note, volume_panels(u, delta), delta, zoom))
+            let style = Style {
+                axes: AxisUnit::Cm(delta),
+                zoom,
+                value_unit: "",
+            };
+            Ok(layout(title, &note, volume_panels(u, delta), style))
         }
         d => Err(Error::data(format!(
             "cannot draw a {d}-D array: expected a 2D (Y, X) image or a 3D (Y, X, Z) volume"
@@ -93,6 +129,103 @@ pub fn write_image_png(path: &Path, u: ArrayViewD<'_, f64>, delta: f64, title: &
     image_figure(u, delta, title)?.write_png(path)
 }
 
+/// A figure of a parameter map, 2D `(Y, X)` or 3D `(Y, X, Z)` (its three central slices), with
+/// the pixels where `mask` is false drawn grey and left out of the colour range, and the colour
+/// bar's values in `unit` (e.g. `G`, `mmHg`). `mask` has the map's shape.
+pub fn map_figure(
+    map: ArrayViewD<'_, f64>,
+    mask: ArrayViewD<'_, bool>,
+    axes: AxisUnit,
+    title: &str,
+    unit: &str,
+) -> Result<Canvas> {
+    if map.shape() != mask.shape() {
+        return Err(Error::data(format!(
+            "the map {:?} and its mask {:?} differ in shape",
+            map.shape(),
+            mask.shape()
+        )));
+    }
+    if map.iter().zip(&mask).any(|(v, &m)| m && !v.is_finite()) {
+        return Err(Error::data("the map holds NaN or infinite values"));
+    }
+    let panel = |data: Array2<f64>,
+                 mask: Array2<bool>,
+                 axes: (&'static str, &'static str),
+                 caption: String| Panel {
+        data,
+        h_axis: axes.0,
+        v_axis: axes.1,
+        caption,
+        mask: Some(mask),
+    };
+    let (row, zoom) = match map.ndim() {
+        2 => {
+            let u = map.into_dimensionality::<Ix2>().expect("2-D");
+            let m = mask.into_dimensionality::<Ix2>().expect("2-D");
+            (
+                vec![panel(u.to_owned(), m.to_owned(), ("x", "y"), String::new())],
+                zoom_for(u.shape(), 520),
+            )
+        }
+        3 => {
+            let u = map.into_dimensionality::<Ix3>().expect("3-D");
+            let m = mask.into_dimensionality::<Ix3>().expect("3-D");
+            let captions = slice_captions(u.dim(), axes);
+            let row = central_slices(u)
+                .into_iter()
+                .zip(central_slices(m))
+                .zip(SLICE_AXES.into_iter().zip(captions))
+                .map(|((d, m), (ax, c))| panel(d, m, ax, c))
+                .collect();
+            (row, zoom_for(u.shape(), 300))
+        }
+        d => {
+            return Err(Error::data(format!(
+                "cannot draw a {d}-D map: expected a 2D (Y, X) or a 3D (Y, X, Z) one"
+            )))
+        }
+    };
+    Ok(layout(
+        title,
+        "grey: masked voxels",
+        vec![row],
+        Style {
+            axes,
+            zoom,
+            value_unit: unit,
+        },
+    ))
+}
+
+/// (horizontal, vertical) axis names of the z-, x- and y-views of a volume.
+const SLICE_AXES: [(&str, &str); 3] = [("x", "y"), ("z", "y"), ("x", "z")];
+
+/// The central slices of a `(Y, X, Z)` volume as (vertical, horizontal) arrays: z-view (Y, X),
+/// x-view (Y, Z), y-view (Z, X).
+fn central_slices<T: Clone>(u: ArrayView3<'_, T>) -> [Array2<T>; 3] {
+    let (ny, nx, nz) = u.dim();
+    [
+        u.slice(s![.., .., nz / 2]).to_owned(),
+        u.slice(s![.., nx / 2, ..]).to_owned(),
+        u.slice(s![ny / 2, .., ..]).t().to_owned(),
+    ]
+}
+
+/// Captions of [`central_slices`]: where each slice lies along its axis.
+fn slice_captions((ny, nx, nz): (usize, usize, usize), axes: AxisUnit) -> [String; 3] {
+    let pos = |n: usize| {
+        let c = n / 2;
+        format!("{:.2}", (c as f64 - (n / 2) as f64) * axes.delta())
+    };
+    let u = axes.name();
+    [
+        format!("slice z={} {u}", pos(nz)),
+        format!("slice x={} {u}", pos(nx)),
+        format!("slice y={} {u}", pos(ny)),
+    ]
+}
+
 /// Integer magnification bringing the longest side near `target` px (at least 1).
 fn zoom_for(shape: &[usize], target: usize) -> usize {
     let longest = shape.iter().copied().max().unwrap_or(1).max(1);
@@ -102,57 +235,34 @@ fn zoom_for(shape: &[usize], target: usize) -> usize {
 /// Central slices (top row) and maximum-intensity projections (bottom row) of a `(Y, X, Z)`
 /// volume.
 fn volume_panels(u: ArrayView3<'_, f64>, delta: f64) -> Vec<Vec<Panel>> {
-    let (ny, nx, nz) = u.dim();
-    let (cy, cx, cz) = (ny / 2, nx / 2, nz / 2);
     let mip = |axis: usize| u.fold_axis(Axis(axis), f64::NEG_INFINITY, |a, &b| a.max(b));
-    let at = |i: usize, n: usize| format!("{:.2}", (i as f64 - (n / 2) as f64) * delta);
-    // Each view as (vertical, horizontal): z-view (Y, X), x-view (Y, Z), y-view (Z, X).
-    let views =
-        |zv: ArrayView2<f64>, xv: ArrayView2<f64>, yv: ArrayView2<f64>, caps: [String; 3]| {
-            let [cz_, cx_, cy_] = caps;
-            vec![
-                Panel {
-                    data: zv.to_owned(),
-                    h_axis: "x",
-                    v_axis: "y",
-                    caption: cz_,
-                },
-                Panel {
-                    data: xv.to_owned(),
-                    h_axis: "z",
-                    v_axis: "y",
-                    caption: cx_,
-                },
-                Panel {
-                    data: yv.t().to_owned(),
-                    h_axis: "x",
-                    v_axis: "z",
-                    caption: cy_,
-                },
-            ]
-        };
-    let slices = views(
-        u.slice(s![.., .., cz]),
-        u.slice(s![.., cx, ..]),
-        u.slice(s![cy, .., ..]),
-        [
-            format!("slice z={} cm", at(cz, nz)),
-            format!("slice x={} cm", at(cx, nx)),
-            format!("slice y={} cm", at(cy, ny)),
-        ],
-    );
-    let (mz, mx, my) = (mip(2), mip(1), mip(0));
-    let mips = views(
-        mz.view(),
-        mx.view(),
-        my.view(),
-        [
-            "max along z".into(),
-            "max along x".into(),
-            "max along y".into(),
-        ],
-    );
-    vec![slices, mips]
+    let row = |arrays: [Array2<f64>; 3], captions: [String; 3]| -> Vec<Panel> {
+        arrays
+            .into_iter()
+            .zip(SLICE_AXES.into_iter().zip(captions))
+            .map(|(data, ((h_axis, v_axis), caption))| Panel {
+                data,
+                h_axis,
+                v_axis,
+                caption,
+                mask: None,
+            })
+            .collect()
+    };
+    vec![
+        row(
+            central_slices(u),
+            slice_captions(u.dim(), AxisUnit::Cm(delta)),
+        ),
+        row(
+            [mip(2), mip(1), mip(0).t().to_owned()],
+            [
+                "max along z".into(),
+                "max along x".into(),
+                "max along y".into(),
+            ],
+        ),
+    ]
 }
 
 /// A tick: offset in px from the axis start (left edge, or bottom edge), and its label.
@@ -214,6 +324,14 @@ pub fn fmt_value(v: f64) -> String {
     }
 }
 
+/// The pixels of a panel that hold values (all, or those of its mask), with their values.
+fn shown(p: &Panel) -> impl Iterator<Item = ((usize, usize), f64)> + '_ {
+    p.data
+        .indexed_iter()
+        .filter(|(i, _)| p.mask.as_ref().is_none_or(|m| m[*i]))
+        .map(|(i, &v)| (i, v))
+}
+
 /// Laid-out panel: its ticks and the size of its block.
 struct Placed {
     h_ticks: Vec<Tick>,
@@ -243,7 +361,20 @@ fn place(p: &Panel, delta: f64, zoom: usize) -> Placed {
     }
 }
 
-fn layout(title: &str, note: &str, rows: Vec<Vec<Panel>>, delta: f64, zoom: usize) -> Canvas {
+/// How a figure is drawn: axis unit, magnification, unit of the colour bar's values.
+struct Style<'a> {
+    axes: AxisUnit,
+    zoom: usize,
+    value_unit: &'a str,
+}
+
+fn layout(title: &str, note: &str, rows: Vec<Vec<Panel>>, style: Style<'_>) -> Canvas {
+    let Style {
+        axes,
+        zoom,
+        value_unit,
+    } = style;
+    let delta = axes.delta();
     let th = text_height(FS);
     let bottom = TICK + PAD / 2 + th + PAD + th + PAD;
     let right_pad = 3 * PAD;
@@ -256,15 +387,21 @@ fn layout(title: &str, note: &str, rows: Vec<Vec<Panel>>, delta: f64, zoom: usiz
         .iter()
         .map(|r| {
             r.iter()
-                .flat_map(|p| p.data.iter())
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+                .flat_map(|p| shown(p).map(|(_, v)| v))
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                     (lo.min(v), hi.max(v))
                 })
         })
         .collect();
     let bar_labels: Vec<[String; 3]> = ranges
         .iter()
-        .map(|&(lo, hi)| [fmt_value(hi), fmt_value(0.5 * (lo + hi)), fmt_value(lo)])
+        .map(|&(lo, hi)| {
+            let (lo, hi) = if lo <= hi { (lo, hi) } else { (0.0, 0.0) };
+            [hi, 0.5 * (lo + hi), lo].map(|v| match value_unit {
+                "" => fmt_value(v),
+                u => format!("{} {u}", fmt_value(v)),
+            })
+        })
         .collect();
     let row_width = |i: usize| {
         let panels: usize = placed[i].iter().map(|q| q.left + q.img_w + right_pad).sum();
@@ -312,7 +449,7 @@ fn layout(title: &str, note: &str, rows: Vec<Vec<Panel>>, delta: f64, zoom: usiz
         let mut x = PAD;
         for (p, q) in row.iter().zip(&placed[i]) {
             let ox = x + q.left;
-            draw_panel(&mut cv, p, q, ox, img_top, zoom, lo, hi);
+            draw_panel(&mut cv, p, q, ox, img_top, zoom, axes.name(), lo, hi);
             x = ox + q.img_w + right_pad;
         }
         draw_colour_bar(&mut cv, x + PAD, img_top, row_img_h(i), &bar_labels[i]);
@@ -332,6 +469,7 @@ fn draw_panel(
     ox: usize,
     oy: usize,
     zoom: usize,
+    unit: &str,
     lo: f64,
     hi: f64,
 ) {
@@ -340,9 +478,12 @@ fn draw_panel(
     let span = if hi > lo { hi - lo } else { 1.0 };
     for r in 0..nv {
         for c in 0..nh {
-            let col = viridis((p.data[(r, c)] - lo) / span);
-            cv.fill_rect(ox + c * zoom, oy + (nv - 1 - r) * zoom, zoom, zoom, col);
+            cv.fill_rect(ox + c * zoom, oy + (nv - 1 - r) * zoom, zoom, zoom, MASKED);
         }
+    }
+    for ((r, c), v) in shown(p) {
+        let col = viridis((v - lo) / span);
+        cv.fill_rect(ox + c * zoom, oy + (nv - 1 - r) * zoom, zoom, zoom, col);
     }
     cv.frame(ox, oy, q.img_w, q.img_h, BLACK);
     if !p.caption.is_empty() {
@@ -364,7 +505,7 @@ fn draw_panel(
             BLACK,
         );
     }
-    let name = format!("{} (cm)", p.h_axis);
+    let name = format!("{} ({unit})", p.h_axis);
     let w = text_width(&name, FS);
     let ly = base + TICK + PAD / 2 + th + PAD;
     cv.text(
@@ -382,7 +523,7 @@ fn draw_panel(
         let lx = ox - 1 - TICK - PAD / 2 - w;
         cv.text(lx, ty.saturating_sub(CAP_MID), label, FS, BLACK);
     }
-    let name = format!("{} (cm)", p.v_axis);
+    let name = format!("{} ({unit})", p.v_axis);
     let w = text_width(&name, FS);
     let lx = ox + 1 - q.left;
     cv.text_up(
@@ -453,6 +594,55 @@ mod tests {
         assert_eq!(fmt_value(0.012345), "0.01235");
         assert_eq!(fmt_value(2.5e-5), "2.500e-5");
         assert_eq!(fmt_value(-3.0), "-3");
+    }
+
+    #[test]
+    fn masked_pixels_are_grey_and_out_of_the_colour_range() {
+        // Values 0..5 along x; the x = 5 column is masked and holds 100.
+        let mut u = Array2::from_shape_fn((4, 6), |(_, c)| c as f64);
+        u.column_mut(5).fill(100.0);
+        let mask = Array2::from_shape_fn((4, 6), |(_, c)| c < 5);
+        let cv = map_figure(
+            u.view().into_dyn(),
+            mask.view().into_dyn(),
+            AxisUnit::Pixel,
+            "w",
+            "G",
+        )
+        .unwrap();
+        let count = |c: Rgb| {
+            (0..cv.height())
+                .flat_map(|y| (0..cv.width()).map(move |x| (x, y)))
+                .filter(|&(x, y)| cv.get(x, y) == c)
+                .count()
+        };
+        let zoom = zoom_for(&[4, 6], 520);
+        // The brightest colour fills the x = 4 column (4 pixels of zoom²), not only the bar.
+        assert!(
+            count(viridis(1.0)) >= 4 * zoom * zoom,
+            "{}",
+            count(viridis(1.0))
+        );
+        assert!(count(MASKED) >= 4 * zoom * zoom);
+        let volume = Array3::from_shape_fn((5, 4, 3), |(i, j, k)| (i + j + k) as f64);
+        let vmask = Array3::from_elem((5, 4, 3), true);
+        assert!(map_figure(
+            volume.view().into_dyn(),
+            vmask.view().into_dyn(),
+            AxisUnit::Cm(0.1),
+            "v",
+            "mmHg"
+        )
+        .is_ok());
+        let e = map_figure(
+            volume.view().into_dyn(),
+            mask.view().into_dyn(),
+            AxisUnit::Pixel,
+            "v",
+            "G",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("differ in shape"), "{e}");
     }
 
     #[test]
