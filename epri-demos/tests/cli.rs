@@ -800,6 +800,8 @@ fn lambda_auto_on_noise_only_and_bad_options() {
     let mut a = args.clone();
     a.extend_from_slice(&["auto", "--sigma", "0"]);
     fails_one_line(&a, 2, &["--sigma"]);
+}
+
 /// `epri oximetry` end to end on a 4D image synthesised here: three regions of a 12×10×4
 /// volume hold Lorentzian first-derivative lines of peak-to-peak widths 0.6, 0.9 and 1.3 G
 /// (centres and amplitudes varying by voxel), the rest is empty; Gaussian noise of 0.5 % of the
