@@ -7,7 +7,7 @@ use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
-use ndarray::{ArrayD, ArrayView1};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, Dimension};
 
 /// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
 /// `Φ̂ = rfftn(φ_c)` on the doubled grid `(2N1, 2N2[, 2N3])` (`φ_c`: `φ` in circulant layout,
@@ -78,9 +78,63 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         drop(phi);
         let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
         let fft = backend.fft_plan::<T>(&spec_fft)?;
-        let spec_shape = spec_fft.spectrum_shape();
-        let mut kernel_hat = backend.zeros::<C<T>>(&spec_shape)?;
+        let mut kernel_hat = backend.zeros::<C<T>>(&spec_fft.spectrum_shape())?;
         backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
+        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+    }
+
+    /// The kernel given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfftn(φ)` of the kernel in
+    /// PyEPRI's layout (centred offset `k` at index `k + N`), shape
+    /// `(2N1, [2N2,] N_last + 1)` for images of shape `image_shape` (Y, X[, Z]), as returned by
+    /// `compute_{2,3}d_toeplitz_kernel(..., return_rfft=True)` and [`ToeplitzKernel::rfft_host`].
+    /// The shift to the circulant layout multiplies frequency `m` by `(-1)^(Σ m_a)`.
+    ///
+    /// Errors: [`Error::Shape`] for a spectrum of another shape or an image axis shorter than 2,
+    /// [`Error::NonFinite`] for NaN or infinite values; backend errors.
+    pub fn from_rfft(
+        backend: &B,
+        rfft_phi: ArrayViewD<'_, C<T>>,
+        image_shape: &[usize],
+    ) -> Result<Self> {
+        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
+        let spec_shape = spec_fft.spectrum_shape();
+        if image_shape.iter().any(|&n| n < 2) || rfft_phi.shape() != spec_shape.as_slice() {
+            return Err(Error::Shape(format!(
+                "Toeplitz kernel spectrum of shape {:?}: images of shape {image_shape:?} (each axis at least 2) need the rfft of a kernel on the doubled grid, of shape {spec_shape:?}",
+                rfft_phi.shape()
+            )));
+        }
+        if rfft_phi.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) {
+            return Err(Error::NonFinite("the Toeplitz kernel spectrum".into()));
+        }
+        let circulant: Vec<C<T>> = rfft_phi
+            .indexed_iter()
+            .map(|(m, &z)| {
+                if m.as_array_view().sum() % 2 == 1usize {
+                    -z
+                } else {
+                    z
+                }
+            })
+            .collect();
+        let kernel_hat = backend.upload_flat(&spec_shape, circulant)?;
+        let fft = backend.fft_plan::<T>(&spec_fft)?;
+        let pad = backend.zeros::<T>(&grid_shape)?;
+        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+    }
+
+    /// The kernel from `Φ̂ = rfftn(φ_c)` (circulant layout) on the device, its FFT plan and a
+    /// real scratch of the doubled grid: `max |Φ̂|`, then [`Backend::fft_convolve_prepare`].
+    fn from_circulant_spectrum(
+        backend: &B,
+        image_shape: &[usize],
+        fft: B::FftPlan<T>,
+        mut kernel_hat: B::Buffer<C<T>>,
+        pad: B::Buffer<T>,
+    ) -> Result<Self> {
+        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let spec_shape = kernel_hat.shape().to_vec();
         let mut modulus = backend.zeros::<T>(&spec_shape)?;
         backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
         let max_abs = backend.reduce(Reduce::Max, &modulus)?;
@@ -143,6 +197,20 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let mut phi = b.zeros::<T>(&self.grid_shape)?;
         b.roll(&circulant, &half_shifts(&self.image_shape), &mut phi)?;
         Ok(b.download(&phi)?)
+    }
+
+    /// `rfftn(φ)` of the kernel in PyEPRI's layout (see [`ToeplitzKernel::kernel_host`]), shape
+    /// `(2N1, [2N2,] N_last + 1)`: PyEPRI's `compute_{2,3}d_toeplitz_kernel(...,
+    /// return_rfft=True)`, the input of [`ToeplitzKernel::from_rfft`].
+    pub fn rfft_host(&mut self) -> Result<ArrayD<C<T>>> {
+        let phi = self.kernel_host()?;
+        let b = &self.backend;
+        let phi_d = b.upload(phi.view())?;
+        let spec_shape =
+            FftSpec::new(&self.grid_shape, self.grid_shape.len(), FftKind::R2C)?.spectrum_shape();
+        let mut spec = b.zeros::<C<T>>(&spec_shape)?;
+        b.fft_r2c(&self.fft, &phi_d, &mut spec)?;
+        Ok(b.download(&spec)?)
     }
 
     /// `max |Φ̂|`: an upper bound of `‖A*A‖` (the largest eigenvalue of the circulant
