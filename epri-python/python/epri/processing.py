@@ -60,7 +60,7 @@ def _check_interp1(interp1):
         raise ValueError(
             f"interp1 = {interp1!r}: epri's filtered backprojection interpolates linearly, with "
             "zero outside the sampled range (PyEPRI's usual interp1, "
-            "lambda xp, fp, x: numpy.interp(x, xp, fp, left=0., right=0.)): pass 'linear'"
+            "lambda xp, fp, x: numpy.interp(x, xp.ravel(), fp.ravel(), left=0., right=0.)): pass 'linear'"
         )
 
 
@@ -82,7 +82,7 @@ def eprfbp2d(proj, fgrad, h, B, xgrid, ygrid, interp1, backend=None, frequency_c
     reference spectrum and ``B`` (Nb,) its field grid in G; ``xgrid``, ``ygrid`` the sample
     positions (cm) of the image's X and Y axes; ``interp1`` must be the string ``"linear"``:
     linear interpolation with zero outside the sampled range, what PyEPRI's examples pass as
-    ``lambda xp, fp, x: numpy.interp(x, xp, fp, left=0., right=0.)`` (Python callables are not
+    ``lambda xp, fp, x: numpy.interp(x, xp.ravel(), fp.ravel(), left=0., right=0.)`` (Python callables are not
     supported). ``frequency_cutoff`` in (0, 1]: fraction of the Fourier coefficients kept.
     Returns the image (len(ygrid), len(xgrid)) in the dtype of ``proj``.
     """
