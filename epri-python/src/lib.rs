@@ -38,6 +38,8 @@ fn _epri(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(monosrc::apply_toeplitz, m)?)?;
     m.add_function(wrap_pyfunction!(multisrc::multi_project, m)?)?;
     m.add_function(wrap_pyfunction!(multisrc::multi_backproject, m)?)?;
+    m.add_function(wrap_pyfunction!(multisrc::multi_toeplitz_kernels, m)?)?;
+    m.add_function(wrap_pyfunction!(multisrc::multi_apply_toeplitz, m)?)?;
     m.add_function(wrap_pyfunction!(processing::tv_mono, m)?)?;
     m.add_function(wrap_pyfunction!(processing::tv_multi, m)?)?;
     m.add_function(wrap_pyfunction!(processing::eprfbp, m)?)?;

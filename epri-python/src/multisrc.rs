@@ -9,7 +9,9 @@ use crate::plan::{vector, Acquisition};
 use backend_core::{Precision, Real};
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
-use epri_ops::multisrc::MultiProjector;
+use crate::convert::{complex_array, HostComplex};
+use backend_core::DeviceBuffer as _;
+use epri_ops::multisrc::{MultiProjector, MultiToeplitz};
 use epri_ops::{Geometry, ProjectorOptions};
 use ndarray::{Array1, ArrayView1, Ix2};
 use pyo3::prelude::*;
@@ -175,7 +177,7 @@ pub fn multi_backproject<'py>(
     };
     let inputs = real_arrays(proj, "proj", &[2], Some(p))?;
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
-    settings.shapes = shapes(out_shape, dim)?;
+    settings.shapes = shapes(out_shape, "out_shape", dim)?;
     let job = MultiApply {
         settings,
         inputs,
@@ -185,11 +187,130 @@ pub fn multi_backproject<'py>(
     to_list(py, backend.get().run(py, p, job)?)
 }
 
-/// A list of `K` image shapes of `dim` axes each.
-pub fn shapes(obj: &Bound<'_, PyAny>, dim: usize) -> PyResult<Vec<Vec<usize>>> {
-    sequence(obj, "out_shape")?
+/// A list `name` of `K` image shapes of `dim` axes each.
+pub fn shapes(obj: &Bound<'_, PyAny>, name: &str, dim: usize) -> PyResult<Vec<Vec<usize>>> {
+    sequence(obj, name)?
         .iter()
         .enumerate()
-        .map(|(j, s)| shape(s, &format!("out_shape[{j}]"), dim))
+        .map(|(j, s)| shape(s, &format!("{name}[{j}]"), dim))
         .collect()
+}
+
+/// The `K × K` cross-source Toeplitz kernels `phi[k][j]` (real, shape
+/// `shapes[k] + shapes[j]`).
+struct MultiKernels {
+    settings: Settings,
+    eps: f64,
+}
+
+impl Job for MultiKernels {
+    type Output = Vec<Vec<HostArray>>;
+
+    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Self::Output> {
+        let (geometries, h) = self.settings.typed::<T>()?;
+        let shapes = &self.settings.shapes;
+        let mut k = MultiToeplitz::new(backend, &geometries, &views(&h), shapes, self.eps)?;
+        let mut rows = Vec::with_capacity(shapes.len());
+        for a in 0..shapes.len() {
+            let mut row = Vec::with_capacity(shapes.len());
+            for b in 0..shapes.len() {
+                let phi = k.kernel_host(a, b)?.expect("pair indexes within K x K");
+                row.push(HostArray::from_real(phi));
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+/// PyEPRI's `compute_{2,3}d_toeplitz_kernels`: `phi[k][j]` (real, shape
+/// `src_shape[k] + src_shape[j]`, centred offset `m` at index `m + s//2`) with
+/// `(A*A u)_k = Σ_j u_j ⊛ phi[k][j]`, in the precision of `B`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn multi_toeplitz_kernels<'py>(
+    py: Python<'py>,
+    b: &Bound<'py, PyAny>,
+    h: &Bound<'py, PyAny>,
+    delta: f64,
+    fgrad: &Bound<'py, PyAny>,
+    src_shape: &Bound<'py, PyAny>,
+    dim: usize,
+    backend: &Bound<'py, Backend>,
+    eps: f64,
+) -> PyResult<Bound<'py, PyList>> {
+    let p = precision_of(b, "B")?;
+    let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
+    settings.shapes = shapes(src_shape, "src_shape", dim)?;
+    let rows = backend.get().run(py, p, MultiKernels { settings, eps })?;
+    PyList::new(py, rows.into_iter().map(|row| to_list(py, row)).collect::<PyResult<Vec<_>>>()?)
+}
+
+/// `A*A u` from kernel spectra given by the caller.
+struct MultiApplyKernels {
+    u: Vec<HostArray>,
+    rfft_phi: Vec<Vec<HostComplex>>,
+}
+
+impl Job for MultiApplyKernels {
+    type Output = Vec<HostArray>;
+
+    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Vec<HostArray>> {
+        let u: Vec<_> = self.u.iter().map(|x| x.to_real::<T>()).collect();
+        let phi: Vec<Vec<_>> = self
+            .rfft_phi
+            .iter()
+            .map(|row| row.iter().map(|z| z.to_complex::<T>()).collect())
+            .collect();
+        let phi_views: Vec<Vec<_>> = phi.iter().map(|row| row.iter().map(|z| z.view()).collect()).collect();
+        let shapes: Vec<Vec<usize>> = u.iter().map(|x| x.shape().to_vec()).collect();
+        let mut k = MultiToeplitz::from_rfft(backend, &phi_views, &shapes)?;
+        let ub = u
+            .iter()
+            .map(|x| backend.upload(x.view()))
+            .collect::<backend_core::Result<Vec<_>>>()?;
+        let mut out = ub
+            .iter()
+            .map(|x| backend.zeros::<T>(x.shape()))
+            .collect::<backend_core::Result<Vec<_>>>()?;
+        k.apply(&ub, &mut out)?;
+        out.iter()
+            .map(|o| Ok(HostArray::from_real(backend.download(o)?)))
+            .collect()
+    }
+}
+
+/// PyEPRI's `apply_{2,3}d_toeplitz_kernels`: `(A*A u)_k = Σ_j u_j ⊛ phi[k][j]` from
+/// `rfft_phi[k][j] = rfftn(phi[k][j])` (complex64 for float32 sources, complex128 for
+/// float64), for the list `u` of `K` source images; returns `K` images in `u[0]`'s precision.
+#[pyfunction]
+pub fn multi_apply_toeplitz<'py>(
+    py: Python<'py>,
+    u: &Bound<'py, PyAny>,
+    rfft_phi: &Bound<'py, PyAny>,
+    dim: usize,
+    backend: &Bound<'py, Backend>,
+) -> PyResult<Bound<'py, PyList>> {
+    let items = sequence(u, "u")?;
+    let p = match items.first() {
+        Some(u0) => precision_of(u0, "u[0]")?,
+        None => Precision::F32,
+    };
+    let name = format!("rfft{dim}_phi");
+    let rfft_phi = sequence(rfft_phi, &name)?
+        .iter()
+        .enumerate()
+        .map(|(k, row)| {
+            sequence(row, &format!("{name}[{k}]"))?
+                .iter()
+                .enumerate()
+                .map(|(j, z)| complex_array(z, &format!("{name}[{k}][{j}]"), dim, p))
+                .collect::<PyResult<Vec<_>>>()
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    let job = MultiApplyKernels {
+        u: real_arrays(u, "u", &[dim], Some(p))?,
+        rfft_phi,
+    };
+    to_list(py, backend.get().run(py, p, job)?)
 }

@@ -237,7 +237,7 @@ pub fn tv_multi<'py>(
         .unwrap_or(2);
     let dim = first_shape.clamp(2, 3);
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
-    settings.shapes = shapes(out_shape, dim)?;
+    settings.shapes = shapes(out_shape, "out_shape", dim)?;
     let mut reporter = Reporter::new("tv_multisrc", verbose, ndisplay, nitermax);
     let job = TvMulti {
         projs: real_arrays(proj, "proj", &[2], Some(p))?,

@@ -105,17 +105,27 @@ def test_projector_object(seed, dim, dtype, pyepri_cpu):
 
 MULTI = {2: (pmulti.proj2d, epri.multisrc.proj2d, pmulti.backproj2d, epri.multisrc.backproj2d),
          3: (pmulti.proj3d, epri.multisrc.proj3d, pmulti.backproj3d, epri.multisrc.backproj3d)}
+MULTI_KERNELS = {
+    2: (pmulti.compute_2d_toeplitz_kernels, epri.multisrc.compute_2d_toeplitz_kernels,
+        pmulti.apply_2d_toeplitz_kernels, epri.multisrc.apply_2d_toeplitz_kernels),
+    3: (pmulti.compute_3d_toeplitz_kernels, epri.multisrc.compute_3d_toeplitz_kernels,
+        pmulti.apply_3d_toeplitz_kernels, epri.multisrc.apply_3d_toeplitz_kernels)}
 
 
-@pytest.mark.parametrize("seed,dim,dtype", CASES)
-def test_multisrc(seed, dim, dtype, pyepri_cpu):
-    """Two sources seen in two settings (gradients halves of the random table, spectra h and
-    a shifted h)."""
-    a = Acquisition(seed, dim, dtype)
+def two_settings(a):
+    """Two sources seen in two settings: the halves of the random gradient table, spectra h
+    and shifted copies; the second source one pixel smaller along each axis."""
     p = a.fgrad.shape[1]
     fgrad = [a.fgrad[:, : max(1, p // 2)], a.fgrad[:, max(1, p // 2):] if p > 1 else a.fgrad]
     h = [[a.h, np.roll(a.h, 2)], [np.roll(a.h, -1), a.h]]
     shape2 = tuple(max(4, n - 1) for n in a.shape)
+    return fgrad, h, [a.shape, shape2]
+
+
+@pytest.mark.parametrize("seed,dim,dtype", CASES)
+def test_multisrc(seed, dim, dtype, pyepri_cpu):
+    a = Acquisition(seed, dim, dtype)
+    fgrad, h, (_, shape2) = two_settings(a)
     u = [a.u, a.rng.random(shape2).astype(dtype)]
     ref_proj, proj, ref_back, back = MULTI[dim]
     want = ref_proj(u, a.delta, a.B, h, fgrad, backend=pyepri_cpu, eps=a.eps)
@@ -164,3 +174,22 @@ def test_fbp(seed, dim, dtype, pyepri_cpu):
                                        frequency_cutoff=cutoff)
     assert got.dtype == dtype and got.shape == a.shape
     assert rel(got, want) < (1e-4 if dtype == np.float32 else 1e-10)
+
+
+@pytest.mark.parametrize("seed,dim,dtype", CASES)
+def test_multisrc_toeplitz(seed, dim, dtype, pyepri_cpu):
+    a = Acquisition(seed, dim, dtype)
+    fgrad, h, shapes = two_settings(a)
+    ref_kernels, kernels, ref_apply, apply = MULTI_KERNELS[dim]
+    want = ref_kernels(a.B, h, a.delta, fgrad, shapes, backend=pyepri_cpu, eps=a.eps)
+    got = kernels(a.B, h, a.delta, fgrad, shapes, eps=a.eps)
+    for k in range(2):
+        for j in range(2):
+            assert got[k][j].dtype == dtype and rel(got[k][j], want[k][j]) < a.toeplitz_tol
+    rfft_phi = [[np.fft.rfftn(phi).astype(np.result_type(dtype, np.complex64)) for phi in row]
+                for row in want]
+    u = [a.u, a.rng.random(shapes[1]).astype(dtype)]
+    want_u = ref_apply(u, rfft_phi, backend=pyepri_cpu)
+    got_u = apply(u, rfft_phi)
+    for g, w in zip(got_u, want_u):
+        assert g.dtype == dtype and rel(g, w) < a.toeplitz_tol

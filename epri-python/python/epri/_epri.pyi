@@ -50,6 +50,11 @@ def multi_project(u: Sequence[Real], delta: float, b: Real, h: Sequence[Sequence
 def multi_backproject(proj: Sequence[Real], delta: float, b: Real, h: Sequence[Sequence[Real]],
                       fgrad: Sequence[Real], out_shape: Sequence[Sequence[int]], dim: int,
                       backend: Backend, eps: float, rfft_mode: bool) -> List[Real]: ...
+def multi_toeplitz_kernels(b: Real, h: Sequence[Sequence[Real]], delta: float,
+                           fgrad: Sequence[Real], src_shape: Sequence[Sequence[int]], dim: int,
+                           backend: Backend, eps: float) -> List[List[Real]]: ...
+def multi_apply_toeplitz(u: Sequence[Real], rfft_phi: Sequence[Sequence[Complex]], dim: int,
+                         backend: Backend) -> List[Real]: ...
 def tv_mono(proj: Real, b: Real, fgrad: Real, delta: float, h: Real, lbda: float,
             out_shape: Sequence[int], backend: Backend, init: Optional[Real], positivity: bool,
             mask: Optional[Real], tol: float, nitermax: int, eval_energy: bool, verbose: bool,
