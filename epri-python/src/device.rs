@@ -4,7 +4,9 @@
 use crate::errors::{backend_error, to_pyerr};
 use backend_core::{DeviceSpec, Precision};
 use epri_demos::dispatch::{Device, Job};
+use crate::pool;
 use pyo3::prelude::*;
+use std::sync::atomic::AtomicBool;
 
 /// A compute device of this build: the CPU always, OpenCL and CUDA devices when the extension
 /// was built with the `opencl` / `cuda` features. Create it with
@@ -49,17 +51,31 @@ impl Backend {
 }
 
 impl Backend {
-    /// Runs `job` on this device in `precision` with the GIL released.
+    /// Runs `job` on this device in `precision`, on a worker of the pool with the GIL
+    /// released.
     pub fn run<J: Job + Send>(&self, py: Python<'_>, precision: Precision, job: J) -> PyResult<J::Output>
     where
         J::Output: Send,
     {
-        py.detach(|| self.run_detached(precision, job)).map_err(to_pyerr)
+        pool::run(py, || self.device.run(precision, job)).map_err(to_pyerr)
     }
 
-    /// Runs `job` on this device in `precision`, in the calling thread (which holds the GIL or
-    /// not: a caller that needs epri's error itself detaches around this call).
-    pub fn run_detached<J: Job>(&self, precision: Precision, job: J) -> epri_demos::Result<J::Output> {
-        self.device.run(precision, job)
+    /// Runs a solver `job` as [`Backend::run`], stopping it through `cancel` on Ctrl-C: the
+    /// exception of the signal is raised in place of the solver's result.
+    pub fn run_cancellable<J: Job + Send>(
+        &self,
+        py: Python<'_>,
+        precision: Precision,
+        cancel: &AtomicBool,
+        job: J,
+    ) -> PyResult<J::Output>
+    where
+        J::Output: Send,
+    {
+        let (result, raised) = pool::run_cancellable(py, cancel, || self.device.run(precision, job));
+        match raised {
+            Some(e) => Err(e),
+            None => result.map_err(to_pyerr),
+        }
     }
 }

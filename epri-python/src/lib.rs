@@ -5,14 +5,15 @@
 //! pure-Python modules of `python/epri/` give them PyEPRI's module names, signatures and
 //! docstrings; this crate holds the conversions and checks, and runs every call through
 //! [`epri_demos::dispatch::Device::run`] (one generic function per operation, monomorphised per
-//! backend and precision) with the GIL released.
+//! backend and precision) on a rayon worker with the GIL released.
 //!
 //! * [`convert`]: numpy ↔ host arrays (float32/float64, C or Fortran order, checked);
 //! * [`errors`]: epri's errors as `ValueError` / `RuntimeError` / `OSError`;
 //! * [`device`]: the `Backend` object;
 //! * [`plan`], [`projector`]: the mono-source operator planned once;
 //! * [`monosrc`], [`multisrc`], [`processing`], [`io`]: the functions;
-//! * [`progress`]: verbose output and Ctrl-C for the solvers.
+//! * [`pool`]: the rayon worker the jobs run on, Ctrl-C while a solver runs;
+//! * [`progress`]: verbose output of the solvers.
 
 mod convert;
 mod device;
@@ -21,6 +22,7 @@ mod io;
 mod monosrc;
 mod multisrc;
 mod plan;
+mod pool;
 mod processing;
 mod progress;
 mod projector;

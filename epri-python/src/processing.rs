@@ -16,6 +16,8 @@ use ndarray::{ArrayView1, Ix2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// PyEPRI's `lipschitz_const`: `'auto'` (power iteration), `'upper-bound'` (max of the
 /// Toeplitz kernel's spectrum) or a positive number.
@@ -50,7 +52,7 @@ struct Solver {
 }
 
 impl Solver {
-    fn options<T>(&self, reporter: &Reporter) -> TvOptions<T> {
+    fn options<T>(&self, cancel: &Arc<AtomicBool>) -> TvOptions<T> {
         TvOptions {
             lambda: self.lambda,
             tol: self.tol,
@@ -60,7 +62,7 @@ impl Solver {
             use_toeplitz: self.use_toeplitz,
             eps: self.eps,
             energy_every: self.eval_energy.then_some(self.ndisplay.max(1)),
-            cancel: Some(reporter.cancel.clone()),
+            cancel: Some(cancel.clone()),
             ..TvOptions::default()
         }
     }
@@ -74,6 +76,7 @@ struct TvMono<'a> {
     init: Option<HostArray>,
     mask: Option<HostArray>,
     solver: Solver,
+    cancel: Arc<AtomicBool>,
     reporter: &'a mut Reporter,
 }
 
@@ -87,7 +90,7 @@ impl Job for TvMono<'_> {
         let opts = TvOptions {
             init: self.init.as_ref().map(|a| a.to_real::<T>()),
             mask: self.mask.as_ref().map(|a| a.to_real::<T>()),
-            ..self.solver.options(self.reporter)
+            ..self.solver.options(&self.cancel)
         };
         let reporter = self.reporter;
         let r = tv_monosrc(backend, proj.view(), &g, h.view(), &self.shape, &opts, &mut |p| {
@@ -138,6 +141,7 @@ pub fn tv_mono<'py>(
             .transpose()
     };
     let mut reporter = Reporter::new("tv_monosrc", verbose, ndisplay, nitermax);
+    let cancel = Arc::new(AtomicBool::new(false));
     let job = TvMono {
         proj: real_array(proj, "proj", &[2], None)?,
         acq: acquisition(b, delta, fgrad, shape.len(), p)?,
@@ -156,11 +160,12 @@ pub fn tv_mono<'py>(
             eps,
             lipschitz: lipschitz(lipschitz_const)?,
         },
+        cancel: cancel.clone(),
         reporter: &mut reporter,
     };
-    let device = backend.get();
-    let r = py.detach(|| device.run_detached(p, job));
-    Ok(to_numpy(py, reporter.finish(r)?))
+    let image = backend.get().run_cancellable(py, p, &cancel, job)?;
+    reporter.failed.map_or(Ok(()), Err)?;
+    Ok(to_numpy(py, image))
 }
 
 struct TvMulti<'a> {
@@ -168,6 +173,7 @@ struct TvMulti<'a> {
     settings: Settings,
     init: Option<Vec<HostArray>>,
     solver: Solver,
+    cancel: Arc<AtomicBool>,
     reporter: &'a mut Reporter,
 }
 
@@ -186,7 +192,7 @@ impl Job for TvMulti<'_> {
             .init
             .as_ref()
             .map(|v| v.iter().map(|a| a.to_real::<T>()).collect());
-        let opts = self.solver.options(self.reporter);
+        let opts = self.solver.options(&self.cancel);
         let reporter = self.reporter;
         let r = tv_multisrc(
             backend,
@@ -239,6 +245,7 @@ pub fn tv_multi<'py>(
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
     settings.shapes = shapes(out_shape, "out_shape", dim)?;
     let mut reporter = Reporter::new("tv_multisrc", verbose, ndisplay, nitermax);
+    let cancel = Arc::new(AtomicBool::new(false));
     let job = TvMulti {
         projs: real_arrays(proj, "proj", &[2], Some(p))?,
         init: init
@@ -256,11 +263,11 @@ pub fn tv_multi<'py>(
             eps,
             lipschitz: lipschitz(lipschitz_const)?,
         },
+        cancel: cancel.clone(),
         reporter: &mut reporter,
     };
-    let device = backend.get();
-    let r = py.detach(|| device.run_detached(p, job));
-    let images = reporter.finish(r)?;
+    let images = backend.get().run_cancellable(py, p, &cancel, job)?;
+    reporter.failed.map_or(Ok(()), Err)?;
     PyList::new(py, images.into_iter().map(|a| to_numpy(py, a)))
 }
 

@@ -1,18 +1,9 @@
-//! Progress and interruption of the iterative solvers: the solver's per-iteration callback
-//! prints PyEPRI-style progress lines through Python's `print` (`verbose=True`) and checks for
-//! Ctrl-C (Python's pending signals) at most every [`SIGNAL_PERIOD`]; a signal sets the
-//! solver's cancellation flag and its exception (KeyboardInterrupt) is raised once the solver
-//! has returned.
+//! Progress of the iterative solvers: with `verbose=True` the solver's per-iteration callback
+//! prints a line through Python's `print` (so that notebooks show it) every `Ndisplay`
+//! iterations and whenever the energy is evaluated.
 
-use crate::errors::to_pyerr;
 use epri_ops::recon::TvProgress;
 use pyo3::prelude::*;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// How often the GIL is taken between iterations to look for a pending signal.
-pub const SIGNAL_PERIOD: Duration = Duration::from_millis(50);
 
 /// The callback state of one solver run.
 pub struct Reporter {
@@ -22,11 +13,8 @@ pub struct Reporter {
     /// Print every that many iterations.
     every: usize,
     max_iter: usize,
-    /// The solver's cancellation flag.
-    pub cancel: Arc<AtomicBool>,
-    /// The exception raised while the solver ran (KeyboardInterrupt, or a failed print).
-    raised: Option<PyErr>,
-    last_check: Instant,
+    /// The first exception raised by `print` (a closed stdout...), reported after the run.
+    pub failed: Option<PyErr>,
 }
 
 impl Reporter {
@@ -37,42 +25,25 @@ impl Reporter {
             verbose,
             every: every.max(1),
             max_iter,
-            cancel: Arc::new(AtomicBool::new(false)),
-            raised: None,
-            last_check: Instant::now(),
+            failed: None,
         }
     }
 
     /// The solver's callback: after iteration `p.iteration`.
     pub fn report(&mut self, p: &TvProgress) {
         let show = self.verbose && (p.iteration % self.every == 0 || p.energy.is_some());
-        if !show && self.last_check.elapsed() < SIGNAL_PERIOD {
+        if !show || self.failed.is_some() {
             return;
         }
-        self.last_check = Instant::now();
-        let result = Python::attach(|py| -> PyResult<()> {
-            if show {
-                let energy = p.energy.map(|e| format!(", energy = {e:.6e}")).unwrap_or_default();
-                let line = format!(
-                    "{}: iteration {}/{}, relative change = {:.3e}{energy}",
-                    self.name, p.iteration, self.max_iter, p.relative_change
-                );
-                py.import("builtins")?.getattr("print")?.call1((line,))?;
-            }
-            py.check_signals()
+        let energy = p.energy.map(|e| format!(", energy = {e:.6e}")).unwrap_or_default();
+        let line = format!(
+            "{}: iteration {}/{}, relative change = {:.3e}{energy}",
+            self.name, p.iteration, self.max_iter, p.relative_change
+        );
+        let printed = Python::attach(|py| -> PyResult<()> {
+            py.import("builtins")?.getattr("print")?.call1((line,))?;
+            Ok(())
         });
-        if let Err(e) = result {
-            self.raised = Some(e);
-            self.cancel.store(true, Ordering::Relaxed);
-        }
-    }
-
-    /// The solver's result as a Python result: the exception raised during the run when the
-    /// solver was cancelled by it, else epri's error.
-    pub fn finish<X>(self, r: epri_demos::Result<X>) -> PyResult<X> {
-        match (r, self.raised) {
-            (Err(epri_demos::Error::Ops(epri_ops::Error::Cancelled(_))), Some(e)) => Err(e),
-            (r, _) => r.map_err(to_pyerr),
-        }
+        self.failed = printed.err();
     }
 }

@@ -6,6 +6,7 @@ use crate::device::Backend;
 use crate::errors::to_pyerr;
 use crate::monosrc::acquisition;
 use crate::plan::{AnyPlan, MakePlan, Op};
+use crate::pool;
 use backend_core::Precision;
 use epri_ops::ProjectorOptions;
 use pyo3::exceptions::PyTypeError;
@@ -110,7 +111,7 @@ impl PlannedOperator {
             )));
         }
         let x = real_array(x, name, &[ndim], None)?;
-        let out = py.detach(|| {
+        let out = pool::run(py, || {
             let mut plan = self.plan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             plan.apply(op, &x)
         });
