@@ -240,3 +240,48 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
 fn half_shifts(image_shape: &[usize]) -> Vec<isize> {
     image_shape.iter().map(|&n| n as isize).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend_cpu::CpuBackend;
+    use ndarray::{Array1, Array2, IxDyn};
+
+    /// `from_rfft(rfft_host())` is the same operator (same `A*A u`, same `max |Φ̂|`); a spectrum
+    /// of another shape is refused.
+    #[test]
+    fn from_rfft_of_rfft_host_is_the_same_kernel() {
+        let b = CpuBackend::new().unwrap();
+        let nb = 32;
+        let grid = Array1::from_iter((0..nb).map(|i| 3400.0 + 0.5 * i as f64));
+        let fgrad = Array2::from_shape_fn((2, 7), |(a, k)| {
+            let t = k as f64 * 0.45;
+            8.0 * if a == 0 { t.cos() } else { t.sin() }
+        });
+        let h = Array1::from_iter((0..nb).map(|i| {
+            let x = (i as f64 - 16.0) / 3.0;
+            -x * (-x * x).exp()
+        }));
+        let g = Geometry::new(grid.view(), 0.05, fgrad.view()).unwrap();
+        let shape = [6, 5];
+        let mut k = ToeplitzKernel::new(&b, &g, h.view(), h.view(), &shape, 1e-12).unwrap();
+        let spec = k.rfft_host().unwrap();
+        assert_eq!(spec.shape(), &[12, 6]);
+        let mut k2 = ToeplitzKernel::from_rfft(&b, spec.view(), &shape).unwrap();
+        let u = ArrayD::from_shape_fn(IxDyn(&shape), |ix| ((ix[0] * 5 + ix[1]) % 3) as f64 - 1.0);
+        let u = b.upload(u.view()).unwrap();
+        let mut out = [b.zeros::<f64>(&shape).unwrap(), b.zeros::<f64>(&shape).unwrap()];
+        k.apply(&u, &mut out[0]).unwrap();
+        k2.apply(&u, &mut out[1]).unwrap();
+        let [a1, a2] = out.map(|o| b.download(&o).unwrap());
+        let norm = |a: &ArrayD<f64>| a.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let err = norm(&(&a1 - &a2)) / norm(&a1);
+        assert!(err < 1e-12, "relative error {err:e}");
+        let (m1, m2) = (k.max_abs_fourier(), k2.max_abs_fourier());
+        assert!((m1 - m2).abs() <= 1e-12 * m1, "{m1} vs {m2}");
+        assert!(matches!(
+            ToeplitzKernel::from_rfft(&b, spec.view(), &[6, 6]),
+            Err(Error::Shape(_))
+        ));
+    }
+}

@@ -9,9 +9,8 @@ kernel, 1e-9 for float64 with eps = 1e-12.
 from pathlib import Path
 
 import numpy as np
+import pyepri.backends as pyepri_backends
 import pytest
-
-pyepri_backends = pytest.importorskip("pyepri.backends")
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
