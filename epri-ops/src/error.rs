@@ -22,4 +22,8 @@ pub enum Error {
     /// A parameter outside its valid range.
     #[error("invalid parameter: {0}")]
     Parameter(String),
+    /// An iterative solver stopped by its cancellation flag (`TvOptions::cancel`), after that
+    /// many iterations.
+    #[error("cancelled after {0} iterations")]
+    Cancelled(usize),
 }

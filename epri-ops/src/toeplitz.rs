@@ -7,7 +7,7 @@ use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
-use ndarray::{ArrayD, ArrayView1};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, Dimension};
 
 /// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
 /// `Φ̂ = rfftn(φ_c)` on the doubled grid `(2N1, 2N2[, 2N3])` (`φ_c`: `φ` in circulant layout,
@@ -78,9 +78,63 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         drop(phi);
         let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
         let fft = backend.fft_plan::<T>(&spec_fft)?;
-        let spec_shape = spec_fft.spectrum_shape();
-        let mut kernel_hat = backend.zeros::<C<T>>(&spec_shape)?;
+        let mut kernel_hat = backend.zeros::<C<T>>(&spec_fft.spectrum_shape())?;
         backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
+        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+    }
+
+    /// The kernel given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfftn(φ)` of the kernel in
+    /// PyEPRI's layout (centred offset `k` at index `k + N`), shape
+    /// `(2N1, [2N2,] N_last + 1)` for images of shape `image_shape` (Y, X[, Z]), as returned by
+    /// `compute_{2,3}d_toeplitz_kernel(..., return_rfft=True)` and [`ToeplitzKernel::rfft_host`].
+    /// The shift to the circulant layout multiplies frequency `m` by `(-1)^(Σ m_a)`.
+    ///
+    /// Errors: [`Error::Shape`] for a spectrum of another shape or an image axis shorter than 2,
+    /// [`Error::NonFinite`] for NaN or infinite values; backend errors.
+    pub fn from_rfft(
+        backend: &B,
+        rfft_phi: ArrayViewD<'_, C<T>>,
+        image_shape: &[usize],
+    ) -> Result<Self> {
+        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
+        let spec_shape = spec_fft.spectrum_shape();
+        if image_shape.iter().any(|&n| n < 2) || rfft_phi.shape() != spec_shape.as_slice() {
+            return Err(Error::Shape(format!(
+                "Toeplitz kernel spectrum of shape {:?}: images of shape {image_shape:?} (each axis at least 2) need the rfft of a kernel on the doubled grid, of shape {spec_shape:?}",
+                rfft_phi.shape()
+            )));
+        }
+        if rfft_phi.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) {
+            return Err(Error::NonFinite("the Toeplitz kernel spectrum".into()));
+        }
+        let circulant: Vec<C<T>> = rfft_phi
+            .indexed_iter()
+            .map(|(m, &z)| {
+                if m.as_array_view().sum() % 2 == 1usize {
+                    -z
+                } else {
+                    z
+                }
+            })
+            .collect();
+        let kernel_hat = backend.upload_flat(&spec_shape, circulant)?;
+        let fft = backend.fft_plan::<T>(&spec_fft)?;
+        let pad = backend.zeros::<T>(&grid_shape)?;
+        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+    }
+
+    /// The kernel from `Φ̂ = rfftn(φ_c)` (circulant layout) on the device, its FFT plan and a
+    /// real scratch of the doubled grid: `max |Φ̂|`, then [`Backend::fft_convolve_prepare`].
+    fn from_circulant_spectrum(
+        backend: &B,
+        image_shape: &[usize],
+        fft: B::FftPlan<T>,
+        mut kernel_hat: B::Buffer<C<T>>,
+        pad: B::Buffer<T>,
+    ) -> Result<Self> {
+        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let spec_shape = kernel_hat.shape().to_vec();
         let mut modulus = backend.zeros::<T>(&spec_shape)?;
         backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
         let max_abs = backend.reduce(Reduce::Max, &modulus)?;
@@ -145,6 +199,20 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         Ok(b.download(&phi)?)
     }
 
+    /// `rfftn(φ)` of the kernel in PyEPRI's layout (see [`ToeplitzKernel::kernel_host`]), shape
+    /// `(2N1, [2N2,] N_last + 1)`: PyEPRI's `compute_{2,3}d_toeplitz_kernel(...,
+    /// return_rfft=True)`, the input of [`ToeplitzKernel::from_rfft`].
+    pub fn rfft_host(&mut self) -> Result<ArrayD<C<T>>> {
+        let phi = self.kernel_host()?;
+        let b = &self.backend;
+        let phi_d = b.upload(phi.view())?;
+        let spec_shape =
+            FftSpec::new(&self.grid_shape, self.grid_shape.len(), FftKind::R2C)?.spectrum_shape();
+        let mut spec = b.zeros::<C<T>>(&spec_shape)?;
+        b.fft_r2c(&self.fft, &phi_d, &mut spec)?;
+        Ok(b.download(&spec)?)
+    }
+
     /// `max |Φ̂|`: an upper bound of `‖A*A‖` (the largest eigenvalue of the circulant
     /// extension), PyEPRI's `lipschitz_const='upper-bound'`.
     pub fn max_abs_fourier(&self) -> T {
@@ -171,4 +239,49 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
 /// index `k + N`) and the circulant one (at `k mod 2N`); the shift is its own inverse.
 fn half_shifts(image_shape: &[usize]) -> Vec<isize> {
     image_shape.iter().map(|&n| n as isize).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backend_cpu::CpuBackend;
+    use ndarray::{Array1, Array2, IxDyn};
+
+    /// `from_rfft(rfft_host())` is the same operator (same `A*A u`, same `max |Φ̂|`); a spectrum
+    /// of another shape is refused.
+    #[test]
+    fn from_rfft_of_rfft_host_is_the_same_kernel() {
+        let b = CpuBackend::new().unwrap();
+        let nb = 32;
+        let grid = Array1::from_iter((0..nb).map(|i| 3400.0 + 0.5 * i as f64));
+        let fgrad = Array2::from_shape_fn((2, 7), |(a, k)| {
+            let t = k as f64 * 0.45;
+            8.0 * if a == 0 { t.cos() } else { t.sin() }
+        });
+        let h = Array1::from_iter((0..nb).map(|i| {
+            let x = (i as f64 - 16.0) / 3.0;
+            -x * (-x * x).exp()
+        }));
+        let g = Geometry::new(grid.view(), 0.05, fgrad.view()).unwrap();
+        let shape = [6, 5];
+        let mut k = ToeplitzKernel::new(&b, &g, h.view(), h.view(), &shape, 1e-12).unwrap();
+        let spec = k.rfft_host().unwrap();
+        assert_eq!(spec.shape(), &[12, 6]);
+        let mut k2 = ToeplitzKernel::from_rfft(&b, spec.view(), &shape).unwrap();
+        let u = ArrayD::from_shape_fn(IxDyn(&shape), |ix| ((ix[0] * 5 + ix[1]) % 3) as f64 - 1.0);
+        let u = b.upload(u.view()).unwrap();
+        let mut out = [b.zeros::<f64>(&shape).unwrap(), b.zeros::<f64>(&shape).unwrap()];
+        k.apply(&u, &mut out[0]).unwrap();
+        k2.apply(&u, &mut out[1]).unwrap();
+        let [a1, a2] = out.map(|o| b.download(&o).unwrap());
+        let norm = |a: &ArrayD<f64>| a.iter().map(|x| x * x).sum::<f64>().sqrt();
+        let err = norm(&(&a1 - &a2)) / norm(&a1);
+        assert!(err < 1e-12, "relative error {err:e}");
+        let (m1, m2) = (k.max_abs_fourier(), k2.max_abs_fourier());
+        assert!((m1 - m2).abs() <= 1e-12 * m1, "{m1} vs {m2}");
+        assert!(matches!(
+            ToeplitzKernel::from_rfft(&b, spec.view(), &[6, 6]),
+            Err(Error::Shape(_))
+        ));
+    }
 }

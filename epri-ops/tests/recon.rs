@@ -602,6 +602,49 @@ mod tv_cases {
         assert!(excess < 2e-2, "least-squares fidelity excess {excess:e}");
     }
 
+    /// The cancellation flag, set by the progress callback at iteration 3, stops the solver
+    /// right after that iteration with `Error::Cancelled(3)`; without it the run continues.
+    pub fn cancel_flag_stops_the_solver<B: Backend>(backend: &B) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let s = small();
+        let proj = simulate(backend, &s, &phantom(s.shape));
+        let flag = Arc::new(AtomicBool::new(false));
+        let opts = TvOptions {
+            tol: 0.0,
+            max_iter: 50,
+            cancel: Some(flag.clone()),
+            ..TvOptions::default()
+        };
+        let mut seen = 0;
+        let r = tv_monosrc(
+            backend,
+            proj.view(),
+            &s.geometry,
+            s.h.view(),
+            &s.shape,
+            &opts,
+            &mut |p| {
+                seen = p.iteration;
+                if p.iteration == 3 {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            },
+        );
+        assert!(
+            matches!(r, Err(epri_ops::Error::Cancelled(3))),
+            "expected Cancelled(3), got {:?}",
+            r.map(|r| r.iterations)
+        );
+        assert_eq!(seen, 3);
+        flag.store(false, Ordering::Relaxed);
+        let opts = TvOptions {
+            max_iter: 5,
+            ..opts
+        };
+        assert_eq!(run(backend, &s, &proj, &opts).iterations, 5);
+    }
+
     /// PyEPRI 1.1.1's `tv_monosrc` on the phalanx (400x200, δ = 8e-3 cm, λ = 1, tol 1e-5,
     /// 1000 iterations: the cap): image within 1e-2 and final energy within 1% of the manifest's.
     pub fn phalanx_2d<B: Backend>(backend: &B) {
@@ -677,6 +720,7 @@ macro_rules! recon_suite {
             });
             recon_suite!(@group $name, $make, tv, tv_cases {
                 phantom_2d, small_lambda_is_least_squares, phalanx_2d, phalanx_2d_short,
+                cancel_flag_stops_the_solver,
             });
         }
     };

@@ -12,7 +12,7 @@ use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, Binary, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
-use ndarray::{ArrayD, ArrayView1};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD};
 
 /// One convolution grid `s = shape_k + shape_j` shared by the pairs `(k, j)` of that size: its
 /// real FFT plan and scratch.
@@ -86,47 +86,16 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let mut grids: Vec<Grid<B, T>> = Vec::new();
+        let (mut grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
         let mut pairs = Vec::with_capacity(k_src);
-        let mut u_hat: PaddedSpectra<B, T> = (0..k_src).map(|_| Vec::new()).collect();
-        for k in 0..k_src {
+        for (k, row_grids) in pair_grids.iter().enumerate() {
             let mut row = Vec::with_capacity(k_src);
-            for j in 0..k_src {
-                let s: Vec<usize> = set
-                    .shape(k)
-                    .iter()
-                    .zip(set.shape(j))
-                    .map(|(a, b)| a + b)
-                    .collect();
-                let g = match grids.iter().position(|gr| gr.shape == s) {
-                    Some(g) => g,
-                    None => {
-                        let spec = FftSpec::new(&s, s.len(), FftKind::R2C)?;
-                        let sshape = spec.spectrum_shape();
-                        grids.push(Grid {
-                            fft: backend.fft_plan::<T>(&spec)?,
-                            pad: backend.zeros(&s)?,
-                            acc: backend.zeros(&sshape)?,
-                            term: backend.zeros(&sshape)?,
-                            shape: s,
-                        });
-                        grids.len() - 1
-                    }
-                };
-                let gr = &mut grids[g];
-                let sshape = gr.acc.shape().to_vec();
-                let slot = &mut u_hat[j];
-                if slot.len() <= g {
-                    slot.resize_with(g + 1, || None);
-                }
-                if slot[g].is_none() {
-                    slot[g] = Some(backend.zeros(&sshape)?);
-                }
+            for (j, &g) in row_grids.iter().enumerate() {
                 let (kernel_hat, max_abs) = cross_kernel(
                     backend,
                     &nodes,
                     |i, c| spectra[i][j][c] * spectra[i][k][c].conj() * scale,
-                    gr,
+                    &mut grids[g],
                     eps,
                 )?;
                 row.push(Pair {
@@ -137,6 +106,71 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
             }
             pairs.push(row);
         }
+        Self::assemble(backend, shapes, grids, pairs, u_hat)
+    }
+
+    /// The kernels given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfft_phi[k][j] = rfftn(ψ_{k,j})`
+    /// on the grid `shapes[k] + shapes[j]` (spectrum shape: the last axis `s_last/2 + 1`), as
+    /// `apply_{2,3}d_toeplitz_kernels` takes them, for sources of shapes `shapes` (Y, X[, Z]).
+    ///
+    /// Errors: [`Error::Shape`] for a list that is not `K × K` or a spectrum of another shape,
+    /// [`Error::NonFinite`] for NaN or infinite values; backend errors.
+    pub fn from_rfft(
+        backend: &B,
+        rfft_phi: &[Vec<ArrayViewD<'_, C<T>>>],
+        shapes: &[Vec<usize>],
+    ) -> Result<Self> {
+        let k_src = shapes.len();
+        if k_src == 0 || rfft_phi.len() != k_src || rfft_phi.iter().any(|r| r.len() != k_src) {
+            return Err(Error::Shape(format!(
+                "Toeplitz kernels for {k_src} sources: expected {k_src} rows of {k_src} kernel spectra, got rows of lengths {:?}",
+                rfft_phi.iter().map(|r| r.len()).collect::<Vec<_>>()
+            )));
+        }
+        let d = shapes[0].len();
+        if !(2..=3).contains(&d) || shapes.iter().any(|s| s.len() != d || s.iter().any(|&n| n < 2)) {
+            return Err(Error::Shape(format!(
+                "source shapes {shapes:?}: all 2D or all 3D, every axis at least 2"
+            )));
+        }
+        let (grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
+        let mut pairs = Vec::with_capacity(k_src);
+        for (k, row_grids) in pair_grids.iter().enumerate() {
+            let mut row = Vec::with_capacity(k_src);
+            for (j, &g) in row_grids.iter().enumerate() {
+                let spec = &rfft_phi[k][j];
+                let want = grids[g].acc.shape();
+                if spec.shape() != want {
+                    return Err(Error::Shape(format!(
+                        "kernel spectrum [{k}][{j}] has shape {:?}, sources of shapes {:?} and {:?} need {want:?}",
+                        spec.shape(),
+                        shapes[k],
+                        shapes[j]
+                    )));
+                }
+                if spec.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) {
+                    return Err(Error::NonFinite(format!("the kernel spectrum [{k}][{j}]")));
+                }
+                let kernel_hat = backend.upload(spec.view())?;
+                let max_abs = max_modulus(backend, &kernel_hat)?;
+                row.push(Pair {
+                    grid: g,
+                    kernel_hat,
+                    max_abs,
+                });
+            }
+            pairs.push(row);
+        }
+        Self::assemble(backend, shapes, grids, pairs, u_hat)
+    }
+
+    fn assemble(
+        backend: &B,
+        shapes: &[Vec<usize>],
+        grids: Vec<Grid<B, T>>,
+        pairs: Vec<Vec<Pair<B, T>>>,
+        u_hat: PaddedSpectra<B, T>,
+    ) -> Result<Self> {
         let term_images = shapes
             .iter()
             .map(|s| backend.zeros::<T>(s))
@@ -312,11 +346,61 @@ fn cross_kernel<B: Backend, T: Real>(
     backend.complex_part(&phi, Part::Re, &mut grid.pad)?;
     let mut kernel_hat = backend.zeros::<C<T>>(grid.acc.shape())?;
     backend.fft_r2c(&grid.fft, &grid.pad, &mut kernel_hat)?;
-    let mut modulus = backend.zeros::<T>(grid.acc.shape())?;
-    backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
-    let max_abs = backend.reduce(Reduce::Max, &modulus)?;
+    let max_abs = max_modulus(backend, &kernel_hat)?;
     if !max_abs.is_finite() {
         return Err(Error::NonFinite("a multi-source Toeplitz kernel".into()));
     }
     Ok((kernel_hat, max_abs))
+}
+
+/// The grids of the pairs `(k, j)`, one per distinct shape `shapes[k] + shapes[j]` (with its
+/// real FFT plan and scratch), the grid of every pair `[k][j]`, and the slots of the padded
+/// spectra `u_hat[j][g]` of each source on the grids its pairs use.
+#[allow(clippy::type_complexity)]
+fn plan_grids<B: Backend, T: Real>(
+    backend: &B,
+    shapes: &[Vec<usize>],
+) -> Result<(Vec<Grid<B, T>>, Vec<Vec<usize>>, PaddedSpectra<B, T>)> {
+    let k_src = shapes.len();
+    let mut grids: Vec<Grid<B, T>> = Vec::new();
+    let mut pair_grids = Vec::with_capacity(k_src);
+    let mut u_hat: PaddedSpectra<B, T> = (0..k_src).map(|_| Vec::new()).collect();
+    for shape_k in shapes {
+        let mut row = Vec::with_capacity(k_src);
+        for (j, shape_j) in shapes.iter().enumerate() {
+            let s: Vec<usize> = shape_k.iter().zip(shape_j).map(|(a, b)| a + b).collect();
+            let g = match grids.iter().position(|gr| gr.shape == s) {
+                Some(g) => g,
+                None => {
+                    let spec = FftSpec::new(&s, s.len(), FftKind::R2C)?;
+                    let sshape = spec.spectrum_shape();
+                    grids.push(Grid {
+                        fft: backend.fft_plan::<T>(&spec)?,
+                        pad: backend.zeros(&s)?,
+                        acc: backend.zeros(&sshape)?,
+                        term: backend.zeros(&sshape)?,
+                        shape: s,
+                    });
+                    grids.len() - 1
+                }
+            };
+            let slot = &mut u_hat[j];
+            if slot.len() <= g {
+                slot.resize_with(g + 1, || None);
+            }
+            if slot[g].is_none() {
+                slot[g] = Some(backend.zeros(grids[g].acc.shape())?);
+            }
+            row.push(g);
+        }
+        pair_grids.push(row);
+    }
+    Ok((grids, pair_grids, u_hat))
+}
+
+/// `max |z|` over a complex buffer.
+fn max_modulus<B: Backend, T: Real>(backend: &B, z: &B::Buffer<C<T>>) -> Result<T> {
+    let mut modulus = backend.zeros::<T>(z.shape())?;
+    backend.complex_part(z, Part::Abs, &mut modulus)?;
+    Ok(backend.reduce(Reduce::Max, &modulus)?)
 }

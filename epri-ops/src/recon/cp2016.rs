@@ -8,6 +8,7 @@ use super::tv::{TvOptions, TvProgress};
 use crate::error::{Error, Result};
 use crate::grad::grad;
 use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use std::sync::atomic::Ordering;
 
 /// The smooth data term `f`, evaluated on the list of source images.
 pub(crate) trait DataTerm<B: Backend, T: Real> {
@@ -117,7 +118,7 @@ pub(crate) struct Solution<B: Backend, T: Real> {
 /// Runs the scheme from the initial images `u` (one per source, with an optional support each;
 /// `ū = u`, `p = 0`) until `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²` or `opts.max_iter`
 /// iterations, calling `progress` after each iteration (with the energy every
-/// `opts.energy_every` iterations).
+/// `opts.energy_every` iterations) and then reading `opts.cancel` ([`Error::Cancelled`] when set).
 pub(crate) fn solve<B: Backend, T: Real>(
     backend: &B,
     mut u: Vec<B::Buffer<T>>,
@@ -198,6 +199,9 @@ pub(crate) fn solve<B: Backend, T: Real>(
             energy: e,
             profile,
         });
+        if opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(Error::Cancelled(iterations));
+        }
         if dsq < tol2 * usq {
             break;
         }

@@ -16,6 +16,8 @@ use crate::toeplitz::ToeplitzKernel;
 use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce};
 use ndarray::{ArrayD, ArrayView1, ArrayView2, IxDyn};
 use std::f64::consts::PI;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// How the Lipschitz constant `L` of `∇f = A*A u − A* s` is obtained.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,6 +58,9 @@ pub struct TvOptions<T> {
     pub init: Option<ArrayD<T>>,
     /// Evaluate the energy every that many iterations (reported through the progress callback).
     pub energy_every: Option<usize>,
+    /// Cancellation flag, read after every iteration (after the progress callback, which may
+    /// set it): once it is `true` the solver returns [`Error::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl<T> TvOptions<T> {
@@ -91,6 +96,7 @@ impl<T> Default for TvOptions<T> {
             eps: 1e-6,
             init: None,
             energy_every: None,
+            cancel: None,
         }
     }
 }

@@ -1,0 +1,101 @@
+"""Reconstructions (PyEPRI's ``processing``): TV-regularised least squares for one source
+(:func:`tv_monosrc`) or several (:func:`tv_multisrc`), filtered backprojection
+(:func:`eprfbp2d`, :func:`eprfbp3d`).
+
+Units and axes as in :mod:`epri.monosrc`. The solvers run with the GIL released and stop on
+Ctrl-C (``KeyboardInterrupt``, checked between iterations). ``verbose=True`` prints the
+iteration and the relative change every ``Ndisplay`` iterations (and the energy with
+``eval_energy=True``). PyEPRI's display arguments (``video``, ``displayer``) and ``notest`` are
+accepted and ignored.
+"""
+
+import time
+
+from . import _epri
+from .backends import resolve
+
+
+def tv_monosrc(proj, B, fgrad, delta, h, lbda, out_shape, backend=None, init=None,
+               positivity=False, mask=None, tol=1e-05, nitermax=1000000, eval_energy=False,
+               verbose=False, video=False, displayer=None, Ndisplay=20, eps=1e-06,
+               disable_toeplitz_kernel=False, lipschitz_const='auto', notest=False):
+    """TV-regularised reconstruction of one source from its projections.
+
+    Minimises ``0.5 * ||A u - proj||^2 + lbda_unrm * TV(u)`` (+ ``u >= 0`` with
+    ``positivity``, + ``u = 0`` where ``mask <= 0``) with the Condat-Vu / Chambolle-Pock
+    primal-dual scheme, stopping when ``||u - u_prev|| < tol * ||u||`` or after ``nitermax``
+    iterations. ``lbda`` is PyEPRI's dimensionless weight, ``lbda_unrm = (max h - min h) * P /
+    (2^(d-1) pi) * Nb / (B[-1] - B[0]) * delta^(d-1) * lbda``.
+
+    ``proj`` (P, Nb); ``fgrad`` (d, P) with d = len(out_shape); ``out_shape`` (Ny, Nx[, Nz]);
+    ``init``, ``mask``: images of shape ``out_shape``; ``lipschitz_const``: ``'auto'`` (power
+    iteration), ``'upper-bound'`` or a number. Returns the image (``out_shape``) in the dtype of
+    ``proj``.
+    """
+    return _epri.tv_mono(proj, B, fgrad, delta, h, lbda, out_shape, resolve(backend), init,
+                         positivity, mask, tol, nitermax, eval_energy, verbose, Ndisplay, eps,
+                         disable_toeplitz_kernel, lipschitz_const)
+
+
+def tv_multisrc(proj, B, fgrad, delta, h, lbda, out_shape, backend=None, init=None, tol=1e-05,
+                nitermax=1000000, eval_energy=False, disable_toeplitz_kernel=False,
+                verbose=False, video=False, Ndisplay=20, displayer=None, eps=1e-06,
+                lipschitz_const='auto', notest=False):
+    """TV-regularised source separation: ``K`` source images from the projections of ``L``
+    settings.
+
+    ``proj``: list of ``L`` sinograms (P_i, Nb); ``fgrad``: list of ``L`` (d, P_i) arrays;
+    ``h``: list of ``L`` lists of ``K`` spectra (Nb,); ``out_shape``: list of ``K`` image
+    shapes; ``init``: list of ``K`` images. Minimises
+    ``0.5 * sum_i ||sum_j A_{h[i][j]} u_j - proj[i]||^2 + lbda_unrm * sum_j TV(u_j)``.
+    Returns the list of the ``K`` images in the dtype of ``proj[0]``.
+    """
+    return _epri.tv_multi(proj, B, fgrad, delta, h, lbda, out_shape, resolve(backend), init,
+                          tol, nitermax, eval_energy, disable_toeplitz_kernel, verbose,
+                          Ndisplay, eps, lipschitz_const)
+
+
+def _check_interp1(interp1):
+    if not (isinstance(interp1, str) and interp1 == "linear"):
+        raise ValueError(
+            f"interp1 = {interp1!r}: epri's filtered backprojection interpolates linearly, with "
+            "zero outside the sampled range (PyEPRI's usual interp1, "
+            "lambda xp, fp, x: numpy.interp(x, xp.ravel(), fp.ravel(), left=0., right=0.)): pass 'linear'"
+        )
+
+
+def _fbp(name, proj, fgrad, h, B, grids, backend, frequency_cutoff, verbose):
+    start = time.perf_counter()
+    out = _epri.eprfbp(proj, fgrad, h, B, grids, resolve(backend), frequency_cutoff)
+    if verbose:
+        print(f"{name}: {out.shape} image from {len(proj)} projections in "
+              f"{time.perf_counter() - start:.3f} s")
+    return out
+
+
+def eprfbp2d(proj, fgrad, h, B, xgrid, ygrid, interp1, backend=None, frequency_cutoff=1.0,
+             verbose=False, video=False, displayer=None, Ndisplay=1, shuffle=False,
+             notest=False):
+    """Filtered backprojection of a 2D acquisition.
+
+    ``proj`` (P, Nb); ``fgrad`` (2, P) in G/cm (zero gradients skipped); ``h`` (Nb,) the
+    reference spectrum and ``B`` (Nb,) its field grid in G; ``xgrid``, ``ygrid`` the sample
+    positions (cm) of the image's X and Y axes; ``interp1`` must be the string ``"linear"``:
+    linear interpolation with zero outside the sampled range, what PyEPRI's examples pass as
+    ``lambda xp, fp, x: numpy.interp(x, xp.ravel(), fp.ravel(), left=0., right=0.)`` (Python callables are not
+    supported). ``frequency_cutoff`` in (0, 1]: fraction of the Fourier coefficients kept.
+    Returns the image (len(ygrid), len(xgrid)) in the dtype of ``proj``.
+    """
+    _check_interp1(interp1)
+    return _fbp("eprfbp2d", proj, fgrad, h, B, [ygrid, xgrid], backend, frequency_cutoff,
+                verbose)
+
+
+def eprfbp3d(proj, fgrad, h, B, xgrid, ygrid, zgrid, interp1, backend=None,
+             frequency_cutoff=1.0, verbose=False, video=False, displayer=None, Ndisplay=1,
+             shuffle=False, notest=False):
+    """Filtered backprojection of a 3D acquisition: as :func:`eprfbp2d` with ``fgrad`` (3, P)
+    and ``zgrid``; returns the volume (len(ygrid), len(xgrid), len(zgrid))."""
+    _check_interp1(interp1)
+    return _fbp("eprfbp3d", proj, fgrad, h, B, [ygrid, xgrid, zgrid], backend,
+                frequency_cutoff, verbose)
