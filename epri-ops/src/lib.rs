@@ -13,6 +13,7 @@ pub mod nodes;
 pub mod power;
 pub mod proj;
 pub mod recon;
+pub mod spectral;
 pub mod spectrum;
 pub mod toeplitz;
 
