@@ -10,6 +10,7 @@ pub mod info;
 pub mod project;
 pub mod selftest;
 pub mod separate;
+pub mod spectral;
 pub mod tv;
 
 use crate::cli::{Cli, Command, ComputeArgs};
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(a) => project::run(&a),
         Command::Backproject(a) => backproject::run(&a),
         Command::Tv(a) => tv::run(&a),
+        Command::Spectral(a) => spectral::run(&a),
         Command::Fbp(a) => fbp::run(&a),
         Command::Separate(a) => separate::run(&a),
         Command::Gallery(a) => gallery::run(&a),

@@ -139,7 +139,7 @@ pub fn lambda_unrm<T: Real>(lambda: f64, geometry: &Geometry<T>, h: ArrayView1<'
 
 /// The data term: projector `A`, measured sinogram `s`, `A* s`, and `A*A` either as a Toeplitz
 /// convolution or as a projection followed by a backprojection.
-struct LeastSquares<B: Backend, T: Real> {
+pub(crate) struct LeastSquares<B: Backend, T: Real> {
     backend: B,
     projector: Projector<B, T>,
     toeplitz: Option<ToeplitzKernel<B, T>>,
@@ -152,8 +152,71 @@ struct LeastSquares<B: Backend, T: Real> {
 }
 
 impl<B: Backend, T: Real> LeastSquares<B, T> {
+    /// The data term of the projections `proj` (shape `(P, Nb)`) for `projector`, with `A*A`
+    /// applied by `toeplitz` if given; computes `A* s`.
+    pub(crate) fn new(
+        backend: &B,
+        mut projector: Projector<B, T>,
+        toeplitz: Option<ToeplitzKernel<B, T>>,
+        proj: ArrayView2<'_, T>,
+    ) -> Result<Self> {
+        let proj = backend.upload(proj.into_dyn())?;
+        let mut adj_proj = backend.zeros::<T>(projector.image_shape())?;
+        projector.adjoint(&proj, &mut adj_proj)?;
+        Ok(LeastSquares {
+            backend: backend.clone(),
+            projector,
+            toeplitz,
+            sino: backend.zeros(proj.shape())?,
+            adj_proj,
+            proj,
+        })
+    }
+
+    /// `A* s`, image shape.
+    pub(crate) fn adj_proj(&self) -> &B::Buffer<T> {
+        &self.adj_proj
+    }
+
+    /// The backprojection scaled to fit the data best, `c A* s` with
+    /// `c = ‖A* s‖² / ‖A A* s‖²` (the least-squares step along `A* s` from 0); `None` when
+    /// `A A* s` vanishes or overflows.
+    pub(crate) fn scaled_backprojection(&mut self) -> Result<Option<B::Buffer<T>>> {
+        self.projector.apply(&self.adj_proj, &mut self.sino)?;
+        let num = self.backend.reduce(Reduce::SumSq, &self.adj_proj)?.f64();
+        let den = self.backend.reduce(Reduce::SumSq, &self.sino)?.f64();
+        let c = num / den;
+        if !(c.is_finite() && c > 0.0) {
+            return Ok(None);
+        }
+        let mut u = self.backend.duplicate(&self.adj_proj)?;
+        self.backend.scale(&mut u, T::of(c))?;
+        Ok(Some(u))
+    }
+
+    /// The Lipschitz constant of `∇f` as `how` asks, power iterations started from `u0`
+    /// stopping at the relative change `tol`.
+    pub(crate) fn lipschitz(&mut self, how: Lipschitz, u0: &B::Buffer<T>, tol: f64) -> Result<f64> {
+        Ok(match how {
+            Lipschitz::Value(l) => l,
+            Lipschitz::UpperBound => match &self.toeplitz {
+                Some(k) => k.max_abs_fourier().f64(),
+                None => {
+                    return Err(Error::Parameter(
+                        "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
+                    ))
+                }
+            },
+            Lipschitz::Auto => {
+                let backend = self.backend.clone();
+                let l = power_iteration(&backend, u0, T::of(tol), 1000, |x, y| self.normal(x, y))?;
+                1.05 * l.f64()
+            }
+        })
+    }
+
     /// `out <- A*A u`.
-    fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+    pub(crate) fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
         match &mut self.toeplitz {
             Some(k) => k.apply(u, out),
             None => {
@@ -256,17 +319,8 @@ pub fn tv_monosrc<B: Backend, T: Real>(
     } else {
         None
     };
-    let proj_buf = backend.upload(proj.into_dyn())?;
-    let mut data = LeastSquares {
-        backend: backend.clone(),
-        projector,
-        toeplitz,
-        sino: backend.zeros(proj_buf.shape())?,
-        adj_proj: backend.zeros::<T>(image_shape)?,
-        proj: proj_buf,
-    };
-    data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
-    let v = &data.adj_proj;
+    let mut data = LeastSquares::new(backend, projector, toeplitz, proj)?;
+    let v = data.adj_proj();
 
     let lambda_unrm = lambda_unrm(opts.lambda, geometry, h);
     let support = match &opts.mask {
@@ -297,22 +351,7 @@ pub fn tv_monosrc<B: Backend, T: Real>(
         }
     };
 
-    // Lipschitz constant of ∇f.
-    let lipschitz = match opts.lipschitz {
-        Lipschitz::Value(l) => l,
-        Lipschitz::UpperBound => match &data.toeplitz {
-            Some(k) => k.max_abs_fourier().f64(),
-            None => {
-                return Err(Error::Parameter(
-                    "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
-                ))
-            }
-        },
-        Lipschitz::Auto => {
-            let l = power_iteration(backend, &u, T::of(opts.tol), 1000, |x, y| data.normal(x, y))?;
-            1.05 * l.f64()
-        }
-    };
+    let lipschitz = data.lipschitz(opts.lipschitz, &u, opts.tol)?;
     let steps = Steps::new::<T>(lipschitz, grad_norm_bound(d), lambda_unrm, opts.lambda)?;
     let solution = solve(
         backend,
