@@ -46,7 +46,7 @@ impl Default for ProjectorOptions {
 /// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint, computed with
 /// a type-1 NUFFT. Units: `u` in concentration units `[c]`, projections in `[c]·[h]·cm^d`.
 /// Spectral-spatial images replace `Ĥ(α) NUFFT₂(u)` by `NUFFT₂(DFT_l(u)(α))`: the DFT along the
-/// spectral axis, then one type-2 NUFFT per retained column `α` (batched), read at the nodes of
+/// spectral axis, then per retained column `α` one type-2 NUFFT of that spectral slice at the nodes of
 /// that column (see [`crate::spectral`]).
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
@@ -71,10 +71,10 @@ struct FourierCore<B: Backend, T: Real> {
     /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion),
     /// times `Nb` for a spectral-spatial image (undoing the `1/Nb` of the spectral inverse DFT).
     adj: B::Buffer<C<T>>,
-    type2: NufftPlan<B, T>,
-    type1: NufftPlan<B, T>,
-    /// The complex image, or for a spectral-spatial image its retained spectral columns
-    /// `(ncols, Ny, Nx, Nz)`.
+    /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
+    plans: Option<(NufftPlan<B, T>, NufftPlan<B, T>)>,
+    /// The complex image, or for a spectral-spatial image one spectral slice
+    /// `(1, Ny, Nx, Nz)`.
     image_c: B::Buffer<C<T>>,
     values: B::Buffer<C<T>>,
     spectral: Option<SpectralStage<B, T>>,
@@ -85,25 +85,40 @@ struct SpectralStage<B: Backend, T: Real> {
     axis: SpectralAxisFft<B, T>,
     /// The complex image and its DFT along the spectral axis, `(Nb, Ny, Nx, Nz)`.
     full: B::Buffer<C<T>>,
-    /// `c_m·M + m`: where node `m` (column `c_m`) sits in the batched NUFFT values.
-    diag: B::Buffer<u32>,
-    /// The batched NUFFT values, `(ncols, M)`.
-    batch: B::Buffer<C<T>>,
+    /// One NUFFT pair per retained column that has nodes.
+    columns: Vec<Column<B, T>>,
+}
+
+/// The NUFFTs of one spectral column `c`: its nodes only, so that each node is interpolated
+/// from (spread onto) the one spatial spectrum it samples.
+struct Column<B: Backend, T: Real> {
+    /// Index of the column (its slice of the spectral DFT).
+    c: usize,
+    type2: NufftPlan<B, T>,
+    type1: NufftPlan<B, T>,
+    /// Positions `m` of the column's nodes in the node list, shape `(M_c,)`.
+    pos: B::Buffer<u32>,
+    /// Flat positions `c·Ny·Nx·Nz + i` of slice `c` of `full`, shape `(Ny·Nx·Nz,)`.
+    slots: B::Buffer<u32>,
+    values: B::Buffer<C<T>>,
 }
 
 impl<B: Backend, T: Real> FourierCore<B, T> {
     fn forward(&mut self, b: &B, u: &B::Buffer<T>, four: &mut B::Buffer<C<T>>) -> Result<()> {
         match &mut self.spectral {
             None => {
+                let (type2, _) = self.plans.as_mut().expect("2D/3D plans");
                 b.to_complex(u, &mut self.image_c)?;
-                self.type2.execute(&self.image_c, &mut self.values)?;
+                type2.execute(&self.image_c, &mut self.values)?;
             }
             Some(s) => {
                 b.to_complex(u, &mut s.full)?;
                 s.axis.forward(b, &mut s.full)?;
-                b.extract(&s.full, &[0; 4], &mut self.image_c)?;
-                self.type2.execute(&self.image_c, &mut s.batch)?;
-                b.gather(&s.batch, &s.diag, &mut self.values)?;
+                for col in &mut s.columns {
+                    b.extract(&s.full, &[col.c, 0, 0, 0], &mut self.image_c)?;
+                    col.type2.execute(&self.image_c, &mut col.values)?;
+                    b.scatter(&col.values, &col.pos, &mut self.values)?;
+                }
             }
         }
         b.cmul(&mut self.values, &self.fwd, false)?;
@@ -117,14 +132,17 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         b.cmul(&mut self.values, &self.adj, false)?;
         match &mut self.spectral {
             None => {
-                self.type1.execute(&self.values, &mut self.image_c)?;
+                let (_, type1) = self.plans.as_mut().expect("2D/3D plans");
+                type1.execute(&self.values, &mut self.image_c)?;
                 b.complex_part(&self.image_c, Part::Re, out)?;
             }
             Some(s) => {
-                b.fill(&mut s.batch, C::new(T::zero(), T::zero()))?;
-                b.scatter(&self.values, &s.diag, &mut s.batch)?;
-                self.type1.execute(&s.batch, &mut self.image_c)?;
-                b.embed(&self.image_c, &mut s.full, &[0; 4])?;
+                b.fill(&mut s.full, C::new(T::zero(), T::zero()))?;
+                for col in &mut s.columns {
+                    b.gather(&self.values, &col.pos, &mut col.values)?;
+                    col.type1.execute(&col.values, &mut self.image_c)?;
+                    b.scatter(&self.image_c, &col.slots, &mut s.full)?;
+                }
                 s.axis.inverse(b, &mut s.full)?;
                 b.complex_part(&s.full, Part::Re, out)?;
             }
@@ -213,13 +231,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let n_trans = if is_spectral { nodes.ncols() } else { 1 };
-        let plan = |ty| NufftPlan::new(backend, ty, spatial, n_trans, opts.eps);
-        let mut type2 = plan(NufftType::Type2)?;
-        let mut type1 = plan(NufftType::Type1)?;
-        let coords = nodes.coord_views();
-        type2.set_points(&coords)?;
-        type1.set_points(&coords)?;
+        let plan = |ty| NufftPlan::new(backend, ty, spatial, 1, opts.eps);
         let idx = nodes.indexes().to_vec();
         let indexes = backend.upload_flat(&[idx.len()], idx)?;
         let sino_shape = geometry.sino_shape();
@@ -229,37 +241,57 @@ impl<B: Backend, T: Real> Projector<B, T> {
         } else {
             backend.fft_plan::<T>(&FftSpec::new(&sino_shape, 1, FftKind::C2C)?)?
         };
-        let (image_c, spectral) = if is_spectral {
-            let m = nodes.len();
-            let diag: Vec<u32> = nodes
-                .columns()
-                .enumerate()
-                .map(|(i, c)| u32::try_from(c * m + i))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| {
-                    Error::Shape(format!(
-                        "{} spectral columns of {m} nodes exceed the u32 index range",
-                        nodes.ncols()
-                    ))
-                })?;
-            let mut cols = spatial.to_vec();
-            cols.insert(0, nodes.ncols());
+        let (plans, image_c, spectral) = if is_spectral {
+            let voxels: usize = spatial.iter().product();
+            let mut by_column = vec![Vec::new(); nodes.ncols()];
+            for (m, c) in nodes.columns().enumerate() {
+                by_column[c].push(m);
+            }
+            let mut columns = Vec::new();
+            for (c, pos) in by_column.into_iter().enumerate() {
+                if pos.is_empty() {
+                    continue;
+                }
+                let coords: Vec<Array1<T>> = nodes
+                    .coords()
+                    .iter()
+                    .map(|x| pos.iter().map(|&m| x[m]).collect())
+                    .collect();
+                let views: Vec<_> = coords.iter().map(|x| x.view()).collect();
+                let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
+                type2.set_points(&views)?;
+                type1.set_points(&views)?;
+                let slots = u32_range(c * voxels, voxels)?;
+                columns.push(Column {
+                    c,
+                    type2,
+                    type1,
+                    values: backend.zeros(&[pos.len()])?,
+                    pos: backend
+                        .upload_flat(&[pos.len()], pos.iter().map(|&m| m as u32).collect())?,
+                    slots: backend.upload_flat(&[voxels], slots)?,
+                });
+            }
+            let mut slice = spatial.to_vec();
+            slice.insert(0, 1);
             let stage = SpectralStage {
                 axis: SpectralAxisFft::new(backend, image_shape)?,
                 full: backend.zeros(image_shape)?,
-                diag: backend.upload_flat(&[m], diag)?,
-                batch: backend.zeros(&[nodes.ncols(), m])?,
+                columns,
             };
-            (backend.zeros(&cols)?, Some(stage))
+            (None, backend.zeros(&slice)?, Some(stage))
         } else {
-            (backend.zeros(image_shape)?, None)
+            let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
+            let coords = nodes.coord_views();
+            type2.set_points(&coords)?;
+            type1.set_points(&coords)?;
+            (Some((type2, type1)), backend.zeros(image_shape)?, None)
         };
         let core = FourierCore {
             indexes,
             fwd,
             adj,
-            type2,
-            type1,
+            plans,
             image_c,
             values: backend.zeros(&[nodes.len()])?,
             spectral,
@@ -379,4 +411,19 @@ impl<B: Backend, T: Real> Projector<B, T> {
     pub fn backend(&self) -> &B {
         &self.backend
     }
+}
+
+/// `start, start + 1, …, start + len - 1` as `u32` indices.
+///
+/// Errors: [`Error::Shape`] past the `u32` range.
+pub(crate) fn u32_range(start: usize, len: usize) -> Result<Vec<u32>> {
+    (start..start + len)
+        .map(|i| u32::try_from(i))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            Error::Shape(format!(
+                "{} entries exceed the u32 index range",
+                start + len
+            ))
+        })
 }

@@ -102,29 +102,34 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         // Nb · δ⁶/Nb: the inverse spectral DFT below divides by Nb.
         let scale = T::of(geometry.delta().f64().powi(6));
         let two = T::of(2.0);
-        let m = nodes.len();
-        let ncols = nodes.ncols();
-        let mut strengths = vec![C::new(T::zero(), T::zero()); ncols * m];
-        for (i, c) in nodes.columns().enumerate() {
-            let f = spectral::column_factor(geometry, c as i64, absorption);
-            let g = f * f.conj() * scale;
-            strengths[c * m + i] = if c == 0 { g } else { g * two };
-        }
-        let strengths = backend.upload_flat(&[ncols, m], strengths)?;
         let spatial: Vec<usize> = image_shape[1..].iter().map(|&n| 2 * n).collect();
-        let mut cols = spatial.clone();
-        cols.insert(0, ncols);
-        let mut phi_cols = backend.zeros::<C<T>>(&cols)?;
-        {
-            let mut plan = NufftPlan::new(backend, NufftType::Type1, &spatial, ncols, eps)?;
-            plan.set_points(&nodes.coord_views())?;
-            plan.execute(&strengths, &mut phi_cols)?;
-        }
-        let mut grid_shape = spatial;
+        let cells: usize = spatial.iter().product();
+        let mut grid_shape = spatial.clone();
         grid_shape.insert(0, nb);
         let mut phi_c = backend.zeros::<C<T>>(&grid_shape)?;
-        backend.embed(&phi_cols, &mut phi_c, &[0; 4])?;
-        drop(phi_cols);
+        let mut by_column = vec![Vec::new(); nodes.ncols()];
+        for (m, c) in nodes.columns().enumerate() {
+            by_column[c].push(m);
+        }
+        // Column by column (one fine grid alive at a time): slice c of the spectral DFT of φ.
+        let mut plan = NufftPlan::new(backend, NufftType::Type1, &spatial, 1, eps)?;
+        let mut slice = backend.zeros::<C<T>>(&spatial)?;
+        for (c, pos) in by_column.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
+            let f = spectral::column_factor(geometry, c as i64, absorption);
+            let g = f * f.conj() * scale;
+            let g = if c == 0 { g } else { g * two };
+            let coords: Vec<ndarray::Array1<T>> = nodes
+                .coords()
+                .iter()
+                .map(|x| pos.iter().map(|&m| x[m]).collect())
+                .collect();
+            plan.set_points(&coords.iter().map(|x| x.view()).collect::<Vec<_>>())?;
+            let strengths = backend.upload_flat(&[pos.len()], vec![g; pos.len()])?;
+            plan.execute(&strengths, &mut slice)?;
+            let slots = backend.upload_flat(&[cells], crate::proj::u32_range(c * cells, cells)?)?;
+            backend.scatter(&slice, &slots, &mut phi_c)?;
+        }
+        drop((plan, slice));
         SpectralAxisFft::new(backend, &grid_shape)?.inverse(backend, &mut phi_c)?;
         let mut shifts: Vec<isize> = image_shape.iter().map(|&n| n as isize).collect();
         shifts[0] = 0;

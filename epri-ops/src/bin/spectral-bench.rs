@@ -77,7 +77,8 @@ fn main_res() -> Res<()> {
         rfft_mode: true,
         eps: EPS,
     };
-    let (mut a, ms, mib) = first_call(|| Ok(Projector::new_spectral(&be, &g, &shape, false, opts)?))?;
+    let (mut a, ms, mib) =
+        first_call(|| Ok(Projector::new_spectral(&be, &g, &shape, false, opts)?))?;
     line("plan (nodes, NUFFT plans, buffers)", ms, mib);
     let u = be.rand::<f32>(&shape, 1)?;
     let mut s = be.zeros::<f32>(&g.sino_shape())?;
@@ -85,13 +86,21 @@ fn main_res() -> Res<()> {
     line("proj4d", median_ms(reps, || Ok(a.apply(&u, &mut s)?))?, mib);
     let mut v = be.zeros::<f32>(&shape)?;
     let (_, _, mib) = first_call(|| Ok(a.adjoint(&s, &mut v)?))?;
-    line("backproj4d", median_ms(reps, || Ok(a.adjoint(&s, &mut v)?))?, mib);
+    line(
+        "backproj4d",
+        median_ms(reps, || Ok(a.adjoint(&s, &mut v)?))?,
+        mib,
+    );
     drop(a);
     let (mut t, ms, mib) =
         first_call(|| Ok(ToeplitzKernel::new_spectral(&be, &g, &shape, false, EPS)?))?;
     line("Toeplitz kernel (with its rfft)", ms, mib);
     let (_, _, mib) = first_call(|| Ok(t.apply(&u, &mut v)?))?;
-    line("Toeplitz apply", median_ms(reps, || Ok(t.apply(&u, &mut v)?))?, mib);
+    line(
+        "Toeplitz apply",
+        median_ms(reps, || Ok(t.apply(&u, &mut v)?))?,
+        mib,
+    );
     Ok(())
 }
 
