@@ -33,6 +33,9 @@ pub enum Command {
     Backproject(BackprojectArgs),
     /// Reconstruct an image by TV-regularised least squares (PyEPRI's tv_monosrc)
     Tv(TvArgs),
+    /// Reconstruct a spectral-spatial (4D) image, one spectrum per voxel, by least squares
+    /// with spatial and spectral TV (projections, B and fgrad; no reference spectrum)
+    Spectral(SpectralArgs),
     /// Reconstruct an image by filtered backprojection (PyEPRI's eprfbp2d / eprfbp3d)
     Fbp(FbpArgs),
     /// Separate the sources of a multi-source dataset, one image per spectrum, by
@@ -209,6 +212,55 @@ fn parse_lambda(s: &str) -> Result<LambdaArg, String> {
             .map(LambdaArg::Value)
             .map_err(|e| format!("{e} (or auto, auto:discrepancy)")),
     }
+}
+
+/// `epri spectral`.
+#[derive(Args, Debug)]
+pub struct SpectralArgs {
+    #[command(flatten)]
+    pub sources: Sources,
+    /// Voxel size, cm
+    #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
+    pub delta: f64,
+    /// Image shape NB,NY,NX,NZ: NB field samples (the length of B) per voxel, then the voxels
+    #[arg(long, value_name = "NB,NY,NX,NZ", allow_hyphen_values = true, value_parser = parse_spectral_shape)]
+    pub shape: Shape,
+    /// Spatial TV weight λ (dimensionless, normalised like tv's by the amplitude of the scaled
+    /// backprojection): larger is smoother in space
+    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
+    pub lambda: f64,
+    /// Spectral TV weight λ_B (same normalisation; 0: spectra unregularised)
+    #[arg(long = "lambda-spectral", value_name = "L2", default_value_t = 0.0, allow_negative_numbers = true, value_parser = non_negative)]
+    pub lambda_spectral: f64,
+    /// Maximum number of iterations (the tolerance usually stops earlier)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
+    pub iters: usize,
+    /// Stop when ‖u − u_prev‖ < tol·‖u‖
+    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
+    pub tol: f64,
+    /// Constrain the image to be non-negative (for absorption profiles)
+    #[arg(long)]
+    pub positivity: bool,
+    /// The voxels hold absorption profiles (projected as their derivative along B)
+    #[arg(long)]
+    pub absorption: bool,
+    /// Show the energy every 20 iterations (costs one projection each)
+    #[arg(long)]
+    pub energy: bool,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
+    pub eps: f64,
+    /// Output image (NB, NY, NX, NZ): .npy
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Also draw the integrated intensity (slices and MIPs) into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
 }
 
 /// `epri fbp`.
@@ -418,16 +470,22 @@ fn parse_backend(s: &str) -> Result<DeviceSpec, String> {
 }
 
 fn parse_shape(s: &str) -> Result<Shape, String> {
+    parse_sizes(s, &[2, 3], "NY,NX or NY,NX,NZ", "2 (NY,NX) or 3 (NY,NX,NZ)")
+}
+
+/// A spectral-spatial image shape `NB,NY,NX,NZ`.
+fn parse_spectral_shape(s: &str) -> Result<Shape, String> {
+    parse_sizes(s, &[4], "NB,NY,NX,NZ", "4 (NB,NY,NX,NZ)")
+}
+
+fn parse_sizes(s: &str, counts: &[usize], form: &str, count_form: &str) -> Result<Shape, String> {
     let dims: Vec<usize> = s
         .split([',', 'x', 'X'])
         .map(|t| t.trim().parse::<usize>())
         .collect::<Result<_, _>>()
-        .map_err(|_| format!("expected NY,NX or NY,NX,NZ (positive integers), got '{s}'"))?;
-    if !(dims.len() == 2 || dims.len() == 3) {
-        return Err(format!(
-            "expected 2 (NY,NX) or 3 (NY,NX,NZ) sizes, got {}",
-            dims.len()
-        ));
+        .map_err(|_| format!("expected {form} (positive integers), got '{s}'"))?;
+    if !counts.contains(&dims.len()) {
+        return Err(format!("expected {count_form} sizes, got {}", dims.len()));
     }
     if dims.iter().any(|&n| n < 2) {
         return Err(format!("every size must be at least 2, got '{s}'"));

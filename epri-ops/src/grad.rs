@@ -1,8 +1,10 @@
 //! Discrete gradient and divergence of images, with optional support masks (PyEPRI's
-//! `utils.grad{2,3}d`, `div{2,3}d`, `compute_{2,3}d_gradient_masks`).
+//! `utils.grad{2,3,4}d`, `div{2,3,4}d`, `compute_{2,3}d_gradient_masks`).
 //!
-//! Images have shape (Y, X[, Z]); gradient fields have shape `(d, Y, X[, Z])`, component `a`
-//! the forward difference along image axis `a` (zero on the last slice of that axis).
+//! Images have shape (Y, X[, Z]) or, spectral-spatial, (B, Y, X, Z); gradient fields have shape
+//! `(n, image...)`, component `a` the forward difference along the `a`-th axis of the chosen
+//! list (every axis by default; the spectral, the spatial or all axes of a 4D image with
+//! [`grad_along`]), zero on the last slice of that axis.
 
 use crate::error::{Error, Result};
 use backend_core::{Backend, DeviceBuffer, Real};
@@ -22,28 +24,70 @@ pub fn grad_norm_bound(dim: usize) -> f64 {
 /// than 2; [`Error::NonFinite`] for NaN or infinite mask values.
 pub fn gradient_masks_host<T: Real>(mask: ArrayViewD<'_, T>) -> Result<ArrayD<T>> {
     let d = mask.ndim();
-    if !(2..=3).contains(&d) || mask.shape().iter().any(|&n| n < 2) {
+    if !(2..=3).contains(&d) {
         return Err(Error::Shape(format!(
             "support mask of shape {:?}: 2 or 3 axes, each of length at least 2",
             mask.shape()
         )));
     }
-    if !mask.iter().all(|v| v.is_finite()) {
-        return Err(Error::NonFinite("the support mask".into()));
+    let axes: Vec<usize> = (0..d).collect();
+    let shape = mask.shape().to_vec();
+    axis_masks_host(&shape, &axes, &vec![T::one(); d], Some(mask))
+}
+
+/// Weighted gradient masks along `axes` of images of shape `shape`:
+/// `M[a](k) = w_a · mask(k) · mask(k + e_{axes[a]})` (`mask ≡ 1` without a support mask), zero on
+/// the last slice along `axes[a]`; shape `(axes.len(), shape...)`. With [`grad_along`] and
+/// [`div_along`] they give the weighted, masked gradient `M ⊙ ∇u` and its negative adjoint.
+/// Computed on the host.
+///
+/// Errors: [`Error::Shape`] for an axis shorter than 2, an axis out of range or repeated, a
+/// weight list or a mask of the wrong size; [`Error::NonFinite`] for NaN or infinite mask values
+/// or weights.
+pub fn axis_masks_host<T: Real>(
+    shape: &[usize],
+    axes: &[usize],
+    weights: &[T],
+    mask: Option<ArrayViewD<'_, T>>,
+) -> Result<ArrayD<T>> {
+    let valid_axes = !axes.is_empty()
+        && axes.iter().all(|&a| a < shape.len())
+        && (1..axes.len()).all(|i| !axes[..i].contains(&axes[i]));
+    if !valid_axes || shape.iter().any(|&n| n < 2) || weights.len() != axes.len() {
+        return Err(Error::Shape(format!(
+            "gradient masks of images of shape {shape:?} (each axis of length at least 2) along the axes {axes:?} (distinct, in range) with {} weights (one per axis)",
+            weights.len()
+        )));
     }
-    let mut shape = vec![d];
-    shape.extend_from_slice(mask.shape());
-    let mut out = ArrayD::<T>::zeros(IxDyn(&shape));
-    for a in 0..d {
-        let n = mask.shape()[a];
-        let mut m = out.index_axis_mut(Axis(0), a);
+    if let Some(m) = &mask {
+        if m.shape() != shape {
+            return Err(Error::Shape(format!(
+                "support mask of shape {:?} for images of shape {shape:?}",
+                m.shape()
+            )));
+        }
+        if !m.iter().all(|v| v.is_finite()) {
+            return Err(Error::NonFinite("the support mask".into()));
+        }
+    }
+    if !weights.iter().all(|v| v.is_finite()) {
+        return Err(Error::NonFinite("the gradient weights".into()));
+    }
+    let ones = ArrayD::<T>::ones(IxDyn(shape));
+    let mask = mask.unwrap_or(ones.view());
+    let mut full = vec![axes.len()];
+    full.extend_from_slice(shape);
+    let mut out = ArrayD::<T>::zeros(IxDyn(&full));
+    for (i, (&a, &w)) in axes.iter().zip(weights).enumerate() {
+        let n = shape[a];
+        let mut m = out.index_axis_mut(Axis(0), i);
         let mut head = m.slice_axis_mut(Axis(a), Slice::from(0..n - 1));
         let lo = mask.slice_axis(Axis(a), Slice::from(0..n - 1));
         let hi = mask.slice_axis(Axis(a), Slice::from(1..n));
         ndarray::Zip::from(&mut head)
             .and(&lo)
             .and(&hi)
-            .for_each(|o, &l, &h| *o = l * h);
+            .for_each(|o, &l, &h| *o = w * l * h);
     }
     Ok(out)
 }
@@ -82,6 +126,32 @@ pub fn grad<B: Backend, T: Real>(
     }
     let axes: Vec<usize> = (0..u.shape().len()).collect();
     Ok(backend.grad(u, &axes, masks, out)?)
+}
+
+/// `out <- ∇u` along `axes` (masked and weighted by `masks` if given, see
+/// [`axis_masks_host`]): `u` of any shape with axes of length ≥ 2, `out` and `masks` of shape
+/// `(axes.len(), u...)`. For a spectral-spatial image `(B, Y, X, Z)`: `[0]` differentiates along
+/// B only, `[1, 2, 3]` in space only, `[0, 1, 2, 3]` along every axis.
+pub fn grad_along<B: Backend, T: Real>(
+    backend: &B,
+    u: &B::Buffer<T>,
+    axes: &[usize],
+    masks: Option<&B::Buffer<T>>,
+    out: &mut B::Buffer<T>,
+) -> Result<()> {
+    Ok(backend.grad(u, axes, masks, out)?)
+}
+
+/// `out <- div p` along `axes` (of `masks ⊙ p` if given), the negative adjoint of
+/// [`grad_along`] with the same axes and masks: `p` and `masks` of shape `(axes.len(), out...)`.
+pub fn div_along<B: Backend, T: Real>(
+    backend: &B,
+    p: &B::Buffer<T>,
+    axes: &[usize],
+    masks: Option<&B::Buffer<T>>,
+    out: &mut B::Buffer<T>,
+) -> Result<()> {
+    Ok(backend.div(p, axes, masks, out)?)
 }
 
 /// `out <- div p` (of `masks ⊙ p` if given), the negative adjoint of [`grad`]: `p` and `masks`

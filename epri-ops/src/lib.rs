@@ -15,6 +15,7 @@ pub mod oximetry;
 pub mod power;
 pub mod proj;
 pub mod recon;
+pub mod spectral;
 pub mod spectrum;
 pub mod toeplitz;
 

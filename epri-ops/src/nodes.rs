@@ -176,7 +176,9 @@ pub fn image_axis_to_fgrad_row(a: usize) -> usize {
     }
 }
 
-fn column_frequency(c: usize, nb: usize, rfft_mode: bool) -> i64 {
+/// Integer frequency `α` of column `c` of a Fourier sinogram of `nb` samples: `c` in rfft mode,
+/// FFT order (`0 … ⌈Nb/2⌉-1, -⌊Nb/2⌋ … -1`) in full mode.
+pub fn column_frequency(c: usize, nb: usize, rfft_mode: bool) -> i64 {
     if rfft_mode || c < nb.div_ceil(2) {
         c as i64
     } else {

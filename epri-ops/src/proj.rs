@@ -1,9 +1,11 @@
-//! The mono-source EPR projection operator `A` and its adjoint `A*` (backprojection), in 2D
-//! and 3D (PyEPRI's `proj{2,3}d*`, `backproj{2,3}d*`).
+//! The mono-source EPR projection operator `A` and its adjoint `A*` (backprojection): 2D and 3D
+//! images with a reference lineshape (PyEPRI's `proj{2,3}d*`, `backproj{2,3}d*`), and
+//! spectral-spatial 4D images (PyEPRI's `proj4d*`, `backproj4d*`, see [`crate::spectral`]).
 
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
+use crate::spectral::{self, SpectralAxisFft};
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
@@ -29,11 +31,12 @@ impl Default for ProjectorOptions {
     }
 }
 
-/// The projection operator `A` of one experiment (geometry, lineshape `h`, image shape), planned
-/// once and applied many times.
+/// The projection operator `A` of one experiment (geometry, lineshape `h` or spectral axis, image
+/// shape), planned once and applied many times.
 ///
 /// * Images: real buffers of shape `image_shape` = (Ny, Nx) or (Ny, Nx, Nz), axes **(Y, X[, Z])**,
-///   pixel `i` along an axis of length `N` at position `(i - N/2)·δ` cm.
+///   pixel `i` along an axis of length `N` at position `(i - N/2)·δ` cm; or, for
+///   [`Projector::new_spectral`], `(Nb, Ny, Nx, Nz)` with the spectral axis first, sampled on `B`.
 /// * Sinograms: real buffers of shape `(P, Nb)`, row `k` the projection for gradient
 ///   `fgrad[:, k]`, sampled on the field grid `B`.
 /// * Fourier sinograms: complex buffers of shape `(P, ncols)`, `ncols = Nb/2+1` (rfft mode) or
@@ -42,6 +45,9 @@ impl Default for ProjectorOptions {
 /// `A u = DFT⁻¹( δ^d · Ĥ(α) · NUFFT₂(u)(ω_{k,α}) )` over the retained frequencies (see
 /// [`FrequencyNodes`]), zero elsewhere; `A*` is its exact adjoint, computed with
 /// a type-1 NUFFT. Units: `u` in concentration units `[c]`, projections in `[c]·[h]·cm^d`.
+/// Spectral-spatial images replace `Ĥ(α) NUFFT₂(u)` by `NUFFT₂(DFT_l(u)(α))`: the DFT along the
+/// spectral axis, then per retained column `α` one type-2 NUFFT of that spectral slice at the nodes of
+/// that column (see [`crate::spectral`]).
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
 /// [`backend_core::nufft::choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
@@ -60,20 +66,61 @@ pub struct Projector<B: Backend, T: Real> {
 /// The Fourier-domain half of the operator: NUFFTs and the spectrum weights at the nodes.
 struct FourierCore<B: Backend, T: Real> {
     indexes: B::Buffer<u32>,
-    /// `δ^d Ĥ(α_m)` per node.
+    /// `δ^d Ĥ(α_m)` per node (`Ĥ` the column factor of a spectral-spatial image).
     fwd: B::Buffer<C<T>>,
-    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion).
+    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion),
+    /// times `Nb` for a spectral-spatial image (undoing the `1/Nb` of the spectral inverse DFT).
     adj: B::Buffer<C<T>>,
+    /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
+    plans: Option<(NufftPlan<B, T>, NufftPlan<B, T>)>,
+    /// The complex image, or for a spectral-spatial image one spectral slice
+    /// `(1, Ny, Nx, Nz)`.
+    image_c: B::Buffer<C<T>>,
+    values: B::Buffer<C<T>>,
+    spectral: Option<SpectralStage<B, T>>,
+}
+
+/// The spectral axis of a spectral-spatial projector.
+struct SpectralStage<B: Backend, T: Real> {
+    axis: SpectralAxisFft<B, T>,
+    /// The complex image and its DFT along the spectral axis, `(Nb, Ny, Nx, Nz)`.
+    full: B::Buffer<C<T>>,
+    /// One NUFFT pair per retained column that has nodes.
+    columns: Vec<Column<B, T>>,
+}
+
+/// The NUFFTs of one spectral column `c`: its nodes only, so that each node is interpolated
+/// from (spread onto) the one spatial spectrum it samples.
+struct Column<B: Backend, T: Real> {
+    /// Index of the column (its slice of the spectral DFT).
+    c: usize,
     type2: NufftPlan<B, T>,
     type1: NufftPlan<B, T>,
-    image_c: B::Buffer<C<T>>,
+    /// Positions `m` of the column's nodes in the node list, shape `(M_c,)`.
+    pos: B::Buffer<u32>,
+    /// Flat positions `c·Ny·Nx·Nz + i` of slice `c` of `full`, shape `(Ny·Nx·Nz,)`.
+    slots: B::Buffer<u32>,
     values: B::Buffer<C<T>>,
 }
 
 impl<B: Backend, T: Real> FourierCore<B, T> {
     fn forward(&mut self, b: &B, u: &B::Buffer<T>, four: &mut B::Buffer<C<T>>) -> Result<()> {
-        b.to_complex(u, &mut self.image_c)?;
-        self.type2.execute(&self.image_c, &mut self.values)?;
+        match &mut self.spectral {
+            None => {
+                let (type2, _) = self.plans.as_mut().expect("2D/3D plans");
+                b.to_complex(u, &mut self.image_c)?;
+                type2.execute(&self.image_c, &mut self.values)?;
+            }
+            Some(s) => {
+                b.to_complex(u, &mut s.full)?;
+                s.axis.forward(b, &mut s.full)?;
+                for col in &mut s.columns {
+                    b.extract(&s.full, &[col.c, 0, 0, 0], &mut self.image_c)?;
+                    col.type2.execute(&self.image_c, &mut col.values)?;
+                    b.scatter(&col.values, &col.pos, &mut self.values)?;
+                }
+            }
+        }
         b.cmul(&mut self.values, &self.fwd, false)?;
         b.fill(four, C::new(T::zero(), T::zero()))?;
         b.scatter(&self.values, &self.indexes, four)?;
@@ -83,8 +130,23 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
     fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
         b.gather(four, &self.indexes, &mut self.values)?;
         b.cmul(&mut self.values, &self.adj, false)?;
-        self.type1.execute(&self.values, &mut self.image_c)?;
-        b.complex_part(&self.image_c, Part::Re, out)?;
+        match &mut self.spectral {
+            None => {
+                let (_, type1) = self.plans.as_mut().expect("2D/3D plans");
+                type1.execute(&self.values, &mut self.image_c)?;
+                b.complex_part(&self.image_c, Part::Re, out)?;
+            }
+            Some(s) => {
+                b.fill(&mut s.full, C::new(T::zero(), T::zero()))?;
+                for col in &mut s.columns {
+                    b.gather(&self.values, &col.pos, &mut col.values)?;
+                    col.type1.execute(&col.values, &mut self.image_c)?;
+                    b.scatter(&self.image_c, &col.slots, &mut s.full)?;
+                }
+                s.axis.inverse(b, &mut s.full)?;
+                b.complex_part(&s.full, Part::Re, out)?;
+            }
+        }
         Ok(())
     }
 }
@@ -105,13 +167,60 @@ impl<B: Backend, T: Real> Projector<B, T> {
     ) -> Result<Self> {
         geometry.check_spectrum("h", h)?;
         geometry.check_image_shape(image_shape)?;
-        let nodes = FrequencyNodes::new(geometry, opts.rfft_mode)?;
         let spectrum = lineshape_spectrum(backend, h, opts.rfft_mode)?;
+        Self::build(backend, geometry, spectrum, image_shape, opts)
+    }
+
+    /// Plans the spectral-spatial operator (PyEPRI's `proj4d` / `backproj4d`) for a 3D
+    /// `geometry` and images of shape `(Nb, Ny, Nx, Nz)` (spectral axis first, sampled on `B`;
+    /// spatial axes at least 2). With `absorption` the voxels hold absorption profiles,
+    /// projected as their derivative along B (PyEPRI's `absorption_mode`).
+    ///
+    /// Errors: [`Error::Shape`] when the geometry is not 3D or the image shape is not
+    /// `(Nb, Ny, Nx, Nz)`; backend errors as [`Projector::new`].
+    pub fn new_spectral(
+        backend: &B,
+        geometry: &Geometry<T>,
+        image_shape: &[usize],
+        absorption: bool,
+        opts: ProjectorOptions,
+    ) -> Result<Self> {
+        spectral::check_image_shape(geometry, image_shape)?;
+        let ncols = if opts.rfft_mode {
+            geometry.nb() / 2 + 1
+        } else {
+            geometry.nb()
+        };
+        let factors = (0..ncols)
+            .map(|c| {
+                let alpha = crate::nodes::column_frequency(c, geometry.nb(), opts.rfft_mode);
+                spectral::column_factor(geometry, alpha, absorption)
+            })
+            .collect();
+        Self::build(backend, geometry, factors, image_shape, opts)
+    }
+
+    /// The operator with column factors `spectrum` (the lineshape's DFT, or the spectral-spatial
+    /// factors when `image_shape` has one axis more than the geometry).
+    fn build(
+        backend: &B,
+        geometry: &Geometry<T>,
+        spectrum: Array1<C<T>>,
+        image_shape: &[usize],
+        opts: ProjectorOptions,
+    ) -> Result<Self> {
+        let nodes = FrequencyNodes::new(geometry, opts.rfft_mode)?;
+        let is_spectral = image_shape.len() > geometry.dim();
+        let spatial = &image_shape[image_shape.len() - geometry.dim()..];
         let d = geometry.dim() as i32;
         let nb = geometry.nb();
         let delta_d = geometry.delta().f64().powi(d);
         let fwd_scale = T::of(delta_d);
-        let adj_scale = T::of(delta_d / nb as f64);
+        let adj_scale = T::of(if is_spectral {
+            delta_d
+        } else {
+            delta_d / nb as f64
+        });
         let two = T::of(2.0);
         let fwd = node_weights(backend, &nodes, |c| spectrum[c] * fwd_scale)?;
         let adj = node_weights(backend, &nodes, |c| {
@@ -122,12 +231,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let plan = |ty| NufftPlan::new(backend, ty, image_shape, 1, opts.eps);
-        let mut type2 = plan(NufftType::Type2)?;
-        let mut type1 = plan(NufftType::Type1)?;
-        let coords = nodes.coord_views();
-        type2.set_points(&coords)?;
-        type1.set_points(&coords)?;
+        let plan = |ty| NufftPlan::new(backend, ty, spatial, 1, opts.eps);
         let idx = nodes.indexes().to_vec();
         let indexes = backend.upload_flat(&[idx.len()], idx)?;
         let sino_shape = geometry.sino_shape();
@@ -137,14 +241,60 @@ impl<B: Backend, T: Real> Projector<B, T> {
         } else {
             backend.fft_plan::<T>(&FftSpec::new(&sino_shape, 1, FftKind::C2C)?)?
         };
+        let (plans, image_c, spectral) = if is_spectral {
+            let voxels: usize = spatial.iter().product();
+            let mut by_column = vec![Vec::new(); nodes.ncols()];
+            for (m, c) in nodes.columns().enumerate() {
+                by_column[c].push(m);
+            }
+            let mut columns = Vec::new();
+            for (c, pos) in by_column.into_iter().enumerate() {
+                if pos.is_empty() {
+                    continue;
+                }
+                let coords: Vec<Array1<T>> = nodes
+                    .coords()
+                    .iter()
+                    .map(|x| pos.iter().map(|&m| x[m]).collect())
+                    .collect();
+                let views: Vec<_> = coords.iter().map(|x| x.view()).collect();
+                let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
+                type2.set_points(&views)?;
+                type1.set_points(&views)?;
+                let slots = u32_range(c * voxels, voxels)?;
+                columns.push(Column {
+                    c,
+                    type2,
+                    type1,
+                    values: backend.zeros(&[pos.len()])?,
+                    pos: backend
+                        .upload_flat(&[pos.len()], pos.iter().map(|&m| m as u32).collect())?,
+                    slots: backend.upload_flat(&[voxels], slots)?,
+                });
+            }
+            let mut slice = spatial.to_vec();
+            slice.insert(0, 1);
+            let stage = SpectralStage {
+                axis: SpectralAxisFft::new(backend, image_shape)?,
+                full: backend.zeros(image_shape)?,
+                columns,
+            };
+            (None, backend.zeros(&slice)?, Some(stage))
+        } else {
+            let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
+            let coords = nodes.coord_views();
+            type2.set_points(&coords)?;
+            type1.set_points(&coords)?;
+            (Some((type2, type1)), backend.zeros(image_shape)?, None)
+        };
         let core = FourierCore {
             indexes,
             fwd,
             adj,
-            type2,
-            type1,
-            image_c: backend.zeros(image_shape)?,
+            plans,
+            image_c,
             values: backend.zeros(&[nodes.len()])?,
+            spectral,
         };
         Ok(Projector {
             backend: backend.clone(),
@@ -246,7 +396,8 @@ impl<B: Backend, T: Real> Projector<B, T> {
     }
 
     /// The lineshape spectrum `rfft(h)` (rfft mode, shape `(Nb/2+1,)`) or `fft(h)` (shape
-    /// `(Nb,)`), unscaled.
+    /// `(Nb,)`), unscaled; for a spectral-spatial operator the column factors (1, or
+    /// `i 2π α / (Nb dB)` in absorption mode).
     pub fn spectrum(&self) -> ArrayView1<'_, C<T>> {
         self.spectrum.view()
     }
@@ -260,4 +411,19 @@ impl<B: Backend, T: Real> Projector<B, T> {
     pub fn backend(&self) -> &B {
         &self.backend
     }
+}
+
+/// `start, start + 1, …, start + len - 1` as `u32` indices.
+///
+/// Errors: [`Error::Shape`] past the `u32` range.
+pub(crate) fn u32_range(start: usize, len: usize) -> Result<Vec<u32>> {
+    (start..start + len)
+        .map(|i| u32::try_from(i))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| {
+            Error::Shape(format!(
+                "{} entries exceed the u32 index range",
+                start + len
+            ))
+        })
 }

@@ -18,6 +18,8 @@ pub enum Workload<'a> {
     /// TV reconstruction of one image of each shape (one shape: `tv`; several: `separate`,
     /// whose K² cross Toeplitz kernels are counted).
     Tv(&'a [Vec<usize>]),
+    /// Spectral-spatial TV reconstruction of an image `(Nb, Ny, Nx, Nz)`.
+    Spectral(&'a [usize]),
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -36,6 +38,7 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
     let d = match work {
         Workload::Operator(sh) | Workload::Fbp(sh) => sh.len(),
         Workload::Tv(shapes) => shapes.first().map_or(2, Vec::len),
+        Workload::Spectral(_) => 3,
     } as f64;
     // Sinogram (real and half-spectrum complex), its frequency nodes, host copies.
     let sino = (p as f64) * (nb as f64) * s * (6.0 + d);
@@ -55,6 +58,16 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
             // K² kernels on the doubled grid (complex), and the fine grid (upsampling 2,
             // complex) of the NUFFT that computes one of them.
             per_source + (k * k + 2f64.powf(d)) * doubled * 2.0 * s
+        }
+        Workload::Spectral(sh) => {
+            let (nbf, voxels) = (sh[0] as f64, pixels(&sh[1..]));
+            let ncols = nbf / 2.0 + 1.0;
+            // Iterates, duals, masks, the spectral DFT buffers (complex) and the retained
+            // columns; the two NUFFT fine grids of the projector (ncols transforms, upsampling
+            // 2, complex); the kernel (Nb, 2N...) as real, complex and half spectrum; the
+            // transient fine grid of its NUFFT (ncols transforms on the doubled grid).
+            let per_voxel = nbf * 26.0 + ncols * (2.0 + 2.0 * 2.0 * 8.0 + 2.0 * 64.0);
+            voxels * s * (per_voxel + nbf * 8.0 * 4.0)
         }
     };
     sino + image
@@ -100,7 +113,9 @@ pub fn check_memory(
     };
     if need > have {
         let shape = match work {
-            Workload::Operator(s) | Workload::Fbp(s) => crate::io::array::fmt_shape(s),
+            Workload::Operator(s) | Workload::Fbp(s) | Workload::Spectral(s) => {
+                crate::io::array::fmt_shape(s)
+            }
             Workload::Tv(shapes) => shapes
                 .iter()
                 .map(|s| crate::io::array::fmt_shape(s))
@@ -231,6 +246,7 @@ pub fn before_compute(
     }
     match work {
         Workload::Operator(shape) | Workload::Fbp(shape) => check_scale(acq, shape, delta)?,
+        Workload::Spectral(shape) => check_scale(acq, &shape[1..], delta)?,
         Workload::Tv(shapes) => {
             for shape in shapes {
                 check_scale(acq, shape, delta)?;

@@ -11,6 +11,7 @@ pub mod oximetry;
 pub mod project;
 pub mod selftest;
 pub mod separate;
+pub mod spectral;
 pub mod tv;
 
 use crate::cli::{Cli, Command, ComputeArgs};
@@ -26,6 +27,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(a) => project::run(&a),
         Command::Backproject(a) => backproject::run(&a),
         Command::Tv(a) => tv::run(&a),
+        Command::Spectral(a) => spectral::run(&a),
         Command::Fbp(a) => fbp::run(&a),
         Command::Separate(a) => separate::run(&a),
         Command::Oximetry(a) => oximetry::run(&a),

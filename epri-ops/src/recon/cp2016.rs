@@ -1,12 +1,15 @@
 //! The Condat–Vũ / Chambolle–Pock 2016 primal–dual iterations for
-//! `min f(u_1, …, u_K) + λ Σ_j TV(u_j)` [+ positivity] [+ support], shared by the mono-source
-//! (PyEPRI's `tvsolver_cp2016`, K = 1, support mask allowed) and multi-source
-//! (`tvsolver_cp2016_multisrc`) reconstructions. Everything stays on the device; the host
-//! receives two scalars per source and iteration for the stopping test.
+//! `min f(u_1, …, u_K) + Σ_j Σ_t λ_{j,t} TV_t(u_j)` [+ positivity] [+ support], shared by the
+//! mono-source (PyEPRI's `tvsolver_cp2016`, K = 1, support mask allowed), multi-source
+//! (`tvsolver_cp2016_multisrc`) and spectral-spatial reconstructions. Each term `TV_t` is an
+//! isotropic TV `Σ_k ‖(M_t ⊙ ∇u)(k)‖₂` whose masks `M_t` select and weight the axes of the
+//! gradient (all axes for the 2D/3D images; the spatial axes, or the spectral axis alone, of a
+//! 4D image). Everything stays on the device; the host receives two scalars per source and
+//! iteration for the stopping test.
 
 use super::tv::{TvOptions, TvProgress};
 use crate::error::{Error, Result};
-use crate::grad::grad;
+use crate::grad::{div_along, grad_along};
 use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
 use std::sync::atomic::Ordering;
 
@@ -27,7 +30,39 @@ pub(crate) struct Support<B: Backend, T: Real> {
     pub masks: B::Buffer<T>,
 }
 
-/// Step sizes of the scheme: `τ`, `σ` and the TV weight `λ` (unnormalised).
+/// One regularisation term `λ Σ_k ‖(M ⊙ ∇u)(k)‖₂` of an image, the gradient over every axis:
+/// its weight `λ` and its masks `M` (shape `(ndim, image...)`; `None`: all ones).
+pub(crate) struct TvTerm<B: Backend, T: Real> {
+    pub weight: f64,
+    pub masks: Option<B::Buffer<T>>,
+}
+
+/// The regularisation of one image: its terms (at least one) and the support mask applied
+/// after each primal step.
+pub(crate) struct Regulariser<B: Backend, T: Real> {
+    pub mask: Option<B::Buffer<T>>,
+    pub terms: Vec<TvTerm<B, T>>,
+}
+
+impl<B: Backend, T: Real> Regulariser<B, T> {
+    /// The isotropic TV of weight `lambda` over every axis, under an optional support.
+    fn tv(lambda: f64, support: Option<Support<B, T>>) -> Self {
+        let (mask, masks) = match support {
+            Some(s) => (Some(s.mask), Some(s.masks)),
+            None => (None, None),
+        };
+        Regulariser {
+            mask,
+            terms: vec![TvTerm {
+                weight: lambda,
+                masks,
+            }],
+        }
+    }
+}
+
+/// Step sizes of the scheme: `τ`, `σ`, and the TV weight `λ` (unnormalised) of the single-term
+/// form ([`solve`]).
 pub(crate) struct Steps {
     pub tau: f64,
     pub sigma: f64,
@@ -46,23 +81,33 @@ impl Steps {
         lambda_unrm: f64,
         lambda: f64,
     ) -> Result<Self> {
+        Self::for_terms::<T>(lipschitz, &[(grad_norm, lambda_unrm, lambda)])
+    }
+
+    /// The steps for several terms `(‖∇_t‖ bound, λ_t unnormalised, λ_t as the user gave it)`:
+    /// `τ = 1 / (2L)`, `σ = L / Σ_t (‖∇_t‖ λ_t)²` (the norm of the stacked operator
+    /// `[λ_t ∇_t]_t` is at most the root of that sum); `lambda` is the first term's weight.
+    pub fn for_terms<T: Real>(lipschitz: f64, terms: &[(f64, f64, f64)]) -> Result<Self> {
         if !(lipschitz > 0.0 && lipschitz.is_finite()) {
             return Err(Error::Parameter(format!(
                 "Lipschitz constant {lipschitz:e} (must be positive and finite)"
             )));
         }
+        let knorm2: f64 = terms.iter().map(|(g, l, _)| (g * l).powi(2)).sum();
         let steps = Steps {
             tau: 0.5 / lipschitz,
-            sigma: lipschitz / (grad_norm * lambda_unrm).powi(2),
-            lambda: lambda_unrm,
+            sigma: lipschitz / knorm2,
+            lambda: terms[0].1,
         };
         let normal = |x: f64| T::of(x).f64().is_normal() && x > 0.0;
-        if !(normal(steps.lambda) && normal(steps.sigma) && normal(steps.tau)) {
-            return Err(Error::Parameter(format!(
-                "λ = {lambda:e} gives the TV weight {lambda_unrm:.3e} and the dual step {:.3e}, outside the range of {}: choose λ closer to 1 (PyEPRI's examples use 2e-5 to 500)",
-                steps.sigma,
-                T::PRECISION
-            )));
+        for &(_, lambda_unrm, lambda) in terms {
+            if !(normal(lambda_unrm) && normal(steps.sigma) && normal(steps.tau)) {
+                return Err(Error::Parameter(format!(
+                    "λ = {lambda:e} gives the TV weight {lambda_unrm:.3e} and the dual step {:.3e}, outside the range of {}: choose λ closer to 1 (PyEPRI's examples use 2e-5 to 500)",
+                    steps.sigma,
+                    T::PRECISION
+                )));
+            }
         }
         Ok(steps)
     }
@@ -91,7 +136,8 @@ impl<B: Backend, T: Real> TotalVariation<B, T> {
 
     fn eval(&mut self, be: &B, u: &B::Buffer<T>, masks: Option<&B::Buffer<T>>) -> Result<f64> {
         let d = self.grad.shape()[0];
-        grad(be, u, masks, &mut self.grad)?;
+        let axes: Vec<usize> = (0..d).collect();
+        grad_along(be, u, &axes, masks, &mut self.grad)?;
         be.map(Unary::Square, &mut self.grad)?;
         let mut offset = vec![0; d + 1];
         for a in 0..d {
@@ -116,13 +162,33 @@ pub(crate) struct Solution<B: Backend, T: Real> {
 }
 
 /// Runs the scheme from the initial images `u` (one per source, with an optional support each;
-/// `ū = u`, `p = 0`) until `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²` or `opts.max_iter`
-/// iterations, calling `progress` after each iteration (with the energy every
-/// `opts.energy_every` iterations) and then reading `opts.cancel` ([`Error::Cancelled`] when set).
+/// `ū = u`, `p = 0`), TV over every axis of weight `steps.lambda`, until
+/// `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²` or `opts.max_iter` iterations, calling `progress`
+/// after each iteration (with the energy every `opts.energy_every` iterations) and then reading
+/// `opts.cancel` ([`Error::Cancelled`] when set).
 pub(crate) fn solve<B: Backend, T: Real>(
     backend: &B,
+    u: Vec<B::Buffer<T>>,
+    support: Vec<Option<Support<B, T>>>,
+    steps: &Steps,
+    opts: &TvOptions<T>,
+    data: &mut impl DataTerm<B, T>,
+    progress: &mut dyn FnMut(&TvProgress),
+) -> Result<Solution<B, T>> {
+    let regs = support
+        .into_iter()
+        .map(|s| Regulariser::tv(steps.lambda, s))
+        .collect();
+    solve_regularised(backend, u, regs, steps, opts, data, progress)
+}
+
+/// [`solve`] with any regularisation terms per image (`regs[j]` for image `j`): one dual field
+/// per term, `p_t <- proj(p_t + σ λ_t M_t ⊙ ∇ū)`, and the primal step
+/// `u <- u + τ (Σ_t λ_t div(M_t ⊙ p_t) − ∇f)` (the terms after the first folded into `∇f`).
+pub(crate) fn solve_regularised<B: Backend, T: Real>(
+    backend: &B,
     mut u: Vec<B::Buffer<T>>,
-    support: &[Option<Support<B, T>>],
+    regs: Vec<Regulariser<B, T>>,
     steps: &Steps,
     opts: &TvOptions<T>,
     data: &mut impl DataTerm<B, T>,
@@ -137,43 +203,66 @@ pub(crate) fn solve<B: Backend, T: Real>(
         .iter()
         .map(|x| backend.zeros::<T>(x.shape()))
         .collect::<backend_core::Result<Vec<_>>>()?;
-    let mut p = Vec::with_capacity(u.len());
+    // One dual field per term of each image; one divergence scratch per image with more terms.
+    let mut p: Vec<Vec<B::Buffer<T>>> = Vec::with_capacity(u.len());
+    let mut scratch = Vec::with_capacity(u.len());
     let mut tv = Vec::with_capacity(u.len());
-    for x in &u {
+    for (x, r) in u.iter().zip(&regs) {
         let mut pshape = vec![x.shape().len()];
         pshape.extend_from_slice(x.shape());
-        p.push(backend.zeros::<T>(&pshape)?);
+        p.push(
+            r.terms
+                .iter()
+                .map(|_| backend.zeros::<T>(&pshape))
+                .collect::<backend_core::Result<_>>()?,
+        );
+        scratch.push(if r.terms.len() > 1 {
+            Some(backend.zeros::<T>(x.shape())?)
+        } else {
+            None
+        });
         tv.push(TotalVariation::new(backend, x.shape())?);
     }
-    let masks = |j: usize| support[j].as_ref().map(|s| &s.masks);
+    let all_axes: Vec<Vec<usize>> = u.iter().map(|x| (0..x.shape().len()).collect()).collect();
     let mut energy = |data: &mut _, u: &[B::Buffer<T>]| -> Result<f64> {
         let mut total = 0.0;
-        for (j, (t, x)) in tv.iter_mut().zip(u).enumerate() {
-            total += t.eval(backend, x, masks(j))?;
+        for ((t, x), r) in tv.iter_mut().zip(u).zip(&regs) {
+            for term in &r.terms {
+                total += term.weight * t.eval(backend, x, term.masks.as_ref())?;
+            }
         }
-        Ok(DataTerm::fidelity(data, u)? + steps.lambda * total)
+        Ok(DataTerm::fidelity(data, u)? + total)
     };
 
     let tol2 = opts.tol * opts.tol;
-    let step_dual = T::of(steps.sigma * steps.lambda);
-    let (tau, lambda) = (T::of(steps.tau), T::of(steps.lambda));
+    let tau = T::of(steps.tau);
     let mut iterations = 0;
     let mut counted = backend.profile();
     while iterations < opts.max_iter {
         data.gradient(&u, &mut gradf)?;
         let (mut dsq, mut usq) = (0.0, 0.0);
         for j in 0..u.len() {
-            backend.tv_dual_step(&mut p[j], &ubar[j], step_dual, masks(j))?;
+            let terms = &regs[j].terms;
+            for (pt, term) in p[j].iter_mut().zip(terms) {
+                let step = T::of(steps.sigma * term.weight);
+                backend.tv_dual_step(pt, &ubar[j], step, term.masks.as_ref())?;
+            }
+            if let Some(div) = scratch[j].as_mut() {
+                for (pt, term) in p[j].iter().zip(terms).skip(1) {
+                    div_along(backend, pt, &all_axes[j], term.masks.as_ref(), div)?;
+                    backend.axpby(T::of(-term.weight), div, T::one(), &mut gradf[j])?;
+                }
+            }
             backend.tv_primal_step(
                 &mut u[j],
                 &mut ubar[j],
-                &p[j],
+                &p[j][0],
                 &gradf[j],
                 tau,
-                lambda,
+                T::of(terms[0].weight),
                 opts.positivity,
-                support[j].as_ref().map(|s| &s.mask),
-                masks(j),
+                regs[j].mask.as_ref(),
+                terms[0].masks.as_ref(),
             )?;
             // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
             dsq += backend.sq_dist(&ubar[j], &u[j])?.f64();

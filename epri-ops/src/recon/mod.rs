@@ -1,12 +1,15 @@
-//! Reconstructions: TV-regularised least squares ([`tv`]) with an automatic choice of its weight
-//! ([`lambda`]), and filtered backprojection ([`fbp`]).
+//! Reconstructions: TV-regularised least squares ([`tv`], [`tv_multisrc`], spectral-spatial
+//! [`tv_spectral`]) with an automatic choice of its weight ([`lambda`]), and filtered
+//! backprojection ([`fbp`]).
 
 mod cp2016;
 pub mod fbp;
 pub mod lambda;
 pub mod tv;
 pub mod tv_multisrc;
+pub mod tv_spectral;
 
 pub use fbp::{fbp, grid};
 pub use lambda::{choose_lambda, LambdaChoice, LambdaRule, LambdaSearchOptions, LambdaTrial};
 pub use tv::{tv_monosrc, Lipschitz, TvOptions, TvProblem, TvProgress, TvResult, TvSolution};
+pub use tv_spectral::{tv_spectral, SpectralTvOptions};

@@ -145,7 +145,7 @@ pub fn lambda_unrm<T: Real>(lambda: f64, geometry: &Geometry<T>, h: ArrayView1<'
 
 /// The data term: projector `A`, measured sinogram `s`, `A* s`, and `A*A` either as a Toeplitz
 /// convolution or as a projection followed by a backprojection.
-struct LeastSquares<B: Backend, T: Real> {
+pub(crate) struct LeastSquares<B: Backend, T: Real> {
     backend: B,
     projector: Projector<B, T>,
     toeplitz: Option<ToeplitzKernel<B, T>>,
@@ -158,8 +158,71 @@ struct LeastSquares<B: Backend, T: Real> {
 }
 
 impl<B: Backend, T: Real> LeastSquares<B, T> {
+    /// The data term of the projections `proj` (shape `(P, Nb)`) for `projector`, with `A*A`
+    /// applied by `toeplitz` if given; computes `A* s`.
+    pub(crate) fn new(
+        backend: &B,
+        mut projector: Projector<B, T>,
+        toeplitz: Option<ToeplitzKernel<B, T>>,
+        proj: ArrayView2<'_, T>,
+    ) -> Result<Self> {
+        let proj = backend.upload(proj.into_dyn())?;
+        let mut adj_proj = backend.zeros::<T>(projector.image_shape())?;
+        projector.adjoint(&proj, &mut adj_proj)?;
+        Ok(LeastSquares {
+            backend: backend.clone(),
+            projector,
+            toeplitz,
+            sino: backend.zeros(proj.shape())?,
+            adj_proj,
+            proj,
+        })
+    }
+
+    /// `A* s`, image shape.
+    pub(crate) fn adj_proj(&self) -> &B::Buffer<T> {
+        &self.adj_proj
+    }
+
+    /// The backprojection scaled to fit the data best, `c A* s` with
+    /// `c = ‖A* s‖² / ‖A A* s‖²` (the least-squares step along `A* s` from 0); `None` when
+    /// `A A* s` vanishes or overflows.
+    pub(crate) fn scaled_backprojection(&mut self) -> Result<Option<B::Buffer<T>>> {
+        self.projector.apply(&self.adj_proj, &mut self.sino)?;
+        let num = self.backend.reduce(Reduce::SumSq, &self.adj_proj)?.f64();
+        let den = self.backend.reduce(Reduce::SumSq, &self.sino)?.f64();
+        let c = num / den;
+        if !(c.is_finite() && c > 0.0) {
+            return Ok(None);
+        }
+        let mut u = self.backend.duplicate(&self.adj_proj)?;
+        self.backend.scale(&mut u, T::of(c))?;
+        Ok(Some(u))
+    }
+
+    /// The Lipschitz constant of `∇f` as `how` asks, power iterations started from `u0`
+    /// stopping at the relative change `tol`.
+    pub(crate) fn lipschitz(&mut self, how: Lipschitz, u0: &B::Buffer<T>, tol: f64) -> Result<f64> {
+        Ok(match how {
+            Lipschitz::Value(l) => l,
+            Lipschitz::UpperBound => match &self.toeplitz {
+                Some(k) => k.max_abs_fourier().f64(),
+                None => {
+                    return Err(Error::Parameter(
+                        "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
+                    ))
+                }
+            },
+            Lipschitz::Auto => {
+                let backend = self.backend.clone();
+                let l = power_iteration(&backend, u0, T::of(tol), 1000, |x, y| self.normal(x, y))?;
+                1.05 * l.f64()
+            }
+        })
+    }
+
     /// `out <- A*A u`.
-    fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+    pub(crate) fn normal(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
         match &mut self.toeplitz {
             Some(k) => k.apply(u, out),
             None => {
@@ -213,7 +276,7 @@ fn check_image_array<T: Real>(what: &str, a: &ArrayD<T>, shape: &[usize]) -> Res
 pub struct TvProblem<B: Backend, T: Real> {
     backend: B,
     data: LeastSquares<B, T>,
-    support: [Option<Support<B, T>>; 1],
+    support: Option<Support<B, T>>,
     /// The initial image (`opts.init`, or `A*s / (δ^d Σ A*s)`), on the device.
     init: B::Buffer<T>,
     /// `L`, safety margin included.
@@ -286,17 +349,8 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
         } else {
             None
         };
-        let proj_buf = backend.upload(proj.into_dyn())?;
-        let mut data = LeastSquares {
-            backend: backend.clone(),
-            projector,
-            toeplitz,
-            sino: backend.zeros(proj_buf.shape())?,
-            adj_proj: backend.zeros::<T>(image_shape)?,
-            proj: proj_buf,
-        };
-        data.projector.adjoint(&data.proj, &mut data.adj_proj)?;
-        let v = &data.adj_proj;
+        let mut data = LeastSquares::new(backend, projector, toeplitz, proj)?;
+        let v = data.adj_proj();
 
         let support = match &opts.mask {
             Some(m) => Some(Support {
@@ -326,28 +380,11 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
             }
         };
 
-        // Lipschitz constant of ∇f.
-        let lipschitz = match opts.lipschitz {
-            Lipschitz::Value(l) => l,
-            Lipschitz::UpperBound => match &data.toeplitz {
-                Some(k) => k.max_abs_fourier().f64(),
-                None => {
-                    return Err(Error::Parameter(
-                        "the upper-bound Lipschitz constant needs the Toeplitz kernel".into(),
-                    ))
-                }
-            },
-            Lipschitz::Auto => {
-                let l = power_iteration(backend, &init, T::of(opts.tol), 1000, |x, y| {
-                    data.normal(x, y)
-                })?;
-                1.05 * l.f64()
-            }
-        };
+        let lipschitz = data.lipschitz(opts.lipschitz, &init, opts.tol)?;
         Ok(TvProblem {
             backend: backend.clone(),
             data,
-            support: [support],
+            support,
             init,
             lipschitz,
             lambda_scale: lambda_unrm(1.0, geometry, h),
@@ -450,11 +487,20 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
             self.lambda_unrm(lambda),
             lambda,
         )?;
-        let u = self.backend.duplicate(start.unwrap_or(&self.init))?;
+        let be = &self.backend;
+        let u = be.duplicate(start.unwrap_or(&self.init))?;
+        // The solver takes the support's buffers: a copy per solve (image-sized, once).
+        let support = match &self.support {
+            Some(s) => Some(Support {
+                mask: be.duplicate(&s.mask)?,
+                masks: be.duplicate(&s.masks)?,
+            }),
+            None => None,
+        };
         let solution = solve(
-            &self.backend,
+            be,
             vec![u],
-            &self.support,
+            vec![support],
             &steps,
             &opts,
             &mut self.data,

@@ -266,8 +266,8 @@ pub fn tv_multisrc<B: Backend, T: Real>(
         }
     };
     let steps = Steps::new::<T>(lipschitz, grad_norm_bound(d), lambda_unrm, opts.lambda)?;
-    let support: Vec<_> = (0..u.len()).map(|_| None).collect();
-    let solution = solve(backend, u, &support, &steps, opts, &mut data, progress)?;
+    let support = (0..u.len()).map(|_| None).collect();
+    let solution = solve(backend, u, support, &steps, opts, &mut data, progress)?;
     let images = solution
         .images
         .iter()

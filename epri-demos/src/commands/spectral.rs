@@ -1,0 +1,190 @@
+//! `epri spectral`: spectral-spatial (4D) reconstruction by least squares with spatial and
+//! spectral TV, with a progress bar.
+
+use super::checks::{self, Workload};
+use super::tv::{progress_bar, report, ENERGY_EVERY};
+use super::{check_image_outputs, fmt_duration, open};
+use crate::cli::SpectralArgs;
+use crate::dispatch::Job;
+use crate::error::{Error, Result};
+use crate::io::array::{dtype_name, fmt_shape};
+use crate::io::{Acquisition, HostArray};
+use backend_core::{Backend, Real};
+use epri_ops::geometry::Geometry;
+use epri_ops::recon::{tv_spectral, SpectralTvOptions, TvOptions, TvProgress, TvResult};
+use ndarray::{Axis, Ix2};
+use std::time::Instant;
+
+/// A spectral-spatial TV reconstruction of the projections of `acq`.
+struct SpectralJob<'a> {
+    acq: &'a Acquisition,
+    args: &'a SpectralArgs,
+    progress: &'a mut dyn FnMut(&TvProgress),
+}
+
+impl Job for SpectralJob<'_> {
+    type Output = TvResult<f64>;
+    fn run<B: Backend, T: Real>(self, backend: &B) -> Result<Self::Output> {
+        let a = self.args;
+        let acq = self.acq;
+        let proj = acq
+            .proj
+            .as_ref()
+            .expect("loaded with projections")
+            .to_real::<T>()
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| Error::data(format!("proj: {e}")))?;
+        let b = acq
+            .b
+            .to_real::<T>()
+            .into_shape_with_order(acq.nb())
+            .map_err(|e| Error::data(format!("B: {e}")))?;
+        let fgrad = acq
+            .fgrad
+            .to_real::<T>()
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| Error::data(format!("fgrad: {e}")))?;
+        let geom = Geometry::new(b.view(), T::of(a.delta), fgrad.view())?;
+        let opts = SpectralTvOptions {
+            tv: TvOptions {
+                lambda: a.lambda,
+                tol: a.tol,
+                max_iter: a.iters,
+                positivity: a.positivity,
+                eps: a.eps,
+                energy_every: a.energy.then_some(ENERGY_EVERY),
+                ..TvOptions::default()
+            },
+            lambda_spectral: a.lambda_spectral,
+            absorption: a.absorption,
+        };
+        let r = tv_spectral(
+            backend,
+            proj.view(),
+            &geom,
+            &a.shape.0,
+            &opts,
+            self.progress,
+        )?;
+        Ok(TvResult {
+            image: r.image.mapv(|v| v.f64()),
+            iterations: r.iterations,
+            energy: r.energy,
+            lipschitz: r.lipschitz,
+            lambda_unrm: r.lambda_unrm,
+        })
+    }
+}
+
+/// The integrated intensity of each voxel, `(Ny, Nx, Nz)`: the sum of its spectrum times dB
+/// (absorption profiles), or of the running integral of its spectrum (first-derivative
+/// spectra: the double integral).
+fn intensity(u: &ndarray::ArrayD<f64>, db: f64, absorption: bool) -> ndarray::ArrayD<f64> {
+    if absorption {
+        return u.sum_axis(Axis(0)) * db;
+    }
+    let mut running = u.index_axis(Axis(0), 0).to_owned() * db;
+    let mut total = running.clone();
+    for l in 1..u.shape()[0] {
+        running = running + &(u.index_axis(Axis(0), l).to_owned() * db);
+        total = total + &running;
+    }
+    total * db
+}
+
+/// Runs `epri spectral`.
+pub fn run(a: &SpectralArgs) -> Result<()> {
+    let acq = Acquisition::load(&a.sources, true, false)?;
+    let shape = &a.shape.0;
+    if acq.dim() != 3 {
+        return Err(Error::usage(format!(
+            "spectral-spatial imaging needs 3D gradients (fgrad with 3 rows), got {} rows",
+            acq.dim()
+        )));
+    }
+    if shape[0] != acq.nb() {
+        return Err(Error::usage(format!(
+            "--shape {}: the spectral axis NB must be the length of B ({}), got {}",
+            fmt_shape(shape),
+            acq.nb(),
+            shape[0]
+        )));
+    }
+    check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
+    let (device, precision) = open(&a.compute, acq.precision())?;
+    checks::before_compute(
+        &acq,
+        &device,
+        precision,
+        a.delta,
+        Some(a.eps),
+        None,
+        Workload::Spectral(shape),
+    )?;
+    let bar = progress_bar(a.iters, a.tol, a.quiet);
+    let mut progress = report(&bar);
+    let t0 = Instant::now();
+    let result = device.run(
+        precision,
+        SpectralJob {
+            acq: &acq,
+            args: a,
+            progress: &mut progress,
+        },
+    );
+    bar.finish_and_clear();
+    let r = result?;
+    let took = t0.elapsed();
+    let image = match precision {
+        backend_core::Precision::F32 => HostArray::from_real(r.image.mapv(|v| v as f32)),
+        backend_core::Precision::F64 => HostArray::from_real(r.image.clone()),
+    };
+    finish(a, &acq, image, &r, took, &device.name(), precision)
+}
+
+/// Checks and writes the image (and its figure), then reports the run.
+fn finish(
+    a: &SpectralArgs,
+    acq: &Acquisition,
+    image: HostArray,
+    r: &TvResult<f64>,
+    took: std::time::Duration,
+    device: &str,
+    precision: backend_core::Precision,
+) -> Result<()> {
+    let image = checks::check_result(image, "spectral-spatial image", precision, "")?;
+    crate::io::npy::write_npy(&a.out, &image)?;
+    if let Some(png) = &a.png {
+        let u = image.to_f64();
+        let title = format!(
+            "{}: integrated intensity, spectral TV, λ = {}, λ_B = {}",
+            acq.label, a.lambda, a.lambda_spectral
+        );
+        crate::render::write_image_png(
+            png,
+            intensity(&u, acq.db(), a.absorption).view(),
+            a.delta,
+            &title,
+        )?;
+    }
+    let why = if r.iterations < a.iters {
+        format!("relative change below {:e}", a.tol)
+    } else {
+        "iteration cap reached".into()
+    };
+    println!(
+        "spectral-spatial image {} ({}): {} iterations ({why}) in {} on {device}",
+        fmt_shape(image.shape()),
+        dtype_name(precision),
+        r.iterations,
+        fmt_duration(took),
+    );
+    println!(
+        "  energy {:.6e}, spatial TV weight {:.6e}, Lipschitz constant {:.6e} -> {}",
+        r.energy,
+        r.lambda_unrm,
+        r.lipschitz,
+        a.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! `spectral-bench [REPS]`: median times and peak memory of the spectral-spatial (4D) operators
+//! on the CPU backend, float32, eps 1e-6, on the case PyEPRI's 4D timings use: Nb = 64 field
+//! samples (390–410 G), a 32³ volume of δ = 0.025 cm, P = 400 gradients (Fibonacci-sphere
+//! directions, magnitudes up to 15 G/cm, the first 4 zero).
+//!
+//! Each line: the operation, the median of REPS runs (default 5) after a warm-up call, and the
+//! growth of the process' peak resident memory over the first call (VmHWM reset through
+//! /proc/self/clear_refs beforehand; Linux only, else `-`), which includes the plan or kernel
+//! being built and the returned buffer.
+
+#[allow(dead_code)] // the dataset reader is for the other benchmarks
+mod common;
+
+use backend_core::Backend;
+use backend_cpu::CpuBackend;
+use common::{median_ms, Res};
+use epri_ops::{Geometry, Projector, ProjectorOptions, ToeplitzKernel};
+use ndarray::{Array1, Array2};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const EPS: f64 = 1e-6;
+
+/// The peak resident memory of this process, MiB (`VmHWM`), if readable.
+fn peak_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak to the current resident memory; returns that.
+fn reset_peak() -> Option<f64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    peak_mib()
+}
+
+/// Runs `f` once and returns (its time in ms, the growth of the peak memory in MiB).
+fn first_call<R>(f: impl FnOnce() -> Res<R>) -> Res<(R, f64, Option<f64>)> {
+    let before = reset_peak();
+    let t = Instant::now();
+    let r = f()?;
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let grew = before.zip(peak_mib()).map(|(b, a)| a - b);
+    Ok((r, ms, grew))
+}
+
+fn line(what: &str, ms: f64, mib: Option<f64>) {
+    let mem = mib.map_or("-".to_string(), |m| format!("{m:.1}"));
+    println!("{what:<34} {ms:>10.1} ms {mem:>10} MiB");
+}
+
+fn main_res() -> Res<()> {
+    let reps: usize = std::env::args().nth(1).map_or(Ok(5), |s| s.parse())?;
+    let (nb, n, p) = (64usize, 32usize, 400usize);
+    let b = Array1::linspace(390.0f32, 410.0, nb);
+    let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
+    let fgrad = Array2::from_shape_fn((3, p), |(a, k)| {
+        if k < 4 {
+            return 0.0;
+        }
+        let z = 1.0 - (2 * k + 1) as f64 / p as f64;
+        let r = (1.0 - z * z).sqrt();
+        let ph = golden * k as f64;
+        let mag = 15.0 * (((k * 7919) % 1000) as f64 / 1000.0);
+        (mag * [r * ph.cos(), r * ph.sin(), z][a]) as f32
+    });
+    let g = Geometry::new(b.view(), 0.025f32, fgrad.view())?;
+    let shape = [nb, n, n, n];
+    let be = CpuBackend::new()?;
+    println!(
+        "spectral-spatial operators, CPU ({}), f32, eps {EPS:e}, image {shape:?}, P = {p}; median of {reps}",
+        be.name()
+    );
+    println!("{:<34} {:>13} {:>14}", "operation", "median", "peak growth");
+    let opts = ProjectorOptions {
+        rfft_mode: true,
+        eps: EPS,
+    };
+    let (mut a, ms, mib) =
+        first_call(|| Ok(Projector::new_spectral(&be, &g, &shape, false, opts)?))?;
+    line("plan (nodes, NUFFT plans, buffers)", ms, mib);
+    let u = be.rand::<f32>(&shape, 1)?;
+    let mut s = be.zeros::<f32>(&g.sino_shape())?;
+    let (_, _, mib) = first_call(|| Ok(a.apply(&u, &mut s)?))?;
+    line("proj4d", median_ms(reps, || Ok(a.apply(&u, &mut s)?))?, mib);
+    let mut v = be.zeros::<f32>(&shape)?;
+    let (_, _, mib) = first_call(|| Ok(a.adjoint(&s, &mut v)?))?;
+    line(
+        "backproj4d",
+        median_ms(reps, || Ok(a.adjoint(&s, &mut v)?))?,
+        mib,
+    );
+    drop(a);
+    let (mut t, ms, mib) =
+        first_call(|| Ok(ToeplitzKernel::new_spectral(&be, &g, &shape, false, EPS)?))?;
+    line("Toeplitz kernel (with its rfft)", ms, mib);
+    let (_, _, mib) = first_call(|| Ok(t.apply(&u, &mut v)?))?;
+    line(
+        "Toeplitz apply",
+        median_ms(reps, || Ok(t.apply(&u, &mut v)?))?,
+        mib,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match main_res() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
