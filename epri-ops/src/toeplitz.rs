@@ -79,8 +79,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
             plan.set_points(&nodes.coord_views())?;
             plan.execute(&strengths, &mut phi_c)?;
         }
-        let shifts = image_shape.iter().map(|&n| n as isize).collect();
-        Self::from_kernel(backend, phi_c, image_shape, shifts)
+        Self::from_kernel(backend, phi_c, image_shape, half_shifts(image_shape))
     }
 
     /// The kernel of `A*A` for the spectral-spatial operator ([`crate::Projector::new_spectral`])
@@ -158,7 +157,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let fft = backend.fft_plan::<T>(&spec_fft)?;
         let mut kernel_hat = backend.zeros::<C<T>>(&spec_fft.spectrum_shape())?;
         backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
-        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+        Self::from_circulant_spectrum(backend, image_shape, shifts, fft, kernel_hat, pad)
     }
 
     /// The kernel given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfftn(φ)` of the kernel in
@@ -199,19 +198,22 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let kernel_hat = backend.upload_flat(&spec_shape, circulant)?;
         let fft = backend.fft_plan::<T>(&spec_fft)?;
         let pad = backend.zeros::<T>(&grid_shape)?;
-        Self::from_circulant_spectrum(backend, image_shape, fft, kernel_hat, pad)
+        let shifts = half_shifts(image_shape);
+        Self::from_circulant_spectrum(backend, image_shape, shifts, fft, kernel_hat, pad)
     }
 
-    /// The kernel from `Φ̂ = rfftn(φ_c)` (circulant layout) on the device, its FFT plan and a
-    /// real scratch of the doubled grid: `max |Φ̂|`, then [`Backend::fft_convolve_prepare`].
+    /// The kernel from `Φ̂ = rfftn(φ_c)` (circulant layout) on the device, the shifts between
+    /// the kernel's layout and the circulant one, its FFT plan and a real scratch of the grid:
+    /// `max |Φ̂|`, then [`Backend::fft_convolve_prepare`].
     fn from_circulant_spectrum(
         backend: &B,
         image_shape: &[usize],
+        shifts: Vec<isize>,
         fft: B::FftPlan<T>,
         mut kernel_hat: B::Buffer<C<T>>,
         pad: B::Buffer<T>,
     ) -> Result<Self> {
-        let grid_shape: Vec<usize> = image_shape.iter().map(|&n| 2 * n).collect();
+        let grid_shape = pad.shape().to_vec();
         let spec_shape = kernel_hat.shape().to_vec();
         let mut modulus = backend.zeros::<T>(&spec_shape)?;
         backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
