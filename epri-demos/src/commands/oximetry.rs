@@ -155,7 +155,7 @@ pub fn fit_and_write(
     if let Some(po2) = &po2 {
         write_npy(&output_path(prefix, "po2", "npy"), &store(po2.clone()))?;
     }
-    if png && mask.ndim() <= 3 && mask.ndim() >= 2 {
+    if png {
         let title = format!("peak-to-peak linewidth, {}", model_name(plan.model()));
         map_figure(width.view(), mask.view(), axes, &title, "G")?
             .write_png(&output_path(prefix, "width", "png"))?;
@@ -167,7 +167,7 @@ pub fn fit_and_write(
     Ok(maps)
 }
 
-/// `lorentzian derivative`, `voigt absorption`...
+/// `Lorentzian first derivative`, `pseudo-Voigt absorption`...
 fn model_name(m: LineModel) -> String {
     let p = match m.profile {
         Profile::Lorentzian => "Lorentzian",
