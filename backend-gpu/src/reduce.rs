@@ -55,7 +55,9 @@ fn run<D: Driver, T: Real>(b: &GpuBackend<D>, op: Op, x: &Buf<D, T>, y: &Buf<D, 
         ],
     )?;
     let mut host = vec![T::zero(); groups];
-    b.device.counters.download(groups * std::mem::size_of::<T>());
+    b.device
+        .counters
+        .download(groups * std::mem::size_of::<T>());
     b.driver()
         .read(&partial.mem, crate::buffer::bytes_mut(&mut host))?;
     drop(slot);
