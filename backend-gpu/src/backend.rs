@@ -32,6 +32,9 @@ pub(crate) struct Device<D: Driver> {
     programs: [OnceLock<D::Program>; 2],
     /// Launches, allocations and transfers (`EPRI_PROFILE=1`).
     pub(crate) counters: Counters,
+    /// The reductions' partial results (64 words of 8 bytes), allocated on first use and
+    /// reused, locked from the launch to the read-back.
+    pub(crate) partials: std::sync::Mutex<Option<GpuBuffer<D, u32>>>,
 }
 
 impl<D: Driver> Clone for GpuBackend<D> {
@@ -75,6 +78,7 @@ impl<D: Driver> GpuBackend<D> {
                 driver,
                 programs: [OnceLock::new(), OnceLock::new()],
                 counters: Counters::from_env(),
+                partials: std::sync::Mutex::new(None),
             }),
             spreading,
         }

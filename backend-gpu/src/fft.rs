@@ -1,6 +1,8 @@
 //! FFT plans: a batched Stockham autosort mixed-radix FFT (radices 4, 2, 3, 5, 7 and a generic
-//! odd radix for the other primes) along each transformed axis, with twiddle tables computed
-//! once in f64 and a scratch buffer for the ping-pong between stages.
+//! odd radix for the other primes up to [`MAX_PRIME_FACTOR`]) along each transformed axis, with
+//! twiddle tables computed once in f64 and a scratch buffer for the ping-pong between stages.
+//! A length with a larger prime factor goes through Bluestein's algorithm (a chirp
+//! convolution by FFTs of a power-of-two length), so that every length works.
 
 use crate::backend::GpuBackend;
 use crate::buffer::GpuBuffer;
@@ -15,7 +17,8 @@ type Buf<D, E> = GpuBuffer<D, E>;
 /// The work buffers of one plan.
 type Scratch<D, T> = Vec<Buf<D, C<T>>>;
 
-/// Largest prime factor of a transform length (a generic-radix stage costs O(n p)).
+/// Largest prime factor that a generic-radix stage handles (it costs O(n p)); lengths with a
+/// larger one use Bluestein's algorithm.
 pub const MAX_PRIME_FACTOR: usize = 1021;
 
 /// One transformed axis, the array seen as `(outer, n, inner)`.
@@ -23,10 +26,45 @@ struct AxisPlan<D: Driver, T: Real> {
     n: usize,
     inner: usize,
     outer: usize,
-    /// Radix of each stage, in order.
-    radices: Vec<usize>,
-    /// `exp(-2 i pi m / n)`, m < n.
-    twiddles: Buf<D, C<T>>,
+    method: Method<D, T>,
+}
+
+/// How an axis is transformed.
+enum Method<D: Driver, T: Real> {
+    /// Stockham stages.
+    Stages {
+        /// Radix of each stage, in order.
+        radices: Vec<usize>,
+        /// `exp(-2 i pi m / n)`, m < n.
+        twiddles: Buf<D, C<T>>,
+    },
+    /// Bluestein's algorithm (a prime factor above [`MAX_PRIME_FACTOR`]).
+    Bluestein(Box<Bluestein<D, T>>),
+}
+
+/// `X_k = w_k Σ_j (x_j w_j) conj(w_{k−j})`, `w_k = exp(−i π k² / n)`: the sum is a circular
+/// convolution of length `m` (the power of two ≥ 2n − 1) done by Stockham FFTs of length m
+/// over the lines; the inverse transform is `conj(forward(conj x))`.
+struct Bluestein<D: Driver, T: Real> {
+    m: usize,
+    /// `w_k`, k < n, computed in f64 (k² reduced modulo 2n).
+    chirp: Buf<D, C<T>>,
+    /// FFT_m of `b`, `b_k = b_{m−k} = conj(w_k)` for k < n, zero elsewhere.
+    kernel_hat: Buf<D, C<T>>,
+    /// The length-m FFT over the `(lines, m)` work arrays.
+    axis: AxisPlan<D, T>,
+    /// Two `(lines, m)` work arrays, used only under the plan's scratch lock.
+    work: [Buf<D, C<T>>; 2],
+}
+
+impl<D: Driver, T: Real> AxisPlan<D, T> {
+    /// Stages this axis counts in the scratch ping-pong (a Bluestein axis writes once).
+    fn stages(&self) -> usize {
+        match &self.method {
+            Method::Stages { radices, .. } => radices.len(),
+            Method::Bluestein(_) => 1,
+        }
+    }
 }
 
 /// An even-length real transform along the last axis, done as a complex FFT of half length.
@@ -58,7 +96,7 @@ pub struct GpuFftPlan<D: Driver, T: Real> {
 }
 
 /// The stage radices of a length: fours, a two, then odd primes.
-fn factorize(n: usize) -> Result<Vec<usize>> {
+fn factorize(n: usize) -> Vec<usize> {
     let mut r = Vec::new();
     let mut m = n;
     while m.is_multiple_of(4) {
@@ -75,17 +113,12 @@ fn factorize(n: usize) -> Result<Vec<usize>> {
             p = m;
         }
         while m.is_multiple_of(p) {
-            if p > MAX_PRIME_FACTOR {
-                return Err(Error::InvalidArgument(format!(
-                    "FFT length {n} has the prime factor {p}, above the GPU FFT's limit {MAX_PRIME_FACTOR}"
-                )));
-            }
             r.push(p);
             m /= p;
         }
         p += 2;
     }
-    Ok(r)
+    r
 }
 
 fn stage_kernel(radix: usize) -> &'static Kernel {
@@ -122,13 +155,121 @@ fn axis_plan<D: Driver, T: Real>(
     }
     let total: usize = shape.iter().product();
     let inner: usize = shape[a + 1..].iter().product();
+    let outer = total / (n * inner);
+    let radices = factorize(n);
+    let method = if radices.iter().all(|&p| p <= MAX_PRIME_FACTOR) {
+        Method::Stages {
+            radices,
+            twiddles: twiddles(b, n, n)?,
+        }
+    } else {
+        Method::Bluestein(Box::new(bluestein(b, n, outer * inner)?))
+    };
     Ok(Some(AxisPlan {
         n,
         inner,
-        outer: total / (n * inner),
-        radices: factorize(n)?,
-        twiddles: twiddles(b, n, n)?,
+        outer,
+        method,
     }))
+}
+
+/// The Bluestein plan of length `n` over `lines` lines.
+fn bluestein<D: Driver, T: Real>(
+    b: &GpuBackend<D>,
+    n: usize,
+    lines: usize,
+) -> Result<Bluestein<D, T>> {
+    let m = (2 * n - 1).next_power_of_two();
+    Arg::<D::Mem>::size(m.saturating_mul(lines))?;
+    let w: Vec<(f64, f64)> = (0..n as u128)
+        .map(|k| {
+            let ang = -std::f64::consts::PI * ((k * k) % (2 * n as u128)) as f64 / n as f64;
+            (ang.cos(), ang.sin())
+        })
+        .collect();
+    let chirp = w.iter().map(|&(c, s)| C::new(T::of(c), T::of(s))).collect();
+    let chirp = b.upload_flat(&[n], chirp)?;
+    let mut bk = vec![C::new(T::of(0.0), T::of(0.0)); m];
+    for (k, &(c, s)) in w.iter().enumerate() {
+        let v = C::new(T::of(c), T::of(-s));
+        bk[k] = v;
+        bk[(m - k) % m] = v;
+    }
+    let mut kernel_hat = b.upload_flat(&[m], bk)?;
+    let stages = |outer: usize| -> Result<AxisPlan<D, T>> {
+        axis_plan(b, &[outer, m], 1)?.ok_or_else(|| Error::Device("Bluestein FFT plan".into()))
+    };
+    let tmp = b.alloc::<C<T>>(&[m])?;
+    let one = stages(1)?;
+    let res = GpuFftPlan::<D, T>::run(
+        b,
+        &[&one],
+        &kernel_hat.mem,
+        &tmp.mem,
+        &kernel_hat.mem,
+        Direction::Forward,
+        1.0,
+    )?;
+    if std::ptr::eq(res, &tmp.mem) {
+        crate::memory::copy_bytes(b, &tmp.mem, &mut kernel_hat.mem, tmp.bytes())?;
+    }
+    Ok(Bluestein {
+        m,
+        chirp,
+        kernel_hat,
+        axis: stages(lines)?,
+        work: [b.alloc(&[lines, m])?, b.alloc(&[lines, m])?],
+    })
+}
+
+impl<D: Driver, T: Real> Bluestein<D, T> {
+    /// `dst <- scale · DFT(src)` along `ax` (inverse DFT, unscaled, if `inverse`); `src` is
+    /// read whole before `dst` is written.
+    fn execute(
+        &self,
+        be: &GpuBackend<D>,
+        ax: &AxisPlan<D, T>,
+        src: &D::Mem,
+        dst: &D::Mem,
+        inverse: bool,
+        scale: f64,
+    ) -> Result<()> {
+        let (n, m, lines) = (ax.n, self.m, ax.outer * ax.inner);
+        let [w0, w1] = [&self.work[0].mem, &self.work[1].mem];
+        let sizes = |x: &mut Vec<Arg<'_, D::Mem>>| -> Result<()> {
+            x.extend([
+                Arg::size(n)?,
+                Arg::size(ax.inner)?,
+                Arg::size(m)?,
+                Arg::size(lines)?,
+                Arg::I32(inverse as i32),
+            ]);
+            Ok(())
+        };
+        let mut args = vec![Arg::Mem(src), Arg::Mem(w0), Arg::Mem(&self.chirp.mem)];
+        sizes(&mut args)?;
+        be.items(T::PRECISION, &kernels::FFT_BLUESTEIN_PRE, lines * m, &args)?;
+        let (f, inv) = (Direction::Forward, Direction::Inverse);
+        let r = GpuFftPlan::<D, T>::run(be, &[&self.axis], w0, w1, w0, f, 1.0)?;
+        be.items(
+            T::PRECISION,
+            &kernels::CMUL_COMPLEX,
+            lines * m,
+            &[
+                Arg::Mem(r),
+                Arg::Mem(&self.kernel_hat.mem),
+                Arg::size(lines * m)?,
+                Arg::size(m)?,
+                Arg::I32(0),
+            ],
+        )?;
+        let other = if std::ptr::eq(r, w0) { w1 } else { w0 };
+        let r = GpuFftPlan::<D, T>::run(be, &[&self.axis], r, other, r, inv, 1.0)?;
+        let mut args = vec![Arg::Mem(r), Arg::Mem(dst), Arg::Mem(&self.chirp.mem)];
+        sizes(&mut args)?;
+        args.push(Arg::real_in(T::PRECISION, scale / m as f64));
+        be.items(T::PRECISION, &kernels::FFT_BLUESTEIN_POST, lines * n, &args)
+    }
 }
 
 impl<D: Driver, T: Real> GpuFftPlan<D, T> {
@@ -186,12 +327,23 @@ impl<D: Driver, T: Real> GpuFftPlan<D, T> {
         scale_last: f64,
     ) -> Result<&'m D::Mem> {
         let inverse = dir == Direction::Inverse;
-        let nstages: usize = axes.iter().map(|x| x.radices.len()).sum();
+        let nstages: usize = axes.iter().map(|x| x.stages()).sum();
         let mut cur = src;
         let mut done = 0;
         for ax in axes {
+            let (radices, twiddles) = match &ax.method {
+                Method::Stages { radices, twiddles } => (radices, twiddles),
+                Method::Bluestein(bl) => {
+                    let dst = if done % 2 == 0 { a } else { b };
+                    done += 1;
+                    let scale = if done == nstages { scale_last } else { 1.0 };
+                    bl.execute(be, ax, cur, dst, inverse, scale)?;
+                    cur = dst;
+                    continue;
+                }
+            };
             let mut ns = 1;
-            for &r in &ax.radices {
+            for &r in radices {
                 let dst = if done % 2 == 0 { a } else { b };
                 done += 1;
                 let scale = if done == nstages { scale_last } else { 1.0 };
@@ -199,7 +351,7 @@ impl<D: Driver, T: Real> GpuFftPlan<D, T> {
                 let mut args = vec![
                     Arg::Mem(cur),
                     Arg::Mem(dst),
-                    Arg::Mem(&ax.twiddles.mem),
+                    Arg::Mem(&twiddles.mem),
                     Arg::size(ax.n)?,
                     Arg::size(ax.inner)?,
                     Arg::size(ns)?,
@@ -373,7 +525,7 @@ impl<D: Driver, T: Real> GpuFftPlan<D, T> {
             ],
         )?;
         // The half-length inverse writes its last stage into `out` (read as complex pairs).
-        let odd = half.axis.radices.len() % 2 == 1;
+        let odd = half.axis.stages() % 2 == 1;
         let (a, b) = if odd { (&out.mem, s0) } else { (s0, &out.mem) };
         let res = Self::run(be, &[&half.axis], s1, a, b, Direction::Inverse, 1.0)?;
         debug_assert!(std::ptr::eq(res, &out.mem));
@@ -388,9 +540,9 @@ mod tests {
     #[test]
     fn factors_multiply_back() {
         for n in [1usize, 2, 4, 8, 12, 30, 49, 97, 360, 1000, 1024, 1200, 2310] {
-            let f = factorize(n).unwrap();
+            let f = factorize(n);
             assert_eq!(f.iter().product::<usize>(), n, "{n}: {f:?}");
         }
-        assert!(factorize(2 * 1031).is_err());
+        assert_eq!(factorize(2 * 1031), [2, 1031]);
     }
 }

@@ -80,6 +80,8 @@ kernels! {
     FFT_RADIX5 = "fft_radix5" [P, P, P, I, I, I, I, I, R];
     FFT_RADIX7 = "fft_radix7" [P, P, P, I, I, I, I, I, R];
     FFT_RADIX_GENERIC = "fft_radix_generic" [P, P, P, I, I, I, I, I, R, I];
+    FFT_BLUESTEIN_PRE = "fft_bluestein_pre" [P, P, P, I, I, I, I, I];
+    FFT_BLUESTEIN_POST = "fft_bluestein_post" [P, P, P, I, I, I, I, I, R];
     FFT_HERMITIAN_EXTEND = "fft_hermitian_extend" [P, P, I, I, D];
     FFT_R2C_POST = "fft_r2c_post" [P, P, P, I, I];
     FFT_C2R_PRE = "fft_c2r_pre" [P, P, P, I, I, R];

@@ -9,7 +9,8 @@
 //! * Arguments are checked by `backend_core::check` (the validators every backend shares), and
 //!   every launch against the kernel table ([`kernels`]) before it reaches the driver.
 //! * FFT ([`fft`]): batched Stockham autosort, radices 2, 3, 4, 5, 7 and a generic odd radix
-//!   (prime factors up to [`fft::MAX_PRIME_FACTOR`]).
+//!   (prime factors up to [`fft::MAX_PRIME_FACTOR`]), Bluestein's algorithm for lengths with a
+//!   larger prime factor.
 //! * NUFFT: points folded and sorted by tile on the host at `setpts`; spreading by atomic adds
 //!   where the device has float atomics, by tiles elsewhere ([`Spreading`]).
 //!

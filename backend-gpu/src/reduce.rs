@@ -4,7 +4,7 @@ use crate::backend::GpuBackend;
 use crate::buffer::GpuBuffer;
 use crate::driver::{Arg, Driver, Range};
 use crate::kernels;
-use backend_core::{check, DeviceBuffer, Real, Reduce, Result};
+use backend_core::{check, DeviceBuffer, Error, Real, Reduce, Result};
 
 type Buf<D, E> = GpuBuffer<D, E>;
 
@@ -30,7 +30,18 @@ fn run<D: Driver, T: Real>(b: &GpuBackend<D>, op: Op, x: &Buf<D, T>, y: &Buf<D, 
     }
     let wg = gpu_kernels::REDUCE_GROUP_SIZE;
     let groups = n.div_ceil(wg).min(MAX_GROUPS);
-    let partial = b.alloc::<T>(&[groups])?;
+    let mut slot = b
+        .device
+        .partials
+        .lock()
+        .map_err(|_| Error::Device("reduction buffer poisoned".into()))?;
+    if slot.is_none() {
+        // Words of 8 bytes whatever T (u32 pairs: no fp64 needed to allocate them).
+        *slot = Some(b.alloc::<u32>(&[2 * MAX_GROUPS])?);
+    }
+    let partial = slot
+        .as_ref()
+        .ok_or_else(|| Error::Device("reduction buffer missing".into()))?;
     b.launch(
         T::PRECISION,
         &kernels::REDUCE_PARTIAL,
@@ -43,7 +54,13 @@ fn run<D: Driver, T: Real>(b: &GpuBackend<D>, op: Op, x: &Buf<D, T>, y: &Buf<D, 
             Arg::Mem(&partial.mem),
         ],
     )?;
-    let host = crate::memory::download(b, &partial)?;
+    let mut host = vec![T::zero(); groups];
+    b.device
+        .counters
+        .download(groups * std::mem::size_of::<T>());
+    b.driver()
+        .read(&partial.mem, crate::buffer::bytes_mut(&mut host))?;
+    drop(slot);
     let vals = host.iter().map(|v| v.f64());
     let r = match op {
         Op::Max => fold_nan(vals, f64::max),

@@ -160,6 +160,41 @@ KERNEL fft_radix_generic(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const
     }
 }
 
+/* Bluestein's algorithm for a length n with a prime factor above the generic radix's limit:
+ * X_k = w_k sum_j (x_j w_j) conj(w_{k-j}), w_k = exp(-i pi k^2 / n), the sum a circular
+ * convolution of length m >= 2n - 1 (a power of two) done by FFTs of length m. The inverse
+ * transform is conj(forward(conj(x))). `chirp[k] = w_k`, k < n, computed on the host in f64.
+ *
+ * fft_bluestein_pre: work[l, k] <- x_l[k] w_k for k < n (conj(x_l[k]) w_k if inverse), 0 for
+ * n <= k < m, line l = b * inner + i of `in` seen as (outer, n, inner).
+ * Launch: 1D, one work item per work element (lines * m).
+ * Args: in, work (lines, m), chirp, n, inner, m, lines, inverse. */
+KERNEL fft_bluestein_pre(GLOBAL const REAL2 *in, GLOBAL REAL2 *work, GLOBAL const REAL2 *chirp,
+                         uint n, uint inner, uint m, uint lines, int inv) {
+    uint g = GLOBAL_ID(0);
+    if (g >= lines * m) return;
+    uint l = g / m, k = g % m;
+    REAL2 v = MAKE_REAL2((REAL)0, (REAL)0);
+    if (k < n) {
+        REAL2 x = in[((l / inner) * n + k) * inner + l % inner];
+        v = c_mul(inv ? c_conj(x) : x, chirp[k]);
+    }
+    work[g] = v;
+}
+
+/* fft_bluestein_post: x_l[k] <- scale w_k work[l, k] (conjugated if inverse), k < n; `scale`
+ * includes the 1/m of the unscaled inverse FFT of length m that produced `work`.
+ * Launch: 1D, one work item per output element (lines * n).
+ * Args: work (lines, m), out, chirp, n, inner, m, lines, inverse, scale. */
+KERNEL fft_bluestein_post(GLOBAL const REAL2 *work, GLOBAL REAL2 *out, GLOBAL const REAL2 *chirp,
+                          uint n, uint inner, uint m, uint lines, int inv, REAL scale) {
+    uint g = GLOBAL_ID(0);
+    if (g >= lines * n) return;
+    uint l = g / n, k = g % n;
+    REAL2 y = c_mul(work[l * m + k], chirp[k]);
+    out[((l / inner) * n + k) * inner + l % inner] = c_scale(inv ? c_conj(y) : y, scale);
+}
+
 /* Hermitian extension for the complex-to-real transform: `spec` has shape
  * (batch, dims[0], ..., dims[naxes-2], dims[naxes-1]/2 + 1), `full` (batch, dims...);
  * full[.., i, l] = spec[.., i, l] for l <= n/2, conj(spec[.., -i mod dims, n - l]) above.

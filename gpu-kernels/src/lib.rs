@@ -79,6 +79,8 @@ pub const KERNEL_NAMES: &[&str] = &[
     "fft_radix5",
     "fft_radix7",
     "fft_radix_generic",
+    "fft_bluestein_pre",
+    "fft_bluestein_post",
     "fft_hermitian_extend",
     "fft_r2c_post",
     "fft_c2r_pre",

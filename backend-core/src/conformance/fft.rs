@@ -123,7 +123,12 @@ fn c2c_direct_t<B: Backend, T: Real>(b: &B) {
         (&[2, 3, 4, 5], 4),
         (&[2, 5, 2, 6, 3], 4),
     ];
-    for (shape, axes) in cases {
+    c2c_cases::<B, T>(b, &cases);
+}
+
+/// `cases` (shape, transformed trailing axes): C2C both directions against the direct DFT.
+fn c2c_cases<B: Backend, T: Real>(b: &B, cases: &[(&[usize], usize)]) {
+    for &(shape, axes) in cases {
         let plan = b
             .fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
             .unwrap();
@@ -165,7 +170,12 @@ fn r2c_c2r_direct_t<B: Backend, T: Real>(b: &B) {
         (&[3, 4, 6], 3),
         (&[2, 3, 4, 5, 6], 4),
     ];
-    for (shape, axes) in cases {
+    r2c_c2r_cases::<B, T>(b, &cases);
+}
+
+/// `cases` (shape, transformed trailing axes): R2C and C2R against the direct DFT.
+fn r2c_c2r_cases<B: Backend, T: Real>(b: &B, cases: &[(&[usize], usize)]) {
+    for &(shape, axes) in cases {
         let spec = FftSpec::new(shape, axes, FftKind::R2C).unwrap();
         let plan = b.fft_plan::<T>(&spec).unwrap();
         let n = points(shape, axes);
@@ -205,6 +215,19 @@ fn r2c_c2r_direct_t<B: Backend, T: Real>(b: &B) {
 /// Real-to-complex and complex-to-real (numpy `irfftn`) against the direct DFT.
 pub fn r2c_c2r_direct<B: Backend>(b: &B) {
     per_precision!(r2c_c2r_direct_t, b);
+}
+
+fn large_prime_lengths_t<B: Backend, T: Real>(b: &B) {
+    // 1031 and 1033 are primes above the GPU FFT's largest generic radix (1021): Bluestein.
+    c2c_cases::<B, T>(b, &[(&[1031], 1), (&[2, 2066], 1), (&[3, 1031, 2], 2)]);
+    // 2062 = 2·1031 (half-length complex FFT of 1031), 1033 (odd: full complex FFT).
+    r2c_c2r_cases::<B, T>(b, &[(&[2, 2062], 1), (&[1033], 1), (&[2, 1031, 3], 2)]);
+}
+
+/// Lengths with a prime factor above 1021 (`1031`, `2·1033`, ...), C2C, R2C and C2R, against
+/// the direct DFT.
+pub fn large_prime_lengths<B: Backend>(b: &B) {
+    per_precision!(large_prime_lengths_t, b);
 }
 
 fn c2r_ignores_dc_nyquist_imag_t<B: Backend, T: Real>(b: &B) {
