@@ -992,3 +992,133 @@ mod oximetry {
         assert!(width.iter().all(|&w| w == 0.0));
     }
 }
+
+/// A small consistent spectral-spatial dataset in `dir` (float32, no h): Nb = 16 field samples
+/// over 15 G, 12 gradients of 10 G/cm in 3D, smooth projections; with 4 voxels of 0.1 cm per
+/// axis the volume spans 4 G of the sweep.
+fn dataset4d(dir: &Path) -> PathBuf {
+    let ds = dir.join("ds4d");
+    std::fs::create_dir_all(&ds).unwrap();
+    let (nb, p) = (16, 12);
+    let b = Array1::from_shape_fn(nb, |i| 3400.0f32 + i as f32);
+    let fgrad = Array2::from_shape_fn((3, p), |(a, k)| {
+        let t = std::f32::consts::PI * k as f32 / p as f32;
+        10.0 * [t.cos(), t.sin(), (2.0 * t).cos()][a]
+    });
+    let proj = Array2::from_shape_fn((p, nb), |(k, i)| {
+        let x = (i as f32 - 7.5 - (k as f32 - 6.0) * 0.2) / 2.0;
+        -2.0 * x / (1.0 + x * x).powi(2)
+    });
+    write_npy(&ds.join("B.npy"), &b);
+    write_npy(&ds.join("fgrad.npy"), &fgrad);
+    write_npy(&ds.join("proj.npy"), &proj);
+    ds
+}
+
+fn spectral_args<'a>(ds: &'a str, out: &'a str, shape: &'a str) -> Vec<&'a str> {
+    vec![
+        "spectral",
+        "--data",
+        ds,
+        "--delta",
+        "0.1",
+        "--shape",
+        shape,
+        "--lambda",
+        "1e-3",
+        "--lambda-spectral",
+        "1e-4",
+        "--iters",
+        "5",
+        "--quiet",
+        "--out",
+        out,
+    ]
+}
+
+mod spectral {
+    use super::*;
+
+    #[test]
+    fn a_small_reconstruction_writes_the_image_and_its_figure() {
+        let dir = scratch("spectral-ok");
+        let ds = dataset4d(&dir);
+        let (out, png) = (dir.join("u.npy"), dir.join("u.png"));
+        let mut args = spectral_args(s(&ds), s(&out), "16,4,4,4");
+        args.extend(["--png", s(&png)]);
+        succeeds(&args);
+        let u = epri_demos::io::npy::read_npy(&out).unwrap();
+        assert_eq!(u.shape(), &[16, 4, 4, 4]);
+        assert!(u.all_finite());
+        assert!(std::fs::metadata(&png).unwrap().len() > 0);
+    }
+
+    #[test]
+    fn a_shape_without_four_sizes_is_a_usage_error() {
+        let dir = scratch("spectral-3d-shape");
+        let ds = dataset4d(&dir);
+        let out = dir.join("u.npy");
+        fails(
+            &ds,
+            &spectral_args(s(&ds), s(&out), "4,4,4"),
+            2,
+            &["--shape", "NB,NY,NX,NZ"],
+        );
+    }
+
+    #[test]
+    fn a_spectral_axis_other_than_the_length_of_b_is_refused() {
+        let dir = scratch("spectral-nb");
+        let ds = dataset4d(&dir);
+        let out = dir.join("u.npy");
+        fails(
+            &ds,
+            &spectral_args(s(&ds), s(&out), "15,4,4,4"),
+            2,
+            &["--shape", "length of B (16)"],
+        );
+    }
+
+    #[test]
+    fn two_dimensional_gradients_are_refused() {
+        let dir = scratch("spectral-2d");
+        let ds = dataset(&dir);
+        let out = dir.join("u.npy");
+        fails(
+            &ds,
+            &spectral_args(s(&ds), s(&out), "64,4,4,4"),
+            2,
+            &["3D gradients", "2 rows"],
+        );
+    }
+
+    #[test]
+    fn nan_in_the_projections_is_refused() {
+        let dir = scratch("spectral-nan");
+        let ds = dataset4d(&dir);
+        let mut proj = Array2::<f32>::ones((12, 16));
+        proj[[3, 5]] = f32::NAN;
+        write_npy(&ds.join("proj.npy"), &proj);
+        let out = dir.join("u.npy");
+        fails(
+            &ds,
+            &spectral_args(s(&ds), s(&out), "16,4,4,4"),
+            1,
+            &["proj", "NaN"],
+        );
+    }
+
+    #[test]
+    fn projections_not_matching_fgrad_are_refused() {
+        let dir = scratch("spectral-p");
+        let ds = dataset4d(&dir);
+        write_npy(&ds.join("proj.npy"), &Array2::<f32>::ones((11, 16)));
+        let out = dir.join("u.npy");
+        fails(
+            &ds,
+            &spectral_args(s(&ds), s(&out), "16,4,4,4"),
+            1,
+            &["proj"],
+        );
+    }
+}

@@ -418,7 +418,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
 /// Errors: [`Error::Shape`] past the `u32` range.
 pub(crate) fn u32_range(start: usize, len: usize) -> Result<Vec<u32>> {
     (start..start + len)
-        .map(|i| u32::try_from(i))
+        .map(u32::try_from)
         .collect::<std::result::Result<_, _>>()
         .map_err(|_| {
             Error::Shape(format!(

@@ -389,6 +389,66 @@ mod generic {
         assert!(axis_masks_host::<T>(&shape, &[0, 1], &[T::one()], None).is_err());
     }
 
+    /// PyEPRI 1.1.1's outputs on the tiny case `g_spectral4d` (float64, eps 1e-12; see
+    /// `tests/data/regenerate_spectral4d.py`): the retained nodes and spectral frequencies,
+    /// proj4d and backproj4d with and without absorption, the Toeplitz product; relative l2
+    /// error < 1e-9 in f64, < 1e-4 in f32 (inputs rounded to f32).
+    fn pyepri_t<B: Backend, T: Real>(b: &B) {
+        let case = "g_spectral4d";
+        let (eps, tol) = if T::EPS.f64() < 1e-10 {
+            (1e-12, 1e-9)
+        } else {
+            (1e-6, 1e-4)
+        };
+        let ld = |n: &str| common::loadd_as::<T>(case, n);
+        let bgrid = ld("B").into_dimensionality::<ndarray::Ix1>().unwrap();
+        let fgrad = ld("fgrad").into_dimensionality::<ndarray::Ix2>().unwrap();
+        let g = Geometry::new(bgrid.view(), T::of(0.05), fgrad.view()).unwrap();
+        let nodes = epri_ops::FrequencyNodes::new(&g, true).unwrap();
+        let want: Vec<i64> = common::loadd::<i64>(case, "nodes_indexes")
+            .iter()
+            .copied()
+            .collect();
+        let got: Vec<i64> = nodes.indexes().iter().map(|&i| i as i64).collect();
+        assert_eq!(got, want, "retained nodes");
+        let mut t: Vec<f64> = nodes
+            .columns()
+            .map(|c| -2.0 * PI * c as f64 / g.nb() as f64)
+            .collect();
+        t.sort_by(f64::total_cmp);
+        t.dedup();
+        let want_t = common::loadd::<f64>(case, "nodes_t");
+        assert_eq!(t.len(), want_t.len());
+        for (a, w) in t.iter().zip(want_t.iter()) {
+            assert!((a - w).abs() < 1e-12, "t {a} vs {w}");
+        }
+        let u = ld("u");
+        let shape = u.shape().to_vec();
+        let pr = ld("proj_random");
+        for absorption in [false, true] {
+            let sfx = if absorption { "_abs" } else { "" };
+            let mut a =
+                Projector::new_spectral(b, &g, &shape, absorption, opts(true, eps)).unwrap();
+            let err = common::rel_err(&project(&mut a, &u), &ld(&format!("proj{sfx}")));
+            assert!(err < tol, "proj4d{sfx} {}: rel {err:e}", T::PRECISION);
+            let err = common::rel_err(&backproject(&mut a, &pr), &ld(&format!("backproj{sfx}")));
+            assert!(err < tol, "backproj4d{sfx} {}: rel {err:e}", T::PRECISION);
+        }
+        let mut t = ToeplitzKernel::new_spectral(b, &g, &shape, false, eps).unwrap();
+        let ud = b.upload(u.view()).unwrap();
+        let mut out = b.zeros::<T>(&shape).unwrap();
+        t.apply(&ud, &mut out).unwrap();
+        let err = common::rel_err(&b.download(&out).unwrap(), &ld("toeplitz"));
+        assert!(err < tol, "Toeplitz {}: rel {err:e}", T::PRECISION);
+    }
+
+    pub mod pyepri4d {
+        use super::*;
+        pub fn matches_pyepri<B: Backend>(b: &B) {
+            both!(b, pyepri_t)
+        }
+    }
+
     pub mod grad4d {
         use super::*;
         pub fn div_is_minus_adjoint<B: Backend>(b: &B) {
@@ -593,6 +653,7 @@ backend_tests!(cpu, backend_cpu::CpuBackend::new, {
     proj4d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, absorption_is_derivative, shape_errors },
     toeplitz4d { equals_adjoint_of_projection },
     grad4d { div_is_minus_adjoint },
+    pyepri4d { matches_pyepri },
     tv4d { phantom },
 });
 
@@ -601,6 +662,7 @@ backend_tests!(opencl, || backend_opencl::OpenClBackend::new(None), {
     proj4d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, absorption_is_derivative, shape_errors },
     toeplitz4d { equals_adjoint_of_projection },
     grad4d { div_is_minus_adjoint },
+    pyepri4d { matches_pyepri },
     tv4d { phantom },
 });
 
@@ -609,5 +671,6 @@ backend_tests!(cuda, || backend_cuda::CudaBackend::new(0), {
     proj4d { adjointness, explicit_matrix, direct_sum, rfft_equals_full, absorption_is_derivative, shape_errors },
     toeplitz4d { equals_adjoint_of_projection },
     grad4d { div_is_minus_adjoint },
+    pyepri4d { matches_pyepri },
     tv4d { phantom },
 });

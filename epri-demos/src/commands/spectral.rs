@@ -86,8 +86,8 @@ fn intensity(u: &ndarray::ArrayD<f64>, db: f64, absorption: bool) -> ndarray::Ar
     let mut running = u.index_axis(Axis(0), 0).to_owned() * db;
     let mut total = running.clone();
     for l in 1..u.shape()[0] {
-        running = running + &(u.index_axis(Axis(0), l).to_owned() * db);
-        total = total + &running;
+        running += &(u.index_axis(Axis(0), l).to_owned() * db);
+        total += &running;
     }
     total * db
 }
