@@ -158,7 +158,11 @@ mod tests {
                 e.sigma
             );
             assert!(e.stderr > 0.0 && e.stderr < 0.03 * sigma, "{e:?}");
-            assert!((e.first_order_ratio - 1.0).abs() < 0.15, "{e:?}");
+            // The lines' slope (up to 5 per sample) adds to first differences: only where the
+            // noise dominates it is the ratio that of white noise.
+            if sigma >= 5.0 {
+                assert!((e.first_order_ratio - 1.0).abs() < 0.15, "{e:?}");
+            }
         }
     }
 
