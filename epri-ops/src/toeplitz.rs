@@ -182,7 +182,10 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
                 rfft_phi.shape()
             )));
         }
-        if rfft_phi.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) {
+        if rfft_phi
+            .iter()
+            .any(|z| !(z.re.is_finite() && z.im.is_finite()))
+        {
             return Err(Error::NonFinite("the Toeplitz kernel spectrum".into()));
         }
         let circulant: Vec<C<T>> = rfft_phi
@@ -351,7 +354,10 @@ mod tests {
         let mut k2 = ToeplitzKernel::from_rfft(&b, spec.view(), &shape).unwrap();
         let u = ArrayD::from_shape_fn(IxDyn(&shape), |ix| ((ix[0] * 5 + ix[1]) % 3) as f64 - 1.0);
         let u = b.upload(u.view()).unwrap();
-        let mut out = [b.zeros::<f64>(&shape).unwrap(), b.zeros::<f64>(&shape).unwrap()];
+        let mut out = [
+            b.zeros::<f64>(&shape).unwrap(),
+            b.zeros::<f64>(&shape).unwrap(),
+        ];
         k.apply(&u, &mut out[0]).unwrap();
         k2.apply(&u, &mut out[1]).unwrap();
         let [a1, a2] = out.map(|o| b.download(&o).unwrap());

@@ -93,12 +93,8 @@ pub fn real_array(
         )));
     }
     Ok(match precision {
-        Some(Precision::F32) if given == Precision::F64 => {
-            HostArray::F32(host.to_real::<f32>())
-        }
-        Some(Precision::F64) if given == Precision::F32 => {
-            HostArray::F64(host.to_real::<f64>())
-        }
+        Some(Precision::F32) if given == Precision::F64 => HostArray::F32(host.to_real::<f32>()),
+        Some(Precision::F64) if given == Precision::F32 => HostArray::F64(host.to_real::<f64>()),
         _ => host,
     })
 }
@@ -203,9 +199,9 @@ pub fn complex_to_numpy<'py>(py: Python<'py>, a: HostComplex) -> Bound<'py, PyAn
 
 /// A shape argument: a sequence of positive integers with `ndim` entries.
 pub fn shape(obj: &Bound<'_, PyAny>, name: &str, ndim: usize) -> PyResult<Vec<usize>> {
-    let s: Vec<i64> = obj.extract().map_err(|_| {
-        PyTypeError::new_err(format!("{name} must be a sequence of integers"))
-    })?;
+    let s: Vec<i64> = obj
+        .extract()
+        .map_err(|_| PyTypeError::new_err(format!("{name} must be a sequence of integers")))?;
     if s.len() != ndim || s.iter().any(|&n| n < 2) {
         return Err(PyValueError::new_err(format!(
             "{name} = {s:?}: expected {ndim} lengths (Y, X{}) of at least 2 pixels each",

@@ -2,9 +2,9 @@
 //! `cuda:I`) and passed to every function as `backend=`.
 
 use crate::errors::{backend_error, to_pyerr};
+use crate::pool;
 use backend_core::{DeviceSpec, Precision};
 use epri_demos::dispatch::{Device, Job};
-use crate::pool;
 use pyo3::prelude::*;
 use std::sync::atomic::AtomicBool;
 
@@ -53,7 +53,12 @@ impl Backend {
 impl Backend {
     /// Runs `job` on this device in `precision`, on a worker of the pool with the GIL
     /// released.
-    pub fn run<J: Job + Send>(&self, py: Python<'_>, precision: Precision, job: J) -> PyResult<J::Output>
+    pub fn run<J: Job + Send>(
+        &self,
+        py: Python<'_>,
+        precision: Precision,
+        job: J,
+    ) -> PyResult<J::Output>
     where
         J::Output: Send,
     {
@@ -72,7 +77,8 @@ impl Backend {
     where
         J::Output: Send,
     {
-        let (result, raised) = pool::run_cancellable(py, cancel, || self.device.run(precision, job));
+        let (result, raised) =
+            pool::run_cancellable(py, cancel, || self.device.run(precision, job));
         match raised {
             Some(e) => Err(e),
             None => result.map_err(to_pyerr),

@@ -2,7 +2,9 @@
 //! backprojection, Toeplitz kernel and its application, in 2D and 3D. The Python layer
 //! (`epri/monosrc.py`) gives them PyEPRI's signatures and passes the dimension `dim`.
 
-use crate::convert::{complex_array, complex_to_numpy, precision_of, real_array, shape, to_numpy, HostComplex};
+use crate::convert::{
+    complex_array, complex_to_numpy, precision_of, real_array, shape, to_numpy, HostComplex,
+};
 use crate::device::Backend;
 use crate::plan::{vector, Acquisition, ApplyOnce, MakePlan, Op};
 use backend_core::{DeviceBuffer as _, Precision, Real};
@@ -104,7 +106,15 @@ pub fn project<'py>(
         shape: input.shape().to_vec(),
         opts: ProjectorOptions { rfft_mode, eps },
     };
-    let out = backend.get().run(py, p, ApplyOnce { plan, op: Op::Proj, input })?;
+    let out = backend.get().run(
+        py,
+        p,
+        ApplyOnce {
+            plan,
+            op: Op::Proj,
+            input,
+        },
+    )?;
     Ok(to_numpy(py, out))
 }
 
@@ -133,7 +143,15 @@ pub fn backproject<'py>(
         shape: shape(out_shape, "out_shape", dim)?,
         opts: ProjectorOptions { rfft_mode, eps },
     };
-    let out = backend.get().run(py, p, ApplyOnce { plan, op: Op::Backproj, input })?;
+    let out = backend.get().run(
+        py,
+        p,
+        ApplyOnce {
+            plan,
+            op: Op::Backproj,
+            input,
+        },
+    )?;
     Ok(to_numpy(py, out))
 }
 

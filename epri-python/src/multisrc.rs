@@ -2,15 +2,15 @@
 //! experimental settings, one geometry (field gradients) and one row of `K` spectra per
 //! setting; a list of length 1 serves every setting.
 
+use crate::convert::{complex_array, HostComplex};
 use crate::convert::{precision_of, real_arrays, sequence, shape, to_numpy};
 use crate::device::Backend;
 use crate::monosrc::acquisition;
 use crate::plan::{vector, Acquisition};
+use backend_core::DeviceBuffer as _;
 use backend_core::{Precision, Real};
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
-use crate::convert::{complex_array, HostComplex};
-use backend_core::DeviceBuffer as _;
 use epri_ops::multisrc::{MultiProjector, MultiToeplitz};
 use epri_ops::{Geometry, ProjectorOptions};
 use ndarray::{Array1, ArrayView1, Ix2};
@@ -72,7 +72,9 @@ impl Settings {
 
 /// Views of the spectra, the form epri-ops takes.
 pub fn views<T>(h: &[Vec<Array1<T>>]) -> Vec<Vec<ArrayView1<'_, T>>> {
-    h.iter().map(|row| row.iter().map(|a| a.view()).collect()).collect()
+    h.iter()
+        .map(|row| row.iter().map(|a| a.view()).collect())
+        .collect()
 }
 
 /// Projection (`inputs` = `K` images, output `L` sinograms) or backprojection (`inputs` = `L`
@@ -87,10 +89,14 @@ struct MultiApply {
 impl Job for MultiApply {
     type Output = Vec<HostArray>;
 
-    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Vec<HostArray>> {
+    fn run<B: backend_core::Backend, T: Real>(
+        self,
+        backend: &B,
+    ) -> epri_demos::Result<Vec<HostArray>> {
         let (geometries, h) = self.settings.typed::<T>()?;
         let h = views(&h);
-        let mut a = MultiProjector::new(backend, &geometries, &h, &self.settings.shapes, self.opts)?;
+        let mut a =
+            MultiProjector::new(backend, &geometries, &h, &self.settings.shapes, self.opts)?;
         let inputs: Vec<_> = self.inputs.iter().map(|x| x.to_real::<T>()).collect();
         Ok(if self.adjoint {
             let sinos = inputs
@@ -206,7 +212,10 @@ struct MultiKernels {
 impl Job for MultiKernels {
     type Output = Vec<Vec<HostArray>>;
 
-    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Self::Output> {
+    fn run<B: backend_core::Backend, T: Real>(
+        self,
+        backend: &B,
+    ) -> epri_demos::Result<Self::Output> {
         let (geometries, h) = self.settings.typed::<T>()?;
         let shapes = &self.settings.shapes;
         let mut k = MultiToeplitz::new(backend, &geometries, &views(&h), shapes, self.eps)?;
@@ -243,7 +252,12 @@ pub fn multi_toeplitz_kernels<'py>(
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
     settings.shapes = shapes(src_shape, "src_shape", dim)?;
     let rows = backend.get().run(py, p, MultiKernels { settings, eps })?;
-    PyList::new(py, rows.into_iter().map(|row| to_list(py, row)).collect::<PyResult<Vec<_>>>()?)
+    PyList::new(
+        py,
+        rows.into_iter()
+            .map(|row| to_list(py, row))
+            .collect::<PyResult<Vec<_>>>()?,
+    )
 }
 
 /// `A*A u` from kernel spectra given by the caller.
@@ -255,14 +269,20 @@ struct MultiApplyKernels {
 impl Job for MultiApplyKernels {
     type Output = Vec<HostArray>;
 
-    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Vec<HostArray>> {
+    fn run<B: backend_core::Backend, T: Real>(
+        self,
+        backend: &B,
+    ) -> epri_demos::Result<Vec<HostArray>> {
         let u: Vec<_> = self.u.iter().map(|x| x.to_real::<T>()).collect();
         let phi: Vec<Vec<_>> = self
             .rfft_phi
             .iter()
             .map(|row| row.iter().map(|z| z.to_complex::<T>()).collect())
             .collect();
-        let phi_views: Vec<Vec<_>> = phi.iter().map(|row| row.iter().map(|z| z.view()).collect()).collect();
+        let phi_views: Vec<Vec<_>> = phi
+            .iter()
+            .map(|row| row.iter().map(|z| z.view()).collect())
+            .collect();
         let shapes: Vec<Vec<usize>> = u.iter().map(|x| x.shape().to_vec()).collect();
         let mut k = MultiToeplitz::from_rfft(backend, &phi_views, &shapes)?;
         let ub = u

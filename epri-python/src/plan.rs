@@ -137,7 +137,11 @@ pub trait AnyPlan: Send {
 
 impl<B: Backend, T: Real> AnyPlan for Plan<B, T> {
     fn apply(&mut self, op: Op, x: &HostArray) -> epri_demos::Result<HostArray> {
-        Ok(HostArray::from_real(Plan::apply(self, op, &x.to_real::<T>())?))
+        Ok(HostArray::from_real(Plan::apply(
+            self,
+            op,
+            &x.to_real::<T>(),
+        )?))
     }
 }
 

@@ -93,9 +93,15 @@ impl Job for TvMono<'_> {
             ..self.solver.options(&self.cancel)
         };
         let reporter = self.reporter;
-        let r = tv_monosrc(backend, proj.view(), &g, h.view(), &self.shape, &opts, &mut |p| {
-            reporter.report(p)
-        })?;
+        let r = tv_monosrc(
+            backend,
+            proj.view(),
+            &g,
+            h.view(),
+            &self.shape,
+            &opts,
+            &mut |p| reporter.report(p),
+        )?;
         Ok(HostArray::from_real(r.image))
     }
 }
@@ -180,7 +186,10 @@ struct TvMulti<'a> {
 impl Job for TvMulti<'_> {
     type Output = Vec<HostArray>;
 
-    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Vec<HostArray>> {
+    fn run<B: backend_core::Backend, T: Real>(
+        self,
+        backend: &B,
+    ) -> epri_demos::Result<Vec<HostArray>> {
         let (geometries, h) = self.settings.typed::<T>()?;
         let projs = self
             .projs

@@ -35,7 +35,10 @@ impl Reporter {
         if !show || self.failed.is_some() {
             return;
         }
-        let energy = p.energy.map(|e| format!(", energy = {e:.6e}")).unwrap_or_default();
+        let energy = p
+            .energy
+            .map(|e| format!(", energy = {e:.6e}"))
+            .unwrap_or_default();
         let line = format!(
             "{}: iteration {}/{}, relative change = {:.3e}{energy}",
             self.name, p.iteration, self.max_iter, p.relative_change

@@ -63,7 +63,11 @@ impl PlannedOperator {
     }
 
     /// `A* proj`.
-    fn backproj<'py>(&self, py: Python<'py>, proj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn backproj<'py>(
+        &self,
+        py: Python<'py>,
+        proj: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         self.apply(py, Op::Backproj, proj, "proj", 2)
     }
 
@@ -112,7 +116,10 @@ impl PlannedOperator {
         }
         let x = real_array(x, name, &[ndim], None)?;
         let out = pool::run(py, || {
-            let mut plan = self.plan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut plan = self
+                .plan
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             plan.apply(op, &x)
         });
         Ok(to_numpy(py, out.map_err(to_pyerr)?))

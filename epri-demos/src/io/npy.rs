@@ -523,7 +523,10 @@ pub fn write_bool_npy(path: &Path, a: &ArrayD<bool>) -> Result<()> {
     write_elements(path, a)
 }
 
-fn write_elements<A: ndarray_npy::WritableElement + Clone>(path: &Path, a: &ArrayD<A>) -> Result<()> {
+fn write_elements<A: ndarray_npy::WritableElement + Clone>(
+    path: &Path,
+    a: &ArrayD<A>,
+) -> Result<()> {
     super::output::write_atomic(path, |w| {
         a.as_standard_layout()
             .write_npy(w)

@@ -128,7 +128,11 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
             )));
         }
         let d = shapes[0].len();
-        if !(2..=3).contains(&d) || shapes.iter().any(|s| s.len() != d || s.iter().any(|&n| n < 2)) {
+        if !(2..=3).contains(&d)
+            || shapes
+                .iter()
+                .any(|s| s.len() != d || s.iter().any(|&n| n < 2))
+        {
             return Err(Error::Shape(format!(
                 "source shapes {shapes:?}: all 2D or all 3D, every axis at least 2"
             )));

@@ -288,7 +288,11 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
             energy: e,
             profile,
         });
-        if opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
             return Err(Error::Cancelled(iterations));
         }
         if dsq < tol2 * usq {
