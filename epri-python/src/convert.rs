@@ -197,15 +197,20 @@ pub fn complex_to_numpy<'py>(py: Python<'py>, a: HostComplex) -> Bound<'py, PyAn
     }
 }
 
-/// A shape argument: a sequence of positive integers with `ndim` entries.
+/// A shape argument: a sequence of integers of at least 2 with `ndim` entries, axes (Y, X),
+/// (Y, X, Z) or, for `ndim` 4, (Nb, Y, X, Z).
 pub fn shape(obj: &Bound<'_, PyAny>, name: &str, ndim: usize) -> PyResult<Vec<usize>> {
     let s: Vec<i64> = obj
         .extract()
         .map_err(|_| PyTypeError::new_err(format!("{name} must be a sequence of integers")))?;
     if s.len() != ndim || s.iter().any(|&n| n < 2) {
+        let axes = match ndim {
+            2 => "Y, X",
+            3 => "Y, X, Z",
+            _ => "Nb, Y, X, Z",
+        };
         return Err(PyValueError::new_err(format!(
-            "{name} = {s:?}: expected {ndim} lengths (Y, X{}) of at least 2 pixels each",
-            if ndim == 3 { ", Z" } else { "" }
+            "{name} = {s:?}: expected {ndim} lengths ({axes}) of at least 2 each"
         )));
     }
     Ok(s.into_iter().map(|n| n as usize).collect())

@@ -10,8 +10,8 @@
 //! * [`convert`]: numpy ↔ host arrays (float32/float64, C or Fortran order, checked);
 //! * [`errors`]: epri's errors as `ValueError` / `RuntimeError` / `OSError`;
 //! * [`device`]: the `Backend` object;
-//! * [`plan`], [`projector`]: the mono-source operator planned once;
-//! * [`monosrc`], [`multisrc`], [`processing`], [`io`]: the functions;
+//! * [`plan`], [`projector`]: the mono-source or spectral-spatial operator planned once;
+//! * [`monosrc`], [`multisrc`], [`spectral`], [`processing`], [`io`]: the functions;
 //! * [`pool`]: the rayon worker the jobs run on, Ctrl-C while a solver runs;
 //! * [`progress`]: verbose output of the solvers.
 
@@ -26,6 +26,7 @@ mod pool;
 mod processing;
 mod progress;
 mod projector;
+mod spectral;
 
 use pyo3::prelude::*;
 
@@ -42,8 +43,13 @@ fn _epri(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(multisrc::multi_backproject, m)?)?;
     m.add_function(wrap_pyfunction!(multisrc::multi_toeplitz_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(multisrc::multi_apply_toeplitz, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral::spectral_nodes, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral::spectral_project, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral::spectral_backproject, m)?)?;
+    m.add_function(wrap_pyfunction!(spectral::spectral_toeplitz_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(processing::tv_mono, m)?)?;
     m.add_function(wrap_pyfunction!(processing::tv_multi, m)?)?;
+    m.add_function(wrap_pyfunction!(processing::tv_spec, m)?)?;
     m.add_function(wrap_pyfunction!(processing::eprfbp, m)?)?;
     m.add_function(wrap_pyfunction!(io::load_bes3t, m)?)?;
     Ok(())

@@ -6,7 +6,7 @@ use crate::convert::{
     complex_array, complex_to_numpy, precision_of, real_array, shape, to_numpy, HostComplex,
 };
 use crate::device::Backend;
-use crate::plan::{vector, Acquisition, ApplyOnce, MakePlan, Op};
+use crate::plan::{vector, Acquisition, ApplyOnce, MakePlan, Model, Op};
 use backend_core::{DeviceBuffer as _, Precision, Real};
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
@@ -60,27 +60,34 @@ pub fn frequency_nodes<'py>(
     let p = precision_of(b, "B")?;
     let acq = acquisition(b, delta, fgrad, dim, p)?;
     let out = PyDict::new(py);
-    fn fill<T: Real + numpy::Element>(
-        py: Python<'_>,
-        out: &Bound<'_, PyDict>,
-        acq: &Acquisition,
-        rfft_mode: bool,
-    ) -> PyResult<()> {
-        let g = acq.geometry::<T>().map_err(crate::errors::ops_error)?;
-        let nodes = FrequencyNodes::new(&g, rfft_mode).map_err(crate::errors::ops_error)?;
-        for (name, c) in ["y", "x", "z"].iter().zip(nodes.coords()) {
-            out.set_item(*name, c.clone().into_pyarray(py))?;
-        }
-        let idx = nodes.indexes().mapv(i64::from);
-        out.set_item("indexes", idx.into_pyarray(py))?;
-        Ok(())
-    }
     match p {
-        Precision::F32 => fill::<f32>(py, &out, &acq, rfft_mode)?,
-        Precision::F64 => fill::<f64>(py, &out, &acq, rfft_mode)?,
+        Precision::F32 => {
+            fill_nodes::<f32>(py, &out, &acq, rfft_mode)?;
+        }
+        Precision::F64 => {
+            fill_nodes::<f64>(py, &out, &acq, rfft_mode)?;
+        }
     }
     out.set_item("rfft_mode", rfft_mode)?;
     Ok(out)
+}
+
+/// Computes the nodes of `acq` and stores them in `out` under PyEPRI's keys `y`, `x`[, `z`]
+/// (node coordinates `(M,)` in radians per pixel) and `indexes` (`(M,)`, int64); returns them.
+pub fn fill_nodes<T: Real + numpy::Element>(
+    py: Python<'_>,
+    out: &Bound<'_, PyDict>,
+    acq: &Acquisition,
+    rfft_mode: bool,
+) -> PyResult<FrequencyNodes<T>> {
+    let g = acq.geometry::<T>().map_err(crate::errors::ops_error)?;
+    let nodes = FrequencyNodes::new(&g, rfft_mode).map_err(crate::errors::ops_error)?;
+    for (name, c) in ["y", "x", "z"].iter().zip(nodes.coords()) {
+        out.set_item(*name, c.clone().into_pyarray(py))?;
+    }
+    let idx = nodes.indexes().mapv(i64::from);
+    out.set_item("indexes", idx.into_pyarray(py))?;
+    Ok(nodes)
 }
 
 /// Projection `A u`: image `u` `(Y, X[, Z])` to the sinogram `(P, Nb)`, in `u`'s precision.
@@ -102,7 +109,7 @@ pub fn project<'py>(
     let input = real_array(u, "u", &[dim], None)?;
     let plan = MakePlan {
         acq: acquisition(b, delta, fgrad, dim, p)?,
-        h: real_array(h, "h", &[1], Some(p))?,
+        model: Model::Lineshape(real_array(h, "h", &[1], Some(p))?),
         shape: input.shape().to_vec(),
         opts: ProjectorOptions { rfft_mode, eps },
     };
@@ -139,7 +146,7 @@ pub fn backproject<'py>(
     let input = real_array(proj, "proj", &[2], None)?;
     let plan = MakePlan {
         acq: acquisition(b, delta, fgrad, dim, p)?,
-        h: real_array(h, "h", &[1], Some(p))?,
+        model: Model::Lineshape(real_array(h, "h", &[1], Some(p))?),
         shape: shape(out_shape, "out_shape", dim)?,
         opts: ProjectorOptions { rfft_mode, eps },
     };
@@ -166,8 +173,10 @@ struct ComputeKernel {
 }
 
 /// The kernel on the doubled grid, or its real FFT.
-enum Kernel {
+pub enum Kernel {
+    /// The kernel `φ`.
     Real(HostArray),
+    /// `rfftn(φ)`.
     Spectrum(HostComplex),
 }
 
@@ -186,9 +195,9 @@ impl Job for ComputeKernel {
     }
 }
 
-/// The image shape `(N1, N2[, N3])` of a Toeplitz kernel of shape `out_shape` =
-/// `(2N1, 2N2[, 2N3])` (PyEPRI gives the kernel's shape, twice the image's).
-fn kernel_image_shape(out_shape: &Bound<'_, PyAny>, dim: usize) -> PyResult<Vec<usize>> {
+/// The image shape `(N1, ..., N_dim)` of a Toeplitz kernel of shape `out_shape` =
+/// `(2N1, ..., 2N_dim)` (PyEPRI gives the kernel's shape, twice the image's).
+pub fn kernel_image_shape(out_shape: &Bound<'_, PyAny>, dim: usize) -> PyResult<Vec<usize>> {
     let grid = shape(out_shape, "out_shape", dim)?;
     if grid.iter().any(|&n| n % 2 != 0 || n < 4) {
         return Err(PyValueError::new_err(format!(
@@ -251,8 +260,9 @@ impl Job for ApplyKernel {
     }
 }
 
-/// `A*A u` as the convolution of `u` `(Y, X[, Z])` with the kernel whose `rfftn` is
-/// `rfft_phi` (as returned by [`toeplitz_kernel`] with `return_rfft`), in `u`'s precision
+/// `A*A u` as the convolution of `u` (`(Y, X[, Z])`, or `(Nb, Ny, Nx, Nz)` for `dim` 4) with
+/// the kernel whose `rfftn` is `rfft_phi` (as returned by [`toeplitz_kernel`] or
+/// [`crate::spectral::spectral_toeplitz_kernel`] with `return_rfft`), in `u`'s precision
 /// (`rfft_phi` of the matching complex dtype).
 #[pyfunction]
 pub fn apply_toeplitz<'py>(

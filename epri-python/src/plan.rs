@@ -1,6 +1,7 @@
-//! A mono-source operator planned once and applied many times: the projector `A`, its adjoint
-//! and the Toeplitz `A*A` (built on first use), with their device buffers. The functional API
-//! (`monosrc.proj2d`...) plans and applies once; `epri.Projector` keeps the plan.
+//! A mono-source or spectral-spatial operator planned once and applied many times: the
+//! projector `A`, its adjoint and the Toeplitz `A*A` (built on first use), with their device
+//! buffers. The functional API (`monosrc.proj2d`, `spectralspatial.proj4d`...) plans and applies
+//! once; `epri.Projector` and `epri.SpectralProjector` keep the plan.
 
 use backend_core::{Backend, Real};
 use epri_demos::dispatch::Job;
@@ -37,10 +38,26 @@ pub fn vector<T: Real>(a: &HostArray) -> epri_ops::Result<Array1<T>> {
         .map_err(|e| epri_ops::Error::Shape(format!("expected a 1D array: {e}")))
 }
 
+/// What the operator maps to sinograms.
+#[derive(Clone, Debug)]
+pub enum Model {
+    /// Images `(Y, X[, Z])` of one source whose reference spectrum is `h` `(Nb,)`.
+    Lineshape(HostArray),
+    /// Spectral-spatial images `(Nb, Ny, Nx, Nz)`; their voxels hold absorption profiles
+    /// (projected as their derivative along B) when `absorption`.
+    Spectral { absorption: bool },
+}
+
+/// [`Model`] in precision `T`.
+enum TypedModel<T> {
+    Lineshape(Array1<T>),
+    Spectral { absorption: bool },
+}
+
 /// What to apply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// `A u`: image `(Y, X[, Z])` to sinogram `(P, Nb)`.
+    /// `A u`: image `(Y, X[, Z])` or `(Nb, Ny, Nx, Nz)` to sinogram `(P, Nb)`.
     Proj,
     /// `A* p`: sinogram to image.
     Backproj,
@@ -52,33 +69,42 @@ pub enum Op {
 pub struct Plan<B: Backend, T: Real> {
     backend: B,
     geometry: Geometry<T>,
-    h: Array1<T>,
+    model: TypedModel<T>,
     eps: f64,
     projector: Projector<B, T>,
     toeplitz: Option<ToeplitzKernel<B, T>>,
-    /// Output buffers: image `(Y, X[, Z])` and sinogram `(P, Nb)`.
+    /// Output buffers: image (`(Y, X[, Z])` or `(Nb, Ny, Nx, Nz)`) and sinogram `(P, Nb)`.
     image: B::Buffer<T>,
     sino: B::Buffer<T>,
 }
 
 impl<B: Backend, T: Real> Plan<B, T> {
-    /// Plans `A` for `acq`, the lineshape `h` `(Nb,)` and images of shape `shape`.
+    /// Plans `A` for `acq`, the `model` and images of shape `shape`.
     pub fn new(
         backend: &B,
         acq: &Acquisition,
-        h: &HostArray,
+        model: &Model,
         shape: &[usize],
         opts: ProjectorOptions,
     ) -> epri_ops::Result<Self> {
         let geometry = acq.geometry::<T>()?;
-        let h = vector::<T>(h)?;
-        let projector = Projector::new(backend, &geometry, h.view(), shape, opts)?;
+        let (model, projector) = match model {
+            Model::Lineshape(h) => {
+                let h = vector::<T>(h)?;
+                let a = Projector::new(backend, &geometry, h.view(), shape, opts)?;
+                (TypedModel::Lineshape(h), a)
+            }
+            &Model::Spectral { absorption } => {
+                let a = Projector::new_spectral(backend, &geometry, shape, absorption, opts)?;
+                (TypedModel::Spectral { absorption }, a)
+            }
+        };
         Ok(Plan {
             image: backend.zeros(shape)?,
             sino: backend.zeros(&geometry.sino_shape())?,
             backend: backend.clone(),
             geometry,
-            h,
+            model,
             eps: opts.eps,
             projector,
             toeplitz: None,
@@ -111,14 +137,15 @@ impl<B: Backend, T: Real> Plan<B, T> {
             }
             Op::Toeplitz => {
                 if self.toeplitz.is_none() {
-                    self.toeplitz = Some(ToeplitzKernel::new(
-                        b,
-                        &self.geometry,
-                        self.h.view(),
-                        self.h.view(),
-                        self.projector.image_shape(),
-                        self.eps,
-                    )?);
+                    let (g, shape) = (&self.geometry, self.projector.image_shape());
+                    self.toeplitz = Some(match &self.model {
+                        TypedModel::Lineshape(h) => {
+                            ToeplitzKernel::new(b, g, h.view(), h.view(), shape, self.eps)?
+                        }
+                        &TypedModel::Spectral { absorption } => {
+                            ToeplitzKernel::new_spectral(b, g, shape, absorption, self.eps)?
+                        }
+                    });
                 }
                 let kernel = self.toeplitz.as_mut().expect("built above");
                 kernel.apply(&input, &mut self.image)?;
@@ -148,7 +175,7 @@ impl<B: Backend, T: Real> AnyPlan for Plan<B, T> {
 /// Plans the operator: the job behind `epri.Projector`.
 pub struct MakePlan {
     pub acq: Acquisition,
-    pub h: HostArray,
+    pub model: Model,
     pub shape: Vec<usize>,
     pub opts: ProjectorOptions,
 }
@@ -157,7 +184,7 @@ impl Job for MakePlan {
     type Output = Box<dyn AnyPlan>;
 
     fn run<B: Backend, T: Real>(self, backend: &B) -> epri_demos::Result<Self::Output> {
-        let plan = Plan::<B, T>::new(backend, &self.acq, &self.h, &self.shape, self.opts)?;
+        let plan = Plan::<B, T>::new(backend, &self.acq, &self.model, &self.shape, self.opts)?;
         Ok(Box::new(plan))
     }
 }
@@ -174,7 +201,7 @@ impl Job for ApplyOnce {
 
     fn run<B: Backend, T: Real>(self, backend: &B) -> epri_demos::Result<HostArray> {
         let p = &self.plan;
-        let mut plan = Plan::<B, T>::new(backend, &p.acq, &p.h, &p.shape, p.opts)?;
+        let mut plan = Plan::<B, T>::new(backend, &p.acq, &p.model, &p.shape, p.opts)?;
         AnyPlan::apply(&mut plan, self.op, &self.input)
     }
 }

@@ -1,5 +1,6 @@
 //! Reconstructions (PyEPRI's `processing` module): TV-regularised least squares for one source
-//! (`tv_monosrc`) and several (`tv_multisrc`), filtered backprojection (`eprfbp2d`/`eprfbp3d`).
+//! (`tv_monosrc`), several (`tv_multisrc`) and spectral-spatial images (`tv_spectral`, epri
+//! only), filtered backprojection (`eprfbp2d`/`eprfbp3d`).
 
 use crate::convert::{precision_of, real_array, real_arrays, sequence, shape, to_numpy};
 use crate::device::Backend;
@@ -11,7 +12,7 @@ use backend_core::{Precision, Real};
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
 use epri_ops::recon::tv_multisrc::tv_multisrc;
-use epri_ops::recon::{fbp, tv_monosrc, Lipschitz, TvOptions};
+use epri_ops::recon::{fbp, tv_monosrc, tv_spectral, Lipschitz, SpectralTvOptions, TvOptions};
 use ndarray::{ArrayView1, Ix2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -155,6 +156,111 @@ pub fn tv_mono<'py>(
         init: image(init, "init")?,
         mask: image(mask, "mask")?,
         shape,
+        solver: Solver {
+            lambda: lbda,
+            tol,
+            max_iter: nitermax,
+            positivity,
+            eval_energy,
+            ndisplay,
+            use_toeplitz: !disable_toeplitz_kernel,
+            eps,
+            lipschitz: lipschitz(lipschitz_const)?,
+        },
+        cancel: cancel.clone(),
+        reporter: &mut reporter,
+    };
+    let image = backend.get().run_cancellable(py, p, &cancel, job)?;
+    reporter.failed.map_or(Ok(()), Err)?;
+    Ok(to_numpy(py, image))
+}
+
+struct TvSpectral<'a> {
+    proj: HostArray,
+    acq: Acquisition,
+    shape: Vec<usize>,
+    init: Option<HostArray>,
+    mask: Option<HostArray>,
+    lambda_spectral: f64,
+    absorption: bool,
+    solver: Solver,
+    cancel: Arc<AtomicBool>,
+    reporter: &'a mut Reporter,
+}
+
+impl Job for TvSpectral<'_> {
+    type Output = HostArray;
+
+    fn run<B: backend_core::Backend, T: Real>(self, backend: &B) -> epri_demos::Result<HostArray> {
+        let g = self.acq.geometry::<T>()?;
+        let proj = sinogram::<T>(&self.proj)?;
+        let opts = SpectralTvOptions {
+            tv: TvOptions {
+                init: self.init.as_ref().map(|a| a.to_real::<T>()),
+                mask: self.mask.as_ref().map(|a| a.to_real::<T>()),
+                ..self.solver.options(&self.cancel)
+            },
+            lambda_spectral: self.lambda_spectral,
+            absorption: self.absorption,
+        };
+        let reporter = self.reporter;
+        let r = tv_spectral(
+            backend,
+            proj.view(),
+            &g,
+            &self.shape,
+            &opts,
+            &mut |p| reporter.report(p),
+        )?;
+        Ok(HostArray::from_real(r.image))
+    }
+}
+
+/// Spectral-spatial TV reconstruction (epri only): the image `(Nb, Ny, Nx, Nz)` of shape
+/// `out_shape` from the projections `proj` `(P, Nb)` of a 3D acquisition, in `proj`'s precision.
+/// `lbda` weighs the spatial TV, `lbda_spectral` the TV along B; `mask` is spatial
+/// `(Ny, Nx, Nz)` or of the image's shape; other arguments as [`tv_mono`].
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn tv_spec<'py>(
+    py: Python<'py>,
+    proj: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    fgrad: &Bound<'py, PyAny>,
+    delta: f64,
+    lbda: f64,
+    lbda_spectral: f64,
+    out_shape: &Bound<'py, PyAny>,
+    backend: &Bound<'py, Backend>,
+    init: Option<&Bound<'py, PyAny>>,
+    positivity: bool,
+    mask: Option<&Bound<'py, PyAny>>,
+    absorption_mode: bool,
+    tol: f64,
+    nitermax: usize,
+    eval_energy: bool,
+    verbose: bool,
+    ndisplay: usize,
+    eps: f64,
+    disable_toeplitz_kernel: bool,
+    lipschitz_const: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let p = precision_of(proj, "proj")?;
+    let shape = shape(out_shape, "out_shape", 4)?;
+    let mut reporter = Reporter::new("tv_spectral", verbose, ndisplay, nitermax);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let job = TvSpectral {
+        proj: real_array(proj, "proj", &[2], None)?,
+        acq: acquisition(b, delta, fgrad, 3, p)?,
+        init: init
+            .map(|o| real_array(o, "init", &[4], Some(p)))
+            .transpose()?,
+        mask: mask
+            .map(|o| real_array(o, "mask", &[3, 4], Some(p)))
+            .transpose()?,
+        shape,
+        lambda_spectral: lbda_spectral,
+        absorption: absorption_mode,
         solver: Solver {
             lambda: lbda,
             tol,

@@ -8,10 +8,14 @@ length ``N`` centred at ``(i - N//2) * delta``; sinograms (P, Nb), one projectio
 sampled on the field grid ``B`` (G); field gradients ``fgrad`` (d, P) in G/cm, one gradient per
 column, rows (X, Y[, Z]); ``delta`` in cm.
 
-``epri.Projector`` plans an operator once for many calls.
+Spectral-spatial (4D) images (``epri.spectralspatial``) are stored (Nb, Ny, Nx, Nz), axis 0 the
+spectral axis sampled on ``B``.
+
+``epri.Projector`` and ``epri.SpectralProjector`` plan an operator once for many calls.
 """
 
-from . import backends, io, monosrc, multisrc, processing
-from .projector import Projector
+from . import backends, io, monosrc, multisrc, processing, spectralspatial
+from .projector import Projector, SpectralProjector
 
-__all__ = ["backends", "io", "monosrc", "multisrc", "processing", "Projector"]
+__all__ = ["backends", "io", "monosrc", "multisrc", "processing", "spectralspatial",
+           "Projector", "SpectralProjector"]

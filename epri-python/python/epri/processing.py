@@ -1,6 +1,7 @@
 """Reconstructions (PyEPRI's ``processing``): TV-regularised least squares for one source
-(:func:`tv_monosrc`) or several (:func:`tv_multisrc`), filtered backprojection
-(:func:`eprfbp2d`, :func:`eprfbp3d`).
+(:func:`tv_monosrc`), several (:func:`tv_multisrc`) or a spectral-spatial image
+(:func:`tv_spectral`, epri only), filtered backprojection (:func:`eprfbp2d`,
+:func:`eprfbp3d`).
 
 Units and axes as in :mod:`epri.monosrc`. The solvers run with the GIL released and stop on
 Ctrl-C (``KeyboardInterrupt``, checked between iterations). ``verbose=True`` prints the
@@ -53,6 +54,33 @@ def tv_multisrc(proj, B, fgrad, delta, h, lbda, out_shape, backend=None, init=No
     return _epri.tv_multi(proj, B, fgrad, delta, h, lbda, out_shape, resolve(backend), init,
                           tol, nitermax, eval_energy, disable_toeplitz_kernel, verbose,
                           Ndisplay, eps, lipschitz_const)
+
+
+def tv_spectral(proj, B, fgrad, delta, lbda, out_shape, backend=None, lbda_spectral=0.0,
+                init=None, positivity=False, mask=None, absorption_mode=False, tol=1e-05,
+                nitermax=1000000, eval_energy=False, verbose=False, Ndisplay=20, eps=1e-06,
+                disable_toeplitz_kernel=False, lipschitz_const='auto'):
+    """TV-regularised reconstruction of a spectral-spatial image (epri only: PyEPRI 1.1.1 has
+    no such function).
+
+    Minimises ``0.5 * ||A u - proj||^2 + lbda_unrm * TV_xyz(u) + lbda_spectral_unrm * TV_B(u)``
+    (+ ``u >= 0`` with ``positivity``, + ``u = 0`` where ``mask <= 0``) over 4D images ``u``
+    (Nb, Ny, Nx, Nz), ``A`` the operator of :func:`epri.spectralspatial.proj4d`:
+    ``TV_xyz`` the isotropic spatial TV of every spectral slice, ``TV_B`` the total variation
+    of each voxel's spectrum (``lbda_spectral = 0`` leaves the spectra free). Both weights are
+    dimensionless, ``x_unrm = (max u_bp - min u_bp) * P / (4 pi) * Nb / (B[-1] - B[0]) *
+    delta^2 * x`` with ``u_bp`` the scaled backprojection of ``proj``.
+
+    ``proj`` (P, Nb); ``fgrad`` (3, P) in G/cm; ``out_shape`` (Nb, Ny, Nx, Nz) with
+    ``Nb = len(B)``; ``init`` of shape ``out_shape`` (default: the scaled backprojection);
+    ``mask`` spatial (Ny, Nx, Nz) or of shape ``out_shape``; ``absorption_mode``: the voxels
+    hold absorption profiles; other arguments as :func:`tv_monosrc`. Returns the image
+    (``out_shape``, axes (B, Y, X, Z)) in the dtype of ``proj``.
+    """
+    return _epri.tv_spec(proj, B, fgrad, delta, lbda, lbda_spectral, out_shape,
+                         resolve(backend), init, positivity, mask, absorption_mode, tol,
+                         nitermax, eval_energy, verbose, Ndisplay, eps, disable_toeplitz_kernel,
+                         lipschitz_const)
 
 
 def _check_interp1(interp1):

@@ -1,4 +1,4 @@
-"""The mono-source operator planned once, applied many times."""
+"""The mono-source and spectral-spatial operators planned once, applied many times."""
 
 from . import _epri
 from .backends import resolve
@@ -39,7 +39,7 @@ class Projector:
 
     @property
     def shape(self):
-        """Image shape (Y, X[, Z])."""
+        """Image shape (Y, X[, Z]); (Nb, Ny, Nx, Nz) for a :class:`SpectralProjector`."""
         return tuple(self._op.shape)
 
     @property
@@ -67,5 +67,53 @@ class Projector:
     def __repr__(self):
         return (
             f"epri.Projector(shape={self.shape}, sino_shape={self.sino_shape}, "
+            f"dtype={self.dtype})"
+        )
+
+
+class SpectralProjector(Projector):
+    """The spectral-spatial projection operator ``A`` of one experiment (PyEPRI's ``proj4d``),
+    its adjoint (``backproj4d``) and ``A*A``, for 4D images whose voxels hold spectra.
+
+    Parameters
+    ----------
+    B : ndarray, shape (Nb,)
+        Homogeneous field grid (G), uniformly spaced and increasing; its dtype (float32 or
+        float64) is the precision of the operator.
+    delta : float
+        Pixel size (cm).
+    fgrad : ndarray, shape (3, P)
+        Field gradients (G/cm), one per column, rows (X, Y, Z).
+    shape : tuple of int
+        Image shape (Nb, Ny, Nx, Nz): axis 0 the spectral axis sampled on ``B``, then the
+        spatial axes (Y, X, Z).
+    backend : epri Backend, str or None
+        Device (``None``: the CPU).
+    eps : float
+        NUFFT relative accuracy (PyEPRI's default 1e-6).
+    rfft_mode : bool
+        Work on the half spectrum along B (same operator up to rounding).
+    absorption_mode : bool
+        The voxels hold absorption profiles, projected as their derivative along B.
+
+    Set-up is done here once; the Toeplitz kernel of ``A*A`` (circular along B) on the first
+    call of ``toeplitz``. Inputs of the methods must have the dtype of ``B`` (``TypeError``
+    otherwise).
+    """
+
+    def __init__(self, B, delta, fgrad, shape, backend=None, eps=1e-6, rfft_mode=True,
+                 absorption_mode=False):
+        self._op = _epri.PlannedOperator.spectral(
+            B, delta, fgrad, shape, resolve(backend), eps, rfft_mode, absorption_mode
+        )
+
+    @property
+    def dtype(self):
+        """``"float32"`` or ``"float64"``: the dtype of ``B``."""
+        return self._op.dtype
+
+    def __repr__(self):
+        return (
+            f"epri.SpectralProjector(shape={self.shape}, sino_shape={self.sino_shape}, "
             f"dtype={self.dtype})"
         )
