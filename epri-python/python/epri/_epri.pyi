@@ -1,7 +1,9 @@
 """Type stub of the extension module ``epri._epri`` (called through the Python modules of
 ``epri``, which give PyEPRI's signatures). Arrays: float32 or float64 numpy arrays, C or
-Fortran order; images (Y, X[, Z]), sinograms (P, Nb), fgrad (d, P) in G/cm with rows
-(X, Y[, Z]), B and h (Nb,), delta in cm. ``dim`` is 2 or 3."""
+Fortran order; images (Y, X[, Z]), spectral-spatial images (Nb, Ny, Nx, Nz) (axis 0 the
+spectral axis sampled on B), sinograms (P, Nb), fgrad (d, P) in G/cm with rows (X, Y[, Z]),
+B and h (Nb,), delta in cm. ``dim`` is 2 or 3 (4 for ``apply_toeplitz`` of a spectral-spatial
+kernel)."""
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -20,9 +22,14 @@ class Backend:
     def device_name(self) -> str: ...
 
 class PlannedOperator:
-    """A, A* and A*A of one experiment, planned once (the engine of ``epri.Projector``)."""
+    """A, A* and A*A of one experiment, planned once (the engine of ``epri.Projector`` and
+    ``epri.SpectralProjector``)."""
     def __init__(self, b: Real, delta: float, fgrad: Real, h: Real, image_shape: Sequence[int],
                  backend: Backend, eps: float, rfft_mode: bool) -> None: ...
+    @staticmethod
+    def spectral(b: Real, delta: float, fgrad: Real, image_shape: Sequence[int],
+                 backend: Backend, eps: float, rfft_mode: bool,
+                 absorption_mode: bool) -> "PlannedOperator": ...
     def proj(self, u: Real) -> Real: ...
     def backproj(self, proj: Real) -> Real: ...
     def toeplitz(self, u: Real) -> Real: ...
@@ -55,6 +62,15 @@ def multi_toeplitz_kernels(b: Real, h: Sequence[Sequence[Real]], delta: float,
                            backend: Backend, eps: float) -> List[List[Real]]: ...
 def multi_apply_toeplitz(u: Sequence[Real], rfft_phi: Sequence[Sequence[Complex]], dim: int,
                          backend: Backend) -> List[Real]: ...
+def spectral_nodes(b: Real, delta: float, fgrad: Real, rfft_mode: bool) -> Dict[str, Any]: ...
+def spectral_project(u: Real, delta: float, b: Real, fgrad: Real, backend: Backend, eps: float,
+                     rfft_mode: bool, absorption_mode: bool) -> Real: ...
+def spectral_backproject(proj: Real, delta: float, b: Real, fgrad: Real,
+                         out_shape: Sequence[int], backend: Backend, eps: float,
+                         rfft_mode: bool, absorption_mode: bool) -> Real: ...
+def spectral_toeplitz_kernel(b: Real, delta: float, fgrad: Real, out_shape: Sequence[int],
+                             backend: Backend, absorption_mode: bool, eps: float,
+                             return_rfft: bool) -> Union[Real, Complex]: ...
 def tv_mono(proj: Real, b: Real, fgrad: Real, delta: float, h: Real, lbda: float,
             out_shape: Sequence[int], backend: Backend, init: Optional[Real], positivity: bool,
             mask: Optional[Real], tol: float, nitermax: int, eval_energy: bool, verbose: bool,
@@ -65,6 +81,11 @@ def tv_multi(proj: Sequence[Real], b: Real, fgrad: Sequence[Real], delta: float,
              backend: Backend, init: Optional[Sequence[Real]], tol: float, nitermax: int,
              eval_energy: bool, disable_toeplitz_kernel: bool, verbose: bool, ndisplay: int,
              eps: float, lipschitz_const: Union[str, float]) -> List[Real]: ...
+def tv_spec(proj: Real, b: Real, fgrad: Real, delta: float, lbda: float, lbda_spectral: float,
+            out_shape: Sequence[int], backend: Backend, init: Optional[Real], positivity: bool,
+            mask: Optional[Real], absorption_mode: bool, tol: float, nitermax: int,
+            eval_energy: bool, verbose: bool, ndisplay: int, eps: float,
+            disable_toeplitz_kernel: bool, lipschitz_const: Union[str, float]) -> Real: ...
 def eprfbp(proj: Real, fgrad: Real, h: Real, b: Real, grids: Sequence[Real], backend: Backend,
            frequency_cutoff: float) -> Real: ...
 def load_bes3t(path: str, dtype: str) -> Dict[str, Any]: ...
