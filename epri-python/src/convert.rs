@@ -106,11 +106,38 @@ pub fn real_arrays(
     ndims: &[usize],
     precision: Option<Precision>,
 ) -> PyResult<Vec<HostArray>> {
+    list(obj, name, |a, item| real_array(a, item, ndims, precision))
+}
+
+/// The items of the list (or tuple) `obj`, each read by `read(item, "name[i]")`.
+pub fn list<T>(
+    obj: &Bound<'_, PyAny>,
+    name: &str,
+    read: impl Fn(&Bound<'_, PyAny>, &str) -> PyResult<T>,
+) -> PyResult<Vec<T>> {
     sequence(obj, name)?
         .iter()
         .enumerate()
-        .map(|(i, a)| real_array(a, &format!("{name}[{i}]"), ndims, precision))
+        .map(|(i, a)| read(a, &format!("{name}[{i}]")))
         .collect()
+}
+
+/// A list of lists, each item read by `read(item, "name[i][j]")`.
+pub fn nested<T>(
+    obj: &Bound<'_, PyAny>,
+    name: &str,
+    read: impl Fn(&Bound<'_, PyAny>, &str) -> PyResult<T>,
+) -> PyResult<Vec<Vec<T>>> {
+    list(obj, name, |row, row_name| list(row, row_name, &read))
+}
+
+/// The precision of the first array of the list (or tuple) `obj` (`name[0]`); float32 for an
+/// empty list (whose emptiness the operator reports).
+pub fn first_precision(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Precision> {
+    match sequence(obj, name)?.first() {
+        Some(a) => precision_of(a, &format!("{name}[0]")),
+        None => Ok(Precision::F32),
+    }
 }
 
 /// The items of a list or tuple; `TypeError` for anything else (a numpy array included).

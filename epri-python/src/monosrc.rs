@@ -90,6 +90,20 @@ pub fn fill_nodes<T: Real + numpy::Element>(
     Ok(nodes)
 }
 
+/// Plans the operator and applies `op` to `input` once on `backend`, in precision `p`: the
+/// functional API of the mono-source and spectral-spatial operators.
+pub fn apply_once<'py>(
+    py: Python<'py>,
+    backend: &Bound<'py, Backend>,
+    p: Precision,
+    plan: MakePlan,
+    op: Op,
+    input: HostArray,
+) -> PyResult<Bound<'py, PyAny>> {
+    let job = ApplyOnce { plan, op, input };
+    Ok(to_numpy(py, backend.get().run(py, p, job)?))
+}
+
 /// Projection `A u`: image `u` `(Y, X[, Z])` to the sinogram `(P, Nb)`, in `u`'s precision.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
@@ -113,16 +127,7 @@ pub fn project<'py>(
         shape: input.shape().to_vec(),
         opts: ProjectorOptions { rfft_mode, eps },
     };
-    let out = backend.get().run(
-        py,
-        p,
-        ApplyOnce {
-            plan,
-            op: Op::Proj,
-            input,
-        },
-    )?;
-    Ok(to_numpy(py, out))
+    apply_once(py, backend, p, plan, Op::Proj, input)
 }
 
 /// Backprojection `A* proj`: sinogram `(P, Nb)` to an image of shape `out_shape`, in `proj`'s
@@ -150,16 +155,7 @@ pub fn backproject<'py>(
         shape: shape(out_shape, "out_shape", dim)?,
         opts: ProjectorOptions { rfft_mode, eps },
     };
-    let out = backend.get().run(
-        py,
-        p,
-        ApplyOnce {
-            plan,
-            op: Op::Backproj,
-            input,
-        },
-    )?;
-    Ok(to_numpy(py, out))
+    apply_once(py, backend, p, plan, Op::Backproj, input)
 }
 
 /// The Toeplitz kernel `φ` (or its rfft) of `A*_{h2} A_{h1}`.
@@ -178,6 +174,16 @@ pub enum Kernel {
     Real(HostArray),
     /// `rfftn(φ)`.
     Spectrum(HostComplex),
+}
+
+impl Kernel {
+    /// The kernel as a new numpy array (real, or complex for the spectrum).
+    pub fn into_py(self, py: Python<'_>) -> Bound<'_, PyAny> {
+        match self {
+            Kernel::Real(a) => to_numpy(py, a),
+            Kernel::Spectrum(z) => complex_to_numpy(py, z),
+        }
+    }
 }
 
 impl Job for ComputeKernel {
@@ -234,10 +240,7 @@ pub fn toeplitz_kernel<'py>(
         eps,
         return_rfft,
     };
-    Ok(match backend.get().run(py, p, job)? {
-        Kernel::Real(a) => to_numpy(py, a),
-        Kernel::Spectrum(z) => complex_to_numpy(py, z),
-    })
+    Ok(backend.get().run(py, p, job)?.into_py(py))
 }
 
 /// `A*A u` from a kernel spectrum given by the caller.

@@ -2,8 +2,8 @@
 //! experimental settings, one geometry (field gradients) and one row of `K` spectra per
 //! setting; a list of length 1 serves every setting.
 
-use crate::convert::{complex_array, HostComplex};
-use crate::convert::{precision_of, real_arrays, sequence, shape, to_numpy};
+use crate::convert::{complex_array, first_precision, list, nested, HostComplex};
+use crate::convert::{precision_of, real_array, real_arrays, sequence, shape, to_numpy};
 use crate::device::Backend;
 use crate::monosrc::acquisition;
 use crate::plan::{vector, Acquisition};
@@ -42,11 +42,7 @@ impl Settings {
             .iter()
             .map(|f| acquisition(b, delta, f, dim, p))
             .collect::<PyResult<Vec<_>>>()?;
-        let h = sequence(h, "h")?
-            .iter()
-            .enumerate()
-            .map(|(i, row)| real_arrays(row, &format!("h[{i}]"), &[1], Some(p)))
-            .collect::<PyResult<Vec<_>>>()?;
+        let h = nested(h, "h", |a, name| real_array(a, name, &[1], Some(p)))?;
         Ok(Settings {
             acqs,
             h,
@@ -141,11 +137,7 @@ pub fn multi_project<'py>(
     eps: f64,
     rfft_mode: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let first = sequence(u, "u")?;
-    let p = match first.first() {
-        Some(u0) => precision_of(u0, "u[0]")?,
-        None => Precision::F32,
-    };
+    let p = first_precision(u, "u")?;
     let inputs = real_arrays(u, "u", &[dim], Some(p))?;
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
     settings.shapes = inputs.iter().map(|x| x.shape().to_vec()).collect();
@@ -176,11 +168,7 @@ pub fn multi_backproject<'py>(
     eps: f64,
     rfft_mode: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let first = sequence(proj, "proj")?;
-    let p = match first.first() {
-        Some(p0) => precision_of(p0, "proj[0]")?,
-        None => Precision::F32,
-    };
+    let p = first_precision(proj, "proj")?;
     let inputs = real_arrays(proj, "proj", &[2], Some(p))?;
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
     settings.shapes = shapes(out_shape, "out_shape", dim)?;
@@ -195,11 +183,7 @@ pub fn multi_backproject<'py>(
 
 /// A list `name` of `K` image shapes of `dim` axes each.
 pub fn shapes(obj: &Bound<'_, PyAny>, name: &str, dim: usize) -> PyResult<Vec<Vec<usize>>> {
-    sequence(obj, name)?
-        .iter()
-        .enumerate()
-        .map(|(j, s)| shape(s, &format!("{name}[{j}]"), dim))
-        .collect()
+    list(obj, name, |s, item| shape(s, item, dim))
 }
 
 /// The `K × K` cross-source Toeplitz kernels `phi[k][j]` (real, shape
@@ -311,23 +295,10 @@ pub fn multi_apply_toeplitz<'py>(
     dim: usize,
     backend: &Bound<'py, Backend>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let items = sequence(u, "u")?;
-    let p = match items.first() {
-        Some(u0) => precision_of(u0, "u[0]")?,
-        None => Precision::F32,
-    };
-    let name = format!("rfft{dim}_phi");
-    let rfft_phi = sequence(rfft_phi, &name)?
-        .iter()
-        .enumerate()
-        .map(|(k, row)| {
-            sequence(row, &format!("{name}[{k}]"))?
-                .iter()
-                .enumerate()
-                .map(|(j, z)| complex_array(z, &format!("{name}[{k}][{j}]"), dim, p))
-                .collect::<PyResult<Vec<_>>>()
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let p = first_precision(u, "u")?;
+    let rfft_phi = nested(rfft_phi, &format!("rfft{dim}_phi"), |z, name| {
+        complex_array(z, name, dim, p)
+    })?;
     let job = MultiApplyKernels {
         u: real_arrays(u, "u", &[dim], Some(p))?,
         rfft_phi,

@@ -2,13 +2,15 @@
 //! (`tv_monosrc`), several (`tv_multisrc`) and spectral-spatial images (`tv_spectral`, epri
 //! only), filtered backprojection (`eprfbp2d`/`eprfbp3d`).
 
-use crate::convert::{precision_of, real_array, real_arrays, sequence, shape, to_numpy};
+use crate::convert::{
+    first_precision, precision_of, real_array, real_arrays, sequence, shape, to_numpy,
+};
 use crate::device::Backend;
 use crate::monosrc::acquisition;
 use crate::multisrc::{shapes, views, Settings};
 use crate::plan::{vector, Acquisition};
 use crate::progress::Reporter;
-use backend_core::{Precision, Real};
+use backend_core::Real;
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
 use epri_ops::recon::tv_multisrc::tv_multisrc;
@@ -38,8 +40,9 @@ fn lipschitz(obj: &Bound<'_, PyAny>) -> PyResult<Lipschitz> {
     Ok(Lipschitz::Value(v))
 }
 
-/// The solver options shared by `tv_monosrc` and `tv_multisrc`, without the arrays.
-#[derive(Clone, Copy)]
+/// The solver arguments shared by the TV reconstructions, without the arrays, and the flag
+/// that stops the solver on Ctrl-C.
+#[derive(Clone)]
 struct Solver {
     lambda: f64,
     tol: f64,
@@ -50,10 +53,38 @@ struct Solver {
     use_toeplitz: bool,
     eps: f64,
     lipschitz: Lipschitz,
+    cancel: Arc<AtomicBool>,
 }
 
 impl Solver {
-    fn options<T>(&self, cancel: &Arc<AtomicBool>) -> TvOptions<T> {
+    /// PyEPRI's solver arguments (`ndisplay` its `Ndisplay`).
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        lbda: f64,
+        tol: f64,
+        nitermax: usize,
+        positivity: bool,
+        eval_energy: bool,
+        ndisplay: usize,
+        disable_toeplitz_kernel: bool,
+        eps: f64,
+        lipschitz_const: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Solver {
+            lambda: lbda,
+            tol,
+            max_iter: nitermax,
+            positivity,
+            eval_energy,
+            ndisplay,
+            use_toeplitz: !disable_toeplitz_kernel,
+            eps,
+            lipschitz: lipschitz(lipschitz_const)?,
+            cancel: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    fn options<T>(&self) -> TvOptions<T> {
         TvOptions {
             lambda: self.lambda,
             tol: self.tol,
@@ -63,9 +94,14 @@ impl Solver {
             use_toeplitz: self.use_toeplitz,
             eps: self.eps,
             energy_every: self.eval_energy.then_some(self.ndisplay.max(1)),
-            cancel: Some(cancel.clone()),
+            cancel: Some(self.cancel.clone()),
             ..TvOptions::default()
         }
+    }
+
+    /// The verbose output of the solver `name`.
+    fn reporter(&self, name: &'static str, verbose: bool) -> Reporter {
+        Reporter::new(name, verbose, self.ndisplay, self.max_iter)
     }
 }
 
@@ -77,7 +113,6 @@ struct TvMono<'a> {
     init: Option<HostArray>,
     mask: Option<HostArray>,
     solver: Solver,
-    cancel: Arc<AtomicBool>,
     reporter: &'a mut Reporter,
 }
 
@@ -91,7 +126,7 @@ impl Job for TvMono<'_> {
         let opts = TvOptions {
             init: self.init.as_ref().map(|a| a.to_real::<T>()),
             mask: self.mask.as_ref().map(|a| a.to_real::<T>()),
-            ..self.solver.options(&self.cancel)
+            ..self.solver.options()
         };
         let reporter = self.reporter;
         let r = tv_monosrc(
@@ -147,8 +182,18 @@ pub fn tv_mono<'py>(
         obj.map(|o| real_array(o, name, &[shape.len()], Some(p)))
             .transpose()
     };
-    let mut reporter = Reporter::new("tv_monosrc", verbose, ndisplay, nitermax);
-    let cancel = Arc::new(AtomicBool::new(false));
+    let solver = Solver::new(
+        lbda,
+        tol,
+        nitermax,
+        positivity,
+        eval_energy,
+        ndisplay,
+        disable_toeplitz_kernel,
+        eps,
+        lipschitz_const,
+    )?;
+    let mut reporter = solver.reporter("tv_monosrc", verbose);
     let job = TvMono {
         proj: real_array(proj, "proj", &[2], None)?,
         acq: acquisition(b, delta, fgrad, shape.len(), p)?,
@@ -156,21 +201,10 @@ pub fn tv_mono<'py>(
         init: image(init, "init")?,
         mask: image(mask, "mask")?,
         shape,
-        solver: Solver {
-            lambda: lbda,
-            tol,
-            max_iter: nitermax,
-            positivity,
-            eval_energy,
-            ndisplay,
-            use_toeplitz: !disable_toeplitz_kernel,
-            eps,
-            lipschitz: lipschitz(lipschitz_const)?,
-        },
-        cancel: cancel.clone(),
+        solver: solver.clone(),
         reporter: &mut reporter,
     };
-    let image = backend.get().run_cancellable(py, p, &cancel, job)?;
+    let image = backend.get().run_cancellable(py, p, &solver.cancel, job)?;
     reporter.failed.map_or(Ok(()), Err)?;
     Ok(to_numpy(py, image))
 }
@@ -184,7 +218,6 @@ struct TvSpectral<'a> {
     lambda_spectral: f64,
     absorption: bool,
     solver: Solver,
-    cancel: Arc<AtomicBool>,
     reporter: &'a mut Reporter,
 }
 
@@ -198,20 +231,15 @@ impl Job for TvSpectral<'_> {
             tv: TvOptions {
                 init: self.init.as_ref().map(|a| a.to_real::<T>()),
                 mask: self.mask.as_ref().map(|a| a.to_real::<T>()),
-                ..self.solver.options(&self.cancel)
+                ..self.solver.options()
             },
             lambda_spectral: self.lambda_spectral,
             absorption: self.absorption,
         };
         let reporter = self.reporter;
-        let r = tv_spectral(
-            backend,
-            proj.view(),
-            &g,
-            &self.shape,
-            &opts,
-            &mut |p| reporter.report(p),
-        )?;
+        let r = tv_spectral(backend, proj.view(), &g, &self.shape, &opts, &mut |p| {
+            reporter.report(p)
+        })?;
         Ok(HostArray::from_real(r.image))
     }
 }
@@ -247,8 +275,18 @@ pub fn tv_spec<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let p = precision_of(proj, "proj")?;
     let shape = shape(out_shape, "out_shape", 4)?;
-    let mut reporter = Reporter::new("tv_spectral", verbose, ndisplay, nitermax);
-    let cancel = Arc::new(AtomicBool::new(false));
+    let solver = Solver::new(
+        lbda,
+        tol,
+        nitermax,
+        positivity,
+        eval_energy,
+        ndisplay,
+        disable_toeplitz_kernel,
+        eps,
+        lipschitz_const,
+    )?;
+    let mut reporter = solver.reporter("tv_spectral", verbose);
     let job = TvSpectral {
         proj: real_array(proj, "proj", &[2], None)?,
         acq: acquisition(b, delta, fgrad, 3, p)?,
@@ -261,21 +299,10 @@ pub fn tv_spec<'py>(
         shape,
         lambda_spectral: lbda_spectral,
         absorption: absorption_mode,
-        solver: Solver {
-            lambda: lbda,
-            tol,
-            max_iter: nitermax,
-            positivity,
-            eval_energy,
-            ndisplay,
-            use_toeplitz: !disable_toeplitz_kernel,
-            eps,
-            lipschitz: lipschitz(lipschitz_const)?,
-        },
-        cancel: cancel.clone(),
+        solver: solver.clone(),
         reporter: &mut reporter,
     };
-    let image = backend.get().run_cancellable(py, p, &cancel, job)?;
+    let image = backend.get().run_cancellable(py, p, &solver.cancel, job)?;
     reporter.failed.map_or(Ok(()), Err)?;
     Ok(to_numpy(py, image))
 }
@@ -285,7 +312,6 @@ struct TvMulti<'a> {
     settings: Settings,
     init: Option<Vec<HostArray>>,
     solver: Solver,
-    cancel: Arc<AtomicBool>,
     reporter: &'a mut Reporter,
 }
 
@@ -307,7 +333,7 @@ impl Job for TvMulti<'_> {
             .init
             .as_ref()
             .map(|v| v.iter().map(|a| a.to_real::<T>()).collect());
-        let opts = self.solver.options(&self.cancel);
+        let opts = self.solver.options();
         let reporter = self.reporter;
         let r = tv_multisrc(
             backend,
@@ -347,11 +373,7 @@ pub fn tv_multi<'py>(
     eps: f64,
     lipschitz_const: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let items = sequence(proj, "proj")?;
-    let p = match items.first() {
-        Some(p0) => precision_of(p0, "proj[0]")?,
-        None => Precision::F32,
-    };
+    let p = first_precision(proj, "proj")?;
     let first_shape = sequence(out_shape, "out_shape")?
         .first()
         .and_then(|s| s.len().ok())
@@ -359,29 +381,28 @@ pub fn tv_multi<'py>(
     let dim = first_shape.clamp(2, 3);
     let mut settings = Settings::read(b, delta, fgrad, h, dim, p)?;
     settings.shapes = shapes(out_shape, "out_shape", dim)?;
-    let mut reporter = Reporter::new("tv_multisrc", verbose, ndisplay, nitermax);
-    let cancel = Arc::new(AtomicBool::new(false));
+    let solver = Solver::new(
+        lbda,
+        tol,
+        nitermax,
+        false,
+        eval_energy,
+        ndisplay,
+        disable_toeplitz_kernel,
+        eps,
+        lipschitz_const,
+    )?;
+    let mut reporter = solver.reporter("tv_multisrc", verbose);
     let job = TvMulti {
         projs: real_arrays(proj, "proj", &[2], Some(p))?,
         init: init
             .map(|i| real_arrays(i, "init", &[dim], Some(p)))
             .transpose()?,
         settings,
-        solver: Solver {
-            lambda: lbda,
-            tol,
-            max_iter: nitermax,
-            positivity: false,
-            eval_energy,
-            ndisplay,
-            use_toeplitz: !disable_toeplitz_kernel,
-            eps,
-            lipschitz: lipschitz(lipschitz_const)?,
-        },
-        cancel: cancel.clone(),
+        solver: solver.clone(),
         reporter: &mut reporter,
     };
-    let images = backend.get().run_cancellable(py, p, &cancel, job)?;
+    let images = backend.get().run_cancellable(py, p, &solver.cancel, job)?;
     reporter.failed.map_or(Ok(()), Err)?;
     PyList::new(py, images.into_iter().map(|a| to_numpy(py, a)))
 }

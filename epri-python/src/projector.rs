@@ -42,7 +42,16 @@ impl PlannedOperator {
         let dim = image_shape.len().unwrap_or(0).clamp(2, 3);
         let shape = shape(image_shape, "shape", dim)?;
         let model = Model::Lineshape(real_array(h, "h", &[1], Some(p))?);
-        Self::plan(py, (b, delta, fgrad), model, shape, backend, p, eps, rfft_mode)
+        Self::plan(
+            py,
+            (b, delta, fgrad),
+            model,
+            shape,
+            backend,
+            p,
+            eps,
+            rfft_mode,
+        )
     }
 
     /// The spectral-spatial operator of images `image_shape` = `(Nb, Ny, Nx, Nz)`, in the
@@ -65,7 +74,16 @@ impl PlannedOperator {
         let model = Model::Spectral {
             absorption: absorption_mode,
         };
-        Self::plan(py, (b, delta, fgrad), model, shape, backend, p, eps, rfft_mode)
+        Self::plan(
+            py,
+            (b, delta, fgrad),
+            model,
+            shape,
+            backend,
+            p,
+            eps,
+            rfft_mode,
+        )
     }
 
     /// `A u`.

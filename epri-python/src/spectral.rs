@@ -4,10 +4,10 @@
 //! [`crate::monosrc::apply_toeplitz`] with `dim` 4; the Python layer
 //! (`epri/spectralspatial.py`) gives them PyEPRI's signatures.
 
-use crate::convert::{complex_to_numpy, precision_of, real_array, shape, to_numpy, HostComplex};
+use crate::convert::{precision_of, real_array, shape, HostComplex};
 use crate::device::Backend;
-use crate::monosrc::{acquisition, fill_nodes, kernel_image_shape, Kernel};
-use crate::plan::{Acquisition, ApplyOnce, MakePlan, Model, Op};
+use crate::monosrc::{acquisition, apply_once, fill_nodes, kernel_image_shape, Kernel};
+use crate::plan::{Acquisition, MakePlan, Model, Op};
 use backend_core::{FftKind, FftSpec, Precision, Real, C};
 use epri_demos::dispatch::Job;
 use epri_demos::io::HostArray;
@@ -106,12 +106,7 @@ pub fn spectral_project<'py>(
         shape: input.shape().to_vec(),
         opts: options(eps, rfft_mode),
     };
-    let job = ApplyOnce {
-        plan,
-        op: Op::Proj,
-        input,
-    };
-    Ok(to_numpy(py, backend.get().run(py, p, job)?))
+    apply_once(py, backend, p, plan, Op::Proj, input)
 }
 
 /// Backprojection `A* proj`: sinogram `(P, Nb)` to a 4D image of shape `out_shape`
@@ -140,12 +135,7 @@ pub fn spectral_backproject<'py>(
         shape: shape(out_shape, "out_shape", 4)?,
         opts: options(eps, rfft_mode),
     };
-    let job = ApplyOnce {
-        plan,
-        op: Op::Backproj,
-        input,
-    };
-    Ok(to_numpy(py, backend.get().run(py, p, job)?))
+    apply_once(py, backend, p, plan, Op::Backproj, input)
 }
 
 /// The Toeplitz kernel of the spectral-spatial `A*A` in PyEPRI's layout, or its `rfftn`.
@@ -221,8 +211,5 @@ pub fn spectral_toeplitz_kernel<'py>(
         eps,
         return_rfft,
     };
-    Ok(match backend.get().run(py, p, job)? {
-        Kernel::Real(a) => to_numpy(py, a),
-        Kernel::Spectrum(z) => complex_to_numpy(py, z),
-    })
+    Ok(backend.get().run(py, p, job)?.into_py(py))
 }
