@@ -27,6 +27,9 @@ pub struct Settings {
     pub shapes: Vec<Vec<usize>>,
 }
 
+/// The geometries (one per setting) and spectra `h[i][j]` of [`Settings`] in precision `T`.
+pub type Typed<T> = (Vec<Geometry<T>>, Vec<Vec<Array1<T>>>);
+
 impl Settings {
     /// Reads `B`, `delta`, `fgrad` (a list of `(dim, P_i)` arrays), `h` (a list of lists of
     /// spectra) in precision `p`; the shapes are set by the caller.
@@ -51,7 +54,7 @@ impl Settings {
     }
 
     /// The geometries and spectra in precision `T` (checked together by epri-ops).
-    pub fn typed<T: Real>(&self) -> epri_ops::Result<(Vec<Geometry<T>>, Vec<Vec<Array1<T>>>)> {
+    pub fn typed<T: Real>(&self) -> epri_ops::Result<Typed<T>> {
         let geometries = self
             .acqs
             .iter()

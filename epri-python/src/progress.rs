@@ -31,7 +31,7 @@ impl Reporter {
 
     /// The solver's callback: after iteration `p.iteration`.
     pub fn report(&mut self, p: &TvProgress) {
-        let show = self.verbose && (p.iteration % self.every == 0 || p.energy.is_some());
+        let show = self.verbose && (p.iteration.is_multiple_of(self.every) || p.energy.is_some());
         if !show || self.failed.is_some() {
             return;
         }
