@@ -317,3 +317,45 @@ def test_inputs_untouched(acq4):
     ss.apply_4d_toeplitz_kernel(u, phi)
     for x, x0 in ((u, a.u), (p, p0), (B, a.B), (fgrad, a.fgrad), (phi, phi0)):
         np.testing.assert_array_equal(x, x0)
+
+
+# ---- other backends against the CPU ----
+
+def opencl_or_skip():
+    """The first OpenCL device; the test is skipped when this build or machine has none (CI
+    builds the wheel without the ``opencl`` feature; epri's Rust suites cover OpenCL there)."""
+    try:
+        return epri.backends.create_backend("opencl")
+    except RuntimeError as e:
+        pytest.skip(f"no OpenCL backend: {e}")
+
+
+@pytest.mark.parametrize("seed,dtype", [pytest.param(s, d, id=f"{np.dtype(d).name}-{s}")
+                                        for d in (np.float32, np.float64) for s in range(4)])
+def test_opencl_matches_cpu(seed, dtype):
+    """Every 4D function on OpenCL against the CPU backend (the same code, other kernels):
+    the kernel's 4D rfft, the application of a kernel on the (2Nb, 2Ny, 2Nx, 2Nz) grid and 20
+    iterations of tv_spectral included."""
+    backend = opencl_or_skip()
+    a = Acquisition4D(seed, dtype)
+    p = a.sino()
+    kw = dict(eps=a.eps, rfft_mode=seed % 2 == 0, absorption_mode=seed % 4 >= 2)
+    pairs = [
+        (lambda b: ss.proj4d(a.u, a.delta, a.B, a.fgrad, backend=b, **kw)),
+        (lambda b: ss.backproj4d(p, a.delta, a.B, a.fgrad, a.shape, backend=b, **kw)),
+        (lambda b: ss.compute_4d_toeplitz_kernel(a.B, a.delta, a.fgrad, a.kernel_shape(),
+                                                 backend=b, **kw)),
+        (lambda b: ss.apply_4d_toeplitz_kernel(
+            a.u, ss.compute_4d_toeplitz_kernel(a.B, a.delta, a.fgrad, a.kernel_shape(),
+                                               backend=b, return_rfft4=True, **kw),
+            backend=b)),
+        (lambda b: epri.SpectralProjector(a.B, a.delta, a.fgrad, a.shape, backend=b,
+                                          **kw).toeplitz(a.u)),
+        (lambda b: epri.processing.tv_spectral(
+            ss.proj4d(a.u, a.delta, a.B, a.fgrad), a.B, a.fgrad, a.delta, 1e-4, a.shape,
+            backend=b, lbda_spectral=1e-4, positivity=True, nitermax=20, tol=0.0,
+            absorption_mode=kw["absorption_mode"], eps=a.eps)),
+    ]
+    for i, f in enumerate(pairs):
+        want, got = f(None), f(backend)
+        assert got.dtype == want.dtype and rel(got, want) < a.tol, i
