@@ -306,6 +306,21 @@ def test_mismatched_sizes(acq4):
         ss.proj4d(a.u, a.delta, a.B, a.fgrad, memory_usage=3)
 
 
+def test_layouts_give_the_same_result(acq4):
+    """Fortran order and strided views of a 4D image or sinogram are read as their values."""
+    a = acq4
+    ref = ss.proj4d(a.u, a.delta, a.B, a.fgrad)
+    wide = np.zeros(a.shape[:3] + (2 * a.shape[3],), np.float32)
+    wide[..., ::2] = a.u
+    for u in (np.asfortranarray(a.u), wide[..., ::2], a.u[::-1, :, ::-1][::-1, :, ::-1]):
+        np.testing.assert_array_equal(ss.proj4d(u, a.delta, a.B, np.asfortranarray(a.fgrad)),
+                                      ref)
+    p = a.sino()
+    np.testing.assert_array_equal(
+        ss.backproj4d(np.asfortranarray(p), a.delta, a.B, a.fgrad, a.shape),
+        ss.backproj4d(p, a.delta, a.B, a.fgrad, a.shape))
+
+
 def test_inputs_untouched(acq4):
     a = acq4
     u, p, B, fgrad = a.u.copy(), a.sino(), a.B.copy(), a.fgrad.copy()
