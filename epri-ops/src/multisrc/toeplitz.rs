@@ -27,11 +27,22 @@ struct Grid<B: Backend, T: Real> {
 /// Per source, per grid: `rfftn` of the zero-padded image, where that grid is used.
 type PaddedSpectra<B, T> = Vec<Vec<Option<<B as Backend>::Buffer<C<T>>>>>;
 
-/// The kernel of the pair `(k, j)`: `Φ̂_{k,j} = rfftn(ψ_{k,j})` on grid `grid`.
-struct Pair<B: Backend, T: Real> {
+/// The pair `(k, j)`: its grid and `max |Φ̂_{k,j}|` (the kernel itself is in
+/// [`MultiToeplitz::kernels`]).
+struct Pair<T> {
     grid: usize,
-    kernel_hat: B::Buffer<C<T>>,
     max_abs: T,
+}
+
+/// All sources of one shape `n`: every pair shares the grid `2n`, and the kernels are stored in
+/// the circulant layout (centred offset `m` at index `m mod 2n`, a shift of `n` per axis) and
+/// prepared for [`Backend::fft_convolve_matrix`], which keeps the leading block: each source is
+/// transformed once per product and the first-axis passes are fused and pruned.
+struct Common<B: Backend, T: Real> {
+    /// `K + 2` spectrum-shaped scratch buffers.
+    spec: Vec<B::Buffer<C<T>>>,
+    /// The shift from the kernel's layout (centred offset `m` at `m + n`) to the circulant one.
+    shifts: Vec<isize>,
 }
 
 /// `A*A` of a [`super::MultiProjector`] as `K²` convolutions:
@@ -43,13 +54,19 @@ struct Pair<B: Backend, T: Real> {
 /// Applying pair `(k, j)`: zero-pad `u_j` to `s`, multiply its real FFT by `Φ̂_{k,j}`, transform
 /// back and crop `shape_k` samples from `r0 = s/2 + shape_j/2 − shape_k/2` per axis. The FFT of
 /// each `u_j` is computed once per grid, and the products of the pairs `(k, ·)` sharing a grid
-/// are summed before one inverse FFT (`2K` FFTs per evaluation when all shapes agree).
+/// are summed before one inverse FFT. When all sources have one shape (the usual case) the
+/// whole product is one [`Backend::fft_convolve_matrix`] (`2K` pruned FFTs per evaluation).
 pub struct MultiToeplitz<B: Backend, T: Real> {
     backend: B,
     shapes: Vec<Vec<usize>>,
     grids: Vec<Grid<B, T>>,
     /// `pairs[k][j]`.
-    pairs: Vec<Vec<Pair<B, T>>>,
+    pairs: Vec<Vec<Pair<T>>>,
+    /// `Φ̂_{k,j} = rfftn(ψ_{k,j})` on the pair's grid at `k·K + j` (circulant layout and
+    /// prepared when [`Self::common`] is set).
+    kernels: Vec<B::Buffer<C<T>>>,
+    /// Set when all sources have one shape.
+    common: Option<Common<B, T>>,
     /// `u_hat[j][g]`: `rfftn` of `u_j` zero-padded to grid `g`, where some pair `(·, j)` uses `g`.
     u_hat: PaddedSpectra<B, T>,
     /// One image per source: the contribution of a second grid to `(A*A u)_k`.
@@ -88,6 +105,7 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
 
         let (mut grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
         let mut pairs = Vec::with_capacity(k_src);
+        let mut kernels = Vec::with_capacity(k_src * k_src);
         for (k, row_grids) in pair_grids.iter().enumerate() {
             let mut row = Vec::with_capacity(k_src);
             for (j, &g) in row_grids.iter().enumerate() {
@@ -98,15 +116,12 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                     &mut grids[g],
                     eps,
                 )?;
-                row.push(Pair {
-                    grid: g,
-                    kernel_hat,
-                    max_abs,
-                });
+                row.push(Pair { grid: g, max_abs });
+                kernels.push(kernel_hat);
             }
             pairs.push(row);
         }
-        Self::assemble(backend, shapes, grids, pairs, u_hat)
+        Self::assemble(backend, shapes, grids, pairs, kernels, u_hat)
     }
 
     /// The kernels given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfft_phi[k][j] = rfftn(ψ_{k,j})`
@@ -139,6 +154,7 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
         }
         let (grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
         let mut pairs = Vec::with_capacity(k_src);
+        let mut kernels = Vec::with_capacity(k_src * k_src);
         for (k, row_grids) in pair_grids.iter().enumerate() {
             let mut row = Vec::with_capacity(k_src);
             for (j, &g) in row_grids.iter().enumerate() {
@@ -157,33 +173,57 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                 }
                 let kernel_hat = backend.upload(spec.view())?;
                 let max_abs = max_modulus(backend, &kernel_hat)?;
-                row.push(Pair {
-                    grid: g,
-                    kernel_hat,
-                    max_abs,
-                });
+                row.push(Pair { grid: g, max_abs });
+                kernels.push(kernel_hat);
             }
             pairs.push(row);
         }
-        Self::assemble(backend, shapes, grids, pairs, u_hat)
+        Self::assemble(backend, shapes, grids, pairs, kernels, u_hat)
     }
 
+    /// The operator from its grids and kernels (`rfftn(ψ_{k,j})` in the kernel's layout); with
+    /// sources of one shape, the kernels move to the circulant layout for
+    /// [`Backend::fft_convolve_matrix`] and the per-grid scratch is released.
     fn assemble(
         backend: &B,
         shapes: &[Vec<usize>],
-        grids: Vec<Grid<B, T>>,
-        pairs: Vec<Vec<Pair<B, T>>>,
-        u_hat: PaddedSpectra<B, T>,
+        mut grids: Vec<Grid<B, T>>,
+        pairs: Vec<Vec<Pair<T>>>,
+        mut kernels: Vec<B::Buffer<C<T>>>,
+        mut u_hat: PaddedSpectra<B, T>,
     ) -> Result<Self> {
-        let term_images = shapes
-            .iter()
-            .map(|s| backend.zeros::<T>(s))
-            .collect::<backend_core::Result<Vec<_>>>()?;
+        let mut term_images = Vec::new();
+        let common = if shapes.iter().all(|s| s == &shapes[0]) {
+            let gr = &mut grids[0];
+            let shifts: Vec<isize> = shapes[0].iter().map(|&n| n as isize).collect();
+            let mut rolled = backend.zeros::<T>(&gr.shape)?;
+            for kernel_hat in &mut kernels {
+                // ψ back from its spectrum, moved to the circulant layout, transformed again.
+                backend.copy(kernel_hat, &mut gr.acc)?;
+                backend.fft_c2r(&gr.fft, &mut gr.acc, &mut gr.pad)?;
+                backend.roll(&gr.pad, &shifts, &mut rolled)?;
+                backend.fft_r2c(&gr.fft, &rolled, kernel_hat)?;
+                backend.fft_convolve_prepare(&gr.fft, kernel_hat)?;
+            }
+            u_hat.clear();
+            let spec = (0..shapes.len() + 2)
+                .map(|_| backend.zeros::<C<T>>(gr.acc.shape()))
+                .collect::<backend_core::Result<Vec<_>>>()?;
+            Some(Common { spec, shifts })
+        } else {
+            term_images = shapes
+                .iter()
+                .map(|s| backend.zeros::<T>(s))
+                .collect::<backend_core::Result<Vec<_>>>()?;
+            None
+        };
         Ok(MultiToeplitz {
             backend: backend.clone(),
             shapes: shapes.to_vec(),
             grids,
             pairs,
+            kernels,
+            common,
             u_hat,
             term_images,
         })
@@ -211,6 +251,18 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
             }
         }
         let b = &self.backend;
+        if let Some(common) = &mut self.common {
+            let gr = &mut self.grids[0];
+            b.fft_convolve_matrix(
+                &gr.fft,
+                &self.kernels,
+                u,
+                out,
+                &mut gr.pad,
+                &mut common.spec,
+            )?;
+            return Ok(());
+        }
         let one = C::new(T::one(), T::zero());
         for (j, slots) in self.u_hat.iter_mut().enumerate() {
             for (g, slot) in slots.iter_mut().enumerate() {
@@ -233,13 +285,13 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                 let Some(&(j0, _)) = members.peek() else {
                     continue;
                 };
-                for (n, (j, pair)) in members.enumerate() {
+                for (n, (j, _)) in members.enumerate() {
                     let spec = self.u_hat[j][g]
                         .as_ref()
                         .ok_or_else(|| Error::Shape(format!("missing spectrum of source {j}")))?;
                     let dst = if n == 0 { &mut gr.acc } else { &mut gr.term };
                     b.copy(spec, dst)?;
-                    b.cmul(dst, &pair.kernel_hat, false)?;
+                    b.cmul(dst, &self.kernels[k * row.len() + j], false)?;
                     if n > 0 {
                         b.axpby(one, &gr.term, one, &mut gr.acc)?;
                     }
@@ -293,9 +345,25 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
             return Ok(None);
         };
         let b = &self.backend;
+        let kernel_hat = &self.kernels[k * self.shapes.len() + j];
         let gr = &mut self.grids[pair.grid];
-        b.copy(&pair.kernel_hat, &mut gr.acc)?;
-        b.fft_c2r(&gr.fft, &mut gr.acc, &mut gr.pad)?;
+        if let Some(common) = &mut self.common {
+            // The convolution of a unit impulse gives ψ in the circulant layout.
+            let dirac = b.ones::<T>(&vec![1; gr.shape.len()])?;
+            let mut circulant = b.zeros::<T>(&gr.shape)?;
+            b.fft_convolve(
+                &gr.fft,
+                kernel_hat,
+                &dirac,
+                &mut circulant,
+                &mut gr.pad,
+                &mut common.spec[0],
+            )?;
+            b.roll(&circulant, &common.shifts, &mut gr.pad)?;
+        } else {
+            b.copy(kernel_hat, &mut gr.acc)?;
+            b.fft_c2r(&gr.fft, &mut gr.acc, &mut gr.pad)?;
+        }
         Ok(Some(b.download(&gr.pad)?))
     }
 
