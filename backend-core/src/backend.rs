@@ -299,8 +299,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// block-Toeplitz product `A*A` of the multi-source operators):
     /// `out[k] <- Σ_j irfftn(rfftn(pad(u[j])) · K̂[k·K + j])[..out[k].shape]`.
     ///
-    /// `u` holds `K ≥ 1` inputs of one shape and `out` `K` outputs of one shape (each within
-    /// the grid, as in `fft_convolve`), `kernel_hat` the `K²` kernels row by row (output `k`,
+    /// `u` holds `K ≥ 1` inputs and `out` `K` outputs, each of its own shape within the grid
+    /// (as in `fft_convolve`), `kernel_hat` the `K²` kernels row by row (output `k`,
     /// input `j`), each passed through [`Self::fft_convolve_prepare`] with `plan`. `pad` (grid
     /// shape) and `spec` (`K + 2` buffers of the spectrum shape) are working memory. The
     /// provided body ([`crate::fft::convolve_matrix_composed`]) transforms each input once and

@@ -174,8 +174,8 @@ pub fn convolve_matrix_composed<B: Backend, T: Real>(
     Ok(())
 }
 
-/// The counts of a [`Backend::fft_convolve_matrix`] call (`K ≥ 1` inputs, `K` outputs, `K²`
-/// kernels, `K + 2` spectrum buffers) and one shape for the inputs, one for the outputs.
+/// The counts of a [`Backend::fft_convolve_matrix`] call: `K ≥ 1` inputs, `K` outputs, `K²`
+/// kernels, `K + 2` spectrum buffers.
 fn check_matrix_arity(
     kernels: &[&[usize]],
     u: &[Vec<usize>],
@@ -192,15 +192,6 @@ fn check_matrix_arity(
             kernels.len(),
             spec.len()
         )));
-    }
-    for (what, list) in [("input", u), ("output", out)] {
-        if let Some(s) = list.iter().find(|s| *s != &list[0]) {
-            return Err(Error::shape(
-                format!("fft_convolve_matrix ({what}s of one shape)"),
-                &list[0],
-                s,
-            ));
-        }
     }
     Ok(())
 }
@@ -239,9 +230,9 @@ impl FftSpec {
         Ok(())
     }
 
-    /// Checks a [`Backend::fft_convolve_matrix`] call: `K ≥ 1` inputs of one shape, `K`
-    /// outputs of one shape, `K²` kernels and `K + 2` spectrum scratch buffers, each as
-    /// [`Self::check_convolution`] wants them.
+    /// Checks a [`Backend::fft_convolve_matrix`] call: `K ≥ 1` inputs, `K` outputs, `K²`
+    /// kernels and `K + 2` spectrum scratch buffers, each as [`Self::check_convolution`] wants
+    /// them.
     pub fn check_convolution_matrix(
         &self,
         kernels: &[&[usize]],
@@ -251,10 +242,15 @@ impl FftSpec {
         spec: &[&[usize]],
     ) -> Result<()> {
         check_matrix_arity(kernels, u, out, spec)?;
+        let (k0, s0) = (kernels[0], spec[0]);
         for k in kernels {
-            for s in spec {
-                self.check_convolution(k, &u[0], &out[0], pad, s)?;
-            }
+            self.check_convolution(k, &u[0], &out[0], pad, s0)?;
+        }
+        for s in spec {
+            self.check_convolution(k0, &u[0], &out[0], pad, s)?;
+        }
+        for (a, b) in u.iter().zip(out) {
+            self.check_convolution(k0, a, b, pad, s0)?;
         }
         Ok(())
     }

@@ -471,9 +471,9 @@ impl Backend for CpuBackend {
         plan.convolve(
             &[kernel_hat.as_slice()],
             &[u.as_slice()],
-            &in_shape,
+            &[&in_shape],
             &mut [out.as_mut_slice()],
-            &out_shape,
+            &[&out_shape],
             &mut [spec.as_mut_slice()],
         )
     }
@@ -502,9 +502,9 @@ impl Backend for CpuBackend {
         plan.convolve(
             &kernel_hat.iter().map(|x| x.as_slice()).collect::<Vec<_>>(),
             &u.iter().map(|x| x.as_slice()).collect::<Vec<_>>(),
-            &in_shapes[0],
+            &in_shapes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
             &mut out.iter_mut().map(|x| x.as_mut_slice()).collect::<Vec<_>>(),
-            &out_shapes[0],
+            &out_shapes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
             &mut spec[..nk]
                 .iter_mut()
                 .map(|x| x.as_mut_slice())

@@ -53,18 +53,18 @@ impl<T: Real> CpuFftPlan<T> {
 
     /// `outs[k] <- Σ_j irfftn(rfftn(pad(inputs[j])) · kernels[k·K + j])[..out_shape]` for an
     /// R2C plan over every axis of the grid and `K = inputs.len()` channels (`K = 1`: one
-    /// convolution); every input has shape `in_shape`, every output `out_shape` (both within
-    /// the grid), the `K²` kernels prepared by [`Self::prepare_kernel`]; `inters` (`K` slices
-    /// of at least the spectrum's length) is scratch. Each input is transformed once and the
-    /// products of a row are summed before one inverse transform.
+    /// convolution); input `j` has shape `in_shapes[j]`, output `k` shape `out_shapes[k]` (all
+    /// within the grid), the `K²` kernels prepared by [`Self::prepare_kernel`]; `inters` (`K`
+    /// slices of at least the spectrum's length) is scratch. Each input is transformed once and
+    /// the products of a row are summed before one inverse transform.
     /// The caller has checked the shapes ([`backend_core::FftSpec::check_convolution`]).
     pub(crate) fn convolve(
         &self,
         kernels: &[&[C<T>]],
         inputs: &[&[T]],
-        in_shape: &[usize],
+        in_shapes: &[&[usize]],
         outs: &mut [&mut [T]],
-        out_shape: &[usize],
+        out_shapes: &[&[usize]],
         inters: &mut [&mut [C<T>]],
     ) -> Result<()> {
         let (fwd, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
@@ -72,10 +72,10 @@ impl<T: Real> CpuFftPlan<T> {
         let k = g.len();
         let nk = inputs.len();
         let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
-        let (a_last, b_last) = (in_shape[k - 1], out_shape[k - 1]);
         if k == 1 {
             let mut w = self.work();
             for (input, inter) in inputs.iter().zip(inters.iter_mut()) {
+                let a_last = input.len();
                 w.real[..a_last].copy_from_slice(input);
                 w.real[a_last..].fill(T::zero());
                 fwd.process_with_scratch(&mut w.real, &mut inter[..m], &mut w.scratch)
@@ -89,19 +89,17 @@ impl<T: Real> CpuFftPlan<T> {
                         *a += *v * *h;
                     }
                 }
-                real_row_inverse(inv.as_ref(), &mut acc, n_last, &mut w, &mut out[..b_last]);
+                real_row_inverse(inv.as_ref(), &mut acc, n_last, &mut w, out);
             }
             return Ok(());
         }
         let cslab: usize = self.complex_dims()[1..].iter().product();
         let middle = &g[1..k - 1];
-        let (a_slab, b_slab): (usize, usize) = (
-            in_shape[1..].iter().product(),
-            out_shape[1..].iter().product(),
-        );
 
         // 1. real rows of each input block, then the inner axes, slab by slab.
-        for (input, inter) in inputs.iter().zip(inters.iter_mut()) {
+        for ((input, in_shape), inter) in inputs.iter().zip(in_shapes).zip(inters.iter_mut()) {
+            let a_slab: usize = in_shape[1..].iter().product();
+            let a_last = in_shape[k - 1];
             self.for_slabs(
                 &mut inter[..in_shape[0] * cslab],
                 cslab,
@@ -133,8 +131,8 @@ impl<T: Real> CpuFftPlan<T> {
             n: g[0],
             inner: cslab,
             width: block_width(cslab, true),
-            rows_in: in_shape[0],
-            rows_out: out_shape[0],
+            rows_in: in_shapes.iter().map(|s| s[0]).collect(),
+            rows_out: out_shapes.iter().map(|s| s[0]).collect(),
             fwd: self.c2c[0].fwd.as_ref(),
             inv: self.c2c[0].inv.as_ref(),
             kernels,
@@ -150,8 +148,12 @@ impl<T: Real> CpuFftPlan<T> {
         );
 
         // 3. inner axes inverse, then the real rows of each output block, slab by slab.
-        let rows_out = out_shape[0];
-        for (out, inter) in outs.iter_mut().zip(inters.iter_mut()) {
+        for ((out, out_shape), inter) in outs.iter_mut().zip(out_shapes).zip(inters.iter_mut()) {
+            let (rows_out, b_slab, b_last) = (
+                out_shape[0],
+                out_shape[1..].iter().product::<usize>(),
+                out_shape[k - 1],
+            );
             let shared_out = SharedMut::new(out);
             self.for_slabs(&mut inter[..rows_out * cslab], cslab, |first, chunk, w| {
                 for (j, s) in chunk.chunks_mut(cslab).enumerate() {
@@ -208,15 +210,15 @@ fn real_row_inverse<T: Real>(
 }
 
 /// The first-axis pass of a convolution of `K` channels: columns of `K` matrices of
-/// `n × inner` values whose first `rows_in` rows hold data (the rest is zero), of which the
-/// first `rows_out` are kept.
+/// `n × inner` values whose first `rows_in[j]` rows hold data (the rest is zero), of which the
+/// first `rows_out[k]` are kept.
 struct ColumnConv<'a, T: Real> {
     n: usize,
     inner: usize,
     /// Columns per block.
     width: usize,
-    rows_in: usize,
-    rows_out: usize,
+    rows_in: Vec<usize>,
+    rows_out: Vec<usize>,
     fwd: &'a dyn Fft<T>,
     inv: &'a dyn Fft<T>,
     /// The `K²` prepared kernels, row by row: `inner` columns of `n` values each
@@ -238,14 +240,14 @@ impl<T: Real> ColumnConv<'_, T> {
         let per = ld * width;
         let (lines, scratch) = w.lines(per * (nk + usize::from(nk > 1)));
         let (sources, acc) = lines.split_at_mut(per * nk);
-        for (d, src) in data.iter().zip(sources.chunks_mut(per)) {
-            gather_lines(d, c0, inner, 0..self.rows_in, width, ld, src);
+        for ((d, src), &rows_in) in data.iter().zip(sources.chunks_mut(per)).zip(&self.rows_in) {
+            gather_lines(d, c0, inner, 0..rows_in, width, ld, src);
             for line in src.chunks_mut(ld) {
-                line[self.rows_in..n].fill(C::new(T::zero(), T::zero()));
+                line[rows_in..n].fill(C::new(T::zero(), T::zero()));
             }
             transform_lines(self.fwd, src, n, ld, scratch);
         }
-        for (d, row) in data.iter().zip(self.kernels.chunks(nk)) {
+        for ((d, row), &rows_out) in data.iter().zip(self.kernels.chunks(nk)).zip(&self.rows_out) {
             let column = |l: usize| (c0 + l) * n..(c0 + l + 1) * n;
             let result = if nk == 1 {
                 for (l, line) in sources.chunks_mut(ld).enumerate() {
@@ -268,7 +270,7 @@ impl<T: Real> ColumnConv<'_, T> {
                 &mut *acc
             };
             transform_lines(self.inv, result, n, ld, scratch);
-            for i in 0..self.rows_out {
+            for i in 0..rows_out {
                 let out_row = d.slice(c0 + i * inner, width);
                 for (l, v) in out_row.iter_mut().enumerate() {
                     *v = result[l * ld + i];
