@@ -295,6 +295,29 @@ pub trait Backend: Clone + Send + Sync + 'static {
         crate::fft::convolve_composed(self, plan, kernel_hat, u, out, pad, spec)
     }
 
+    /// [`Self::fft_convolve`] of `K` channels through a `K × K` matrix of kernels (the
+    /// block-Toeplitz product `A*A` of the multi-source operators):
+    /// `out[k] <- Σ_j irfftn(rfftn(pad(u[j])) · K̂[k·K + j])[..out[k].shape]`.
+    ///
+    /// `u` holds `K ≥ 1` inputs and `out` `K` outputs, each of its own shape within the grid
+    /// (as in `fft_convolve`), `kernel_hat` the `K²` kernels row by row (output `k`,
+    /// input `j`), each passed through [`Self::fft_convolve_prepare`] with `plan`. `pad` (grid
+    /// shape) and `spec` (`K + 2` buffers of the spectrum shape) are working memory. The
+    /// provided body ([`crate::fft::convolve_matrix_composed`]) transforms each input once and
+    /// sums the products of a row before one inverse transform (`2K` FFTs); a backend may fuse
+    /// and prune the passes as in `fft_convolve`.
+    fn fft_convolve_matrix<T: Real>(
+        &self,
+        plan: &Self::FftPlan<T>,
+        kernel_hat: &[Self::Buffer<C<T>>],
+        u: &[Self::Buffer<T>],
+        out: &mut [Self::Buffer<T>],
+        pad: &mut Self::Buffer<T>,
+        spec: &mut [Self::Buffer<C<T>>],
+    ) -> Result<()> {
+        crate::fft::convolve_matrix_composed(self, plan, kernel_hat, u, out, pad, spec)
+    }
+
     // ---- NUFFT stages (the plan logic is generic: crate::nufft) ------------------------------
 
     /// Prepares non-uniform points: `coords[a][m]` is the coordinate of point `m` along grid axis

@@ -124,6 +124,78 @@ pub fn convolve_composed<B: Backend, T: Real>(
     b.extract(pad, &zero, out)
 }
 
+/// [`Backend::fft_convolve_matrix`] from the primitives (`embed`, `fft_r2c`, `copy`, `cmul`,
+/// `axpby`, `fft_c2r`, `extract`): each input transformed once into `spec[j]`, the products of
+/// row `k` summed in `spec[K]` (`spec[K + 1]` holds each term) before one inverse transform.
+/// With one channel it is [`Backend::fft_convolve`]. Backends without a fused version use it,
+/// and it is the reference the fused versions are tested against.
+pub fn convolve_matrix_composed<B: Backend, T: Real>(
+    b: &B,
+    plan: &B::FftPlan<T>,
+    kernel_hat: &[B::Buffer<C<T>>],
+    u: &[B::Buffer<T>],
+    out: &mut [B::Buffer<T>],
+    pad: &mut B::Buffer<T>,
+    spec: &mut [B::Buffer<C<T>>],
+) -> Result<()> {
+    let shapes = |x: &[B::Buffer<T>]| x.iter().map(|v| v.shape().to_vec()).collect::<Vec<_>>();
+    let kernels: Vec<&[usize]> = kernel_hat.iter().map(|x| x.shape()).collect();
+    let specs: Vec<&[usize]> = spec.iter().map(|x| x.shape()).collect();
+    check_matrix_arity(&kernels, &shapes(u), &shapes(out), &specs)?;
+    for k in &kernels {
+        check_shape("fft_convolve_matrix (kernel)", specs[0], k)?;
+    }
+    let nk = u.len();
+    if nk == 1 {
+        let (first, _) = spec.split_at_mut(1);
+        return b.fft_convolve(plan, &kernel_hat[0], &u[0], &mut out[0], pad, &mut first[0]);
+    }
+    let zero = vec![0; pad.shape().len()];
+    let (spectra, work) = spec.split_at_mut(nk);
+    let (acc, term) = work.split_at_mut(1);
+    let (acc, term) = (&mut acc[0], &mut term[0]);
+    for (uj, sj) in u.iter().zip(spectra.iter_mut()) {
+        b.embed(uj, pad, &zero)?;
+        b.fft_r2c(plan, pad, sj)?;
+    }
+    let one = C::new(T::one(), T::zero());
+    for (row, out_k) in kernel_hat.chunks(nk).zip(out.iter_mut()) {
+        for (j, (h, sj)) in row.iter().zip(spectra.iter()).enumerate() {
+            let dst = if j == 0 { &mut *acc } else { &mut *term };
+            b.copy(sj, dst)?;
+            b.cmul(dst, h, false)?;
+            if j > 0 {
+                b.axpby(one, term, one, acc)?;
+            }
+        }
+        b.fft_c2r(plan, acc, pad)?;
+        b.extract(pad, &zero, out_k)?;
+    }
+    Ok(())
+}
+
+/// The counts of a [`Backend::fft_convolve_matrix`] call: `K ≥ 1` inputs, `K` outputs, `K²`
+/// kernels, `K + 2` spectrum buffers.
+fn check_matrix_arity(
+    kernels: &[&[usize]],
+    u: &[Vec<usize>],
+    out: &[Vec<usize>],
+    spec: &[&[usize]],
+) -> Result<()> {
+    let nk = u.len();
+    if nk == 0 || out.len() != nk || kernels.len() != nk * nk || spec.len() != nk + 2 {
+        return Err(Error::InvalidArgument(format!(
+            "fft_convolve_matrix of {nk} inputs needs as many outputs, {} kernels and {} spectrum scratch buffers, got {} outputs, {} kernels, {} scratch buffers",
+            nk * nk,
+            nk + 2,
+            out.len(),
+            kernels.len(),
+            spec.len()
+        )));
+    }
+    Ok(())
+}
+
 impl FftSpec {
     /// Checks the shapes of a [`Backend::fft_convolve`] call against this spec (an R2C plan of
     /// the whole grid): kernel and `spec` of the spectrum shape, `pad` of the grid shape, `u` and
@@ -154,6 +226,31 @@ impl FftSpec {
                     s,
                 ));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks a [`Backend::fft_convolve_matrix`] call: `K ≥ 1` inputs, `K` outputs, `K²`
+    /// kernels and `K + 2` spectrum scratch buffers, each as [`Self::check_convolution`] wants
+    /// them.
+    pub fn check_convolution_matrix(
+        &self,
+        kernels: &[&[usize]],
+        u: &[Vec<usize>],
+        out: &[Vec<usize>],
+        pad: &[usize],
+        spec: &[&[usize]],
+    ) -> Result<()> {
+        check_matrix_arity(kernels, u, out, spec)?;
+        let (k0, s0) = (kernels[0], spec[0]);
+        for k in kernels {
+            self.check_convolution(k, &u[0], &out[0], pad, s0)?;
+        }
+        for s in spec {
+            self.check_convolution(k0, &u[0], &out[0], pad, s)?;
+        }
+        for (a, b) in u.iter().zip(out) {
+            self.check_convolution(k0, a, b, pad, s0)?;
         }
         Ok(())
     }

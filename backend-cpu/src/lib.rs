@@ -469,12 +469,46 @@ impl Backend for CpuBackend {
         )?;
         let (in_shape, out_shape) = (u.shape().to_vec(), out.shape().to_vec());
         plan.convolve(
-            kernel_hat.as_slice(),
-            u.as_slice(),
-            &in_shape,
-            out.as_mut_slice(),
-            &out_shape,
-            spec.as_mut_slice(),
+            &[kernel_hat.as_slice()],
+            &[u.as_slice()],
+            &[&in_shape],
+            &mut [out.as_mut_slice()],
+            &[&out_shape],
+            &mut [spec.as_mut_slice()],
+        )
+    }
+
+    fn fft_convolve_matrix<T: Real>(
+        &self,
+        plan: &CpuFftPlan<T>,
+        kernel_hat: &[CpuBuffer<C<T>>],
+        u: &[CpuBuffer<T>],
+        out: &mut [CpuBuffer<T>],
+        pad: &mut CpuBuffer<T>,
+        spec: &mut [CpuBuffer<C<T>>],
+    ) -> Result<()> {
+        let shapes = |b: &[CpuBuffer<T>]| b.iter().map(|x| x.shape().to_vec()).collect::<Vec<_>>();
+        let (in_shapes, out_shapes) = (shapes(u), shapes(out));
+        let kernels: Vec<&[usize]> = kernel_hat.iter().map(|x| x.shape()).collect();
+        let specs: Vec<&[usize]> = spec.iter().map(|x| x.shape()).collect();
+        plan.spec().check_convolution_matrix(
+            &kernels,
+            &in_shapes,
+            &out_shapes,
+            pad.shape(),
+            &specs,
+        )?;
+        let nk = u.len();
+        plan.convolve(
+            &kernel_hat.iter().map(|x| x.as_slice()).collect::<Vec<_>>(),
+            &u.iter().map(|x| x.as_slice()).collect::<Vec<_>>(),
+            &in_shapes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            &mut out.iter_mut().map(|x| x.as_mut_slice()).collect::<Vec<_>>(),
+            &out_shapes.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            &mut spec[..nk]
+                .iter_mut()
+                .map(|x| x.as_mut_slice())
+                .collect::<Vec<_>>(),
         )
     }
 

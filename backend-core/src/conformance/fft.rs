@@ -477,6 +477,152 @@ pub fn convolve_matches_composed<B: Backend>(b: &B) {
     per_precision!(convolve_matches_composed_t, b);
 }
 
+fn convolve_matrix_t<B: Backend, T: Real>(b: &B) {
+    for (case, (grid, a, o)) in CONV_CASES.into_iter().enumerate() {
+        let spec = FftSpec::new(grid, grid.len(), FftKind::R2C).unwrap();
+        let sshape = spec.spectrum_shape();
+        let plan = b.fft_plan::<T>(&spec).unwrap();
+        let nk = 1 + case % 3;
+        let seed = 80 + 10 * case as u64;
+        // Non-Hermitian kernels, as in `convolve_matches_composed`.
+        let khat: Vec<B::Buffer<C<T>>> = (0..nk * nk)
+            .map(|i| {
+                b.upload(crandn::<T>(&sshape, seed + i as u64).view())
+                    .unwrap()
+            })
+            .collect();
+        let prepared: Vec<B::Buffer<C<T>>> = khat
+            .iter()
+            .map(|k| {
+                let mut p = b.duplicate(k).unwrap();
+                b.fft_convolve_prepare(&plan, &mut p).unwrap();
+                p
+            })
+            .collect();
+        // Channel j's blocks lose j rows of the first axis (at least one left): every input
+        // and output of its own shape.
+        let block = |s: &[usize], j: usize| -> Vec<usize> {
+            let mut s = s.to_vec();
+            s[0] = s[0].saturating_sub(j).max(1);
+            s
+        };
+        let u: Vec<B::Buffer<T>> = (0..nk)
+            .map(|j| {
+                let x = host_randn::<T>(&block(a, j), seed + 9 - j as u64);
+                b.upload(x.view()).unwrap()
+            })
+            .collect();
+        let mut pad = b.zeros::<T>(grid).unwrap();
+        let mut sp: Vec<B::Buffer<C<T>>> = (0..nk + 2)
+            .map(|_| b.zeros::<C<T>>(&sshape).unwrap())
+            .collect();
+        let out_shapes: Vec<Vec<usize>> = (0..nk).map(|k| block(o, nk - 1 - k)).collect();
+        let mut got: Vec<B::Buffer<T>> = out_shapes
+            .iter()
+            .map(|s| b.full::<T>(s, T::of(7.0)).unwrap())
+            .collect();
+        b.fft_convolve_matrix(&plan, &prepared, &u, &mut got, &mut pad, &mut sp)
+            .unwrap();
+        // out[k] = Σ_j (composed convolution of u[j] by kernel [k][j]).
+        for (k, got_k) in got.iter().enumerate() {
+            let o = &out_shapes[k];
+            let mut want = vec![0.0; o.iter().product()];
+            for (j, uj) in u.iter().enumerate() {
+                let mut term = b.zeros::<T>(o).unwrap();
+                crate::fft::convolve_composed(
+                    b,
+                    &plan,
+                    &khat[k * nk + j],
+                    uj,
+                    &mut term,
+                    &mut pad,
+                    &mut sp[0],
+                )
+                .unwrap();
+                for (w, t) in want.iter_mut().zip(b.download(&term).unwrap().iter()) {
+                    *w += t.f64();
+                }
+            }
+            let got_k: Vec<f64> = b.download(got_k).unwrap().iter().map(|v| v.f64()).collect();
+            assert_rel(
+                &format!("{nk}-channel convolution, output {k}, on {grid:?}, block {a:?} -> {o:?}"),
+                &got_k,
+                &want,
+                4.0 * tol::<T>(grid.iter().product()) * nk as f64,
+            );
+        }
+    }
+    // Counts and shapes that do not fit are errors, not panics.
+    let grid = [8, 10];
+    let spec = FftSpec::new(&grid, 2, FftKind::R2C).unwrap();
+    let plan = b.fft_plan::<T>(&spec).unwrap();
+    let k = |n: usize| -> Vec<B::Buffer<C<T>>> {
+        (0..n)
+            .map(|_| b.zeros::<C<T>>(&spec.spectrum_shape()).unwrap())
+            .collect()
+    };
+    let img = |shapes: &[&[usize]]| -> Vec<B::Buffer<T>> {
+        shapes.iter().map(|s| b.zeros::<T>(s).unwrap()).collect()
+    };
+    let mut pad = b.zeros::<T>(&grid).unwrap();
+    let (kernels, mut sp) = (k(4), k(4));
+    let u = img(&[&[4, 5], &[4, 5]]);
+    let mut out = img(&[&[4, 5], &[4, 5]]);
+    assert!(b
+        .fft_convolve_matrix(&plan, &kernels, &u, &mut out, &mut pad, &mut sp)
+        .is_ok());
+    for (what, nk_kernels, nk_spec, u_shapes, out_shapes) in [
+        (
+            "three kernels for two inputs",
+            3,
+            4,
+            [[4, 5], [4, 5]],
+            [[4, 5], [4, 5]],
+        ),
+        (
+            "three scratch buffers for two inputs",
+            4,
+            3,
+            [[4, 5], [4, 5]],
+            [[4, 5], [4, 5]],
+        ),
+        (
+            "an input larger than the grid",
+            4,
+            4,
+            [[9, 5], [9, 5]],
+            [[4, 5], [4, 5]],
+        ),
+        (
+            "an output larger than the grid",
+            4,
+            4,
+            [[4, 5], [4, 5]],
+            [[4, 5], [4, 11]],
+        ),
+    ] {
+        let (kernels, mut sp) = (k(nk_kernels), k(nk_spec));
+        let u = img(&[&u_shapes[0], &u_shapes[1]]);
+        let mut out = img(&[&out_shapes[0], &out_shapes[1]]);
+        assert!(
+            b.fft_convolve_matrix(&plan, &kernels, &u, &mut out, &mut pad, &mut sp)
+                .is_err(),
+            "{what}"
+        );
+    }
+    let mut one_out = img(&[&[4, 5]]);
+    assert!(b
+        .fft_convolve_matrix(&plan, &kernels, &u, &mut one_out, &mut pad, &mut sp)
+        .is_err());
+}
+
+/// `fft_convolve_matrix` with 1, 2 and 3 channels (inputs and outputs of different shapes)
+/// equals the sums of single composed convolutions (non-Hermitian kernels); wrong counts and
+/// shapes are errors.
+pub fn convolve_matrix<B: Backend>(b: &B) {
+    per_precision!(convolve_matrix_t, b);
+}
+
 /// Whether every transformed index of `idx` (the trailing `band.len()` axes of `shape`) lies in
 /// its band.
 fn in_box(idx: &[usize], shape: &[usize], band: &[usize]) -> bool {

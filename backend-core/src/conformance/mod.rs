@@ -171,6 +171,7 @@ macro_rules! conformance_list {
                 c2c_pruned_direct,
                 convolve_direct,
                 convolve_matches_composed,
+                convolve_matrix,
             }
             fbp {
                 backproject_direct,

@@ -16,6 +16,11 @@
 //! The kernel is prepared once ([`CpuFftPlan::prepare_kernel`]): scaled by the inverse's `1/N`
 //! and stored column by column, so that step 2 multiplies contiguous lines.
 //!
+//! With `K` channels through a `K × K` matrix of kernels
+//! ([`backend_core::Backend::fft_convolve_matrix`], the multi-source Toeplitz products), steps 1
+//! and 3 run per channel and step 2 transforms every channel's lines of a column block before
+//! summing the products of each output channel: `2K` transforms in all, not `2K²`.
+//!
 //! Rows that are zero in the padded input or cropped from the output are never transformed: on
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
@@ -46,110 +51,126 @@ impl<T: Real> CpuFftPlan<T> {
         kernel.copy_from_slice(&columns);
     }
 
-    /// `out <- irfftn(rfftn(pad(input)) · kernel)[..out_shape]` for an R2C plan over every
-    /// axis of the grid; `input` has shape `in_shape`, `out` shape `out_shape` (both within the
-    /// grid), `kernel` prepared by [`Self::prepare_kernel`]; `inter` (at least the spectrum's
-    /// length) is scratch.
+    /// `outs[k] <- Σ_j irfftn(rfftn(pad(inputs[j])) · kernels[k·K + j])[..out_shape]` for an
+    /// R2C plan over every axis of the grid and `K = inputs.len()` channels (`K = 1`: one
+    /// convolution); input `j` has shape `in_shapes[j]`, output `k` shape `out_shapes[k]` (all
+    /// within the grid), the `K²` kernels prepared by [`Self::prepare_kernel`]; `inters` (`K`
+    /// slices of at least the spectrum's length) is scratch. Each input is transformed once and
+    /// the products of a row are summed before one inverse transform.
     /// The caller has checked the shapes ([`backend_core::FftSpec::check_convolution`]).
     pub(crate) fn convolve(
         &self,
-        kernel: &[C<T>],
-        input: &[T],
-        in_shape: &[usize],
-        out: &mut [T],
-        out_shape: &[usize],
-        inter: &mut [C<T>],
+        kernels: &[&[C<T>]],
+        inputs: &[&[T]],
+        in_shapes: &[&[usize]],
+        outs: &mut [&mut [T]],
+        out_shapes: &[&[usize]],
+        inters: &mut [&mut [C<T>]],
     ) -> Result<()> {
         let (fwd, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let g = &self.spec.shape;
         let k = g.len();
+        let nk = inputs.len();
         let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
-        let (a_last, b_last) = (in_shape[k - 1], out_shape[k - 1]);
         if k == 1 {
             let mut w = self.work();
-            let row = &mut inter[..m];
-            w.real[..a_last].copy_from_slice(input);
-            w.real[a_last..].fill(T::zero());
-            fwd.process_with_scratch(&mut w.real, row, &mut w.scratch)
-                .expect("buffer sizes follow the plan");
-            for (v, h) in row.iter_mut().zip(kernel) {
-                *v *= *h;
+            for (input, inter) in inputs.iter().zip(inters.iter_mut()) {
+                let a_last = input.len();
+                w.real[..a_last].copy_from_slice(input);
+                w.real[a_last..].fill(T::zero());
+                fwd.process_with_scratch(&mut w.real, &mut inter[..m], &mut w.scratch)
+                    .expect("buffer sizes follow the plan");
             }
-            real_row_inverse(inv.as_ref(), row, n_last, &mut w, &mut out[..b_last]);
+            let mut acc = vec![C::new(T::zero(), T::zero()); m];
+            for (row, out) in kernels.chunks(nk).zip(outs.iter_mut()) {
+                acc.fill(C::new(T::zero(), T::zero()));
+                for (h, inter) in row.iter().zip(inters.iter()) {
+                    for ((a, v), h) in acc.iter_mut().zip(&inter[..m]).zip(*h) {
+                        *a += *v * *h;
+                    }
+                }
+                real_row_inverse(inv.as_ref(), &mut acc, n_last, &mut w, out);
+            }
             return Ok(());
         }
         let cslab: usize = self.complex_dims()[1..].iter().product();
         let middle = &g[1..k - 1];
-        let (a_slab, b_slab): (usize, usize) = (
-            in_shape[1..].iter().product(),
-            out_shape[1..].iter().product(),
-        );
 
-        // 1. real rows of the input block, then the inner axes, slab by slab.
-        self.for_slabs(
-            &mut inter[..in_shape[0] * cslab],
-            cslab,
-            |first, chunk, w| {
-                for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                    let src = &input[(first + j) * a_slab..(first + j + 1) * a_slab];
-                    for (r, o) in s.chunks_mut(m).enumerate() {
-                        match row_in_block(r, middle, &in_shape[1..k - 1]) {
-                            Some(q) => {
-                                w.real[..a_last]
-                                    .copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
-                                w.real[a_last..].fill(T::zero());
-                                fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                                    .expect("buffer sizes follow the plan");
+        // 1. real rows of each input block, then the inner axes, slab by slab.
+        for ((input, in_shape), inter) in inputs.iter().zip(in_shapes).zip(inters.iter_mut()) {
+            let a_slab: usize = in_shape[1..].iter().product();
+            let a_last = in_shape[k - 1];
+            self.for_slabs(
+                &mut inter[..in_shape[0] * cslab],
+                cslab,
+                |first, chunk, w| {
+                    for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                        let src = &input[(first + j) * a_slab..(first + j + 1) * a_slab];
+                        for (r, o) in s.chunks_mut(m).enumerate() {
+                            match row_in_block(r, middle, &in_shape[1..k - 1]) {
+                                Some(q) => {
+                                    w.real[..a_last]
+                                        .copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
+                                    w.real[a_last..].fill(T::zero());
+                                    fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
+                                        .expect("buffer sizes follow the plan");
+                                }
+                                None => o.fill(C::new(T::zero(), T::zero())),
                             }
-                            None => o.fill(C::new(T::zero(), T::zero())),
+                        }
+                        if k > 2 {
+                            self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                         }
                     }
-                    if k > 2 {
-                        self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
-                    }
-                }
-            },
-        );
+                },
+            );
+        }
 
-        // 2. the first axis: forward, product, inverse, per column block.
+        // 2. the first axis: forward, products, inverse, per column block.
         let conv = ColumnConv {
             n: g[0],
             inner: cslab,
             width: block_width(cslab, true),
-            rows_in: in_shape[0],
-            rows_out: out_shape[0],
+            rows_in: in_shapes.iter().map(|s| s[0]).collect(),
+            rows_out: out_shapes.iter().map(|s| s[0]).collect(),
             fwd: self.c2c[0].fwd.as_ref(),
             inv: self.c2c[0].inv.as_ref(),
-            kernel,
+            kernels,
         };
-        let shared = SharedMut::new(inter);
+        let shared: Vec<SharedMut<C<T>>> = inters.iter_mut().map(|s| SharedMut::new(s)).collect();
         self.for_tasks(
             cslab.div_ceil(conv.width),
-            conv.n * conv.width,
+            nk * conv.n * conv.width,
             |block, w| {
                 // SAFETY: every task owns distinct column blocks.
                 unsafe { conv.block(&shared, block, w) };
             },
         );
 
-        // 3. inner axes inverse, then the real rows of the output block, slab by slab.
-        let rows_out = out_shape[0];
-        let shared_out = SharedMut::new(out);
-        self.for_slabs(&mut inter[..rows_out * cslab], cslab, |first, chunk, w| {
-            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                if k > 2 {
-                    self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
-                }
-                // SAFETY: slab `first + j` of the output belongs to this task.
-                let dst = unsafe { shared_out.slice((first + j) * b_slab, b_slab) };
-                for (r, i) in s.chunks_mut(m).enumerate() {
-                    if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
-                        let o = &mut dst[q * b_last..(q + 1) * b_last];
-                        real_row_inverse(inv.as_ref(), i, n_last, w, o);
+        // 3. inner axes inverse, then the real rows of each output block, slab by slab.
+        for ((out, out_shape), inter) in outs.iter_mut().zip(out_shapes).zip(inters.iter_mut()) {
+            let (rows_out, b_slab, b_last) = (
+                out_shape[0],
+                out_shape[1..].iter().product::<usize>(),
+                out_shape[k - 1],
+            );
+            let shared_out = SharedMut::new(out);
+            self.for_slabs(&mut inter[..rows_out * cslab], cslab, |first, chunk, w| {
+                for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                    if k > 2 {
+                        self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                    }
+                    // SAFETY: slab `first + j` of the output belongs to this task.
+                    let dst = unsafe { shared_out.slice((first + j) * b_slab, b_slab) };
+                    for (r, i) in s.chunks_mut(m).enumerate() {
+                        if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
+                            let o = &mut dst[q * b_last..(q + 1) * b_last];
+                            real_row_inverse(inv.as_ref(), i, n_last, w, o);
+                        }
                     }
                 }
-            }
-        });
+            });
+        }
         Ok(())
     }
 }
@@ -188,48 +209,72 @@ fn real_row_inverse<T: Real>(
     out.copy_from_slice(&w.real[..out.len()]);
 }
 
-/// The first-axis pass of a convolution: columns of an `n × inner` matrix whose first
-/// `rows_in` rows hold data (the rest is zero), of which the first `rows_out` are kept.
+/// The first-axis pass of a convolution of `K` channels: columns of `K` matrices of
+/// `n × inner` values whose first `rows_in[j]` rows hold data (the rest is zero), of which the
+/// first `rows_out[k]` are kept.
 struct ColumnConv<'a, T: Real> {
     n: usize,
     inner: usize,
     /// Columns per block.
     width: usize,
-    rows_in: usize,
-    rows_out: usize,
+    rows_in: Vec<usize>,
+    rows_out: Vec<usize>,
     fwd: &'a dyn Fft<T>,
     inv: &'a dyn Fft<T>,
-    /// The prepared kernel: `inner` columns of `n` values each ([`CpuFftPlan::prepare_kernel`]).
-    kernel: &'a [C<T>],
+    /// The `K²` prepared kernels, row by row: `inner` columns of `n` values each
+    /// ([`CpuFftPlan::prepare_kernel`]).
+    kernels: &'a [&'a [C<T>]],
 }
 
 impl<T: Real> ColumnConv<'_, T> {
-    /// Convolves column block `block` of `data` (columns `block·width ..`).
+    /// Convolves column block `block` of the `K` matrices `data` (columns `block·width ..`):
+    /// every channel's lines are gathered and transformed before any result is written back.
     ///
     /// # Safety
     /// No other task may touch the same column block concurrently.
-    unsafe fn block(&self, data: &SharedMut<C<T>>, block: usize, w: &mut Work<T>) {
-        let (n, inner) = (self.n, self.inner);
+    unsafe fn block(&self, data: &[SharedMut<C<T>>], block: usize, w: &mut Work<T>) {
+        let (n, inner, nk) = (self.n, self.inner, data.len());
         let c0 = block * self.width;
         let width = self.width.min(inner - c0);
         let ld = line_stride::<T>(n);
-        let (lines, scratch) = w.lines(ld * width);
-        gather_lines(data, c0, inner, 0..self.rows_in, width, ld, lines);
-        for line in lines.chunks_mut(ld) {
-            line[self.rows_in..n].fill(C::new(T::zero(), T::zero()));
-        }
-        transform_lines(self.fwd, lines, n, ld, scratch);
-        for (l, line) in lines.chunks_mut(ld).enumerate() {
-            let k = &self.kernel[(c0 + l) * n..(c0 + l + 1) * n];
-            for (v, h) in line[..n].iter_mut().zip(k) {
-                *v *= *h;
+        let per = ld * width;
+        let (lines, scratch) = w.lines(per * (nk + usize::from(nk > 1)));
+        let (sources, acc) = lines.split_at_mut(per * nk);
+        for ((d, src), &rows_in) in data.iter().zip(sources.chunks_mut(per)).zip(&self.rows_in) {
+            gather_lines(d, c0, inner, 0..rows_in, width, ld, src);
+            for line in src.chunks_mut(ld) {
+                line[rows_in..n].fill(C::new(T::zero(), T::zero()));
             }
+            transform_lines(self.fwd, src, n, ld, scratch);
         }
-        transform_lines(self.inv, lines, n, ld, scratch);
-        for i in 0..self.rows_out {
-            let row = data.slice(c0 + i * inner, width);
-            for (l, v) in row.iter_mut().enumerate() {
-                *v = lines[l * ld + i];
+        for ((d, row), &rows_out) in data.iter().zip(self.kernels.chunks(nk)).zip(&self.rows_out) {
+            let column = |l: usize| (c0 + l) * n..(c0 + l + 1) * n;
+            let result = if nk == 1 {
+                for (l, line) in sources.chunks_mut(ld).enumerate() {
+                    for (v, h) in line[..n].iter_mut().zip(&row[0][column(l)]) {
+                        *v *= *h;
+                    }
+                }
+                &mut *sources
+            } else {
+                for (l, a) in acc.chunks_mut(ld).enumerate() {
+                    let a = &mut a[..n];
+                    a.fill(C::new(T::zero(), T::zero()));
+                    for (h, src) in row.iter().zip(sources.chunks(per)) {
+                        let line = &src[l * ld..l * ld + n];
+                        for ((a, v), h) in a.iter_mut().zip(line).zip(&h[column(l)]) {
+                            *a += *v * *h;
+                        }
+                    }
+                }
+                &mut *acc
+            };
+            transform_lines(self.inv, result, n, ld, scratch);
+            for i in 0..rows_out {
+                let out_row = d.slice(c0 + i * inner, width);
+                for (l, v) in out_row.iter_mut().enumerate() {
+                    *v = result[l * ld + i];
+                }
             }
         }
     }

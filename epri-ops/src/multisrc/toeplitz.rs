@@ -2,8 +2,9 @@
 //! `multisrc.compute_{2,3}d_toeplitz_kernels`, `apply_{2,3}d_toeplitz_kernels`).
 //!
 //! The mono-source [`crate::toeplitz::ToeplitzKernel`] only knows the square doubled grid of one
-//! image and one setting; the cross kernels here live on the grid `shape_k + shape_j` of two
-//! sources and sum the settings.
+//! image and one setting; the cross kernels here are computed on the grid `shape_k + shape_j` of
+//! two sources (PyEPRI's layout) and sum the settings, then moved to one grid shared by every
+//! pair, where the whole product is one [`Backend::fft_convolve_matrix`].
 
 use super::settings::Settings;
 use crate::error::{Error, Result};
@@ -11,49 +12,43 @@ use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
-use backend_core::{Backend, Binary, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
-use ndarray::{ArrayD, ArrayView1, ArrayViewD};
-
-/// One convolution grid `s = shape_k + shape_j` shared by the pairs `(k, j)` of that size: its
-/// real FFT plan and scratch.
-struct Grid<B: Backend, T: Real> {
-    shape: Vec<usize>,
-    fft: B::FftPlan<T>,
-    pad: B::Buffer<T>,
-    acc: B::Buffer<C<T>>,
-    term: B::Buffer<C<T>>,
-}
-
-/// Per source, per grid: `rfftn` of the zero-padded image, where that grid is used.
-type PaddedSpectra<B, T> = Vec<Vec<Option<<B as Backend>::Buffer<C<T>>>>>;
-
-/// The kernel of the pair `(k, j)`: `Φ̂_{k,j} = rfftn(ψ_{k,j})` on grid `grid`.
-struct Pair<B: Backend, T: Real> {
-    grid: usize,
-    kernel_hat: B::Buffer<C<T>>,
-    max_abs: T,
-}
+use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
+use ndarray::{ArrayD, ArrayView1, ArrayViewD, Dimension, IxDyn};
 
 /// `A*A` of a [`super::MultiProjector`] as `K²` convolutions:
 /// `(A*A u)_k = Σ_j u_j ⊛ ψ_{k,j}` with
 /// `ψ_{k,j}(m) = δ^{2d}/Nb Σ_i Σ_n Σ_{α ∈ C(γ_{i,n})} conj(Ĥ_{i,k}(α)) Ĥ_{i,j}(α) e^{+i<m, ω_{i,n,α}>}`
-/// (forward spectrum `h[i][j]`, backward `h[i][k]`), `m` the centred index on the grid
-/// `s = shape_k + shape_j` (array index `m + s/2`).
+/// (forward spectrum `h[i][j]`, backward `h[i][k]`), `m` the centred index on the pair's grid
+/// `s = shape_k + shape_j` (PyEPRI's layout: array index `a = m + s/2`); `(A*A u)_k(x)` is the
+/// zero-padded convolution cropped at `r0 = s/2 + shape_j/2 − shape_k/2`:
+/// `Σ_y u_j(y) ψ_{k,j}[x − y + r0]`.
 ///
-/// Applying pair `(k, j)`: zero-pad `u_j` to `s`, multiply its real FFT by `Φ̂_{k,j}`, transform
-/// back and crop `shape_k` samples from `r0 = s/2 + shape_j/2 − shape_k/2` per axis. The FFT of
-/// each `u_j` is computed once per grid, and the products of the pairs `(k, ·)` sharing a grid
-/// are summed before one inverse FFT (`2K` FFTs per evaluation when all shapes agree).
+/// Every kernel is moved to one common grid `G = 2·max_j shape_j` (per axis) in the circulant
+/// layout: entry `a` of the pair's grid goes to index `(a − r0) mod G` (the `s ≤ G` entries do
+/// not collide), so that the product lands on the leading block of `G`. One
+/// [`Backend::fft_convolve_matrix`] then transforms each source once, sums the `K` products of
+/// each output and transforms back (`2K` FFTs, pruned and fused on the CPU).
 pub struct MultiToeplitz<B: Backend, T: Real> {
     backend: B,
     shapes: Vec<Vec<usize>>,
-    grids: Vec<Grid<B, T>>,
-    /// `pairs[k][j]`.
-    pairs: Vec<Vec<Pair<B, T>>>,
-    /// `u_hat[j][g]`: `rfftn` of `u_j` zero-padded to grid `g`, where some pair `(·, j)` uses `g`.
-    u_hat: PaddedSpectra<B, T>,
-    /// One image per source: the contribution of a second grid to `(A*A u)_k`.
-    term_images: Vec<B::Buffer<T>>,
+    /// The common grid `G`.
+    grid: Vec<usize>,
+    fft: B::FftPlan<T>,
+    /// `ψ_{k,j}` on `G` (circulant layout): its real FFT at `k·K + j`, prepared by
+    /// [`Backend::fft_convolve_prepare`].
+    kernels: Vec<B::Buffer<C<T>>>,
+    /// `max |Φ̂_{k,j}|`, `Φ̂_{k,j} = rfftn(ψ_{k,j})` on the pair's own grid, `[k][j]`.
+    max_abs: Vec<Vec<T>>,
+    pad: B::Buffer<T>,
+    /// `K + 2` spectrum-shaped scratch buffers.
+    spec: Vec<B::Buffer<C<T>>>,
+}
+
+/// The kernel of one pair on its own grid `shape_k + shape_j` (PyEPRI's layout) and
+/// `max |rfftn(ψ)|` there.
+struct PairKernel<T: Real> {
+    psi: ArrayD<T>,
+    max_abs: T,
 }
 
 impl<B: Backend, T: Real> MultiToeplitz<B, T> {
@@ -85,28 +80,32 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                     .collect::<Result<Vec<_>>>()
             })
             .collect::<Result<Vec<_>>>()?;
-
-        let (mut grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
-        let mut pairs = Vec::with_capacity(k_src);
-        for (k, row_grids) in pair_grids.iter().enumerate() {
-            let mut row = Vec::with_capacity(k_src);
-            for (j, &g) in row_grids.iter().enumerate() {
-                let (kernel_hat, max_abs) = cross_kernel(
+        let mut plans = PairPlans::default();
+        let mut pairs = Vec::with_capacity(k_src * k_src);
+        for k in 0..k_src {
+            for j in 0..k_src {
+                let s = pair_grid(&shapes[k], &shapes[j]);
+                let psi = cross_kernel(
                     backend,
                     &nodes,
                     |i, c| spectra[i][j][c] * spectra[i][k][c].conj() * scale,
-                    &mut grids[g],
+                    &s,
                     eps,
                 )?;
-                row.push(Pair {
-                    grid: g,
-                    kernel_hat,
+                let plan = plans.get(backend, &s)?;
+                let mut spectrum = backend.zeros::<C<T>>(&fft_spec(&s)?.spectrum_shape())?;
+                backend.fft_r2c(plan, &psi, &mut spectrum)?;
+                let max_abs = max_modulus(backend, &spectrum)?;
+                if !max_abs.is_finite() {
+                    return Err(Error::NonFinite("a multi-source Toeplitz kernel".into()));
+                }
+                pairs.push(PairKernel {
+                    psi: backend.download(&psi)?,
                     max_abs,
                 });
             }
-            pairs.push(row);
         }
-        Self::assemble(backend, shapes, grids, pairs, u_hat)
+        Self::assemble(backend, shapes, pairs)
     }
 
     /// The kernels given by PyEPRI's `rfft2_phi` / `rfft3_phi`: `rfft_phi[k][j] = rfftn(ψ_{k,j})`
@@ -137,14 +136,13 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                 "source shapes {shapes:?}: all 2D or all 3D, every axis at least 2"
             )));
         }
-        let (grids, pair_grids, u_hat) = plan_grids(backend, shapes)?;
-        let mut pairs = Vec::with_capacity(k_src);
-        for (k, row_grids) in pair_grids.iter().enumerate() {
-            let mut row = Vec::with_capacity(k_src);
-            for (j, &g) in row_grids.iter().enumerate() {
-                let spec = &rfft_phi[k][j];
-                let want = grids[g].acc.shape();
-                if spec.shape() != want {
+        let mut plans = PairPlans::default();
+        let mut pairs = Vec::with_capacity(k_src * k_src);
+        for (k, row) in rfft_phi.iter().enumerate() {
+            for (j, spec) in row.iter().enumerate() {
+                let s = pair_grid(&shapes[k], &shapes[j]);
+                let want = fft_spec(&s)?.spectrum_shape();
+                if spec.shape() != want.as_slice() {
                     return Err(Error::Shape(format!(
                         "kernel spectrum [{k}][{j}] has shape {:?}, sources of shapes {:?} and {:?} need {want:?}",
                         spec.shape(),
@@ -155,37 +153,58 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                 if spec.iter().any(|z| !(z.re.is_finite() && z.im.is_finite())) {
                     return Err(Error::NonFinite(format!("the kernel spectrum [{k}][{j}]")));
                 }
-                let kernel_hat = backend.upload(spec.view())?;
-                let max_abs = max_modulus(backend, &kernel_hat)?;
-                row.push(Pair {
-                    grid: g,
-                    kernel_hat,
+                let mut spectrum = backend.upload(spec.view())?;
+                let max_abs = max_modulus(backend, &spectrum)?;
+                let mut psi = backend.zeros::<T>(&s)?;
+                backend.fft_c2r(plans.get(backend, &s)?, &mut spectrum, &mut psi)?;
+                pairs.push(PairKernel {
+                    psi: backend.download(&psi)?,
                     max_abs,
                 });
             }
-            pairs.push(row);
         }
-        Self::assemble(backend, shapes, grids, pairs, u_hat)
+        Self::assemble(backend, shapes, pairs)
     }
 
-    fn assemble(
-        backend: &B,
-        shapes: &[Vec<usize>],
-        grids: Vec<Grid<B, T>>,
-        pairs: Vec<Vec<Pair<B, T>>>,
-        u_hat: PaddedSpectra<B, T>,
-    ) -> Result<Self> {
-        let term_images = shapes
-            .iter()
-            .map(|s| backend.zeros::<T>(s))
+    /// The operator from the `K²` pair kernels (row by row): each moved to the common grid in
+    /// the circulant layout, transformed and prepared.
+    fn assemble(backend: &B, shapes: &[Vec<usize>], pairs: Vec<PairKernel<T>>) -> Result<Self> {
+        let k_src = shapes.len();
+        let grid: Vec<usize> = (0..shapes[0].len())
+            .map(|a| 2 * shapes.iter().map(|s| s[a]).max().unwrap_or(1))
+            .collect();
+        let spec = fft_spec(&grid)?;
+        let fft = backend.fft_plan::<T>(&spec)?;
+        let sshape = spec.spectrum_shape();
+        let mut pad = backend.zeros::<T>(&grid)?;
+        let mut kernels = Vec::with_capacity(pairs.len());
+        let mut max_abs = vec![Vec::with_capacity(k_src); k_src];
+        for (p, pair) in pairs.into_iter().enumerate() {
+            let (k, j) = (p / k_src, p % k_src);
+            let r0 = crop_offset(&shapes[k], &shapes[j]);
+            let mut circulant = ArrayD::<T>::zeros(IxDyn(&grid));
+            for (a, &v) in pair.psi.indexed_iter() {
+                circulant[circulant_index(a.slice(), &r0, &grid)] = v;
+            }
+            backend.copy(&backend.upload(circulant.view())?, &mut pad)?;
+            let mut kernel_hat = backend.zeros::<C<T>>(&sshape)?;
+            backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
+            backend.fft_convolve_prepare(&fft, &mut kernel_hat)?;
+            kernels.push(kernel_hat);
+            max_abs[k].push(pair.max_abs);
+        }
+        let spec = (0..k_src + 2)
+            .map(|_| backend.zeros::<C<T>>(&sshape))
             .collect::<backend_core::Result<Vec<_>>>()?;
         Ok(MultiToeplitz {
             backend: backend.clone(),
             shapes: shapes.to_vec(),
-            grids,
-            pairs,
-            u_hat,
-            term_images,
+            grid,
+            fft,
+            kernels,
+            max_abs,
+            pad,
+            spec,
         })
     }
 
@@ -210,93 +229,58 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
                 }
             }
         }
-        let b = &self.backend;
-        let one = C::new(T::one(), T::zero());
-        for (j, slots) in self.u_hat.iter_mut().enumerate() {
-            for (g, slot) in slots.iter_mut().enumerate() {
-                if let Some(spec) = slot {
-                    let gr = &mut self.grids[g];
-                    b.embed(&u[j], &mut gr.pad, &vec![0; gr.shape.len()])?;
-                    b.fft_r2c(&gr.fft, &gr.pad, spec)?;
-                }
-            }
-        }
-        for (k, (row, out_k)) in self.pairs.iter().zip(out.iter_mut()).enumerate() {
-            let mut first_grid = true;
-            for g in 0..self.grids.len() {
-                let gr = &mut self.grids[g];
-                let mut members = row
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.grid == g)
-                    .peekable();
-                let Some(&(j0, _)) = members.peek() else {
-                    continue;
-                };
-                for (n, (j, pair)) in members.enumerate() {
-                    let spec = self.u_hat[j][g]
-                        .as_ref()
-                        .ok_or_else(|| Error::Shape(format!("missing spectrum of source {j}")))?;
-                    let dst = if n == 0 { &mut gr.acc } else { &mut gr.term };
-                    b.copy(spec, dst)?;
-                    b.cmul(dst, &pair.kernel_hat, false)?;
-                    if n > 0 {
-                        b.axpby(one, &gr.term, one, &mut gr.acc)?;
-                    }
-                }
-                b.fft_c2r(&gr.fft, &mut gr.acc, &mut gr.pad)?;
-                // Every pair of this grid has shape_j = s − shape_k: one crop offset.
-                let shape_k = &self.shapes[k];
-                let r0: Vec<usize> = gr
-                    .shape
-                    .iter()
-                    .zip(&self.shapes[j0])
-                    .zip(shape_k)
-                    .map(|((&s, &nj), &nk)| s / 2 + nj / 2 - nk / 2)
-                    .collect();
-                if first_grid {
-                    b.extract(&gr.pad, &r0, out_k)?;
-                    first_grid = false;
-                } else {
-                    let term = &mut self.term_images[k];
-                    b.extract(&gr.pad, &r0, term)?;
-                    b.zip(Binary::Add, out_k, term)?;
-                }
-            }
-        }
+        self.backend.fft_convolve_matrix(
+            &self.fft,
+            &self.kernels,
+            u,
+            out,
+            &mut self.pad,
+            &mut self.spec,
+        )?;
         Ok(())
     }
 
     /// `max |Φ̂_{k,j}|` of every pair, `[k][j]`.
     pub fn max_abs_fourier(&self) -> Vec<Vec<T>> {
-        self.pairs
-            .iter()
-            .map(|row| row.iter().map(|p| p.max_abs).collect())
-            .collect()
+        self.max_abs.clone()
     }
 
     /// PyEPRI's `lipschitz_const='upper-bound'` for several sources:
     /// `sqrt(max_k Σ_j max|Φ̂_{k,j}|²)`, an upper bound of `‖A*A‖`.
     pub fn upper_bound(&self) -> f64 {
-        self.pairs
+        self.max_abs
             .iter()
-            .map(|row| row.iter().map(|p| p.max_abs.f64().powi(2)).sum::<f64>())
+            .map(|row| row.iter().map(|m| m.f64().powi(2)).sum::<f64>())
             .fold(0.0, f64::max)
             .sqrt()
     }
 
     /// The kernel `ψ_{k,j}` itself (real, shape `shape_k + shape_j`, array index `m + s/2` for
-    /// the centred offset `m`), from `Φ̂_{k,j}`: PyEPRI's `compute_{2,3}d_toeplitz_kernels`
-    /// entry `phi[k][j]`. For tests and inspection. `None` out of range.
+    /// the centred offset `m`), recovered from the common grid (the convolution of a unit
+    /// impulse): PyEPRI's `compute_{2,3}d_toeplitz_kernels` entry `phi[k][j]`. For tests and
+    /// inspection. `None` out of range.
     pub fn kernel_host(&mut self, k: usize, j: usize) -> Result<Option<ArrayD<T>>> {
-        let Some(pair) = self.pairs.get(k).and_then(|r| r.get(j)) else {
+        let k_src = self.shapes.len();
+        if k >= k_src || j >= k_src {
             return Ok(None);
-        };
+        }
         let b = &self.backend;
-        let gr = &mut self.grids[pair.grid];
-        b.copy(&pair.kernel_hat, &mut gr.acc)?;
-        b.fft_c2r(&gr.fft, &mut gr.acc, &mut gr.pad)?;
-        Ok(Some(b.download(&gr.pad)?))
+        let dirac = b.ones::<T>(&vec![1; self.grid.len()])?;
+        let mut circulant = b.zeros::<T>(&self.grid)?;
+        b.fft_convolve(
+            &self.fft,
+            &self.kernels[k * k_src + j],
+            &dirac,
+            &mut circulant,
+            &mut self.pad,
+            &mut self.spec[0],
+        )?;
+        let circulant = b.download(&circulant)?;
+        let s = pair_grid(&self.shapes[k], &self.shapes[j]);
+        let r0 = crop_offset(&self.shapes[k], &self.shapes[j]);
+        Ok(Some(ArrayD::from_shape_fn(IxDyn(&s), |a| {
+            circulant[circulant_index(a.slice(), &r0, &self.grid)]
+        })))
     }
 
     /// Number of sources `K`.
@@ -315,20 +299,75 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
     }
 }
 
-/// `(rfftn(ψ), max |rfftn(ψ)|)` for `ψ(m) = Σ_i Re Σ_{n,α} w_i(α) e^{+i<m, ω>}` on `grid`, the
-/// weights `w_i(c) = weight(i, c)` doubled off the DC column (the `2·Re` completion of the rfft
-/// nodes): one type-1 NUFFT per setting.
+/// The grid of the pair `(k, j)`: `shape_k + shape_j`.
+fn pair_grid(shape_k: &[usize], shape_j: &[usize]) -> Vec<usize> {
+    shape_k.iter().zip(shape_j).map(|(a, b)| a + b).collect()
+}
+
+/// Where output `k` starts in the convolution of source `j` on the pair's grid `s`:
+/// `r0 = s/2 + shape_j/2 − shape_k/2` per axis.
+fn crop_offset(shape_k: &[usize], shape_j: &[usize]) -> Vec<usize> {
+    shape_k
+        .iter()
+        .zip(shape_j)
+        .map(|(&nk, &nj)| (nk + nj) / 2 + nj / 2 - nk / 2)
+        .collect()
+}
+
+/// The index on the common grid `grid` of entry `a` of a pair's grid: `(a − r0) mod grid`.
+fn circulant_index(a: &[usize], r0: &[usize], grid: &[usize]) -> IxDyn {
+    let idx: Vec<usize> = a
+        .iter()
+        .zip(r0)
+        .zip(grid)
+        .map(|((&a, &r), &g)| (a + g - r % g) % g)
+        .collect();
+    IxDyn(&idx)
+}
+
+/// An R2C plan spec over every axis of `shape`.
+fn fft_spec(shape: &[usize]) -> Result<FftSpec> {
+    Ok(FftSpec::new(shape, shape.len(), FftKind::R2C)?)
+}
+
+/// The real FFT plans of the pairs' grids, one per distinct shape (construction only).
+struct PairPlans<B: Backend, T: Real>(Vec<(Vec<usize>, B::FftPlan<T>)>);
+
+impl<B: Backend, T: Real> Default for PairPlans<B, T> {
+    fn default() -> Self {
+        PairPlans(Vec::new())
+    }
+}
+
+impl<B: Backend, T: Real> PairPlans<B, T> {
+    /// The plan of grid `shape`, made on first use.
+    fn get(&mut self, backend: &B, shape: &[usize]) -> Result<&B::FftPlan<T>> {
+        let i = match self.0.iter().position(|(s, _)| s == shape) {
+            Some(i) => i,
+            None => {
+                self.0
+                    .push((shape.to_vec(), backend.fft_plan::<T>(&fft_spec(shape)?)?));
+                self.0.len() - 1
+            }
+        };
+        Ok(&self.0[i].1)
+    }
+}
+
+/// `ψ(m) = Σ_i Re Σ_{n,α} w_i(α) e^{+i<m, ω>}` on the grid `shape` (real, PyEPRI's layout),
+/// the weights `w_i(c) = weight(i, c)` doubled off the DC column (the `2·Re` completion of the
+/// rfft nodes): one type-1 NUFFT per setting.
 fn cross_kernel<B: Backend, T: Real>(
     backend: &B,
     nodes: &[FrequencyNodes<T>],
     weight: impl Fn(usize, usize) -> C<T>,
-    grid: &mut Grid<B, T>,
+    shape: &[usize],
     eps: f64,
-) -> Result<(B::Buffer<C<T>>, T)> {
+) -> Result<B::Buffer<T>> {
     let two = T::of(2.0);
     let one = C::new(T::one(), T::zero());
-    let mut phi = backend.zeros::<C<T>>(&grid.shape)?;
-    let mut term = backend.zeros::<C<T>>(&grid.shape)?;
+    let mut phi = backend.zeros::<C<T>>(shape)?;
+    let mut term = backend.zeros::<C<T>>(shape)?;
     for (i, ni) in nodes.iter().enumerate() {
         let w = node_weights(backend, ni, |c| {
             let g = weight(i, c);
@@ -338,7 +377,7 @@ fn cross_kernel<B: Backend, T: Real>(
                 g * two
             }
         })?;
-        let mut plan = NufftPlan::new(backend, NufftType::Type1, &grid.shape, 1, eps)?;
+        let mut plan = NufftPlan::new(backend, NufftType::Type1, shape, 1, eps)?;
         plan.set_points(&ni.coord_views())?;
         if i == 0 {
             plan.execute(&w, &mut phi)?;
@@ -347,59 +386,9 @@ fn cross_kernel<B: Backend, T: Real>(
             backend.axpby(one, &term, one, &mut phi)?;
         }
     }
-    backend.complex_part(&phi, Part::Re, &mut grid.pad)?;
-    let mut kernel_hat = backend.zeros::<C<T>>(grid.acc.shape())?;
-    backend.fft_r2c(&grid.fft, &grid.pad, &mut kernel_hat)?;
-    let max_abs = max_modulus(backend, &kernel_hat)?;
-    if !max_abs.is_finite() {
-        return Err(Error::NonFinite("a multi-source Toeplitz kernel".into()));
-    }
-    Ok((kernel_hat, max_abs))
-}
-
-/// The grids of the pairs `(k, j)`, one per distinct shape `shapes[k] + shapes[j]` (with its
-/// real FFT plan and scratch), the grid of every pair `[k][j]`, and the slots of the padded
-/// spectra `u_hat[j][g]` of each source on the grids its pairs use.
-#[allow(clippy::type_complexity)]
-fn plan_grids<B: Backend, T: Real>(
-    backend: &B,
-    shapes: &[Vec<usize>],
-) -> Result<(Vec<Grid<B, T>>, Vec<Vec<usize>>, PaddedSpectra<B, T>)> {
-    let k_src = shapes.len();
-    let mut grids: Vec<Grid<B, T>> = Vec::new();
-    let mut pair_grids = Vec::with_capacity(k_src);
-    let mut u_hat: PaddedSpectra<B, T> = (0..k_src).map(|_| Vec::new()).collect();
-    for shape_k in shapes {
-        let mut row = Vec::with_capacity(k_src);
-        for (j, shape_j) in shapes.iter().enumerate() {
-            let s: Vec<usize> = shape_k.iter().zip(shape_j).map(|(a, b)| a + b).collect();
-            let g = match grids.iter().position(|gr| gr.shape == s) {
-                Some(g) => g,
-                None => {
-                    let spec = FftSpec::new(&s, s.len(), FftKind::R2C)?;
-                    let sshape = spec.spectrum_shape();
-                    grids.push(Grid {
-                        fft: backend.fft_plan::<T>(&spec)?,
-                        pad: backend.zeros(&s)?,
-                        acc: backend.zeros(&sshape)?,
-                        term: backend.zeros(&sshape)?,
-                        shape: s,
-                    });
-                    grids.len() - 1
-                }
-            };
-            let slot = &mut u_hat[j];
-            if slot.len() <= g {
-                slot.resize_with(g + 1, || None);
-            }
-            if slot[g].is_none() {
-                slot[g] = Some(backend.zeros(grids[g].acc.shape())?);
-            }
-            row.push(g);
-        }
-        pair_grids.push(row);
-    }
-    Ok((grids, pair_grids, u_hat))
+    let mut psi = backend.zeros::<T>(shape)?;
+    backend.complex_part(&phi, Part::Re, &mut psi)?;
+    Ok(psi)
 }
 
 /// `max |z|` over a complex buffer.
