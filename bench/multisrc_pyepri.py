@@ -1,16 +1,20 @@
 """PyEPRI baseline of the source separation (tv_multisrc) benchmark, side by side with
 `cpu::tv_multisrc::pyepri_tam_tempo` of epri-ops/tests/multisrc.rs.
 
-Workload (datasets/tam-and-tempo-tubes-2d-20210609 as .npy, float32, numpy backend, as the
-gallery example example_tv_multisrc_tam_and_tempo_tubes_2d.py runs it, video and verbose off):
+Workloads (float32, numpy backend, as PyEPRI's gallery examples run them, video and verbose
+off):
+- tv2d_tam_tempo: datasets/tam-and-tempo-tubes-2d-20210609,
     processing.tv_multisrc((proj,), B, (fgrad,), 0.03, ((htam, htempo),), 5, ((100, 100), (100, 100)),
                            tol=1e-5, nitermax=5000)
+- tv3d_tam_insert: datasets/tam-insert-in-tempo-20230929,
+    processing.tv_multisrc((proj,), B, (fgrad,), 0.1, ((htam, htempo),), 2e-5,
+                           ((30, 15, 15), (50, 20, 20)), tol=1e-5, nitermax=1000)
 
 Timing: median of REPS runs after one warm-up call with nitermax=10 (as reference/BASELINE.md).
 PyEPRI gives finufft max(1, physical cores - 1) threads; numpy's FFTs are single-threaded.
 
-Output (stdout): `RESULT<TAB>tv2d_tam_tempo<TAB>median_ms<TAB>iterations`.
-Usage: python3 bench/multisrc_pyepri.py REPS
+Output (stdout): `RESULT<TAB>workload<TAB>median_ms<TAB>iterations`, one line per workload.
+Usage: python3 bench/multisrc_pyepri.py REPS [WORKLOAD]
 """
 import os
 import sys
@@ -28,18 +32,26 @@ import pyepri.backends as backends
 import pyepri.optimization as optimization
 import pyepri.processing as processing
 
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "datasets",
-                    "tam-and-tempo-tubes-2d-20210609")
+DATASETS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "datasets")
+
+# name: (dataset, delta, lambda, shapes, nitermax)
+WORKLOADS = {
+    "tv2d_tam_tempo": ("tam-and-tempo-tubes-2d-20210609", 0.03, 5.0,
+                       ((100, 100), (100, 100)), 5000),
+    "tv3d_tam_insert": ("tam-insert-in-tempo-20230929", 0.1, 2e-5,
+                        ((30, 15, 15), (50, 20, 20)), 1000),
+}
 
 
-def load(name):
-    return np.ascontiguousarray(np.load(os.path.join(DATA, name + ".npy")).astype(np.float32))
+def load(dataset, name):
+    path = os.path.join(DATASETS, dataset, name + ".npy")
+    return np.ascontiguousarray(np.load(path).astype(np.float32))
 
 
 def main():
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    names = sys.argv[2:] or list(WORKLOADS)
     backend = backends.create_numpy_backend()
-    B, fgrad, proj, htam, htempo = (load(n) for n in ("B", "fgrad", "proj", "htam", "htempo"))
 
     iters = [0]
     solver = optimization.tvsolver_cp2016_multisrc
@@ -50,16 +62,20 @@ def main():
         return out
 
     processing.optimization.tvsolver_cp2016_multisrc = counting_solver
-    run = lambda nmax: processing.tv_multisrc(
-        (proj,), B, (fgrad,), 0.03, ((htam, htempo),), 5, ((100, 100), (100, 100)),
-        backend=backend, tol=1e-5, nitermax=nmax)
-    run(10)
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        run(5000)
-        times.append((time.perf_counter() - start) * 1e3)
-    print(f"RESULT\ttv2d_tam_tempo\t{float(np.median(times)):.3f}\t{iters[0]}")
+    for name in names:
+        dataset, delta, lam, shapes, nitermax = WORKLOADS[name]
+        B, fgrad, proj, htam, htempo = (
+            load(dataset, n) for n in ("B", "fgrad", "proj", "htam", "htempo"))
+        run = lambda nmax: processing.tv_multisrc(
+            (proj,), B, (fgrad,), delta, ((htam, htempo),), lam, shapes,
+            backend=backend, tol=1e-5, nitermax=nmax)
+        run(10)
+        times = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            run(nitermax)
+            times.append((time.perf_counter() - start) * 1e3)
+        print(f"RESULT\t{name}\t{float(np.median(times)):.3f}\t{iters[0]}", flush=True)
 
 
 if __name__ == "__main__":
