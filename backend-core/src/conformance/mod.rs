@@ -181,6 +181,7 @@ macro_rules! conformance_list {
                 matches_direct_3d,
                 adjoint_types,
                 many_vectors,
+                point_sets,
                 zero_points,
                 points_at_pi,
                 one_mode,
