@@ -3,13 +3,13 @@ Nb = 64 field samples (390-410 G), a 32^3 volume of delta = 0.025 cm, P = 400 gr
 (Fibonacci-sphere directions, magnitudes 15 * ((7919 k) mod 1000) / 1000 G/cm, the first 4
 zero: the same table as spectral-bench), float32, eps 1e-6, numpy backend.
 
-Each line: the call, its memory_usage, the median of REPS runs after a warm-up call, and the
-growth of the process' peak resident memory over one call (VmHWM reset through
-/proc/self/clear_refs; it includes the NUFFT plan built inside the call and the returned array).
-finufft runs with its default thread count (OpenMP: every core) for memory_usage 0/1 and one
+Each line: the call, its memory_usage and the median of REPS runs after a warm-up call. No
+memory figure: the calls share one process, whose allocator keeps what an earlier call freed,
+so a call's peak growth depends on the calls before it (the project's reference figures of
+PyEPRI's peak memory were measured one call per process). finufft runs with its default thread count (OpenMP: every core) for memory_usage 0/1 and one
 thread for memory_usage 2 (PyEPRI's wrappers), numpy's FFTs on one thread.
 
-Output (stdout): `RESULT<TAB>call<TAB>memory_usage<TAB>median_ms<TAB>peak_growth_MiB`.
+Output (stdout): `RESULT<TAB>call<TAB>memory_usage<TAB>median_ms`.
 Usage: python3 bench/spectral4d_pyepri.py [REPS] [--kernel-modes=0,1]
 """
 import sys
@@ -20,31 +20,14 @@ import pyepri.backends as backends
 import pyepri.spectralspatial as ss
 
 
-def peak_mib():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return float("nan")
-
-
-def reset_peak():
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    return peak_mib()
-
-
 def measure(name, mode, reps, call):
     call()
-    before = reset_peak()
-    call()
-    grew = peak_mib() - before
     times = []
     for _ in range(reps):
         t = time.perf_counter()
         call()
         times.append(time.perf_counter() - t)
-    print(f"RESULT\t{name}\t{mode}\t{1e3 * float(np.median(times)):.1f}\t{grew:.1f}", flush=True)
+    print(f"RESULT\t{name}\t{mode}\t{1e3 * float(np.median(times)):.1f}", flush=True)
 
 
 def main():
