@@ -169,6 +169,7 @@ macro_rules! conformance_list {
                 rfft_dataset_sizes,
                 round_trip_2d_3d,
                 c2c_pruned_direct,
+                leading_axis_direct,
                 convolve_direct,
                 convolve_matches_composed,
             }
