@@ -257,6 +257,32 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.fft_c2c(plan, data, dir)
     }
 
+    /// The DFT along axis 0 alone of `data` (shape `(n, rest...)`, rank 2 to 4), in place:
+    /// [`Direction::Forward`] unscaled `Σ_l x[l] e^{−2iπ c l / n}`, [`Direction::Inverse`]
+    /// `e^{+2iπ c l / n}` scaled by `1/n` (numpy's `fft` / `ifft` along axis 0; the spectral axis
+    /// of a spectral-spatial image). `all` is a C2C plan of every axis of that shape, `trailing`
+    /// of every axis but the first. The provided body composes the two (`all` in direction
+    /// `dir`, `trailing` in the other: the transforms of the trailing axes cancel, for twice the
+    /// work of a full transform); a backend may transform axis 0 alone.
+    fn fft_c2c_leading<T: Real>(
+        &self,
+        all: &Self::FftPlan<T>,
+        trailing: &Self::FftPlan<T>,
+        data: &mut Self::Buffer<C<T>>,
+        dir: Direction,
+    ) -> Result<()> {
+        match dir {
+            Direction::Forward => {
+                self.fft_c2c(all, data, Direction::Forward)?;
+                self.fft_c2c(trailing, data, Direction::Inverse)
+            }
+            Direction::Inverse => {
+                self.fft_c2c(trailing, data, Direction::Forward)?;
+                self.fft_c2c(all, data, Direction::Inverse)
+            }
+        }
+    }
+
     /// Prepares a convolution kernel for [`Self::fft_convolve`] with `plan`: `kernel_hat` holds
     /// the real FFT of the kernel on the plan's grid (spectrum shape) and is rearranged in place
     /// into the layout the backend's `fft_convolve` reads (scaled, transposed...); only

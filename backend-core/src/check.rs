@@ -228,6 +228,24 @@ pub fn fft_c2c(spec: &FftSpec, data: &[usize]) -> Result<()> {
     check_shape("fft_c2c", &spec.shape, data)
 }
 
+/// [`crate::Backend::fft_c2c_leading`]: `all` a C2C plan of every axis of `data` (rank 2 or
+/// more), `trailing` a C2C plan of every axis but the first, both of `data`'s shape.
+pub fn fft_c2c_leading(all: &FftSpec, trailing: &FftSpec, data: &[usize]) -> Result<()> {
+    fft_c2c(all, data)?;
+    fft_c2c(trailing, data)?;
+    if data.len() >= 2 && all.axes == data.len() && trailing.axes + 1 == data.len() {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "DFT along axis 0 of an array of shape {data:?} with plans over {} and {} axes: expected {} (every axis) and {} (all but the first)",
+            all.axes,
+            trailing.axes,
+            data.len(),
+            data.len().saturating_sub(1)
+        )))
+    }
+}
+
 /// [`crate::Backend::fft_c2c_pruned`]: as [`fft_c2c`], one band entry per transformed axis.
 pub fn fft_c2c_pruned(spec: &FftSpec, data: &[usize], band: &[usize]) -> Result<()> {
     fft_c2c(spec, data)?;

@@ -409,6 +409,17 @@ impl Backend for CpuBackend {
         plan.c2c(data.as_mut_slice(), dir)
     }
 
+    fn fft_c2c_leading<T: Real>(
+        &self,
+        all: &CpuFftPlan<T>,
+        trailing: &CpuFftPlan<T>,
+        data: &mut CpuBuffer<C<T>>,
+        dir: Direction,
+    ) -> Result<()> {
+        check::fft_c2c_leading(all.spec(), trailing.spec(), data.shape())?;
+        all.c2c_leading(data.as_mut_slice(), dir)
+    }
+
     fn fft_c2c_pruned<T: Real>(
         &self,
         plan: &CpuFftPlan<T>,

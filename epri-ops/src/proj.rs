@@ -85,17 +85,19 @@ struct SpectralStage<B: Backend, T: Real> {
     axis: SpectralAxisFft<B, T>,
     /// The complex image and its DFT along the spectral axis, `(Nb, Ny, Nx, Nz)`.
     full: B::Buffer<C<T>>,
-    /// One NUFFT pair per retained column that has nodes.
+    /// The NUFFTs of the spatial slices, one point set per entry of `columns` (the nodes of
+    /// that column): one fine grid for all the columns.
+    type2: NufftPlan<B, T>,
+    type1: NufftPlan<B, T>,
+    /// The retained columns that have nodes.
     columns: Vec<Column<B, T>>,
 }
 
-/// The NUFFTs of one spectral column `c`: its nodes only, so that each node is interpolated
-/// from (spread onto) the one spatial spectrum it samples.
+/// One spectral column `c`: its nodes only (point set of the spectral stage's NUFFTs), so that
+/// each node is interpolated from (spread onto) the one spatial spectrum it samples.
 struct Column<B: Backend, T: Real> {
     /// Index of the column (its slice of the spectral DFT).
     c: usize,
-    type2: NufftPlan<B, T>,
-    type1: NufftPlan<B, T>,
     /// Positions `m` of the column's nodes in the node list, shape `(M_c,)`.
     pos: B::Buffer<u32>,
     /// Flat positions `c·Ny·Nx·Nz + i` of slice `c` of `full`, shape `(Ny·Nx·Nz,)`.
@@ -114,9 +116,9 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
             Some(s) => {
                 b.to_complex(u, &mut s.full)?;
                 s.axis.forward(b, &mut s.full)?;
-                for col in &mut s.columns {
+                for (k, col) in s.columns.iter_mut().enumerate() {
                     b.extract(&s.full, &[col.c, 0, 0, 0], &mut self.image_c)?;
-                    col.type2.execute(&self.image_c, &mut col.values)?;
+                    s.type2.execute_set(k, &self.image_c, &mut col.values)?;
                     b.scatter(&col.values, &col.pos, &mut self.values)?;
                 }
             }
@@ -138,9 +140,9 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
             }
             Some(s) => {
                 b.fill(&mut s.full, C::new(T::zero(), T::zero()))?;
-                for col in &mut s.columns {
+                for (k, col) in s.columns.iter_mut().enumerate() {
                     b.gather(&self.values, &col.pos, &mut col.values)?;
-                    col.type1.execute(&col.values, &mut self.image_c)?;
+                    s.type1.execute_set(k, &col.values, &mut self.image_c)?;
                     b.scatter(&self.image_c, &col.slots, &mut s.full)?;
                 }
                 s.axis.inverse(b, &mut s.full)?;
@@ -248,35 +250,44 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 by_column[c].push(m);
             }
             let mut columns = Vec::new();
+            let mut coords: Vec<Vec<Array1<T>>> = Vec::new();
             for (c, pos) in by_column.into_iter().enumerate() {
                 if pos.is_empty() {
                     continue;
                 }
-                let coords: Vec<Array1<T>> = nodes
-                    .coords()
-                    .iter()
-                    .map(|x| pos.iter().map(|&m| x[m]).collect())
-                    .collect();
-                let views: Vec<_> = coords.iter().map(|x| x.view()).collect();
-                let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
-                type2.set_points(&views)?;
-                type1.set_points(&views)?;
+                coords.push(
+                    nodes
+                        .coords()
+                        .iter()
+                        .map(|x| pos.iter().map(|&m| x[m]).collect())
+                        .collect(),
+                );
                 let slots = u32_range(c * voxels, voxels)?;
                 columns.push(Column {
                     c,
-                    type2,
-                    type1,
                     values: backend.zeros(&[pos.len()])?,
                     pos: backend
                         .upload_flat(&[pos.len()], pos.iter().map(|&m| m as u32).collect())?,
                     slots: backend.upload_flat(&[voxels], slots)?,
                 });
             }
+            let views: Vec<Vec<_>> = coords
+                .iter()
+                .map(|x| x.iter().map(|a| a.view()).collect())
+                .collect();
+            let sets: Vec<&[_]> = views.iter().map(|v| v.as_slice()).collect();
+            let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
+            if !sets.is_empty() {
+                type2.set_point_sets(&sets)?;
+                type1.set_point_sets(&sets)?;
+            }
             let mut slice = spatial.to_vec();
             slice.insert(0, 1);
             let stage = SpectralStage {
                 axis: SpectralAxisFft::new(backend, image_shape)?,
                 full: backend.zeros(image_shape)?,
+                type2,
+                type1,
                 columns,
             };
             (None, backend.zeros(&slice)?, Some(stage))

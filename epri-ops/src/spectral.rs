@@ -49,9 +49,9 @@ pub fn column_factor<T: Real>(geometry: &Geometry<T>, alpha: i64, absorption: bo
 }
 
 /// The DFT along axis 0 of complex arrays of one shape `(Nb, rest...)` (1 to 3 trailing axes),
-/// planned once: the full transform over every axis composed with the inverse one over the
-/// trailing axes (the backends transform trailing axes only). numpy's convention: the forward
-/// transform `e^{−2iπ α l / Nb}` is unscaled, the inverse `e^{+2iπ α l / Nb}` scaled by `1/Nb`.
+/// planned once: [`Backend::fft_c2c_leading`] with its plans of every axis and of the trailing
+/// ones. numpy's convention: the forward transform `e^{−2iπ α l / Nb}` is unscaled, the inverse
+/// `e^{+2iπ α l / Nb}` scaled by `1/Nb`.
 pub struct SpectralAxisFft<B: Backend, T: Real> {
     all: B::FftPlan<T>,
     trailing: B::FftPlan<T>,
@@ -68,15 +68,11 @@ impl<B: Backend, T: Real> SpectralAxisFft<B, T> {
 
     /// `data <- DFT along axis 0 (data)`, unscaled.
     pub fn forward(&self, backend: &B, data: &mut B::Buffer<C<T>>) -> Result<()> {
-        backend.fft_c2c(&self.all, data, Direction::Forward)?;
-        backend.fft_c2c(&self.trailing, data, Direction::Inverse)?;
-        Ok(())
+        Ok(backend.fft_c2c_leading(&self.all, &self.trailing, data, Direction::Forward)?)
     }
 
     /// `data <- inverse DFT along axis 0 (data)`, scaled by `1/Nb`.
     pub fn inverse(&self, backend: &B, data: &mut B::Buffer<C<T>>) -> Result<()> {
-        backend.fft_c2c(&self.trailing, data, Direction::Forward)?;
-        backend.fft_c2c(&self.all, data, Direction::Inverse)?;
-        Ok(())
+        Ok(backend.fft_c2c_leading(&self.all, &self.trailing, data, Direction::Inverse)?)
     }
 }

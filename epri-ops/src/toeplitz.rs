@@ -4,10 +4,10 @@
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::FrequencyNodes;
-use crate::spectral::{self, SpectralAxisFft};
+use crate::spectral;
 use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
-use backend_core::{Backend, DeviceBuffer, FftKind, FftSpec, Part, Real, Reduce, C};
+use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, Reduce, C};
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, Dimension};
 
 /// The kernel `φ` with `A*_{h2} A_{h1} u = u ⊛ φ` (linear convolution), kept as its real FFT
@@ -84,8 +84,17 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
 
     /// The kernel of `A*A` for the spectral-spatial operator ([`crate::Projector::new_spectral`])
     /// of `geometry` (3D), images of shape `(Nb, Ny, Nx, Nz)`, in absorption mode if
-    /// `absorption`: one batched type-1 NUFFT (one transform per retained column, accuracy `eps`)
-    /// on the doubled spatial grid, then the inverse DFT along the spectral axis.
+    /// `absorption`: per retained column `c`, one type-1 NUFFT of its nodes (accuracy `eps`,
+    /// one fine grid for all the columns) on the doubled spatial grid and the 3D FFT of that
+    /// slice, written straight into the two slices `c` and `-c` of the kernel's real 4D FFT.
+    ///
+    /// Why two slices: `φ(l, k) = Re((1/Nb) Σ_c S_c(k) e^{+2iπ c l / Nb})` with `S_c` the
+    /// column's NUFFT output (columns `0 … Nb/2`), so the DFT of `φ` along the spectral axis
+    /// is `(S_{c'}(k) + conj(S_{−c'}(k))) / 2` and its spatial FFT, with `F_c = FFT3(S_c)` in the
+    /// circulant layout, `(F_{c'}[m] + conj(F_{−c'}[−m])) / 2`: the half of the last spatial
+    /// axis that the real FFT keeps is gathered from `F_c` (slice `c`) and from its mirror image
+    /// (slice `Nb − c`). Neither the complex 4D kernel nor a transform along the spectral axis
+    /// is ever made.
     ///
     /// Errors: as [`crate::Projector::new_spectral`].
     pub fn new_spectral(
@@ -98,41 +107,87 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         spectral::check_image_shape(geometry, image_shape)?;
         let nodes = FrequencyNodes::new(geometry, true)?;
         let nb = geometry.nb();
-        // Nb · δ⁶/Nb: the inverse spectral DFT below divides by Nb.
-        let scale = T::of(geometry.delta().f64().powi(6));
+        // δ⁶/Nb · Nb/2: the 1/Nb of φ cancels in its DFT along B, whose two halves take 1/2
+        // each (the 2·Re completion of the columns c ≠ 0 is the mirror slice).
+        let scale = T::of(geometry.delta().f64().powi(6) / 2.0);
         let two = T::of(2.0);
         let spatial: Vec<usize> = image_shape[1..].iter().map(|&n| 2 * n).collect();
-        let cells: usize = spatial.iter().product();
         let mut grid_shape = spatial.clone();
         grid_shape.insert(0, nb);
-        let mut phi_c = backend.zeros::<C<T>>(&grid_shape)?;
+        let spec_fft = FftSpec::new(&grid_shape, grid_shape.len(), FftKind::R2C)?;
+        let spec_shape = spec_fft.spectrum_shape();
+        let half = &spec_shape[1..];
+        let cells: usize = half.iter().product();
+        let (keep, mirror) = half_spectrum_maps(&spatial)?;
+        let keep = backend.upload_flat(&[cells], keep)?;
+        let mirror = backend.upload_flat(&[cells], mirror)?;
+        let mut kernel_hat = backend.zeros::<C<T>>(&spec_shape)?;
         let mut by_column = vec![Vec::new(); nodes.ncols()];
         for (m, c) in nodes.columns().enumerate() {
             by_column[c].push(m);
         }
-        // Column by column (one fine grid alive at a time): slice c of the spectral DFT of φ.
-        let mut plan = NufftPlan::new(backend, NufftType::Type1, &spatial, 1, eps)?;
-        let mut slice = backend.zeros::<C<T>>(&spatial)?;
-        for (c, pos) in by_column.iter().enumerate().filter(|(_, p)| !p.is_empty()) {
-            let f = spectral::column_factor(geometry, c as i64, absorption);
-            let g = f * f.conj() * scale;
-            let g = if c == 0 { g } else { g * two };
-            let coords: Vec<ndarray::Array1<T>> = nodes
-                .coords()
+        let columns: Vec<(usize, Vec<usize>)> = by_column
+            .into_iter()
+            .enumerate()
+            .filter(|(_, p)| !p.is_empty())
+            .collect();
+        if !columns.is_empty() {
+            let coords: Vec<Vec<ndarray::Array1<T>>> = columns
                 .iter()
-                .map(|x| pos.iter().map(|&m| x[m]).collect())
+                .map(|(_, pos)| {
+                    nodes
+                        .coords()
+                        .iter()
+                        .map(|x| pos.iter().map(|&m| x[m]).collect())
+                        .collect()
+                })
                 .collect();
-            plan.set_points(&coords.iter().map(|x| x.view()).collect::<Vec<_>>())?;
-            let strengths = backend.upload_flat(&[pos.len()], vec![g; pos.len()])?;
-            plan.execute(&strengths, &mut slice)?;
-            let slots = backend.upload_flat(&[cells], crate::proj::u32_range(c * cells, cells)?)?;
-            backend.scatter(&slice, &slots, &mut phi_c)?;
+            let views: Vec<Vec<_>> = coords
+                .iter()
+                .map(|x| x.iter().map(|a| a.view()).collect())
+                .collect();
+            let sets: Vec<&[_]> = views.iter().map(|v| v.as_slice()).collect();
+            let mut plan = NufftPlan::new(backend, NufftType::Type1, &spatial, 1, eps)?;
+            plan.set_point_sets(&sets)?;
+            let fft3 = backend.fft_plan::<T>(&FftSpec::new(&spatial, 3, FftKind::C2C)?)?;
+            let shifts: Vec<isize> = image_shape[1..].iter().map(|&n| n as isize).collect();
+            let (mut slice, mut circ) = (
+                backend.zeros::<C<T>>(&spatial)?,
+                backend.zeros::<C<T>>(&spatial)?,
+            );
+            let (mut direct, mut mirrored) =
+                (backend.zeros::<C<T>>(half)?, backend.zeros::<C<T>>(half)?);
+            let one = C::new(T::one(), T::zero());
+            for (k, (c, pos)) in columns.iter().enumerate() {
+                let c = *c;
+                let f = spectral::column_factor(geometry, c as i64, absorption);
+                let g = f * f.conj() * scale;
+                let g = if c == 0 { g } else { g * two };
+                let strengths = backend.upload_flat(&[pos.len()], vec![g; pos.len()])?;
+                plan.execute_set(k, &strengths, &mut slice)?;
+                backend.roll(&slice, &shifts, &mut circ)?;
+                backend.fft_c2c(&fft3, &mut circ, Direction::Forward)?;
+                backend.gather(&circ, &keep, &mut direct)?;
+                backend.gather(&circ, &mirror, &mut mirrored)?;
+                backend.conj(&mut mirrored)?;
+                let c_mirror = (nb - c) % nb;
+                if c_mirror == c {
+                    backend.axpby(one, &mirrored, one, &mut direct)?;
+                } else {
+                    let slots = crate::proj::u32_range(c_mirror * cells, cells)?;
+                    let slots = backend.upload_flat(&[cells], slots)?;
+                    backend.scatter(&mirrored, &slots, &mut kernel_hat)?;
+                }
+                let slots =
+                    backend.upload_flat(&[cells], crate::proj::u32_range(c * cells, cells)?)?;
+                backend.scatter(&direct, &slots, &mut kernel_hat)?;
+            }
         }
-        drop((plan, slice));
-        SpectralAxisFft::new(backend, &grid_shape)?.inverse(backend, &mut phi_c)?;
+        let fft = backend.fft_plan::<T>(&spec_fft)?;
+        let pad = backend.zeros::<T>(&grid_shape)?;
         let mut shifts: Vec<isize> = image_shape.iter().map(|&n| n as isize).collect();
         shifts[0] = 0;
-        Self::from_kernel(backend, phi_c, image_shape, shifts)
+        Self::from_circulant_spectrum(backend, image_shape, shifts, fft, kernel_hat, pad)
     }
 
     /// Keeps the real part of the complex kernel `phi_c` (grid shape, kernel layout), moves it
@@ -221,6 +276,7 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
         let mut modulus = backend.zeros::<T>(&spec_shape)?;
         backend.complex_part(&kernel_hat, Part::Abs, &mut modulus)?;
         let max_abs = backend.reduce(Reduce::Max, &modulus)?;
+        drop(modulus);
         if !max_abs.is_finite() {
             return Err(Error::NonFinite("the Toeplitz kernel".into()));
         }
@@ -323,6 +379,37 @@ impl<B: Backend, T: Real> ToeplitzKernel<B, T> {
 /// index `k + N`) and the circulant one (at `k mod 2N`); the shift is its own inverse.
 fn half_shifts(image_shape: &[usize]) -> Vec<isize> {
     image_shape.iter().map(|&n| n as isize).collect()
+}
+
+/// The index maps from a complex 3D spectrum of shape `grid` (FFT order) to the half of it that
+/// a real FFT keeps (the last axis cut to `n/2 + 1`), row-major over that half: `keep` holds
+/// the flat position of frequency `m`, `mirror` that of `−m` (modulo the grid, every axis).
+///
+/// Errors: [`Error::Shape`] past the `u32` index range.
+fn half_spectrum_maps(grid: &[usize]) -> Result<(Vec<u32>, Vec<u32>)> {
+    let total: usize = grid.iter().product();
+    u32::try_from(total).map_err(|_| {
+        Error::Shape(format!(
+            "a grid of shape {grid:?} exceeds the u32 index range"
+        ))
+    })?;
+    let half_shape: Vec<usize> = grid
+        .iter()
+        .enumerate()
+        .map(|(a, &n)| if a + 1 == grid.len() { n / 2 + 1 } else { n })
+        .collect();
+    let (mut keep, mut mirror) = (Vec::new(), Vec::new());
+    for idx in ndarray::indices(half_shape.as_slice()) {
+        let (mut at, mut neg) = (0usize, 0usize);
+        for (a, &n) in grid.iter().enumerate() {
+            let i = idx[a];
+            at = at * n + i;
+            neg = neg * n + (n - i) % n;
+        }
+        keep.push(at as u32);
+        mirror.push(neg as u32);
+    }
+    Ok((keep, mirror))
 }
 
 #[cfg(test)]

@@ -706,6 +706,39 @@ fn c2c_pruned_direct_t<B: Backend, T: Real>(b: &B) {
     }
 }
 
+fn leading_axis_direct_t<B: Backend, T: Real>(b: &B) {
+    for shape in [&[6usize, 5][..], &[8, 3, 4], &[5, 4, 3, 2], &[64, 2, 3, 4]] {
+        let rank = shape.len();
+        let plan = |axes| {
+            b.fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
+                .unwrap()
+        };
+        let (all, trailing) = (plan(rank), plan(rank - 1));
+        let n = shape[0];
+        for dir in [Direction::Forward, Direction::Inverse] {
+            let x = crandn::<T>(shape, 91);
+            let want = match dir {
+                Direction::Forward => dft_axis(&to_z(&x), 0, -1.0),
+                Direction::Inverse => dft_axis(&to_z(&x), 0, 1.0) / n as f64,
+            };
+            let mut d = b.upload(x.view()).unwrap();
+            b.fft_c2c_leading(&all, &trailing, &mut d, dir).unwrap();
+            assert_rel(
+                &format!("DFT along axis 0 {dir:?} {shape:?}"),
+                &c_flat(&b.download(&d).unwrap()),
+                &z_flat(&want),
+                tol::<T>(points(shape, rank)),
+            );
+        }
+    }
+}
+
+/// The DFT along axis 0 alone ([`Backend::fft_c2c_leading`]), both directions, ranks 2 to 4,
+/// against the direct DFT along that axis.
+pub fn leading_axis_direct<B: Backend>(b: &B) {
+    per_precision!(leading_axis_direct_t, b);
+}
+
 /// Pruned complex FFTs (zero-padded input; output needed in a band only) against the direct DFT.
 pub fn c2c_pruned_direct<B: Backend>(b: &B) {
     per_precision!(c2c_pruned_direct_t, b);

@@ -269,6 +269,65 @@ pub fn many_vectors<B: Backend>(b: &B) {
     per_precision!(batched, b);
 }
 
+fn sets<B: Backend, T: Real>(b: &B) {
+    let eps = match T::PRECISION {
+        Precision::F32 => 1e-5,
+        Precision::F64 => 1e-12,
+    };
+    let modes = &[10usize, 7, 6][..];
+    let n: usize = modes.iter().product();
+    let xs: Vec<Vec<Array1<T>>> = [40, 0, 95]
+        .iter()
+        .zip(71..)
+        .map(|(&m, seed)| points::<T>(3, m, seed).0)
+        .collect();
+    for ty in [NufftType::Type1, NufftType::Type2] {
+        let mut plan = NufftPlan::<B, T>::with_upsampfac(b, ty, modes, 1, eps, 2.0).unwrap();
+        let views: Vec<Vec<_>> = xs
+            .iter()
+            .map(|x| x.iter().map(|a| a.view()).collect())
+            .collect();
+        let refs: Vec<&[_]> = views.iter().map(|v| v.as_slice()).collect();
+        plan.set_point_sets(&refs).unwrap();
+        assert_eq!(plan.num_point_sets(), 3);
+        for (k, x) in xs.iter().enumerate() {
+            let m = x[0].len();
+            let (len, in_shape, out_shape) = match ty {
+                NufftType::Type1 => (m, vec![m], modes.to_vec()),
+                NufftType::Type2 => (n, modes.to_vec(), vec![m]),
+            };
+            let (input, _) = values::<T>(len, 80 + k as u64);
+            let want = run_sigma::<B, T>(b, ty, modes, 1, eps, Some(2.0), x, &input);
+            let input = b.upload_flat(&in_shape, input).unwrap();
+            let mut out = b.zeros::<C<T>>(&out_shape).unwrap();
+            plan.execute_set(k, &input, &mut out).unwrap();
+            let got: Vec<C<f64>> = b
+                .download(&out)
+                .unwrap()
+                .iter()
+                .map(|z| C::new(z.re.f64(), z.im.f64()))
+                .collect();
+            let e = rel_err_c(&got, &want);
+            assert!(e <= eps / 10.0, "{} {ty:?} set {k}: {e:.2e}", T::PRECISION);
+            if k == 0 {
+                assert!(
+                    plan.execute(&input, &mut out).is_err(),
+                    "execute without a set index on a plan of 3 sets"
+                );
+                assert!(plan.execute_set(3, &input, &mut out).is_err(), "set 3 of 3");
+            }
+        }
+        assert!(plan.set_point_sets(&[]).is_err(), "no point set");
+    }
+}
+
+/// A plan of three point sets (40, 0 and 95 points) on one fine grid: each set executed
+/// equals a plan of that set alone; `execute` without a set index, a set past the last and an
+/// empty list of sets are errors.
+pub fn point_sets<B: Backend>(b: &B) {
+    per_precision!(sets, b);
+}
+
 fn no_points<B: Backend, T: Real>(b: &B) {
     let x = vec![Array1::<T>::zeros(0); 2];
     let out = run::<B, T>(b, NufftType::Type1, &[4, 5], 1, 1e-5, &x, &[]);

@@ -24,6 +24,10 @@ pub enum NufftType {
 ///
 /// [`NufftPlan::new`] picks the upsampling factor (2, 1.5 or 1.25) when the points are set, from
 /// their density ([`choose_upsampfac`]); [`NufftPlan::with_upsampfac`] fixes it.
+///
+/// A plan may hold several sets of points ([`NufftPlan::set_point_sets`]), executed one at a
+/// time ([`NufftPlan::execute_set`]) on its one fine grid: transforms that differ only by their
+/// points (the spectral-spatial operator's columns) share the grid's memory and FFT plan.
 pub struct NufftPlan<B: Backend, T: Real> {
     backend: B,
     ty: NufftType,
@@ -33,7 +37,8 @@ pub struct NufftPlan<B: Backend, T: Real> {
     params: SpreadParams,
     /// Fine-grid FFT plan, fine grid and correction factors for `params` (made on demand).
     grid: Option<FineGrid<B, T>>,
-    points: Option<(B::NufftPoints<T>, usize)>,
+    /// The point sets, each with its number of points (empty before the points are set).
+    points: Vec<(B::NufftPoints<T>, usize)>,
 }
 
 /// The device resources of one fine grid.
@@ -116,7 +121,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             upsampfac,
             params,
             grid: None,
-            points: None,
+            points: Vec::new(),
         })
     }
 
@@ -168,16 +173,41 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         self.ty
     }
 
-    /// Number of points set (0 before [`NufftPlan::set_points`]).
+    /// Number of points of the first point set (0 before [`NufftPlan::set_points`]).
     pub fn num_points(&self) -> usize {
-        self.points.as_ref().map_or(0, |p| p.1)
+        self.points.first().map_or(0, |p| p.1)
+    }
+
+    /// Number of point sets (1 after [`NufftPlan::set_points`], 0 before any).
+    pub fn num_point_sets(&self) -> usize {
+        self.points.len()
     }
 
     /// Sets the non-uniform points: one coordinate array per mode axis (radians), all of one
     /// length M (M = 0 is allowed). Non-finite coordinates are an error.
     pub fn set_points(&mut self, coords: &[ArrayView1<'_, T>]) -> Result<()> {
-        let m = crate::check::coordinates(coords, self.params.dim())?;
+        self.set_point_sets(&[coords])
+    }
+
+    /// Sets several sets of non-uniform points (each as [`NufftPlan::set_points`], of its own
+    /// length), replacing any set before; set `k` is executed by
+    /// [`NufftPlan::execute_set`]`(k, ..)`. The sets share the plan's fine grid: an automatic
+    /// upsampling factor is chosen for the largest set. Errors: a malformed set (as
+    /// [`NufftPlan::set_points`]), no set at all.
+    pub fn set_point_sets(&mut self, sets: &[&[ArrayView1<'_, T>]]) -> Result<()> {
+        if sets.is_empty() {
+            return Err(Error::InvalidArgument(
+                "NUFFT set_point_sets with no point set".into(),
+            ));
+        }
+        let dim = self.params.dim();
+        let counts = sets
+            .iter()
+            .map(|coords| crate::check::coordinates(coords, dim))
+            .collect::<Result<Vec<usize>>>()?;
+        self.points.clear();
         if self.upsampfac.is_none() {
+            let m = counts.iter().copied().max().unwrap_or(0);
             let sigma = choose_upsampfac(self.ty, &self.params.modes, m, self.eps, T::PRECISION);
             if sigma != self.params.kernel.upsampfac {
                 let (modes, nt) = (&self.params.modes, self.params.n_trans);
@@ -186,11 +216,12 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             }
         }
         if self.grid.is_none() {
-            self.points = None;
             self.grid = Some(self.fine_grid()?);
         }
-        let pts = self.backend.nufft_setpts(coords, &self.params)?;
-        self.points = Some((pts, m));
+        for (coords, m) in sets.iter().zip(counts) {
+            let pts = self.backend.nufft_setpts(coords, &self.params)?;
+            self.points.push((pts, m));
+        }
         Ok(())
     }
 
@@ -207,12 +238,33 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
 
     /// Runs the transform. Type 1: `input` holds the strengths, shape `(n_trans, M)` (or `(M,)`
     /// when `n_trans = 1`), `output` the modes `(n_trans, modes...)` (or `modes`). Type 2: the
-    /// other way round.
+    /// other way round. With several point sets, see [`NufftPlan::execute_set`].
     pub fn execute(&mut self, input: &B::Buffer<C<T>>, output: &mut B::Buffer<C<T>>) -> Result<()> {
-        let (Some((pts, m)), Some(grid)) = (self.points.as_ref(), self.grid.as_mut()) else {
-            return Err(Error::InvalidArgument(
-                "NUFFT executed before set_points".into(),
-            ));
+        if self.points.len() > 1 {
+            return Err(Error::InvalidArgument(format!(
+                "NUFFT execute on a plan of {} point sets: execute_set names the set",
+                self.points.len()
+            )));
+        }
+        self.execute_set(0, input, output)
+    }
+
+    /// [`NufftPlan::execute`] at point set `set` (`M` its number of points).
+    pub fn execute_set(
+        &mut self,
+        set: usize,
+        input: &B::Buffer<C<T>>,
+        output: &mut B::Buffer<C<T>>,
+    ) -> Result<()> {
+        let (Some((pts, m)), Some(grid)) = (self.points.get(set), self.grid.as_mut()) else {
+            return Err(Error::InvalidArgument(if self.points.is_empty() {
+                "NUFFT executed before set_points".into()
+            } else {
+                format!(
+                    "NUFFT point set {set} executed, the plan has {}",
+                    self.points.len()
+                )
+            }));
         };
         let b = &self.backend;
         let expect = |what: &str, buf_shape: &[usize], trailing: &[usize]| {

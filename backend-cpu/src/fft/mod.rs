@@ -341,6 +341,17 @@ impl<T: Real> CpuFftPlan<T> {
         Ok(())
     }
 
+    /// The transform along the first transformed axis alone, in place, the inverse scaled by
+    /// `1/n` ([`backend_core::Backend::fft_c2c_leading`] with this plan as `all`): one strided
+    /// pass, in parallel over column blocks.
+    pub(crate) fn c2c_leading(&self, data: &mut [C<T>], dir: Direction) -> Result<()> {
+        self.check_kind(FftKind::C2C, "fft_c2c_leading")?;
+        let n = self.complex_dims()[0];
+        let scale = (dir == Direction::Inverse).then(|| T::one() / T::of(n as f64));
+        self.first_axis(data, dir, scale, None);
+        Ok(())
+    }
+
     /// Real-to-complex forward transform (R2C plans): real rows first, then as [`Self::c2c`].
     pub fn r2c(&self, input: &[T], out: &mut [C<T>]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c")?;

@@ -6,7 +6,8 @@
 //! Each line: the operation, the median of REPS runs (default 5) after a warm-up call, and the
 //! growth of the process' peak resident memory over the first call (VmHWM reset through
 //! /proc/self/clear_refs beforehand; Linux only, else `-`), which includes the plan or kernel
-//! being built and the returned buffer.
+//! being built and the returned buffer, and the growth of the resident memory (`VmRSS`) over
+//! that call: what it left allocated (the plan or kernel itself).
 
 #[allow(dead_code)] // the dataset reader is for the other benchmarks
 mod common;
@@ -21,12 +22,17 @@ use std::time::Instant;
 
 const EPS: f64 = 1e-6;
 
-/// The peak resident memory of this process, MiB (`VmHWM`), if readable.
-fn peak_mib() -> Option<f64> {
+/// A field of /proc/self/status in MiB (`VmHWM`: peak resident memory, `VmRSS`: resident
+/// now), if readable.
+fn status_mib(field: &str) -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = s.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+fn peak_mib() -> Option<f64> {
+    status_mib("VmHWM:")
 }
 
 /// Resets the peak to the current resident memory; returns that.
@@ -35,19 +41,28 @@ fn reset_peak() -> Option<f64> {
     peak_mib()
 }
 
-/// Runs `f` once and returns (its time in ms, the growth of the peak memory in MiB).
-fn first_call<R>(f: impl FnOnce() -> Res<R>) -> Res<(R, f64, Option<f64>)> {
+/// Growth of the peak and of the resident memory over one call, MiB.
+type Growth = Option<(f64, f64)>;
+
+/// Runs `f` once and returns (its result, its time in ms, the growth of the peak and of the
+/// resident memory in MiB: what the call needed at most, and what it left allocated).
+fn first_call<R>(f: impl FnOnce() -> Res<R>) -> Res<(R, f64, Growth)> {
     let before = reset_peak();
     let t = Instant::now();
     let r = f()?;
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    let grew = before.zip(peak_mib()).map(|(b, a)| a - b);
+    let grew = before
+        .zip(peak_mib())
+        .zip(status_mib("VmRSS:"))
+        .map(|((b, p), r)| (p - b, r - b));
     Ok((r, ms, grew))
 }
 
-fn line(what: &str, ms: f64, mib: Option<f64>) {
-    let mem = mib.map_or("-".to_string(), |m| format!("{m:.1}"));
-    println!("{what:<34} {ms:>10.1} ms {mem:>10} MiB");
+fn line(what: &str, ms: f64, mib: Growth) {
+    let (peak, held) = mib.map_or(("-".to_string(), "-".to_string()), |(p, h)| {
+        (format!("{p:.1}"), format!("{h:.1}"))
+    });
+    println!("{what:<34} {ms:>10.1} ms {peak:>10} MiB {held:>10} MiB");
 }
 
 fn main_res() -> Res<()> {
@@ -72,7 +87,10 @@ fn main_res() -> Res<()> {
         "spectral-spatial operators, CPU ({}), f32, eps {EPS:e}, image {shape:?}, P = {p}; median of {reps}",
         be.name()
     );
-    println!("{:<34} {:>13} {:>14}", "operation", "median", "peak growth");
+    println!(
+        "{:<34} {:>13} {:>14} {:>14}",
+        "operation", "median", "peak growth", "held after"
+    );
     let opts = ProjectorOptions {
         rfft_mode: true,
         eps: EPS,
