@@ -18,8 +18,9 @@ const FS: usize = 2;
 const GREY: Rgb = [200, 200, 200];
 /// Height of the spectra plot, px.
 const PLOT_H: usize = 340;
-/// Plot area margins: left, right, top, bottom.
-const MARGIN: (usize, usize, usize, usize) = (100, 30, 70, 50);
+/// Plot area margins: right, top (title and one legend line per voxel), bottom (the left one
+/// fits the value labels).
+const MARGIN: (usize, usize, usize) = (30, 40 + 22 * VOXELS, 64);
 
 /// The integrated intensity of each voxel of `u` `(Nb, Ny, Nx, Nz)`, shape `(Ny, Nx, Nz)`:
 /// the sum of its spectrum times the field step `db` (G) for absorption profiles, else the
@@ -111,10 +112,11 @@ pub fn spectral_figure(
             let (ny, nx, nz) = intensity.dim();
             let at = |n: usize, m: usize| fmt_value((n as f64 - (m / 2) as f64) * delta);
             let label = format!(
-                "y {} x {} z {} cm",
+                "(y, x, z) = ({}, {}, {}) cm, integrated intensity {}",
                 at(i, ny),
                 at(j, nx),
-                at(k, nz)
+                at(k, nz),
+                fmt_value(intensity[[i, j, k]])
             );
             (u.slice(ndarray::s![.., i, j, k]).to_vec(), colour, label)
         })
@@ -144,7 +146,7 @@ pub fn write_spectral_png(
 
 /// A plot `width` px wide of `curves` (values on `b`, colour, legend) against B, G.
 fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> Canvas {
-    let (ml, mr, mt, mb) = MARGIN;
+    let (mr, mt, mb) = MARGIN;
     let (w, h) = (width, PLOT_H);
     let mut cv = Canvas::new(w, h, WHITE);
     let (mut ylo, mut yhi) = curves
@@ -155,6 +157,17 @@ fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> 
         (ylo, yhi) = (-1.0, 1.0);
     }
     let pad = 0.05 * (yhi - ylo);
+    let (vlo, vhi) = (ylo - pad, yhi + pad);
+    let ystep = nice_step((vhi - vlo) / 5.0);
+    let yticks: Vec<(f64, String)> = (((vlo / ystep).ceil() as i64)..=((vhi / ystep).floor() as i64))
+        .map(|n| n as f64 * ystep)
+        .map(|v| (v, fmt_value(v)))
+        .collect();
+    let ml = 24 + yticks
+        .iter()
+        .map(|(_, l)| text_width(l, FS))
+        .max()
+        .unwrap_or(0);
     let xa = PlotAxis {
         lo: b[0],
         hi: b[b.len() - 1],
@@ -162,8 +175,8 @@ fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> 
         to: (w - mr) as f64,
     };
     let ya = PlotAxis {
-        lo: ylo - pad,
-        hi: yhi + pad,
+        lo: vlo,
+        hi: vhi,
         from: (h - mb) as f64,
         to: mt as f64,
     };
@@ -178,18 +191,14 @@ fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> 
         cv.text(lx, h - mb + 8, &lab, FS, BLACK);
         v += xstep;
     }
-    let ystep = nice_step((ya.hi - ya.lo) / 5.0);
-    let mut v = (ya.lo / ystep).ceil() * ystep;
-    while v <= ya.hi {
-        let y = ya.px(v);
+    for (v, lab) in &yticks {
+        let y = ya.px(*v);
         line(&mut cv, (ml as f64, y), ((w - mr) as f64, y), GREY);
-        let lab = fmt_value(v);
         let (lx, ly) = (
-            ml.saturating_sub(text_width(&lab, FS) + 8),
+            ml.saturating_sub(text_width(lab, FS) + 8),
             (y as usize).saturating_sub(text_height(FS) / 2),
         );
-        cv.text(lx, ly, &lab, FS, BLACK);
-        v += ystep;
+        cv.text(lx, ly, lab, FS, BLACK);
     }
     cv.frame(ml, mt, w - ml - mr, h - mt - mb, BLACK);
     let y0 = ya.px(0.0);
@@ -202,13 +211,13 @@ fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> 
         }
     }
     cv.text(ml, 10, "spectra of the outlined voxels", FS, BLACK);
-    let mut x = ml;
-    for (_, colour, label) in curves {
-        cv.fill_rect(x, 40, 14, 8, *colour);
-        cv.text(x + 20, 37, label, FS, BLACK);
-        x += 44 + text_width(label, FS);
+    for (n, (_, colour, label)) in curves.iter().enumerate() {
+        let y = 36 + 22 * n;
+        cv.fill_rect(ml, y + 3, 14, 8, *colour);
+        cv.text(ml + 20, y, label, FS, BLACK);
     }
-    cv.text(w - mr - text_width("B (G)", FS), h - 22, "B (G)", FS, BLACK);
+    let lx = (ml + (w - ml - mr) / 2).saturating_sub(text_width("B (G)", FS) / 2);
+    cv.text(lx, h - 26, "B (G)", FS, BLACK);
     cv
 }
 
