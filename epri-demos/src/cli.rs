@@ -100,7 +100,10 @@ pub struct InfoArgs {
 #[derive(Args, Debug)]
 pub struct ProjectArgs {
     /// Image to project, (Ny, Nx) or (Ny, Nx, Nz); or a spectral-spatial image (Nb, Ny, Nx, Nz),
-    /// spectral axis first on the grid B, with 3D gradients and no --h: .npy
+    /// spectral axis first on the grid B, with 3D gradients and no --h: .npy. In 4D the voxels
+    /// holding a spectrum must fit the sweep: their largest shift |<γ, r>| (gradients γ, voxel
+    /// centres r) above half the sweep width B[-1] − B[0] gives a warning, above the whole
+    /// sweep width an error
     #[arg(long, value_name = "FILE")]
     pub image: PathBuf,
     #[command(flatten)]

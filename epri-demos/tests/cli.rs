@@ -976,7 +976,11 @@ mod project4d {
     fn run(backend: &str, cmd: &str, input: &Path, out: &Path, extra: &[&str]) {
         let r = reference("g_spectral4d");
         let (bf, gf) = (r.join("B.npy"), r.join("fgrad.npy"));
-        let input_opt = if cmd == "project" { "--image" } else { "--proj" };
+        let input_opt = if cmd == "project" {
+            "--image"
+        } else {
+            "--proj"
+        };
         let mut a = vec![
             cmd,
             input_opt,
@@ -1021,7 +1025,13 @@ mod project4d {
             let uf = dir.join(format!("backproj{sfx}.npy"));
             let png = dir.join(format!("backproj{sfx}.png"));
             extra.extend(["--shape", "16,5,4,3", "--png", s(&png)]);
-            run(backend, "backproject", &r.join("proj_random.npy"), &uf, &extra);
+            run(
+                backend,
+                "backproject",
+                &r.join("proj_random.npy"),
+                &uf,
+                &extra,
+            );
             let got = read::<f64>(&uf);
             let e = rel_err(&got, &read::<f64>(&r.join(format!("backproj{sfx}.npy"))));
             assert!(e < 1e-9, "backproject{sfx} vs PyEPRI: {e:e}");
@@ -1078,7 +1088,9 @@ mod project4d {
             let (au, atp) = (read_f64(&au), read_f64(&atp));
             let lhs: f64 = au.iter().zip(&p).map(|(a, b)| a * b).sum();
             let rhs: f64 = u.iter().zip(&atp).map(|(a, b)| a * b).sum();
-            let scale = (au.iter().map(|v| v * v).sum::<f64>() * p.iter().map(|v| v * v).sum::<f64>()).sqrt();
+            let scale = (au.iter().map(|v| v * v).sum::<f64>()
+                * p.iter().map(|v| v * v).sum::<f64>())
+            .sqrt();
             let e = (lhs - rhs).abs() / scale;
             assert!(
                 e < tol,

@@ -1151,7 +1151,11 @@ mod sweep {
             &ds,
             &args,
             1,
-            &["--shape (16, 4, 4, 4)", "--delta 0.4 cm", "more than the sweep width 15.0000 G"],
+            &[
+                "--shape (16, 4, 4, 4)",
+                "--delta 0.4 cm",
+                "more than the sweep width 15.0000 G",
+            ],
         );
     }
 
@@ -1175,7 +1179,10 @@ mod sweep {
         };
         let a = args("0.2");
         let err = succeeds(&a.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(err.contains("warning") && err.contains("half the sweep"), "{err}");
+        assert!(
+            err.contains("warning") && err.contains("half the sweep"),
+            "{err}"
+        );
         let a = args("0.4");
         fails(
             &ds,
@@ -1205,7 +1212,15 @@ mod sweep {
         write_npy(&image, &u);
         let out = dir.join("p.npy");
         let args = [
-            "project", "--image", s(&image), "--data", s(&ds), "--delta", "0.2", "--out", s(&out),
+            "project",
+            "--image",
+            s(&image),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.2",
+            "--out",
+            s(&out),
         ];
         let err = succeeds(&args);
         assert!(!err.contains("warning"), "{err}");
@@ -1216,7 +1231,11 @@ mod sweep {
             &dir,
             &args,
             1,
-            &["non-zero voxels of --image", "--delta 0.2 cm", "sweep width 15.0000 G"],
+            &[
+                "non-zero voxels of --image",
+                "--delta 0.2 cm",
+                "sweep width 15.0000 G",
+            ],
         );
     }
 }
@@ -1241,13 +1260,36 @@ mod project4d {
         write_npy(&h, &Array1::<f32>::ones(16));
         let out = dir.join("p.npy");
         let project = [
-            "project", "--image", s(&u), "--data", s(&ds), "--h", s(&h), "--delta", "0.1",
-            "--out", s(&out),
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
         ];
-        fails(&dir, &project, 2, &["--h", "u4.npy", "spectral-spatial", "drop --h"]);
+        fails(
+            &dir,
+            &project,
+            2,
+            &["--h", "u4.npy", "spectral-spatial", "drop --h"],
+        );
         let backproject = [
-            "backproject", "--data", s(&ds), "--h", s(&h), "--delta", "0.1", "--shape",
-            "16,4,4,4", "--out", s(&out),
+            "backproject",
+            "--data",
+            s(&ds),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &backproject, 2, &["--h", "--shape", "drop --h"]);
         let mut spectral = spectral_args(s(&ds), s(&out), "16,4,4,4");
@@ -1262,11 +1304,26 @@ mod project4d {
         let u = image(&dir, &[15, 4, 4, 4]);
         let out = dir.join("p.npy");
         let project = [
-            "project", "--image", s(&u), "--data", s(&ds), "--delta", "0.1", "--out", s(&out),
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &project, 2, &["u4.npy", "length of B (16)", "got 15"]);
         let backproject = [
-            "backproject", "--data", s(&ds), "--delta", "0.1", "--shape", "15,4,4,4", "--out",
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "15,4,4,4",
+            "--out",
             s(&out),
         ];
         fails(&dir, &backproject, 2, &["--shape", "length of B (16)"]);
@@ -1279,11 +1336,26 @@ mod project4d {
         let u = image(&dir, &[64, 4, 4, 4]);
         let out = dir.join("p.npy");
         let project = [
-            "project", "--image", s(&u), "--data", s(&ds), "--delta", "0.1", "--out", s(&out),
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &project, 2, &["u4.npy", "3D gradients", "2 rows"]);
         let backproject = [
-            "backproject", "--data", s(&ds), "--delta", "0.1", "--shape", "64,4,4,4", "--out",
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "64,4,4,4",
+            "--out",
             s(&out),
         ];
         fails(&dir, &backproject, 2, &["--shape", "3D gradients"]);
@@ -1296,13 +1368,29 @@ mod project4d {
         let u = image(&dir, &[16, 16]);
         let out = dir.join("p.npy");
         let project = [
-            "project", "--image", s(&u), "--data", s(&ds), "--delta", "0.1", "--absorption",
-            "--out", s(&out),
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--absorption",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &project, 2, &["--absorption", "u4.npy", "2D"]);
         let backproject = [
-            "backproject", "--data", s(&ds), "--delta", "0.1", "--shape", "16,16",
-            "--absorption", "--out", s(&out),
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--absorption",
+            "--out",
+            s(&out),
         ];
         fails(&dir, &backproject, 2, &["--absorption", "--shape", "2D"]);
     }
@@ -1313,7 +1401,14 @@ mod project4d {
         let ds = dataset4d(&dir);
         let out = dir.join("p.npy");
         let (o, _) = epri(&[
-            "backproject", "--data", s(&ds), "--delta", "0.1", "--shape", "16,4,4,4,4", "--out",
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4,4",
+            "--out",
             s(&out),
         ]);
         assert_eq!(o.status.code(), Some(2));
@@ -1328,7 +1423,14 @@ mod project4d {
         write_npy(&ds.join("h.npy"), &Array1::<f32>::zeros(16));
         let out = dir.join("u.npy");
         succeeds(&[
-            "backproject", "--data", s(&ds), "--delta", "0.1", "--shape", "16,4,4,4", "--out",
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4",
+            "--out",
             s(&out),
         ]);
         let u = epri_demos::io::npy::read_npy(&out).unwrap();

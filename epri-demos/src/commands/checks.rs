@@ -125,9 +125,7 @@ pub fn check_memory(
             Workload::Operator(s)
             | Workload::Fbp(s)
             | Workload::Spectral(s)
-            | Workload::SpectralOperator(s) => {
-                crate::io::array::fmt_shape(s)
-            }
+            | Workload::SpectralOperator(s) => crate::io::array::fmt_shape(s),
             Workload::Tv(shapes) => shapes
                 .iter()
                 .map(|s| crate::io::array::fmt_shape(s))
@@ -212,10 +210,7 @@ pub fn support_box(image: &HostArray, delta: f64) -> Option<VoxelBox> {
     }
     Some(std::array::from_fn(|a| {
         let first = spatial[a].0;
-        (
-            first + lo[a] as f64 * delta,
-            first + hi[a] as f64 * delta,
-        )
+        (first + lo[a] as f64 * delta, first + hi[a] as f64 * delta)
     }))
 }
 
@@ -434,5 +429,75 @@ mod tests {
             Precision::F64,
         );
         assert!(absurd.is_infinite() || absurd > 1e30);
+        let op4 = |nb: usize| {
+            estimated_bytes(
+                Workload::SpectralOperator(&[nb, 16, 16, 16]),
+                100,
+                nb,
+                Precision::F32,
+            )
+        };
+        assert!(op4(64) > 64.0 * 4096.0 * 4.0 && op4(128) > 1.9 * op4(64));
+    }
+
+    /// The largest shift over the box's corners equals the maximum of `|<γ, r>|` over every
+    /// voxel centre, and the support box holds exactly the non-zero voxels.
+    #[test]
+    fn largest_shift_is_the_maximum_over_the_voxels() {
+        use ndarray::{Array2, ArrayD, IxDyn};
+        let p = 7;
+        let fgrad = Array2::from_shape_fn((3, p), |(a, k)| {
+            let t = 0.9 * k as f64 + 0.3;
+            [3.0 * t.cos(), -5.0 * t.sin(), 2.0 + (2.0 * t).cos()][a]
+        });
+        let acq = Acquisition {
+            label: "t".into(),
+            proj: None,
+            b: HostArray::F64(ArrayD::from_shape_fn(IxDyn(&[8]), |i| i[0] as f64)),
+            h: None,
+            fgrad: HostArray::F64(fgrad.clone().into_dyn()),
+            spectra: Vec::new(),
+            dir: None,
+            files: Vec::new(),
+            data_files: Vec::new(),
+        };
+        let (shape, delta) = ([5usize, 4, 3], 0.1);
+        let brute = |keep: &dyn Fn(usize, usize, usize) -> bool| {
+            let mut m = 0.0f64;
+            for (i, j, k) in ndarray::indices((5, 4, 3)) {
+                if !keep(i, j, k) {
+                    continue;
+                }
+                let r = [i, j, k]
+                    .iter()
+                    .zip(shape)
+                    .map(|(&n, len)| (n as f64 - (len / 2) as f64) * delta)
+                    .collect::<Vec<_>>();
+                for c in 0..p {
+                    let s = fgrad[[0, c]] * r[1] + fgrad[[1, c]] * r[0] + fgrad[[2, c]] * r[2];
+                    m = m.max(s.abs());
+                }
+            }
+            m
+        };
+        let all = largest_shift(&acq, &grid_box(&shape, delta));
+        assert!((all - brute(&|_, _, _| true)).abs() < 1e-12, "{all}");
+        let u = ArrayD::from_shape_fn(IxDyn(&[8, 5, 4, 3]), |ix| {
+            let inside = (1..=2).contains(&ix[1]) && ix[2] == 3 && ix[3] <= 1;
+            if inside && ix[0] == 2 {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let bx = support_box(&HostArray::F64(u), delta).unwrap();
+        let part = largest_shift(&acq, &bx);
+        let want = brute(&|i, j, k| (1..=2).contains(&i) && j == 3 && k <= 1);
+        assert!(
+            (part - want).abs() < 1e-12 && part < all,
+            "{part} {want} {all}"
+        );
+        let zero = HostArray::F64(ArrayD::zeros(IxDyn(&[8, 5, 4, 3])));
+        assert!(support_box(&zero, delta).is_none());
     }
 }

@@ -55,8 +55,14 @@ impl Job for ProjectJob<'_> {
     type Output = HostArray;
     fn run<B: Backend, T: Real>(self, backend: &B) -> Result<HostArray> {
         let u = self.image.to_real::<T>();
-        let mut op =
-            plan_projector::<B, T>(backend, self.acq, u.shape(), self.delta, self.absorption, self.eps)?;
+        let mut op = plan_projector::<B, T>(
+            backend,
+            self.acq,
+            u.shape(),
+            self.delta,
+            self.absorption,
+            self.eps,
+        )?;
         let ub = backend.upload(u.view())?;
         let mut out = backend.zeros::<T>(&[self.acq.nproj(), self.acq.nb()])?;
         op.apply(&ub, &mut out)?;

@@ -279,7 +279,11 @@ fn volume_panels(u: ArrayView3<'_, f64>, delta: f64, marks: &[VoxelMark]) -> Vec
     // holds it.
     let view = |v: usize, m: &VoxelMark| {
         let [i, j, k] = [m.index[0], m.index[1], m.index[2]];
-        [((i, j), k == nz / 2), ((i, k), j == nx / 2), ((k, j), i == ny / 2)][v]
+        [
+            ((i, j), k == nz / 2),
+            ((i, k), j == nx / 2),
+            ((k, j), i == ny / 2),
+        ][v]
     };
     let row = |arrays: [Array2<f64>; 3], captions: [String; 3], slices: bool| -> Vec<Panel> {
         arrays
@@ -548,7 +552,13 @@ fn draw_panel(
         let (x0, y0) = (cx.saturating_sub(side / 2), cy.saturating_sub(side / 2));
         cv.frame(x0, y0, side, side, colour);
         cv.frame(x0 + 1, y0 + 1, side - 2, side - 2, colour);
-        cv.frame(x0.saturating_sub(1), y0.saturating_sub(1), side + 2, side + 2, WHITE);
+        cv.frame(
+            x0.saturating_sub(1),
+            y0.saturating_sub(1),
+            side + 2,
+            side + 2,
+            WHITE,
+        );
     }
     cv.frame(ox, oy, q.img_w, q.img_h, BLACK);
     if !p.caption.is_empty() {
@@ -723,6 +733,28 @@ mod tests {
         // MIP along z of i + 2j + 3k is at k = 3
         assert_eq!(rows[1][0].data[(1, 1)], 1.0 + 2.0 + 9.0);
         assert!(image_figure(u.view().into_dyn(), 0.1, "vol").is_ok());
+        // A voxel at (1, 2, 3): on the x-slice (x index 2) only, on every projection.
+        let red = [255, 0, 0];
+        let mark = VoxelMark {
+            index: vec![1, 2, 3],
+            colour: red,
+        };
+        let rows = volume_panels(u.view(), 0.1, std::slice::from_ref(&mark));
+        let marks: Vec<Vec<Vec<(usize, usize)>>> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|p| p.marks.iter().map(|m| m.0).collect())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(marks[0], vec![vec![], vec![(1, 3)], vec![]]);
+        assert_eq!(marks[1], vec![vec![(1, 2)], vec![(1, 3)], vec![(3, 2)]]);
+        let outside = VoxelMark {
+            index: vec![1, 5, 0],
+            colour: red,
+        };
+        assert!(marked_image_figure(u.view().into_dyn(), 0.1, "vol", &[outside]).is_err());
         assert!(image_figure(u.view().into_dyn(), -0.1, "vol").is_err());
     }
 }

@@ -159,15 +159,17 @@ fn spectra_plot(b: &[f64], curves: &[(Vec<f64>, Rgb, String)], width: usize) -> 
     let pad = 0.05 * (yhi - ylo);
     let (vlo, vhi) = (ylo - pad, yhi + pad);
     let ystep = nice_step((vhi - vlo) / 5.0);
-    let yticks: Vec<(f64, String)> = (((vlo / ystep).ceil() as i64)..=((vhi / ystep).floor() as i64))
+    let yticks: Vec<(f64, String)> = (((vlo / ystep).ceil() as i64)
+        ..=((vhi / ystep).floor() as i64))
         .map(|n| n as f64 * ystep)
         .map(|v| (v, fmt_value(v)))
         .collect();
-    let ml = 24 + yticks
-        .iter()
-        .map(|(_, l)| text_width(l, FS))
-        .max()
-        .unwrap_or(0);
+    let ml = 24
+        + yticks
+            .iter()
+            .map(|(_, l)| text_width(l, FS))
+            .max()
+            .unwrap_or(0);
     let xa = PlotAxis {
         lo: b[0],
         hi: b[b.len() - 1],
@@ -252,7 +254,11 @@ mod tests {
         assert_eq!(picked.len(), 3);
         // Absorption profiles: the plain sum.
         let a = integrated_intensity(u.mapv(f64::abs).view(), 0.5, true);
-        let want: f64 = u.slice(ndarray::s![.., 1, 2, 0]).iter().map(|v| v.abs()).sum();
+        let want: f64 = u
+            .slice(ndarray::s![.., 1, 2, 0])
+            .iter()
+            .map(|v| v.abs())
+            .sum();
         assert!((a[[1, 2, 0]] - 0.5 * want).abs() < 1e-12);
         // The picks are far apart: a quarter of the longest axis (1 voxel here) at least.
         assert!(picked[2] != picked[0] && picked[2] != picked[1]);
