@@ -190,27 +190,33 @@ pub fn grid_box(shape: &[usize], delta: f64) -> VoxelBox {
 }
 
 /// The box of the voxels of a spectral-spatial image `(Nb, Ny, Nx, Nz)` whose spectrum is not
-/// all zero; `None` when every spectrum is.
+/// all zero; `None` when every spectrum is. Reads the image in place (no copy).
 pub fn support_box(image: &HostArray, delta: f64) -> Option<VoxelBox> {
-    let u = image.to_f64();
-    let sh = u.shape();
-    let spatial = grid_box(&sh[1..], delta);
-    let mut lo = [usize::MAX; 3];
-    let mut hi = [0usize; 3];
-    for (idx, &v) in u.indexed_iter() {
-        if v != 0.0 {
-            for a in 0..3 {
-                lo[a] = lo[a].min(idx[a + 1]);
-                hi[a] = hi[a].max(idx[a + 1]);
+    /// First and last index per spatial axis of the non-zero values.
+    fn extent<T: Copy + Into<f64>>(u: &ndarray::ArrayD<T>) -> Option<[(usize, usize); 3]> {
+        let mut ext: Option<[(usize, usize); 3]> = None;
+        for (idx, &v) in u.indexed_iter() {
+            if v.into() != 0.0 {
+                let e = ext.get_or_insert([(usize::MAX, 0); 3]);
+                for (a, (lo, hi)) in e.iter_mut().enumerate() {
+                    *lo = (*lo).min(idx[a + 1]);
+                    *hi = (*hi).max(idx[a + 1]);
+                }
             }
         }
+        ext
     }
-    if lo[0] == usize::MAX {
-        return None;
-    }
+    let ext = match image {
+        HostArray::F32(u) => extent(u),
+        HostArray::F64(u) => extent(u),
+    }?;
+    let spatial = grid_box(&image.shape()[1..], delta);
     Some(std::array::from_fn(|a| {
         let first = spatial[a].0;
-        (first + lo[a] as f64 * delta, first + hi[a] as f64 * delta)
+        (
+            first + ext[a].0 as f64 * delta,
+            first + ext[a].1 as f64 * delta,
+        )
     }))
 }
 
