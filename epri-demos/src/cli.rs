@@ -27,9 +27,11 @@ pub enum Command {
     /// Describe a dataset: dimension, sweep width, number of projections, field step, gradients
     /// (without arguments: list the embedded datasets)
     Info(InfoArgs),
-    /// Project an image: simulate the projections (P, Nb) of an image for given B, h and fgrad
+    /// Project an image: simulate the projections (P, Nb) of an image for given B, h and fgrad,
+    /// or of a spectral-spatial image (Nb, Ny, Nx, Nz) for given B and fgrad (no h)
     Project(ProjectArgs),
-    /// Backproject projections: apply the adjoint of the projection operator
+    /// Backproject projections: apply the adjoint of the projection operator (2D, 3D, or
+    /// spectral-spatial 4D with --shape NB,NY,NX,NZ)
     Backproject(BackprojectArgs),
     /// Reconstruct an image by TV-regularised least squares (PyEPRI's tv_monosrc)
     Tv(TvArgs),
@@ -97,7 +99,11 @@ pub struct InfoArgs {
 /// `epri project`.
 #[derive(Args, Debug)]
 pub struct ProjectArgs {
-    /// Image to project, (Ny, Nx) or (Ny, Nx, Nz): .npy
+    /// Image to project, (Ny, Nx) or (Ny, Nx, Nz); or a spectral-spatial image (Nb, Ny, Nx, Nz),
+    /// spectral axis first on the grid B, with 3D gradients and no --h: .npy. In 4D the voxels
+    /// holding a spectrum must fit the sweep: their largest shift |<γ, r>| (gradients γ, voxel
+    /// centres r) above half the sweep width B[-1] − B[0] gives a warning, above the whole
+    /// sweep width an error
     #[arg(long, value_name = "FILE")]
     pub image: PathBuf,
     #[command(flatten)]
@@ -105,6 +111,10 @@ pub struct ProjectArgs {
     /// Pixel size, cm
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
+    /// Spectral-spatial images: the voxels hold absorption profiles, projected as their
+    /// derivative along B (PyEPRI's absorption_mode)
+    #[arg(long)]
+    pub absorption: bool,
     /// Output projections (P, Nb): .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -123,13 +133,22 @@ pub struct BackprojectArgs {
     /// Pixel size, cm
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
-    /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels
-    #[arg(long, value_name = "NY,NX[,NZ]", allow_hyphen_values = true, value_parser = parse_shape)]
+    /// Image shape NY,NX (2D) or NY,NX,NZ (3D), in pixels; or NB,NY,NX,NZ for a
+    /// spectral-spatial image (NB the length of B, 3D gradients, no --h). In 4D the field of
+    /// view must fit the sweep: the largest shift |<γ, r>| of a voxel's spectrum (gradients γ,
+    /// voxel centres r) above half the sweep width B[-1] − B[0] gives a warning, above the
+    /// whole sweep width an error
+    #[arg(long, value_name = "NY,NX[,NZ]|NB,NY,NX,NZ", allow_hyphen_values = true, value_parser = parse_image_shape)]
     pub shape: Shape,
+    /// Spectral-spatial images: the voxels hold absorption profiles, projected as their
+    /// derivative along B (PyEPRI's absorption_mode)
+    #[arg(long)]
+    pub absorption: bool,
     /// Output image: .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Also draw the image into this PNG
+    /// Also draw the image into this PNG (4D: the integrated intensity and a few voxels'
+    /// spectra)
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     /// NUFFT relative accuracy
@@ -222,7 +241,10 @@ pub struct SpectralArgs {
     /// Voxel size, cm
     #[arg(long, value_name = "CM", allow_negative_numbers = true, value_parser = positive)]
     pub delta: f64,
-    /// Image shape NB,NY,NX,NZ: NB field samples (the length of B) per voxel, then the voxels
+    /// Image shape NB,NY,NX,NZ: NB field samples (the length of B) per voxel, then the voxels.
+    /// The field of view must fit the sweep: the largest shift |<γ, r>| of a voxel's spectrum
+    /// (gradients γ, voxel centres r) above half the sweep width B[-1] − B[0] gives a warning,
+    /// above the whole sweep width an error
     #[arg(long, value_name = "NB,NY,NX,NZ", allow_hyphen_values = true, value_parser = parse_spectral_shape)]
     pub shape: Shape,
     /// Spatial TV weight λ (dimensionless, normalised like tv's by the amplitude of the scaled
@@ -256,7 +278,8 @@ pub struct SpectralArgs {
     /// Output image (NB, NY, NX, NZ): .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Also draw the integrated intensity (slices and MIPs) into this PNG
+    /// Also draw the integrated intensity (slices and MIPs) and the spectra of a few voxels
+    /// into this PNG
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     #[command(flatten)]
@@ -461,7 +484,7 @@ pub fn one_line_usage_error(e: &clap::Error, subcommand: Option<&str>) -> String
     format!("{first} ({help})")
 }
 
-/// An image shape (Ny, Nx) or (Ny, Nx, Nz).
+/// An image shape (Ny, Nx) or (Ny, Nx, Nz), or a spectral-spatial one (Nb, Ny, Nx, Nz).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shape(pub Vec<usize>);
 
@@ -471,6 +494,16 @@ fn parse_backend(s: &str) -> Result<DeviceSpec, String> {
 
 fn parse_shape(s: &str) -> Result<Shape, String> {
     parse_sizes(s, &[2, 3], "NY,NX or NY,NX,NZ", "2 (NY,NX) or 3 (NY,NX,NZ)")
+}
+
+/// An image shape of any kind: `NY,NX`, `NY,NX,NZ` or spectral-spatial `NB,NY,NX,NZ`.
+fn parse_image_shape(s: &str) -> Result<Shape, String> {
+    parse_sizes(
+        s,
+        &[2, 3, 4],
+        "NY,NX, NY,NX,NZ or NB,NY,NX,NZ",
+        "2 (NY,NX), 3 (NY,NX,NZ) or 4 (NB,NY,NX,NZ)",
+    )
 }
 
 /// A spectral-spatial image shape `NB,NY,NX,NZ`.
@@ -569,5 +602,11 @@ mod tests {
         assert!(parse_shape("400").is_err());
         assert!(parse_shape("1,5").is_err());
         assert!(parse_shape("a,b").is_err());
+        assert!(parse_shape("16,4,4,4").is_err());
+        assert_eq!(
+            parse_image_shape("16,4,5,6").unwrap(),
+            Shape(vec![16, 4, 5, 6])
+        );
+        assert!(parse_image_shape("16,4,5,6,7").is_err());
     }
 }

@@ -910,3 +910,220 @@ fn oximetry_maps_widths_of_regions_and_masks_the_rest() {
         assert!(bytes.starts_with(b"\x89PNG"), "{png}");
     }
 }
+
+/// The spectral-spatial forms of `epri project` and `epri backproject`, one suite per backend
+/// (`cpu::project4d::...`, `opencl::project4d::...`): PyEPRI 1.1.1's `proj4d` / `backproj4d`
+/// on the tiny case `g_spectral4d` (float64, eps 1e-12, with and without `absorption_mode`), the
+/// library's `Projector::new_spectral` on the CPU, and adjointness through the written files.
+mod project4d {
+    use super::*;
+    use backend_core::Backend;
+    use epri_ops::{Geometry, Projector, ProjectorOptions};
+
+    const DELTA: f64 = 0.05;
+
+    /// Whether `backend` has a device here (the OpenCL suite is skipped without one, unless
+    /// `EPRI_REQUIRE_OPENCL` is set).
+    pub fn available(backend: &str) -> bool {
+        if backend == "cpu" {
+            return true;
+        }
+        let found = ok(&["devices"]);
+        let has = found.lines().any(|l| l.contains(&format!("{backend}:")));
+        assert!(
+            has || std::env::var_os("EPRI_REQUIRE_OPENCL").is_none(),
+            "no {backend} device: {found}"
+        );
+        if !has {
+            eprintln!("skipped: no {backend} device");
+        }
+        has
+    }
+
+    /// `A u` (`adjoint`: false) or `A* p` (true) of the reference geometry with the CPU
+    /// backend of the library, float64, eps 1e-12.
+    fn library(x: &ArrayD<f64>, shape: &[usize], absorption: bool, adjoint: bool) -> ArrayD<f64> {
+        let r = reference("g_spectral4d");
+        let b = read::<f64>(&r.join("B.npy"))
+            .into_dimensionality::<ndarray::Ix1>()
+            .unwrap();
+        let fgrad = read::<f64>(&r.join("fgrad.npy"))
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap();
+        let g = Geometry::new(b.view(), DELTA, fgrad.view()).unwrap();
+        let cpu = backend_cpu::CpuBackend::new().unwrap();
+        let opts = ProjectorOptions {
+            rfft_mode: true,
+            eps: 1e-12,
+        };
+        let mut a = Projector::new_spectral(&cpu, &g, shape, absorption, opts).unwrap();
+        let xb = cpu.upload(x.view()).unwrap();
+        let out_shape = if adjoint {
+            shape.to_vec()
+        } else {
+            g.sino_shape().to_vec()
+        };
+        let mut out = cpu.zeros::<f64>(&out_shape).unwrap();
+        if adjoint {
+            a.adjoint(&xb, &mut out).unwrap();
+        } else {
+            a.apply(&xb, &mut out).unwrap();
+        }
+        cpu.download(&out).unwrap()
+    }
+
+    /// `epri project` / `epri backproject` on the reference B and fgrad with `extra` options.
+    fn run(backend: &str, cmd: &str, input: &Path, out: &Path, extra: &[&str]) {
+        let r = reference("g_spectral4d");
+        let (bf, gf) = (r.join("B.npy"), r.join("fgrad.npy"));
+        let input_opt = if cmd == "project" {
+            "--image"
+        } else {
+            "--proj"
+        };
+        let mut a = vec![
+            cmd,
+            input_opt,
+            s(input),
+            "--B",
+            s(&bf),
+            "--fgrad",
+            s(&gf),
+            "--delta",
+            "0.05",
+            "--backend",
+            backend,
+            "--out",
+            s(out),
+        ];
+        a.extend_from_slice(extra);
+        ok(&a);
+    }
+
+    pub fn matches_pyepri_and_the_library(backend: &str) {
+        if !available(backend) {
+            return;
+        }
+        let r = reference("g_spectral4d");
+        let dir = tmp(&format!("project4d-{backend}"));
+        let u = read::<f64>(&r.join("u.npy"));
+        let p = read::<f64>(&r.join("proj_random.npy"));
+        for absorption in [false, true] {
+            let sfx = if absorption { "_abs" } else { "" };
+            let mut extra = vec!["--eps", "1e-12"];
+            if absorption {
+                extra.push("--absorption");
+            }
+            let pf = dir.join(format!("proj{sfx}.npy"));
+            run(backend, "project", &r.join("u.npy"), &pf, &extra);
+            let got = read::<f64>(&pf);
+            let e = rel_err(&got, &read::<f64>(&r.join(format!("proj{sfx}.npy"))));
+            assert!(e < 1e-9, "project{sfx} vs PyEPRI: {e:e}");
+            let e = rel_err(&got, &library(&u, u.shape(), absorption, false));
+            assert!(e < 1e-10, "project{sfx} vs the library: {e:e}");
+
+            let uf = dir.join(format!("backproj{sfx}.npy"));
+            let png = dir.join(format!("backproj{sfx}.png"));
+            extra.extend(["--shape", "16,5,4,3", "--png", s(&png)]);
+            run(
+                backend,
+                "backproject",
+                &r.join("proj_random.npy"),
+                &uf,
+                &extra,
+            );
+            let got = read::<f64>(&uf);
+            let e = rel_err(&got, &read::<f64>(&r.join(format!("backproj{sfx}.npy"))));
+            assert!(e < 1e-9, "backproject{sfx} vs PyEPRI: {e:e}");
+            let e = rel_err(&got, &library(&p, u.shape(), absorption, true));
+            assert!(e < 1e-10, "backproject{sfx} vs the library: {e:e}");
+            let header = std::fs::read(&png).unwrap();
+            assert!(header.starts_with(b"\x89PNG"), "{}", png.display());
+        }
+    }
+
+    /// `<A u, p> = <u, A* p>` from the files `epri project` and `epri backproject` write, on a
+    /// random image and sinogram stored in `precision` (which the outputs keep).
+    pub fn adjoint_through_the_cli_outputs(backend: &str, precision: &str) {
+        if !available(backend) {
+            return;
+        }
+        let dir = tmp(&format!("adjoint4d-{backend}-{precision}"));
+        let shape = [16, 5, 4, 3];
+        let u = backend_core::host::randn::<f64>(&shape, 0.0, 1.0, 7).unwrap();
+        let p = backend_core::host::randn::<f64>(&[24, 16], 0.0, 1.0, 8).unwrap();
+        let (uf, pf) = (dir.join("u.npy"), dir.join("p.npy"));
+        let write = |path: &Path, a: &ArrayD<f64>| {
+            let f = std::fs::File::create(path).unwrap();
+            match precision {
+                "f32" => a.mapv(|v| v as f32).write_npy(f).unwrap(),
+                _ => a.write_npy(f).unwrap(),
+            }
+        };
+        write(&uf, &u);
+        write(&pf, &p);
+        let (eps, tol) = if precision == "f32" {
+            ("1e-6", 1e-4)
+        } else {
+            ("1e-12", 1e-10)
+        };
+        // The values as written: f32 rounding is part of the inputs.
+        let (u, p) = (read_f64(&uf), read_f64(&pf));
+        for absorption in [false, true] {
+            let mut extra = vec!["--eps", eps];
+            if absorption {
+                extra.push("--absorption");
+            }
+            let (au, atp) = (dir.join("au.npy"), dir.join("atp.npy"));
+            run(backend, "project", &uf, &au, &extra);
+            extra.extend(["--shape", "16,5,4,3"]);
+            run(backend, "backproject", &pf, &atp, &extra);
+            for f in [&au, &atp] {
+                let dtype_ok = match precision {
+                    "f32" => ArrayD::<f32>::read_npy(std::fs::File::open(f).unwrap()).is_ok(),
+                    _ => ArrayD::<f64>::read_npy(std::fs::File::open(f).unwrap()).is_ok(),
+                };
+                assert!(dtype_ok, "{} is not {precision}", f.display());
+            }
+            let (au, atp) = (read_f64(&au), read_f64(&atp));
+            let lhs: f64 = au.iter().zip(&p).map(|(a, b)| a * b).sum();
+            let rhs: f64 = u.iter().zip(&atp).map(|(a, b)| a * b).sum();
+            let scale = (au.iter().map(|v| v * v).sum::<f64>()
+                * p.iter().map(|v| v * v).sum::<f64>())
+            .sqrt();
+            let e = (lhs - rhs).abs() / scale;
+            assert!(
+                e < tol,
+                "absorption {absorption}: <Au, p> = {lhs}, <u, A*p> = {rhs}, relative {e:e}"
+            );
+        }
+    }
+}
+
+macro_rules! project4d_suite {
+    ($backend:literal) => {
+        pub mod project4d {
+            #[test]
+            fn matches_pyepri_and_the_library() {
+                crate::project4d::matches_pyepri_and_the_library($backend);
+            }
+            #[test]
+            fn adjoint_through_the_cli_outputs_f32() {
+                crate::project4d::adjoint_through_the_cli_outputs($backend, "f32");
+            }
+            #[test]
+            fn adjoint_through_the_cli_outputs_f64() {
+                crate::project4d::adjoint_through_the_cli_outputs($backend, "f64");
+            }
+        }
+    };
+}
+
+mod cpu {
+    project4d_suite!("cpu");
+}
+
+#[cfg(feature = "opencl")]
+mod opencl {
+    project4d_suite!("opencl");
+}

@@ -1122,3 +1122,318 @@ mod spectral {
         );
     }
 }
+
+/// The support rule of spectral-spatial imaging: the largest shift `|<γ, r>|` of a voxel's
+/// spectrum must stay within the sweep width (a warning above half of it).
+mod sweep {
+    use super::*;
+
+    /// `dataset4d`'s gradients reach |γ| = 14.1 G/cm and its sweep is 15 G: 4 voxels per axis
+    /// of 0.1 cm shift the spectra by 4 G at most, of 0.2 cm by 8 G (more than half the
+    /// sweep), of 0.4 cm by 16 G (more than the sweep).
+    #[test]
+    fn spectral_warns_above_half_the_sweep_and_refuses_above_it() {
+        let dir = scratch("sweep-spectral");
+        let ds = dataset4d(&dir);
+        let out = dir.join("u.npy");
+        let quiet = succeeds(&spectral_args(s(&ds), s(&out), "16,4,4,4"));
+        assert!(!quiet.contains("warning"), "{quiet}");
+        let mut args = spectral_args(s(&ds), s(&out), "16,4,4,4");
+        args[4] = "0.2";
+        let err = succeeds(&args);
+        assert!(
+            err.contains("warning: the field of view of --shape (16, 4, 4, 4) and --delta 0.2 cm")
+                && err.contains("more than half the sweep width 15.0000 G"),
+            "{err}"
+        );
+        args[4] = "0.4";
+        fails(
+            &ds,
+            &args,
+            1,
+            &[
+                "--shape (16, 4, 4, 4)",
+                "--delta 0.4 cm",
+                "more than the sweep width 15.0000 G",
+            ],
+        );
+    }
+
+    #[test]
+    fn backproject_applies_the_rule_to_its_field_of_view() {
+        let dir = scratch("sweep-backproject");
+        let ds = dataset4d(&dir);
+        let out = dir.join("u.npy");
+        let args = |delta: &'static str| {
+            vec![
+                "backproject".to_string(),
+                "--data".into(),
+                s(&ds).into(),
+                "--delta".into(),
+                delta.into(),
+                "--shape".into(),
+                "16,4,4,4".into(),
+                "--out".into(),
+                s(&out).into(),
+            ]
+        };
+        let a = args("0.2");
+        let err = succeeds(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            err.contains("warning") && err.contains("half the sweep"),
+            "{err}"
+        );
+        let a = args("0.4");
+        fails(
+            &ds,
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            1,
+            &["--shape", "sweep width"],
+        );
+    }
+
+    /// `epri project` checks the voxels that hold a spectrum, not the whole grid: a 16³ grid of
+    /// 0.2 cm would shift the spectra by up to 32 G, its central 2³ voxels by 4 G.
+    #[test]
+    fn project_applies_the_rule_to_the_image_s_non_zero_voxels() {
+        let dir = scratch("sweep-project");
+        let ds = dataset4d(&dir);
+        let image = dir.join("u4.npy");
+        let mut u = ArrayD::<f32>::zeros(IxDyn(&[16, 16, 16, 16]));
+        for l in 6..10 {
+            for i in 7..9 {
+                for j in 7..9 {
+                    for k in 7..9 {
+                        u[[l, i, j, k]] = 1.0;
+                    }
+                }
+            }
+        }
+        write_npy(&image, &u);
+        let out = dir.join("p.npy");
+        let args = [
+            "project",
+            "--image",
+            s(&image),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.2",
+            "--out",
+            s(&out),
+        ];
+        let err = succeeds(&args);
+        assert!(!err.contains("warning"), "{err}");
+        // One voxel in a corner: 32 G.
+        u[[8, 0, 0, 0]] = 1.0;
+        write_npy(&image, &u);
+        fails(
+            &dir,
+            &args,
+            1,
+            &[
+                "non-zero voxels of --image",
+                "--delta 0.2 cm",
+                "sweep width 15.0000 G",
+            ],
+        );
+    }
+}
+
+/// `epri project` / `epri backproject` with spectral-spatial images: inconsistent shapes and
+/// options.
+mod project4d {
+    use super::*;
+
+    fn image(dir: &Path, shape: &[usize]) -> PathBuf {
+        let p = dir.join("u4.npy");
+        write_npy(&p, &ArrayD::<f32>::ones(IxDyn(shape)));
+        p
+    }
+
+    #[test]
+    fn h_given_with_a_spectral_spatial_image_or_shape_is_refused() {
+        let dir = scratch("p4d-h");
+        let ds = dataset4d(&dir);
+        let u = image(&dir, &[16, 4, 4, 4]);
+        let h = dir.join("h.npy");
+        write_npy(&h, &Array1::<f32>::ones(16));
+        let out = dir.join("p.npy");
+        let project = [
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
+        ];
+        fails(
+            &dir,
+            &project,
+            2,
+            &["--h", "u4.npy", "spectral-spatial", "drop --h"],
+        );
+        let backproject = [
+            "backproject",
+            "--data",
+            s(&ds),
+            "--h",
+            s(&h),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &backproject, 2, &["--h", "--shape", "drop --h"]);
+        let mut spectral = spectral_args(s(&ds), s(&out), "16,4,4,4");
+        spectral.extend(["--h", s(&h)]);
+        fails(&dir, &spectral, 2, &["--h", "--shape", "drop --h"]);
+    }
+
+    #[test]
+    fn a_spectral_axis_other_than_the_length_of_b_names_the_file_or_option() {
+        let dir = scratch("p4d-nb");
+        let ds = dataset4d(&dir);
+        let u = image(&dir, &[15, 4, 4, 4]);
+        let out = dir.join("p.npy");
+        let project = [
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &project, 2, &["u4.npy", "length of B (16)", "got 15"]);
+        let backproject = [
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "15,4,4,4",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &backproject, 2, &["--shape", "length of B (16)"]);
+    }
+
+    #[test]
+    fn two_dimensional_gradients_are_refused() {
+        let dir = scratch("p4d-2d");
+        let ds = dataset(&dir);
+        let u = image(&dir, &[64, 4, 4, 4]);
+        let out = dir.join("p.npy");
+        let project = [
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &project, 2, &["u4.npy", "3D gradients", "2 rows"]);
+        let backproject = [
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "64,4,4,4",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &backproject, 2, &["--shape", "3D gradients"]);
+    }
+
+    #[test]
+    fn absorption_with_a_2d_or_3d_image_is_refused() {
+        let dir = scratch("p4d-abs");
+        let ds = dataset(&dir);
+        let u = image(&dir, &[16, 16]);
+        let out = dir.join("p.npy");
+        let project = [
+            "project",
+            "--image",
+            s(&u),
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--absorption",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &project, 2, &["--absorption", "u4.npy", "2D"]);
+        let backproject = [
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,16",
+            "--absorption",
+            "--out",
+            s(&out),
+        ];
+        fails(&dir, &backproject, 2, &["--absorption", "--shape", "2D"]);
+    }
+
+    #[test]
+    fn a_shape_of_five_sizes_is_a_usage_error() {
+        let dir = scratch("p4d-5");
+        let ds = dataset4d(&dir);
+        let out = dir.join("p.npy");
+        let (o, _) = epri(&[
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4,4",
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("NB,NY,NX,NZ"), "{}", stderr(&o));
+    }
+
+    #[test]
+    fn a_dataset_folder_s_h_plays_no_part_in_4d() {
+        // An all-zero h.npy in the folder would be refused for a 2D/3D image.
+        let dir = scratch("p4d-folder-h");
+        let ds = dataset4d(&dir);
+        write_npy(&ds.join("h.npy"), &Array1::<f32>::zeros(16));
+        let out = dir.join("u.npy");
+        succeeds(&[
+            "backproject",
+            "--data",
+            s(&ds),
+            "--delta",
+            "0.1",
+            "--shape",
+            "16,4,4,4",
+            "--out",
+            s(&out),
+        ]);
+        let u = epri_demos::io::npy::read_npy(&out).unwrap();
+        assert_eq!(u.shape(), &[16, 4, 4, 4]);
+    }
+}

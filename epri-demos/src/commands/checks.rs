@@ -20,6 +20,8 @@ pub enum Workload<'a> {
     Tv(&'a [Vec<usize>]),
     /// Spectral-spatial TV reconstruction of an image `(Nb, Ny, Nx, Nz)`.
     Spectral(&'a [usize]),
+    /// `A u` or `A* p` of one spectral-spatial image `(Nb, Ny, Nx, Nz)`.
+    SpectralOperator(&'a [usize]),
 }
 
 const GIB: f64 = (1u64 << 30) as f64;
@@ -38,7 +40,7 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
     let d = match work {
         Workload::Operator(sh) | Workload::Fbp(sh) => sh.len(),
         Workload::Tv(shapes) => shapes.first().map_or(2, Vec::len),
-        Workload::Spectral(_) => 3,
+        Workload::Spectral(_) | Workload::SpectralOperator(_) => 3,
     } as f64;
     // Sinogram (real and half-spectrum complex), its frequency nodes, host copies.
     let sino = (p as f64) * (nb as f64) * s * (6.0 + d);
@@ -68,6 +70,13 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
             // transient fine grid of its NUFFT (ncols transforms on the doubled grid).
             let per_voxel = nbf * 26.0 + ncols * (2.0 + 2.0 * 2.0 * 8.0 + 2.0 * 64.0);
             voxels * s * (per_voxel + nbf * 8.0 * 4.0)
+        }
+        Workload::SpectralOperator(sh) => {
+            let (nbf, voxels) = (sh[0] as f64, pixels(&sh[1..]));
+            let ncols = nbf / 2.0 + 1.0;
+            // The image and its host copies, the spectral DFT buffer (complex); per column
+            // its two NUFFT fine grids (upsampling 2, complex) and one spectral slice.
+            voxels * s * (nbf * 6.0 + ncols * 2.0 * 2.0 * 8.0 + 2.0)
         }
     };
     sino + image
@@ -113,9 +122,10 @@ pub fn check_memory(
     };
     if need > have {
         let shape = match work {
-            Workload::Operator(s) | Workload::Fbp(s) | Workload::Spectral(s) => {
-                crate::io::array::fmt_shape(s)
-            }
+            Workload::Operator(s)
+            | Workload::Fbp(s)
+            | Workload::Spectral(s)
+            | Workload::SpectralOperator(s) => crate::io::array::fmt_shape(s),
             Workload::Tv(shapes) => shapes
                 .iter()
                 .map(|s| crate::io::array::fmt_shape(s))
@@ -161,6 +171,104 @@ pub fn check_scale(acq: &Acquisition, shape: &[usize], delta: f64) -> Result<()>
             "the image ({n} pixels of --delta {delta:e} cm) at the largest gradient |fgrad| = {gmax:.4e} G/cm spans {span:.4e} G, less than one field step {:.4e} G: nothing could be resolved; check --delta (cm) and fgrad (G/cm)",
             acq.db()
         )));
+    }
+    Ok(())
+}
+
+/// The box of a set of voxel centres, cm: per spatial axis (Y, X, Z) the first and the last
+/// centre.
+pub type VoxelBox = [(f64, f64); 3];
+
+/// The box of every voxel centre of a spatial grid `(Ny, Nx, Nz)` of voxel size `delta` (cm),
+/// voxel `i` of an axis of length `n` at `(i − n/2)·delta`.
+pub fn grid_box(shape: &[usize], delta: f64) -> VoxelBox {
+    let edge = |n: usize| {
+        let half = (n / 2) as f64;
+        (-half * delta, (n as f64 - 1.0 - half) * delta)
+    };
+    [edge(shape[0]), edge(shape[1]), edge(shape[2])]
+}
+
+/// The box of the voxels of a spectral-spatial image `(Nb, Ny, Nx, Nz)` whose spectrum is not
+/// all zero; `None` when every spectrum is. Reads the image in place (no copy).
+pub fn support_box(image: &HostArray, delta: f64) -> Option<VoxelBox> {
+    /// First and last index per spatial axis of the non-zero values.
+    fn extent<T: Copy + Into<f64>>(u: &ndarray::ArrayD<T>) -> Option<[(usize, usize); 3]> {
+        let mut ext: Option<[(usize, usize); 3]> = None;
+        for (idx, &v) in u.indexed_iter() {
+            if v.into() != 0.0 {
+                let e = ext.get_or_insert([(usize::MAX, 0); 3]);
+                for (a, (lo, hi)) in e.iter_mut().enumerate() {
+                    *lo = (*lo).min(idx[a + 1]);
+                    *hi = (*hi).max(idx[a + 1]);
+                }
+            }
+        }
+        ext
+    }
+    let ext = match image {
+        HostArray::F32(u) => extent(u),
+        HostArray::F64(u) => extent(u),
+    }?;
+    let spatial = grid_box(&image.shape()[1..], delta);
+    Some(std::array::from_fn(|a| {
+        let first = spatial[a].0;
+        (
+            first + ext[a].0 as f64 * delta,
+            first + ext[a].1 as f64 * delta,
+        )
+    }))
+}
+
+/// The largest shift `|<γ, r>|` (G) of a voxel's spectrum over the gradients `γ` of `acq` and
+/// the voxel centres `r` of `bx` (reached at a corner of the box).
+pub fn largest_shift(acq: &Acquisition, bx: &VoxelBox) -> f64 {
+    let g = acq.fgrad.to_f64();
+    (0..acq.nproj())
+        .map(|k| {
+            // fgrad rows (x, y, z) against the box axes (Y, X, Z).
+            let terms = [(g[[1, k]], bx[0]), (g[[0, k]], bx[1]), (g[[2, k]], bx[2])];
+            let (mut most, mut least) = (0.0, 0.0);
+            for (gk, (lo, hi)) in terms {
+                most += (gk * lo).max(gk * hi);
+                least += (gk * lo).min(gk * hi);
+            }
+            f64::max(most, -least)
+        })
+        .fold(0.0, f64::max)
+}
+
+/// The support rule of spectral-spatial imaging: each voxel's spectrum is shifted by
+/// `−<γ, r>` G along the periodic field axis, so the sweep width `ΔB = B[Nb−1] − B[0]` must
+/// hold the largest shift of the voxels of `bx` (`what` names them: the field of view of
+/// `--shape` and `--delta`, or an image's non-zero voxels). Above `ΔB/2` a line at the centre
+/// of the sweep reaches its edge and wraps around: a warning on stderr; above `ΔB` every line
+/// of the outermost voxels wraps: an error. Both give the figures.
+pub fn check_sweep(acq: &Acquisition, bx: &VoxelBox, what: &str) -> Result<()> {
+    let shift = largest_shift(acq, bx);
+    let sweep = acq.sweep_width();
+    let b = acq.b.to_f64();
+    let (_, gmax) = acq.fgrad_range();
+    let grid = format!(
+        "the sweep width {sweep:.4} G of B ({} samples, {:.4} to {:.4} G)",
+        acq.nb(),
+        b[0],
+        b[acq.nb() - 1]
+    );
+    // |<γ, r>| ≤ |γ|·|r|: a field of view of diagonal 2·limit/|γ|max keeps every shift below
+    // `limit`.
+    let diagonal = |limit: f64| 2.0 * limit / gmax;
+    if shift > sweep {
+        return Err(Error::data(format!(
+            "{what}: the gradients of fgrad shift the voxels' spectra by up to {shift:.4} G, more than {grid}: the spectra would wrap around the periodic field axis and the projections cannot hold them; use a smaller --shape or --delta (a field of view of diagonal {:.4} cm at |fgrad| <= {gmax:.4} G/cm fits) or a wider sweep",
+            diagonal(sweep)
+        )));
+    }
+    if shift > 0.5 * sweep {
+        eprintln!(
+            "warning: {what}: the gradients of fgrad shift the voxels' spectra by up to {shift:.4} G, more than half {grid}: a line at the centre of the sweep would wrap around the periodic field axis (a field of view of diagonal {:.4} cm at |fgrad| <= {gmax:.4} G/cm avoids this; above the whole sweep width epri refuses)",
+            diagonal(0.5 * sweep)
+        );
     }
     Ok(())
 }
@@ -246,7 +354,24 @@ pub fn before_compute(
     }
     match work {
         Workload::Operator(shape) | Workload::Fbp(shape) => check_scale(acq, shape, delta)?,
-        Workload::Spectral(shape) => check_scale(acq, &shape[1..], delta)?,
+        Workload::Spectral(shape) | Workload::SpectralOperator(shape) => {
+            check_scale(acq, &shape[1..], delta)?;
+            match image {
+                Some(u) => {
+                    if let Some(bx) = support_box(u, delta) {
+                        let what = format!("the non-zero voxels of --image (--delta {delta} cm)");
+                        check_sweep(acq, &bx, &what)?;
+                    }
+                }
+                None => {
+                    let what = format!(
+                        "the field of view of --shape {} and --delta {delta} cm",
+                        crate::io::array::fmt_shape(shape)
+                    );
+                    check_sweep(acq, &grid_box(&shape[1..], delta), &what)?;
+                }
+            }
+        }
         Workload::Tv(shapes) => {
             for shape in shapes {
                 check_scale(acq, shape, delta)?;
@@ -310,5 +435,75 @@ mod tests {
             Precision::F64,
         );
         assert!(absurd.is_infinite() || absurd > 1e30);
+        let op4 = |nb: usize| {
+            estimated_bytes(
+                Workload::SpectralOperator(&[nb, 16, 16, 16]),
+                100,
+                nb,
+                Precision::F32,
+            )
+        };
+        assert!(op4(64) > 64.0 * 4096.0 * 4.0 && op4(128) > 1.9 * op4(64));
+    }
+
+    /// The largest shift over the box's corners equals the maximum of `|<γ, r>|` over every
+    /// voxel centre, and the support box holds exactly the non-zero voxels.
+    #[test]
+    fn largest_shift_is_the_maximum_over_the_voxels() {
+        use ndarray::{Array2, ArrayD, IxDyn};
+        let p = 7;
+        let fgrad = Array2::from_shape_fn((3, p), |(a, k)| {
+            let t = 0.9 * k as f64 + 0.3;
+            [3.0 * t.cos(), -5.0 * t.sin(), 2.0 + (2.0 * t).cos()][a]
+        });
+        let acq = Acquisition {
+            label: "t".into(),
+            proj: None,
+            b: HostArray::F64(ArrayD::from_shape_fn(IxDyn(&[8]), |i| i[0] as f64)),
+            h: None,
+            fgrad: HostArray::F64(fgrad.clone().into_dyn()),
+            spectra: Vec::new(),
+            dir: None,
+            files: Vec::new(),
+            data_files: Vec::new(),
+        };
+        let (shape, delta) = ([5usize, 4, 3], 0.1);
+        let brute = |keep: &dyn Fn(usize, usize, usize) -> bool| {
+            let mut m = 0.0f64;
+            for (i, j, k) in ndarray::indices((5, 4, 3)) {
+                if !keep(i, j, k) {
+                    continue;
+                }
+                let r = [i, j, k]
+                    .iter()
+                    .zip(shape)
+                    .map(|(&n, len)| (n as f64 - (len / 2) as f64) * delta)
+                    .collect::<Vec<_>>();
+                for c in 0..p {
+                    let s = fgrad[[0, c]] * r[1] + fgrad[[1, c]] * r[0] + fgrad[[2, c]] * r[2];
+                    m = m.max(s.abs());
+                }
+            }
+            m
+        };
+        let all = largest_shift(&acq, &grid_box(&shape, delta));
+        assert!((all - brute(&|_, _, _| true)).abs() < 1e-12, "{all}");
+        let u = ArrayD::from_shape_fn(IxDyn(&[8, 5, 4, 3]), |ix| {
+            let inside = (1..=2).contains(&ix[1]) && ix[2] == 3 && ix[3] <= 1;
+            if inside && ix[0] == 2 {
+                1.0
+            } else {
+                0.0
+            }
+        });
+        let bx = support_box(&HostArray::F64(u), delta).unwrap();
+        let part = largest_shift(&acq, &bx);
+        let want = brute(&|i, j, k| (1..=2).contains(&i) && j == 3 && k <= 1);
+        assert!(
+            (part - want).abs() < 1e-12 && part < all,
+            "{part} {want} {all}"
+        );
+        let zero = HostArray::F64(ArrayD::zeros(IxDyn(&[8, 5, 4, 3])));
+        assert!(support_box(&zero, delta).is_none());
     }
 }

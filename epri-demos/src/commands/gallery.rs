@@ -449,6 +449,7 @@ fn synthetic_mixture(
             acq: &single,
             image: &image,
             delta: DELTA,
+            absorption: false,
             eps: 1e-6,
         };
         let p = device.run(precision, job)?.to_f64();

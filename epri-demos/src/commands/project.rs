@@ -1,4 +1,4 @@
-//! `epri project`: the projections `A u` of an image.
+//! `epri project`: the projections `A u` of an image, 2D, 3D or spectral-spatial 4D.
 
 use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open};
@@ -10,18 +10,43 @@ use crate::io::array::{dtype_name, fmt_shape};
 use crate::io::output::check_outputs;
 use crate::io::{npy::write_npy, read_array, Acquisition, HostArray};
 use backend_core::{Backend, Real};
-use epri_ops::geometry::Geometry;
 use epri_ops::proj::{Projector, ProjectorOptions};
 use std::time::Instant;
 
-/// Projects `image` with the geometry and spectrum of `acq`.
+/// Plans the projection operator of `acq` for images of `shape` with pixels of `delta` cm:
+/// (Y, X[, Z]) images with the reference spectrum h of `acq`, or spectral-spatial images
+/// (Nb, Ny, Nx, Nz) (4 axes; no h; `absorption`: absorption profiles, projected as their
+/// derivative along B).
+pub fn plan_projector<B: Backend, T: Real>(
+    backend: &B,
+    acq: &Acquisition,
+    shape: &[usize],
+    delta: f64,
+    absorption: bool,
+    eps: f64,
+) -> Result<Projector<B, T>> {
+    let geom = acq.geometry::<T>(delta)?;
+    let opts = ProjectorOptions {
+        rfft_mode: true,
+        eps,
+    };
+    Ok(if shape.len() == 4 {
+        Projector::new_spectral(backend, &geom, shape, absorption, opts)?
+    } else {
+        Projector::new(backend, &geom, acq.h_as::<T>()?.view(), shape, opts)?
+    })
+}
+
+/// Projects `image` with the geometry (and the spectrum, for a 2D/3D image) of `acq`.
 pub struct ProjectJob<'a> {
-    /// B, h, fgrad.
+    /// B, fgrad, and h for a 2D/3D image.
     pub acq: &'a Acquisition,
-    /// Image (Y, X[, Z]).
+    /// Image (Y, X[, Z]), or spectral-spatial (Nb, Ny, Nx, Nz).
     pub image: &'a HostArray,
     /// Pixel size, cm.
     pub delta: f64,
+    /// Spectral-spatial images: the voxels hold absorption profiles.
+    pub absorption: bool,
     /// NUFFT accuracy.
     pub eps: f64,
 }
@@ -29,30 +54,87 @@ pub struct ProjectJob<'a> {
 impl Job for ProjectJob<'_> {
     type Output = HostArray;
     fn run<B: Backend, T: Real>(self, backend: &B) -> Result<HostArray> {
-        let data = self.acq.host::<T>()?;
-        let geom = Geometry::new(data.b.view(), T::of(self.delta), data.fgrad.view())?;
         let u = self.image.to_real::<T>();
-        let opts = ProjectorOptions {
-            rfft_mode: true,
-            eps: self.eps,
-        };
-        let mut op = Projector::new(backend, &geom, data.h.view(), u.shape(), opts)?;
+        let mut op = plan_projector::<B, T>(
+            backend,
+            self.acq,
+            u.shape(),
+            self.delta,
+            self.absorption,
+            self.eps,
+        )?;
         let ub = backend.upload(u.view())?;
-        let mut out = backend.zeros::<T>(&geom.sino_shape())?;
+        let mut out = backend.zeros::<T>(&[self.acq.nproj(), self.acq.nb()])?;
         op.apply(&ub, &mut out)?;
         Ok(HostArray::from_real(backend.download(&out)?))
     }
 }
 
+/// Refuses `--h` (`h_given`) for a spectral-spatial image of `shape` given as `what`
+/// (`--image F`, `--shape`): one spectrum per voxel, no reference spectrum.
+pub fn refuse_h(h_given: bool, shape: &[usize], what: &str) -> Result<()> {
+    if h_given && shape.len() == 4 {
+        return Err(Error::usage(format!(
+            "--h: {what} gives a spectral-spatial image {} (one spectrum per voxel), which takes no reference spectrum: drop --h",
+            fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
+/// The checks of a spectral-spatial image `(Nb, Ny, Nx, Nz)` given as `what` (`--image F`,
+/// `--shape`) against `acq`: 3D gradients, `Nb` the length of B.
+pub fn check_spectral_image(shape: &[usize], acq: &Acquisition, what: &str) -> Result<()> {
+    if acq.dim() != 3 {
+        return Err(Error::usage(format!(
+            "{what} is a spectral-spatial image {} but the gradients are {}D (fgrad has {} rows): spectral-spatial imaging needs 3D gradients",
+            fmt_shape(shape),
+            acq.dim(),
+            acq.dim()
+        )));
+    }
+    if shape[0] != acq.nb() {
+        return Err(Error::usage(format!(
+            "{what} is a spectral-spatial image {}: its spectral axis NB (first) must be the length of B ({}), got {}",
+            fmt_shape(shape),
+            acq.nb(),
+            shape[0]
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses `--absorption` for a 2D/3D image (`what`: where its shape comes from).
+pub fn check_absorption(absorption: bool, shape: &[usize], what: &str) -> Result<()> {
+    if absorption && shape.len() != 4 {
+        return Err(Error::usage(format!(
+            "--absorption applies to spectral-spatial images (NB, NY, NX, NZ); {what} is {}D {}",
+            shape.len(),
+            fmt_shape(shape)
+        )));
+    }
+    Ok(())
+}
+
 /// Runs `epri project`.
 pub fn run(a: &ProjectArgs) -> Result<()> {
-    let acq = Acquisition::load(&a.sources, false, true)?;
     let image = read_array(&a.image)?;
+    let spectral = image.shape().len() == 4;
+    let image_opt = format!("--image {}", a.image.display());
+    refuse_h(a.sources.h.is_some(), image.shape(), &image_opt)?;
+    let mut acq = Acquisition::load(&a.sources, false, !spectral)?;
     let mut inputs = acq.files.clone();
     inputs.extend(input_files(&a.image));
     check_outputs(&inputs, &[("--out", &a.out)])?;
     let what = format!("the image {}", a.image.display());
-    check_dims(image.shape(), acq.dim(), &what)?;
+    check_absorption(a.absorption, image.shape(), &what)?;
+    if spectral {
+        check_spectral_image(image.shape(), &acq, &image_opt)?;
+        // A dataset folder's h.npy plays no part.
+        acq.h = None;
+    } else {
+        check_dims(image.shape(), acq.dim(), &what)?;
+    }
     if image.shape().iter().any(|&n| n < 2) {
         return Err(Error::file(
             &a.image,
@@ -69,7 +151,11 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         ));
     }
     let (device, precision) = open(&a.compute, image.precision())?;
-    let work = Workload::Operator(image.shape());
+    let work = if spectral {
+        Workload::SpectralOperator(image.shape())
+    } else {
+        Workload::Operator(image.shape())
+    };
     checks::before_compute(
         &acq,
         &device,
@@ -86,6 +172,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
             acq: &acq,
             image: &image,
             delta: a.delta,
+            absorption: a.absorption,
             eps: a.eps,
         },
     )?;

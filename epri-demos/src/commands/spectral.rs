@@ -12,7 +12,7 @@ use crate::io::{Acquisition, HostArray};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
 use epri_ops::recon::{tv_spectral, SpectralTvOptions, TvOptions, TvProgress, TvResult};
-use ndarray::{Axis, Ix2};
+use ndarray::Ix2;
 use std::time::Instant;
 
 /// A spectral-spatial TV reconstruction of the projections of `acq`.
@@ -76,26 +76,13 @@ impl Job for SpectralJob<'_> {
     }
 }
 
-/// The integrated intensity of each voxel, `(Ny, Nx, Nz)`: the sum of its spectrum times dB
-/// (absorption profiles), or of the running integral of its spectrum (first-derivative
-/// spectra: the double integral).
-fn intensity(u: &ndarray::ArrayD<f64>, db: f64, absorption: bool) -> ndarray::ArrayD<f64> {
-    if absorption {
-        return u.sum_axis(Axis(0)) * db;
-    }
-    let mut running = u.index_axis(Axis(0), 0).to_owned() * db;
-    let mut total = running.clone();
-    for l in 1..u.shape()[0] {
-        running += &(u.index_axis(Axis(0), l).to_owned() * db);
-        total += &running;
-    }
-    total * db
-}
-
 /// Runs `epri spectral`.
 pub fn run(a: &SpectralArgs) -> Result<()> {
-    let acq = Acquisition::load(&a.sources, true, false)?;
     let shape = &a.shape.0;
+    super::project::refuse_h(a.sources.h.is_some(), shape, "--shape")?;
+    let mut acq = Acquisition::load(&a.sources, true, false)?;
+    // A dataset folder's h.npy plays no part.
+    acq.h = None;
     if acq.dim() != 3 {
         return Err(Error::usage(format!(
             "spectral-spatial imaging needs 3D gradients (fgrad with 3 rows), got {} rows",
@@ -160,12 +147,8 @@ fn finish(
             "{}: integrated intensity, spectral TV, λ = {}, λ_B = {}",
             acq.label, a.lambda, a.lambda_spectral
         );
-        crate::render::write_image_png(
-            png,
-            intensity(&u, acq.db(), a.absorption).view(),
-            a.delta,
-            &title,
-        )?;
+        let b: Vec<f64> = acq.b.to_f64().iter().copied().collect();
+        crate::render::write_spectral_png(png, u.view(), &b, a.absorption, a.delta, &title)?;
     }
     let why = if r.iterations < a.iters {
         format!("relative change below {:e}", a.tol)

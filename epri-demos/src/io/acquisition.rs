@@ -367,6 +367,26 @@ impl Acquisition {
             .ok_or_else(|| Error::usage("no reference spectrum: give --h FILE"))
     }
 
+    /// The geometry in `T`: the field grid, the gradients and the pixel size `delta` (cm).
+    pub fn geometry<T: Real>(&self, delta: f64) -> Result<epri_ops::Geometry<T>> {
+        let (b, fgrad) = (as1::<T>(&self.b), as2::<T>(&self.fgrad));
+        Ok(epri_ops::Geometry::new(
+            b.view(),
+            T::of(delta),
+            fgrad.view(),
+        )?)
+    }
+
+    /// The reference spectrum `(Nb,)` in `T`, or the error explaining why there is none.
+    pub fn h_as<T: Real>(&self) -> Result<Array1<T>> {
+        Ok(as1(self.h()?))
+    }
+
+    /// The projections `(P, Nb)` in `T`, if loaded.
+    pub fn proj_as<T: Real>(&self) -> Option<Array2<T>> {
+        self.proj.as_ref().map(as2)
+    }
+
     /// The arrays converted to `T` (projections only if loaded).
     pub fn host<T: Real>(&self) -> Result<HostData<T>> {
         Ok(HostData {

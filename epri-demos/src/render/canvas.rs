@@ -72,6 +72,15 @@ impl Canvas {
         self.fill_rect(x + w, y0, 1, h + 2, c);
     }
 
+    /// Copies `other` with its top-left corner at `(x, y)` (clipped to the canvas).
+    pub fn paste(&mut self, other: &Canvas, x: usize, y: usize) {
+        for yy in 0..other.height {
+            for xx in 0..other.width {
+                self.set(x + xx, y + yy, other.get(xx, yy));
+            }
+        }
+    }
+
     /// Draws `text` with its top-left corner at `(x, y)`, each font pixel a `scale`² block.
     pub fn text(&mut self, x: usize, y: usize, text: &str, scale: usize, c: Rgb) {
         self.glyphs(text, scale, c, |tx, ty| (x + tx, y + ty));

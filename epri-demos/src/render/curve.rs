@@ -19,22 +19,22 @@ const ORANGE: Rgb = [255, 127, 14];
 const RED: Rgb = [214, 39, 40];
 
 /// A data-to-pixel map of one axis.
-struct Axis {
-    lo: f64,
-    hi: f64,
+pub(super) struct Axis {
+    pub(super) lo: f64,
+    pub(super) hi: f64,
     /// Pixel of `lo` and of `hi`.
-    from: f64,
-    to: f64,
+    pub(super) from: f64,
+    pub(super) to: f64,
 }
 
 impl Axis {
-    fn px(&self, v: f64) -> f64 {
+    pub(super) fn px(&self, v: f64) -> f64 {
         self.from + (v - self.lo) / (self.hi - self.lo) * (self.to - self.from)
     }
 }
 
 /// A segment drawn by sampling (the figures need no anti-aliasing).
-fn line(cv: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: Rgb) {
+pub(super) fn line(cv: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: Rgb) {
     let n = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
     for k in 0..=n {
         let t = k as f64 / n as f64;
@@ -176,7 +176,7 @@ pub fn write_lambda_report(
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
+pub(super) fn nice_step(raw: f64) -> f64 {
     let e = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()

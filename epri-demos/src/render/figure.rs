@@ -36,6 +36,17 @@ pub struct Panel {
     /// Which pixels hold values, same shape as `data` (`None`: all); the others are drawn grey
     /// and left out of the colour range.
     pub mask: Option<Array2<bool>>,
+    /// Pixels `(row, col)` outlined in a colour (chosen voxels of a volume).
+    pub marks: Vec<((usize, usize), Rgb)>,
+}
+
+/// A voxel to outline on a figure: its index in the image (one entry per axis) and colour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VoxelMark {
+    /// Index `[i, j]` of a (Y, X) image or `[i, j, k]` of a (Y, X, Z) volume.
+    pub index: Vec<usize>,
+    /// Outline colour.
+    pub colour: Rgb,
 }
 
 /// The unit of the axes: cm (pixel size `delta`), or pixels.
@@ -65,6 +76,27 @@ impl AxisUnit {
 
 /// A figure for a 2D `(Y, X)` image or a 3D `(Y, X, Z)` volume with pixel size `delta` (cm).
 pub fn image_figure(u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<Canvas> {
+    marked_image_figure(u, delta, title, &[])
+}
+
+/// The figure of [`image_figure`] with the voxels of `marks` outlined: on the 2D image, or on
+/// the maximum-intensity projections of a volume and on each central slice that holds them.
+pub fn marked_image_figure(
+    u: ArrayViewD<'_, f64>,
+    delta: f64,
+    title: &str,
+    marks: &[VoxelMark],
+) -> Result<Canvas> {
+    if let Some(m) = marks
+        .iter()
+        .find(|m| m.index.len() != u.ndim() || m.index.iter().zip(u.shape()).any(|(i, n)| i >= n))
+    {
+        return Err(Error::data(format!(
+            "voxel {:?} is not in an image of shape {:?}",
+            m.index,
+            u.shape()
+        )));
+    }
     if !(delta.is_finite() && delta > 0.0) {
         return Err(Error::usage(format!(
             "pixel size must be positive, got {delta}"
@@ -99,6 +131,10 @@ pub fn image_figure(u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<C
                 v_axis: "y",
                 caption: String::new(),
                 mask: None,
+                marks: marks
+                    .iter()
+                    .map(|m| ((m.index[0], m.index[1]), m.colour))
+                    .collect(),
             };
             let zoom = zoom_for(u.shape(), 520);
             let style = Style {
@@ -116,7 +152,7 @@ pub fn image_figure(u: ArrayViewD<'_, f64>, delta: f64, title: &str) -> Result<C
                 zoom,
                 value_unit: "",
             };
-            Ok(layout(title, &note, volume_panels(u, delta), style))
+            Ok(layout(title, &note, volume_panels(u, delta, marks), style))
         }
         d => Err(Error::data(format!(
             "cannot draw a {d}-D array: expected a 2D (Y, X) image or a 3D (Y, X, Z) volume"
@@ -158,6 +194,7 @@ pub fn map_figure(
         v_axis: axes.1,
         caption,
         mask: Some(mask),
+        marks: Vec::new(),
     };
     let (row, zoom) = match map.ndim() {
         2 => {
@@ -233,19 +270,38 @@ fn zoom_for(shape: &[usize], target: usize) -> usize {
 }
 
 /// Central slices (top row) and maximum-intensity projections (bottom row) of a `(Y, X, Z)`
-/// volume.
-fn volume_panels(u: ArrayView3<'_, f64>, delta: f64) -> Vec<Vec<Panel>> {
+/// volume, with the voxels of `marks` outlined on the projections and on the slices that hold
+/// them.
+fn volume_panels(u: ArrayView3<'_, f64>, delta: f64, marks: &[VoxelMark]) -> Vec<Vec<Panel>> {
+    let (ny, nx, nz) = u.dim();
     let mip = |axis: usize| u.fold_axis(Axis(axis), f64::NEG_INFINITY, |a, &b| a.max(b));
-    let row = |arrays: [Array2<f64>; 3], captions: [String; 3]| -> Vec<Panel> {
+    // Per view (z, x, y): the voxel's (row, col) in the panel, and whether the central slice
+    // holds it.
+    let view = |v: usize, m: &VoxelMark| {
+        let [i, j, k] = [m.index[0], m.index[1], m.index[2]];
+        [
+            ((i, j), k == nz / 2),
+            ((i, k), j == nx / 2),
+            ((k, j), i == ny / 2),
+        ][v]
+    };
+    let row = |arrays: [Array2<f64>; 3], captions: [String; 3], slices: bool| -> Vec<Panel> {
         arrays
             .into_iter()
             .zip(SLICE_AXES.into_iter().zip(captions))
-            .map(|(data, ((h_axis, v_axis), caption))| Panel {
+            .enumerate()
+            .map(|(v, (data, ((h_axis, v_axis), caption)))| Panel {
                 data,
                 h_axis,
                 v_axis,
                 caption,
                 mask: None,
+                marks: marks
+                    .iter()
+                    .map(|m| (view(v, m), m.colour))
+                    .filter(|((_, on_slice), _)| !slices || *on_slice)
+                    .map(|((at, _), colour)| (at, colour))
+                    .collect(),
             })
             .collect()
     };
@@ -253,6 +309,7 @@ fn volume_panels(u: ArrayView3<'_, f64>, delta: f64) -> Vec<Vec<Panel>> {
         row(
             central_slices(u),
             slice_captions(u.dim(), AxisUnit::Cm(delta)),
+            true,
         ),
         row(
             [mip(2), mip(1), mip(0).t().to_owned()],
@@ -261,6 +318,7 @@ fn volume_panels(u: ArrayView3<'_, f64>, delta: f64) -> Vec<Vec<Panel>> {
                 "max along x".into(),
                 "max along y".into(),
             ],
+            false,
         ),
     ]
 }
@@ -485,6 +543,23 @@ fn draw_panel(
         let col = viridis((v - lo) / span);
         cv.fill_rect(ox + c * zoom, oy + (nv - 1 - r) * zoom, zoom, zoom, col);
     }
+    for &((r, c), colour) in &p.marks {
+        // A square of at least 8 px around the pixel: a 2 px ring in the colour inside a
+        // white one, visible on any colour of the map.
+        let side = zoom.max(8);
+        let cx = ox + c * zoom + zoom / 2;
+        let cy = oy + (nv - 1 - r) * zoom + zoom / 2;
+        let (x0, y0) = (cx.saturating_sub(side / 2), cy.saturating_sub(side / 2));
+        cv.frame(x0, y0, side, side, colour);
+        cv.frame(x0 + 1, y0 + 1, side - 2, side - 2, colour);
+        cv.frame(
+            x0.saturating_sub(1),
+            y0.saturating_sub(1),
+            side + 2,
+            side + 2,
+            WHITE,
+        );
+    }
     cv.frame(ox, oy, q.img_w, q.img_h, BLACK);
     if !p.caption.is_empty() {
         let w = text_width(&p.caption, FS);
@@ -648,7 +723,7 @@ mod tests {
     #[test]
     fn volumes_give_two_rows_of_three_panels() {
         let u = Array3::from_shape_fn((6, 5, 4), |(i, j, k)| (i + 2 * j + 3 * k) as f64);
-        let rows = volume_panels(u.view(), 0.1);
+        let rows = volume_panels(u.view(), 0.1, &[]);
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0][0].data.dim(), (6, 5));
         assert_eq!(rows[0][1].data.dim(), (6, 4));
@@ -658,6 +733,28 @@ mod tests {
         // MIP along z of i + 2j + 3k is at k = 3
         assert_eq!(rows[1][0].data[(1, 1)], 1.0 + 2.0 + 9.0);
         assert!(image_figure(u.view().into_dyn(), 0.1, "vol").is_ok());
+        // A voxel at (1, 2, 3): on the x-slice (x index 2) only, on every projection.
+        let red = [255, 0, 0];
+        let mark = VoxelMark {
+            index: vec![1, 2, 3],
+            colour: red,
+        };
+        let rows = volume_panels(u.view(), 0.1, std::slice::from_ref(&mark));
+        let marks: Vec<Vec<Vec<(usize, usize)>>> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|p| p.marks.iter().map(|m| m.0).collect())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(marks[0], vec![vec![], vec![(1, 3)], vec![]]);
+        assert_eq!(marks[1], vec![vec![(1, 2)], vec![(1, 3)], vec![(3, 2)]]);
+        let outside = VoxelMark {
+            index: vec![1, 5, 0],
+            colour: red,
+        };
+        assert!(marked_image_figure(u.view().into_dyn(), 0.1, "vol", &[outside]).is_err());
         assert!(image_figure(u.view().into_dyn(), -0.1, "vol").is_err());
     }
 }
