@@ -65,18 +65,20 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
             let (nbf, voxels) = (sh[0] as f64, pixels(&sh[1..]));
             let ncols = nbf / 2.0 + 1.0;
             // Iterates, duals, masks, the spectral DFT buffers (complex) and the retained
-            // columns; the two NUFFT fine grids of the projector (ncols transforms, upsampling
-            // 2, complex); the kernel (Nb, 2N...) as real, complex and half spectrum; the
-            // transient fine grid of its NUFFT (ncols transforms on the doubled grid).
-            let per_voxel = nbf * 26.0 + ncols * (2.0 + 2.0 * 2.0 * 8.0 + 2.0 * 64.0);
+            // columns; the projector's NUFFT fine grids (one type 1 and one type 2 shared by
+            // every column, upsampling 2, complex); the kernel (Nb, 2N...) as real, complex
+            // and half spectrum; the transient fine grid of its NUFFT (one column at a time on
+            // the doubled grid).
+            let per_voxel = nbf * 26.0 + ncols * 2.0 + 2.0 * 2.0 * 8.0 + 2.0 * 64.0;
             voxels * s * (per_voxel + nbf * 8.0 * 4.0)
         }
         Workload::SpectralOperator(sh) => {
             let (nbf, voxels) = (sh[0] as f64, pixels(&sh[1..]));
             let ncols = nbf / 2.0 + 1.0;
-            // The image and its host copies, the spectral DFT buffer (complex); per column
-            // its two NUFFT fine grids (upsampling 2, complex) and one spectral slice.
-            voxels * s * (nbf * 6.0 + ncols * 2.0 * 2.0 * 8.0 + 2.0)
+            // The image and its host copies, the spectral DFT buffer (complex), one spectral
+            // slice per column, and the two NUFFT fine grids every column shares (upsampling
+            // 2, complex).
+            voxels * s * (nbf * 6.0 + ncols * 2.0 + 2.0 * 2.0 * 8.0)
         }
     };
     sino + image
