@@ -16,6 +16,7 @@ pub mod datasets;
 pub mod dispatch;
 pub mod error;
 pub mod io;
+pub mod phantom4d;
 pub mod render;
 
 pub use error::{Error, Result};
