@@ -79,7 +79,11 @@ impl Job for SpectralJob<'_> {
 /// The integrated intensity of each voxel, `(Ny, Nx, Nz)`: the sum of its spectrum times dB
 /// (absorption profiles), or of the running integral of its spectrum (first-derivative
 /// spectra: the double integral).
-fn intensity(u: &ndarray::ArrayD<f64>, db: f64, absorption: bool) -> ndarray::ArrayD<f64> {
+pub(crate) fn intensity(
+    u: &ndarray::ArrayD<f64>,
+    db: f64,
+    absorption: bool,
+) -> ndarray::ArrayD<f64> {
     if absorption {
         return u.sum_axis(Axis(0)) * db;
     }

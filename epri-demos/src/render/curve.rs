@@ -34,7 +34,7 @@ impl Axis {
 }
 
 /// A segment drawn by sampling (the figures need no anti-aliasing).
-fn line(cv: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: Rgb) {
+pub(super) fn line(cv: &mut Canvas, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: Rgb) {
     let n = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
     for k in 0..=n {
         let t = k as f64 / n as f64;
@@ -176,7 +176,7 @@ pub fn write_lambda_report(
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
+pub(super) fn nice_step(raw: f64) -> f64 {
     let e = 10f64.powf(raw.log10().floor());
     [1.0, 2.0, 5.0, 10.0]
         .into_iter()
