@@ -280,10 +280,7 @@ mod tests {
             let (imax, imin) = (argmax(&s), argmax(&-&s));
             let pp = b[imin] - b[imax];
             let db = b[1] - b[0];
-            assert!(
-                (pp - p.balls[k].width).abs() <= 1.5 * db,
-                "ball {k}: {pp}"
-            );
+            assert!((pp - p.balls[k].width).abs() <= 1.5 * db, "ball {k}: {pp}");
             assert!((0.5 * (b[imin] + b[imax]) - p.line_center).abs() <= 0.75 * db);
         }
     }

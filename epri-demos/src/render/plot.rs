@@ -94,7 +94,7 @@ pub fn write_curves_png(
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
-        if !(ylo < yhi) {
+        if ylo >= yhi {
             (ylo, yhi) = (ylo.min(0.0) - 1.0, yhi.max(0.0) + 1.0);
         }
         let pad = 0.05 * (yhi - ylo);
