@@ -83,7 +83,7 @@ pub struct Acquisition4d {
 
 impl Phantom4d {
     /// The phantom of the gallery and of the tests: 12×12×12 voxels of 0.06 cm, three balls
-    /// of radius 0.14 cm (about 55 voxels each, 0.05 cm apart at least, centred near the plane
+    /// of radius 0.14 cm (about 55 voxels each, about 0.05 cm apart, centred near the plane
     /// z = 0) holding lines of peak-to-peak widths 0.6, 0.8 and 1.05 G centred at 3500 G (areas
     /// 0.6, 1.07, 1.84 ∝ width²: equal peak-to-peak heights), 64 field samples over 20 G, 300
     /// gradients up to 12 G/cm (a line moves by 4.3 G at most, inside the ±10 G sweep), noise

@@ -154,9 +154,41 @@ fn spectral_then_oximetry(backend: &str) {
 }
 
 mod cpu {
+    use super::{epri, s, tmp};
+
     #[test]
     fn spectral_then_oximetry_recovers_the_widths() {
         super::spectral_then_oximetry("cpu");
+    }
+
+    /// `epri gallery --only 4d_phantom`: both examples' cards in `index.html` with the
+    /// per-ball table (the true widths in its rows), the table printed, the five figures.
+    #[test]
+    fn gallery_draws_the_phantom_examples() {
+        let dir = tmp("gallery");
+        let out = epri(&["gallery", "--out", s(&dir), "--only", "4d_phantom"]);
+        assert!(out.contains("oximetry_4d_phantom: ball"), "{out}");
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        for needle in [
+            "<h2>spectral_4d_phantom</h2>",
+            "<h2>oximetry_4d_phantom</h2>",
+            "median fitted width (G)",
+            "<tr><td>1</td><td>0.6</td>",
+            "<tr><td>3</td><td>1.05</td>",
+        ] {
+            assert!(html.contains(needle), "{needle} not in {html}");
+        }
+        for png in [
+            "spectral_4d_phantom.png",
+            "spectral_4d_phantom_truth.png",
+            "spectral_4d_phantom_spectra.png",
+            "oximetry_4d_phantom.png",
+            "oximetry_4d_phantom_truth.png",
+        ] {
+            assert!(html.contains(png), "{png}");
+            let bytes = std::fs::read(dir.join(png)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{png}");
+        }
     }
 }
 

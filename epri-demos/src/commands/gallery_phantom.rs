@@ -69,6 +69,8 @@ pub struct Card {
 
 /// What a successful example shows.
 struct Shown {
+    /// Reconstruction time (and, for oximetry, the fit's), without the simulation and the
+    /// drawing.
     took: Duration,
     iterations: usize,
     /// Figure files and their descriptions.
@@ -205,14 +207,13 @@ pub fn run(
             eprintln!("[{}/{total}] {name} ({})", first + i + 1, parameters(name));
             let result = match &recon {
                 Ok((phantom, image, iterations, took)) => {
-                    let t0 = Instant::now();
                     let shown = if name == OXIMETRY {
                         oximetry(phantom, image, out)
                     } else {
                         spectral(phantom, image, out)
                     };
-                    shown.map(|(figures, table)| Shown {
-                        took: *took + t0.elapsed(),
+                    shown.map(|(figures, table, fit)| Shown {
+                        took: *took + fit,
                         iterations: *iterations,
                         figures,
                         table,
@@ -233,8 +234,9 @@ pub fn run(
         .collect()
 }
 
-/// Figures and table of one example, or why it failed (one line).
-type Figures = std::result::Result<(Vec<(String, String)>, String), String>;
+/// Figures, table and the time of the fit (oximetry) of one example, or why it failed (one
+/// line).
+type Figures = std::result::Result<(Vec<(String, String)>, String, Duration), String>;
 
 /// The voxel `(iy, ix, iz)` nearest the centre of ball `k`.
 fn ball_voxel(p: &Phantom4d, k: usize) -> (usize, usize, usize) {
@@ -310,12 +312,14 @@ fn spectral(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
         figures.push((file, title.to_string()));
         Ok(figures)
     };
-    run().map(|f| (f, String::new())).map_err(|e| e.one_line())
+    run()
+        .map(|f| (f, String::new(), Duration::ZERO))
+        .map_err(|e| e.one_line())
 }
 
 /// `oximetry_4d_phantom`: the fitted and true width maps and the per-ball table (printed too).
 fn oximetry(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
-    let run = || -> Result<(Vec<(String, String)>, String)> {
+    let run = || -> Result<(Vec<(String, String)>, String, Duration)> {
         let field = p.field_grid();
         let plan = SpectrumFit::new(
             LineModel::new(Profile::Lorentzian, Form::Derivative),
@@ -325,7 +329,9 @@ fn oximetry(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
                 ..FitOptions::default()
             },
         )?;
+        let t0 = Instant::now();
         let maps = plan.fit(u.view().into_dyn())?;
+        let fit = t0.elapsed();
         let width = maps.value(Param::Width)?;
         let mask = maps.mask();
         let labels = p.labels();
@@ -354,7 +360,7 @@ fn oximetry(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
         }
         let width = width.into_dimensionality::<Ix3>().expect("a 3D map");
         let mask = mask.into_dimensionality::<Ix3>().expect("a 3D mask");
-        Ok((figures, width_table(p, &labels, &width, &mask)))
+        Ok((figures, width_table(p, &labels, &width, &mask), fit))
     };
     run().map_err(|e| e.one_line())
 }
