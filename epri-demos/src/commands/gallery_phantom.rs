@@ -184,6 +184,10 @@ pub fn run(
     if names.is_empty() {
         return Vec::new();
     }
+    let heading = |i: usize, name: &str| {
+        eprintln!("[{}/{total}] {name} ({})", first + i + 1, parameters(name));
+    };
+    heading(0, names[0]);
     let recon = (|| {
         let phantom = Phantom4d::standard();
         let acq = phantom.simulate()?;
@@ -204,7 +208,9 @@ pub fn run(
         .iter()
         .enumerate()
         .map(|(i, &name)| {
-            eprintln!("[{}/{total}] {name} ({})", first + i + 1, parameters(name));
+            if i > 0 {
+                heading(i, name);
+            }
             let result = match &recon {
                 Ok((phantom, image, iterations, took)) => {
                     let shown = if name == OXIMETRY {
@@ -212,11 +218,11 @@ pub fn run(
                     } else {
                         spectral(phantom, image, out)
                     };
-                    shown.map(|(figures, table, fit)| Shown {
-                        took: *took + fit,
+                    shown.map(|d| Shown {
+                        took: *took + d.fit,
                         iterations: *iterations,
-                        figures,
-                        table,
+                        figures: d.figures,
+                        table: d.table,
                     })
                 }
                 Err(e) => Err(e.one_line()),
@@ -234,9 +240,18 @@ pub fn run(
         .collect()
 }
 
-/// Figures, table and the time of the fit (oximetry) of one example, or why it failed (one
-/// line).
-type Figures = std::result::Result<(Vec<(String, String)>, String, Duration), String>;
+/// What one example drew.
+struct Drawn {
+    /// Figure files and their descriptions.
+    figures: Vec<(String, String)>,
+    /// An HTML table, or empty.
+    table: String,
+    /// The time of the fit (oximetry), zero otherwise.
+    fit: Duration,
+}
+
+/// What one example drew, or why it failed (one line).
+type Figures = std::result::Result<Drawn, String>;
 
 /// The voxel `(iy, ix, iz)` nearest the centre of ball `k`.
 fn ball_voxel(p: &Phantom4d, k: usize) -> (usize, usize, usize) {
@@ -313,13 +328,17 @@ fn spectral(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
         Ok(figures)
     };
     run()
-        .map(|f| (f, String::new(), Duration::ZERO))
+        .map(|figures| Drawn {
+            figures,
+            table: String::new(),
+            fit: Duration::ZERO,
+        })
         .map_err(|e| e.one_line())
 }
 
 /// `oximetry_4d_phantom`: the fitted and true width maps and the per-ball table (printed too).
 fn oximetry(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
-    let run = || -> Result<(Vec<(String, String)>, String, Duration)> {
+    let run = || -> Result<Drawn> {
         let field = p.field_grid();
         let plan = SpectrumFit::new(
             LineModel::new(Profile::Lorentzian, Form::Derivative),
@@ -360,7 +379,11 @@ fn oximetry(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
         }
         let width = width.into_dimensionality::<Ix3>().expect("a 3D map");
         let mask = mask.into_dimensionality::<Ix3>().expect("a 3D mask");
-        Ok((figures, width_table(p, &labels, &width, &mask), fit))
+        Ok(Drawn {
+            table: width_table(p, &labels, &width, &mask),
+            figures,
+            fit,
+        })
     };
     run().map_err(|e| e.one_line())
 }
