@@ -379,7 +379,7 @@ fn gallery_runs_one_small_example() {
     );
     assert!(dir.join("fbp_2d_bacteria_inkjet.png").exists());
     let list = ok(&["gallery", "--out", s(&dir), "--list"]);
-    assert_eq!(list.lines().count(), 22, "{list}");
+    assert_eq!(list.lines().count(), 24, "{list}");
     fails(
         &["gallery", "--out", s(&dir), "--only", "nothing_like_this"],
         2,

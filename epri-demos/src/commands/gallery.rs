@@ -1,9 +1,11 @@
 //! `epri gallery`: PyEPRI's gallery examples (filtered backprojection, TV reconstruction, source
-//! separation) with their exact parameters on the embedded datasets, one PNG per image and an
+//! separation) with their exact parameters on the embedded datasets, then the simulated
+//! spectral-spatial examples of [`super::gallery_phantom`], one PNG per image and an
 //! `index.html`.
 
 use super::fbp::FbpJob;
 use super::fmt_duration;
+use super::gallery_phantom::{self, Card};
 use super::project::ProjectJob;
 use super::separate::{SeparateJob, Source};
 use super::tv::{progress_bar, report, TvJob, TvParams};
@@ -479,13 +481,23 @@ struct Outcome {
 
 /// Runs the gallery.
 pub fn run(a: &GalleryArgs) -> Result<()> {
+    let matches =
+        |name: &str| a.only.is_empty() || a.only.iter().any(|o| name.contains(o.as_str()));
     let selected: Vec<Example> = EXAMPLES
         .iter()
-        .filter(|e| a.only.is_empty() || a.only.iter().any(|o| e.name.contains(o.as_str())))
+        .filter(|e| matches(e.name))
         .copied()
         .collect();
-    if selected.is_empty() {
-        let names: Vec<&str> = EXAMPLES.iter().map(|e| e.name).collect();
+    let phantom: Vec<&'static str> = gallery_phantom::NAMES
+        .into_iter()
+        .filter(|n| matches(n))
+        .collect();
+    if selected.is_empty() && phantom.is_empty() {
+        let names: Vec<&str> = EXAMPLES
+            .iter()
+            .map(|e| e.name)
+            .chain(gallery_phantom::NAMES)
+            .collect();
         return Err(Error::usage(format!(
             "--only {}: no example matches; examples: {}",
             a.only.join(","),
@@ -495,6 +507,10 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     if a.list {
         for e in &selected {
             println!("{:<24} {:<26} {}", e.name, e.dataset, e.parameters());
+        }
+        for n in &phantom {
+            let what = gallery_phantom::parameters(n);
+            println!("{n:<24} {:<26} {what}", "(simulated 4D phantom)");
         }
         return Ok(());
     }
@@ -510,7 +526,7 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         .unwrap_or(Precision::F32);
     std::fs::create_dir_all(out)
         .map_err(|e| Error::file(out, format!("cannot create folder: {e}")))?;
-    let total = selected.len();
+    let total = selected.len() + phantom.len();
     let mut outcomes = Vec::new();
     for (i, e) in selected.into_iter().enumerate() {
         eprintln!("[{}/{total}] {} ({})", i + 1, e.name, e.parameters());
@@ -522,21 +538,18 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
         }
         outcomes.push(Outcome { example: e, result });
     }
+    let cards = gallery_phantom::run(&phantom, (outcomes.len(), total), &device, precision, out);
     let index = out.join("index.html");
-    let html = index_html(&outcomes, &device.name(), precision);
+    let html = index_html(&outcomes, &cards, &device.name(), precision);
     crate::io::output::write_atomic(&index, |w| {
         std::io::Write::write_all(w, html.as_bytes()).map_err(|e| e.to_string())
     })?;
-    let failed = outcomes.iter().filter(|o| o.result.is_err()).count();
-    println!(
-        "gallery: {} example(s) -> {}",
-        outcomes.len(),
-        index.display()
-    );
+    let failed = outcomes.iter().filter(|o| o.result.is_err()).count()
+        + cards.iter().filter(|c| c.failed()).count();
+    println!("gallery: {total} example(s) -> {}", index.display());
     if failed > 0 {
         return Err(Error::data(format!(
-            "{failed} of {} examples failed (see {})",
-            outcomes.len(),
+            "{failed} of {total} examples failed (see {})",
             index.display()
         )));
     }
@@ -673,14 +686,15 @@ fn reconstruct(
     })
 }
 
-fn escape(s: &str) -> String {
+/// `s` with the HTML special characters escaped.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> String {
+fn index_html(outcomes: &[Outcome], cards: &[Card], device: &str, precision: Precision) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -694,6 +708,7 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
          .err{{color:#b00}}\
          </style></head><body>\n<h1>epri gallery</h1>\n\
          <p>PyEPRI's filtered-backprojection, TV-regularised and source-separation examples, with their parameters, \
+         and two examples on a simulated spectral-spatial phantom (no PyEPRI counterpart), \
          computed by <code>epri gallery</code> on <b>{}</b> in <b>{}</b>. Run times cover \
          the reconstruction (upload, planning, iterations, download), not the loading of the data \
          or the drawing. Datasets: PyEPRI (MIT licence, Rémy Abergel), see datasets/README.md.</p>\n\
@@ -749,6 +764,9 @@ fn index_html(outcomes: &[Outcome], device: &str, precision: Precision) -> Strin
                 );
             }
         }
+    }
+    for c in cards {
+        h.push_str(&c.html(device, dtype_name(precision)));
     }
     h.push_str("</div>\n</body></html>\n");
     h

@@ -6,6 +6,7 @@ pub mod compare;
 pub mod devices;
 pub mod fbp;
 pub mod gallery;
+pub mod gallery_phantom;
 pub mod info;
 pub mod oximetry;
 pub mod project;
