@@ -3,7 +3,10 @@
 //!
 //! The problem: a 32 × 32 phantom (δ = 0.08 cm: two disks and a bar) seen through 40 gradients
 //! of up to 5 G/cm, spectrum the derivative of a Gaussian (0.5 G) on 200 field samples of
-//! 0.1 G, plus white noise of σ = 3 % of the sinogram's peak.
+//! 0.1 G, plus white noise of σ = 3 % of the sinogram's peak. With 8000 measurements for 1024
+//! pixels the residual reaches the noise level `m σ²` only for small weights: measured
+//! `min_k ‖Au_k − s‖²/(mσ²)` 3.1, 1.27 and 1.04 at λ = 0.1, 3e-3 and 1e-3, and the
+//! discrepancy rule fires after 158 iterations at λ = 3e-4.
 
 mod common;
 
@@ -129,7 +132,7 @@ mod cases {
     /// The default rule watches the relative change and stops below `tol`, before the cap.
     pub fn change_rule<B: Backend>(be: &B) {
         let c = case::<B, f32>(be);
-        let (r, seen) = run(be, &c, 0.3, StopRule::Change, 1e-4, 5000);
+        let (r, seen) = run(be, &c, 0.003, StopRule::Change, 1e-4, 5000);
         assert_eq!(r.stop, StopReason::Change);
         assert!(r.iterations < 5000, "{} iterations", r.iterations);
         for p in &seen {
@@ -147,7 +150,7 @@ mod cases {
     /// with the reason `Gap`; the image is then within 1 % of a run to a 100 times smaller tol.
     pub fn gap_rule<B: Backend>(be: &B) {
         let c = case::<B, f64>(be);
-        let (r, seen) = run(be, &c, 0.3, StopRule::Gap, 1e-4, 20_000);
+        let (r, seen) = run(be, &c, 0.003, StopRule::Gap, 1e-4, 20_000);
         assert_eq!(r.stop, StopReason::Gap, "{} iterations", r.iterations);
         assert!(seen[0].watched.is_infinite());
         let w: Vec<f64> = seen.iter().map(|p| p.watched).collect();
@@ -169,7 +172,7 @@ mod cases {
         }
         assert!(*w.last().unwrap() < 1e-4);
         assert!(w[..w.len() - 1].iter().all(|&x| x >= 1e-4));
-        let (fine, _) = run(be, &c, 0.3, StopRule::Gap, 1e-6, 50_000);
+        let (fine, _) = run(be, &c, 0.003, StopRule::Gap, 1e-6, 50_000);
         assert_eq!(fine.stop, StopReason::Gap);
         let e = rel_err(&r.image, &fine.image);
         eprintln!(
@@ -192,11 +195,11 @@ mod cases {
             sigma: c.sigma,
             tau: 1.0,
         };
-        let (r, seen) = run(be, &c, 0.1, stop, 1e-6, 5000);
-        assert_eq!(r.stop, StopReason::Discrepancy, "{seen:?}");
+        let (r, seen) = run(be, &c, 3e-4, stop, 1e-6, 5000);
+        assert_eq!(r.stop, StopReason::Discrepancy, "{} iterations", r.iterations);
         let w: Vec<f64> = seen.iter().map(|p| p.watched).collect();
-        assert!(w.len() >= 2 && *w.last().unwrap() <= 1.0, "{w:?}");
-        assert!(w[..w.len() - 1].iter().all(|&x| x > 1.0), "{w:?}");
+        assert!(w.len() >= 2 && *w.last().unwrap() <= 1.0);
+        assert!(w[..w.len() - 1].iter().all(|&x| x > 1.0));
         let res = residual(be, &c, &r.image) / (m * c.sigma * c.sigma);
         assert!(
             (res - w[w.len() - 1]).abs() < 1e-3 * res,
@@ -204,9 +207,9 @@ mod cases {
             w[w.len() - 1]
         );
         // The image is closer to the phantom than the first iterate.
-        let (first, _) = run(be, &c, 0.1, StopRule::Change, 1e-6, 1);
+        let (first, _) = run(be, &c, 3e-4, StopRule::Change, 1e-6, 1);
         assert!(rel_err(&r.image, &c.phantom) < rel_err(&first.image, &c.phantom));
-        let (big, seen) = run(be, &c, 1e4, stop, 1e-4, 5000);
+        let (big, seen) = run(be, &c, 0.01, stop, 1e-5, 5000);
         assert_eq!(big.stop, StopReason::Change, "{} iterations", big.iterations);
         assert!(seen.iter().all(|p| p.watched > 1.0));
     }
@@ -215,7 +218,7 @@ mod cases {
     pub fn cap<B: Backend>(be: &B) {
         let c = case::<B, f32>(be);
         for stop in [StopRule::Change, StopRule::Gap] {
-            let (r, _) = run(be, &c, 0.3, stop, 1e-12, 7);
+            let (r, _) = run(be, &c, 0.003, stop, 1e-12, 7);
             assert_eq!((r.stop, r.iterations), (StopReason::MaxIter, 7));
         }
     }
@@ -253,10 +256,14 @@ mod cases {
             tau: 1.0,
         };
         let h = vec![vec![c.h.view()]];
-        for (rule, want) in [(StopRule::Gap, StopReason::Gap), (stop, StopReason::Discrepancy)] {
+        let cases = [
+            (StopRule::Gap, 1e-3, StopReason::Gap),
+            (stop, 1e-6, StopReason::Discrepancy),
+        ];
+        for (rule, tol, want) in cases {
             let opts = TvOptions {
-                lambda: 0.1,
-                tol: 1e-3,
+                lambda: 3e-4,
+                tol,
                 max_iter: 5000,
                 stop: rule,
                 ..TvOptions::default()
