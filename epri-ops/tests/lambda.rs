@@ -328,6 +328,7 @@ mod others {
     /// is `err(problem, image)`.
     fn rule_and_grid<B: Backend, T: Real, P: LambdaProblem<B, T>>(
         p: &mut P,
+        rule: LambdaRule,
         sigma: f64,
         grid: &[f64],
         err: &dyn Fn(&P, &P::Image) -> f64,
@@ -341,11 +342,18 @@ mod others {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .unwrap();
         let opts = LambdaSearchOptions {
+            rule,
             sigma,
             trial_iters: SMALL_ITERS,
             ..LambdaSearchOptions::default()
         };
-        let choice = choose_lambda(p, &opts, &mut |_| {}).unwrap();
+        let choice = match choose_lambda(p, &opts, &mut |_| {}) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{rule:?}: {e}");
+                return ((f64::NAN, f64::INFINITY), best, 0);
+            }
+        };
         assert!(choice.warning.is_none(), "{:?}", choice.warning);
         assert!(choice.lambda.is_finite() && choice.lambda > 0.0);
         let u = p
@@ -470,7 +478,7 @@ mod others {
                 separation_error(p, u, &truth)
             };
             let ((l, e), (lb, eb), trials) =
-                rule_and_grid(&mut p, sigma, &separation_grid(), &err);
+                rule_and_grid(&mut p, LambdaRule::Sure, sigma, &separation_grid(), &err);
             eprintln!(
                 "separation SNR {snr}: SURE λ {l:.3e} error {e:.4}, grid best λ {lb:.3e} error {eb:.4} (ratio {:.3}), {trials} trials",
                 e / eb
@@ -571,14 +579,14 @@ mod others {
     /// Spectral-spatial: SURE's spatial λ (σ known) within `bound` times the best of the grid,
     /// at peak SNR 30 and 10.
     pub fn spectral_vs_grid<B: Backend>(be: &B, bound: f64) {
-        for (snr, seed) in [(30.0, 31), (10.0, 32)] {
+        for (snr, seed, rule) in [(30.0, 31, LambdaRule::Discrepancy), (10.0, 32, LambdaRule::Discrepancy), (30.0, 31, LambdaRule::Sure)] {
             let (mut p, sigma, truth) = spectral_case(be, snr, seed);
             let err = |p: &SpectralTvProblem<B, f32>, u: &B::Buffer<f32>| {
                 rel_err(&p.download(u).unwrap(), &truth)
             };
-            let ((l, e), (lb, eb), trials) = rule_and_grid(&mut p, sigma, &spectral_grid(), &err);
+            let ((l, e), (lb, eb), trials) = rule_and_grid(&mut p, rule, sigma, &spectral_grid(), &err);
             eprintln!(
-                "spectral SNR {snr}: SURE λ {l:.3e} error {e:.4}, grid best λ {lb:.3e} error {eb:.4} (ratio {:.3}), {trials} trials",
+                "spectral {rule:?} SNR {snr}: λ {l:.3e} error {e:.4}, grid best λ {lb:.3e} error {eb:.4} (ratio {:.3}), {trials} trials",
                 e / eb
             );
             assert!(e <= bound * eb, "SNR {snr}: {e} vs {eb} at λ = {lb:e}");
