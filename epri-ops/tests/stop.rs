@@ -54,11 +54,22 @@ fn case<B: Backend, T: Real>(be: &B) -> Case<T> {
             0.0
         })
     });
-    let mut a = Projector::new(be, &geometry, h.view(), &[N, N], ProjectorOptions::default())
-        .unwrap();
+    let mut a = Projector::new(
+        be,
+        &geometry,
+        h.view(),
+        &[N, N],
+        ProjectorOptions::default(),
+    )
+    .unwrap();
     let mut s = be.zeros::<T>(&geometry.sino_shape()).unwrap();
-    a.apply(&be.upload(phantom.view()).unwrap(), &mut s).unwrap();
-    let clean = be.download(&s).unwrap().into_dimensionality::<Ix2>().unwrap();
+    a.apply(&be.upload(phantom.view()).unwrap(), &mut s)
+        .unwrap();
+    let clean = be
+        .download(&s)
+        .unwrap()
+        .into_dimensionality::<Ix2>()
+        .unwrap();
     let sigma = 0.03 * clean.iter().fold(0f64, |m, x| m.max(x.f64().abs()));
     let noise = backend_core::host::randn::<f64>(&[p, nb], 0.0, sigma, 7)
         .unwrap()
@@ -196,7 +207,12 @@ mod cases {
             tau: 1.0,
         };
         let (r, seen) = run(be, &c, 3e-4, stop, 1e-6, 5000);
-        assert_eq!(r.stop, StopReason::Discrepancy, "{} iterations", r.iterations);
+        assert_eq!(
+            r.stop,
+            StopReason::Discrepancy,
+            "{} iterations",
+            r.iterations
+        );
         let w: Vec<f64> = seen.iter().map(|p| p.watched).collect();
         assert!(w.len() >= 2 && *w.last().unwrap() <= 1.0);
         assert!(w[..w.len() - 1].iter().all(|&x| x > 1.0));
@@ -210,7 +226,12 @@ mod cases {
         let (first, _) = run(be, &c, 3e-4, StopRule::Change, 1e-6, 1);
         assert!(rel_err(&r.image, &c.phantom) < rel_err(&first.image, &c.phantom));
         let (big, seen) = run(be, &c, 0.01, stop, 1e-5, 5000);
-        assert_eq!(big.stop, StopReason::Change, "{} iterations", big.iterations);
+        assert_eq!(
+            big.stop,
+            StopReason::Change,
+            "{} iterations",
+            big.iterations
+        );
         assert!(seen.iter().all(|p| p.watched > 1.0));
     }
 
@@ -285,11 +306,15 @@ mod cases {
         let (g, _) = common::small_geometry::<f32>(3, 8, 30, 6.0, 0.05);
         let shape = [8, 4, 4, 4];
         let u = common::random::<B, f32>(be, &shape, 3);
-        let mut a = Projector::new_spectral(be, &g, &shape, false, ProjectorOptions::default())
-            .unwrap();
+        let mut a =
+            Projector::new_spectral(be, &g, &shape, false, ProjectorOptions::default()).unwrap();
         let mut s = be.zeros::<f32>(&g.sino_shape()).unwrap();
         a.apply(&be.upload(u.view()).unwrap(), &mut s).unwrap();
-        let proj = be.download(&s).unwrap().into_dimensionality::<Ix2>().unwrap();
+        let proj = be
+            .download(&s)
+            .unwrap()
+            .into_dimensionality::<Ix2>()
+            .unwrap();
         let opts = SpectralTvOptions {
             tv: TvOptions {
                 lambda: 1e-3,

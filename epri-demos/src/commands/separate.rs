@@ -3,8 +3,8 @@
 
 use super::checks::{self, Workload};
 use super::tv::{
-    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial,
-    report_watching, resolve_lambda, stop_rule, why_stopped, LambdaReport,
+    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial, report_watching,
+    resolve_lambda, stop_rule, why_stopped, LambdaReport,
 };
 use super::{check_dims, fmt_duration, open, save_image};
 use crate::cli::{LambdaArg, SeparateArgs, StopArg};

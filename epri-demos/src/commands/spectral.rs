@@ -3,8 +3,8 @@
 
 use super::checks::{self, Workload};
 use super::tv::{
-    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial,
-    report_watching, resolve_lambda, stop_rule, why_stopped, LambdaReport, ENERGY_EVERY,
+    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial, report_watching,
+    resolve_lambda, stop_rule, why_stopped, LambdaReport, ENERGY_EVERY,
 };
 use super::{check_image_outputs, fmt_duration, open};
 use crate::cli::SpectralArgs;
@@ -125,7 +125,10 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
     check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     if let Some(report) = &a.lambda_report {
-        let mut outputs = vec![("--out", a.out.as_path()), ("--lambda-report", report.as_path())];
+        let mut outputs = vec![
+            ("--out", a.out.as_path()),
+            ("--lambda-report", report.as_path()),
+        ];
         outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
         crate::io::output::check_outputs(&acq.files, &outputs)?;
     }

@@ -249,10 +249,12 @@ pub fn print_lambda_choice(
     if let Some(w) = &search.warning {
         eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
     }
-    let last = search
-        .trials
-        .iter()
-        .min_by(|a, b| (a.lambda / lambda).ln().abs().total_cmp(&(b.lambda / lambda).ln().abs()));
+    let last = search.trials.iter().min_by(|a, b| {
+        (a.lambda / lambda)
+            .ln()
+            .abs()
+            .total_cmp(&(b.lambda / lambda).ln().abs())
+    });
     println!(
         "λ = {lambda:.4e} chosen by {} from {} trials (noise σ = {:.4e}, {}); residual of the nearest trial {:.4} m σ²",
         match search.rule {

@@ -245,7 +245,9 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
     let tau = T::of(steps.tau);
     // The discrepancy rule's target, ‖A u − s‖² <= τ_D m σ².
     let target = match opts.stop {
-        StopRule::Discrepancy { sigma, tau } => Some(tau * data.measurements() as f64 * sigma * sigma),
+        StopRule::Discrepancy { sigma, tau } => {
+            Some(tau * data.measurements() as f64 * sigma * sigma)
+        }
         _ => None,
     };
     let mut gap = match opts.stop {
@@ -280,7 +282,8 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
                         masks: t.masks.as_ref(),
                     })
                     .collect();
-                zsq += g[j].after_dual(backend, &u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
+                zsq +=
+                    g[j].after_dual(backend, &u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
             }
             if let Some(div) = scratch[j].as_mut() {
                 for (pt, term) in p[j].iter().zip(terms).skip(1) {

@@ -374,7 +374,12 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
             let mut b = Vec::with_capacity(measured.len());
             let mut perturbed = Vec::with_capacity(measured.len());
             for (i, s) in measured.iter().enumerate() {
-                let bi = be.randn(s.shape(), T::zero(), T::one(), opts.seed.wrapping_add(i as u64))?;
+                let bi = be.randn(
+                    s.shape(),
+                    T::zero(),
+                    T::one(),
+                    opts.seed.wrapping_add(i as u64),
+                )?;
                 let mut pi = be.duplicate(&bi)?;
                 be.axpby(T::one(), s, T::of(eps), &mut pi)?;
                 b.push(bi);

@@ -4,9 +4,9 @@
 //! backprojection ([`fbp`]).
 
 mod cp2016;
-pub mod stop;
 pub mod fbp;
 pub mod lambda;
+pub mod stop;
 pub mod tv;
 pub mod tv_multisrc;
 pub mod tv_spectral;

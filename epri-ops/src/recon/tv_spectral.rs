@@ -245,7 +245,15 @@ impl<B: Backend, T: Real> SpectralTvProblem<B, T> {
             terms,
         };
         let u = be.duplicate(start.unwrap_or(&self.init))?;
-        let s = solve_regularised(be, vec![u], vec![reg], &steps, &opts, &mut self.data, progress)?;
+        let s = solve_regularised(
+            be,
+            vec![u],
+            vec![reg],
+            &steps,
+            &opts,
+            &mut self.data,
+            progress,
+        )?;
         let image = s
             .images
             .into_iter()
