@@ -963,8 +963,8 @@ fn stop_rules_are_named_in_the_summary() {
 
 /// `epri separate --lambda auto` on two simulated sources (the phalanx spectrum and a twice
 /// wider copy, the disks of `simulated_dataset` split between them) mixed with white noise:
-/// a finite λ, printed with its residual, images closer to the truth than the worst of a few
-/// fixed λ, and the λ report drawn.
+/// a finite λ, printed with its residual, images within 1.3 times the error of the best of
+/// λ = 3, 30 and 300 (the chosen λ was 31, error 0.072), and the λ report drawn.
 #[test]
 fn separate_lambda_auto() {
     let (dir, _) = simulated_dataset("separate-auto", 30.0);
@@ -1078,14 +1078,14 @@ fn separate_lambda_auto() {
     );
     let auto = err();
     assert!(std::fs::metadata(&report).unwrap().len() > 1000);
-    let fixed: Vec<f64> = ["1e-4", "1e-2", "1"]
+    let fixed: Vec<f64> = ["3", "30", "300"]
         .iter()
         .map(|l| {
             run(l);
             err()
         })
         .collect();
-    eprintln!("separate --lambda auto: error {auto:.3}; at λ 1e-4, 1e-2, 1: {fixed:?}\n{text}");
-    let worst = fixed.iter().cloned().fold(0.0, f64::max);
-    assert!(auto < worst, "auto {auto} vs fixed {fixed:?}");
+    eprintln!("separate --lambda auto: error {auto:.3}; at λ 3, 30, 300: {fixed:?}\n{text}");
+    let best = fixed.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(auto <= 1.3 * best, "auto {auto} vs fixed {fixed:?}");
 }

@@ -100,7 +100,7 @@ pub fn estimate_noise<T: Real>(proj: ArrayView2<'_, T>) -> Result<NoiseEstimate>
     let samples = pooled.len();
     let gain = MEDIAN_ABS_GAUSSIAN * difference_gain(DIFFERENCE_ORDER);
     let sigma = median(&mut pooled) / gain;
-    if !(sigma > 0.0) {
+    if sigma.is_nan() || sigma <= 0.0 {
         return Err(Error::Parameter(
             "the projections' differences along B are mostly exactly zero (all-zero, constant or heavily quantised data): there is no noise to measure".into(),
         ));

@@ -268,7 +268,7 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         for j in 0..u.len() {
             let terms = &regs[j].terms;
             if let Some(g) = gap.as_mut() {
-                g[j].before_dual(backend, &p[j])?;
+                g[j].before_dual(&p[j])?;
             }
             for (pt, term) in p[j].iter_mut().zip(terms) {
                 let step = T::of(steps.sigma * term.weight);
@@ -282,8 +282,7 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
                         masks: t.masks.as_ref(),
                     })
                     .collect();
-                zsq +=
-                    g[j].after_dual(backend, &u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
+                zsq += g[j].after_dual(&u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
             }
             if let Some(div) = scratch[j].as_mut() {
                 for (pt, term) in p[j].iter().zip(terms).skip(1) {

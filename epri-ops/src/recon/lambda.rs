@@ -323,7 +323,7 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
             opts.sigma
         )));
     }
-    if !(lo > 0.0 && lo < hi && hi.is_finite()) || !(opts.tau > 0.0 && opts.tau.is_finite()) {
+    if !(lo > 0.0 && lo < hi && hi.is_finite() && opts.tau > 0.0 && opts.tau.is_finite()) {
         return Err(Error::Parameter(format!(
             "λ range {lo:e}..{hi:e}, τ = {} (need 0 < lo < hi and τ > 0)",
             opts.tau

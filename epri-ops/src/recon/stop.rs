@@ -101,6 +101,7 @@ impl std::fmt::Display for StopReason {
 /// The buffers of [`StopRule::Gap`] for one image: the previous dual fields (one per term),
 /// `Δu` and a divergence scratch.
 pub(crate) struct GapState<B: Backend, T: Real> {
+    backend: B,
     p_old: Vec<B::Buffer<T>>,
     du: B::Buffer<T>,
     div: B::Buffer<T>,
@@ -116,6 +117,7 @@ impl<B: Backend, T: Real> GapState<B, T> {
     /// Buffers for an image of `shape` with `terms` dual fields of `dual_shape`.
     pub fn new(be: &B, shape: &[usize], dual_shape: &[usize], terms: usize) -> Result<Self> {
         Ok(GapState {
+            backend: be.clone(),
             p_old: (0..terms)
                 .map(|_| be.zeros::<T>(dual_shape))
                 .collect::<backend_core::Result<_>>()?,
@@ -125,7 +127,8 @@ impl<B: Backend, T: Real> GapState<B, T> {
     }
 
     /// Before the dual step: remembers `p_t`.
-    pub fn before_dual(&mut self, be: &B, p: &[B::Buffer<T>]) -> Result<()> {
+    pub fn before_dual(&mut self, p: &[B::Buffer<T>]) -> Result<()> {
+        let be = &self.backend;
         for (old, pt) in self.p_old.iter_mut().zip(p) {
             be.copy(pt, old)?;
         }
@@ -136,7 +139,6 @@ impl<B: Backend, T: Real> GapState<B, T> {
     /// image's part of `τ ‖Δz‖²_M`, i.e. `‖Δu‖² + (τ/σ) Σ_t ‖Δp_t‖² − 2τ Σ_t ⟨K_t Δu, Δp_t⟩`.
     pub fn after_dual(
         &mut self,
-        be: &B,
         u: &B::Buffer<T>,
         ubar: &B::Buffer<T>,
         p: &[B::Buffer<T>],
@@ -145,6 +147,7 @@ impl<B: Backend, T: Real> GapState<B, T> {
         steps: &Steps,
     ) -> Result<f64> {
         let (tau, sigma) = (steps.tau, steps.sigma);
+        let be = &self.backend;
         be.copy(ubar, &mut self.du)?;
         be.zip(Binary::Sub, &mut self.du, u)?;
         let mut total = be.reduce(Reduce::SumSq, &self.du)?.f64();
