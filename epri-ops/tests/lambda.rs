@@ -443,7 +443,7 @@ mod others {
     /// Relative error of the separated sources (both images together) to the phantoms.
     fn separation_error<B: Backend>(
         p: &MultiTvProblem<B, f32>,
-        u: &Vec<B::Buffer<f32>>,
+        u: &[B::Buffer<f32>],
         truth: &[ArrayD<f32>],
     ) -> f64 {
         let got = p.download(u).unwrap();
