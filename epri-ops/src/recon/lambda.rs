@@ -207,6 +207,8 @@ struct Search<'p, B: Backend, T: Real, P: LambdaProblem<B, T>> {
     images: Vec<Option<P::Image>>,
     /// `m σ²`.
     noise: f64,
+    /// The projections hold no signal above the noise (no decade steps down in SURE's search).
+    no_signal: bool,
     /// Sinogram scratch `A u`, one per setting.
     sino: Vec<B::Buffer<T>>,
     /// For SURE: the probe `b`, `s + ε b`, the measured `s`, and a sinogram scratch.
@@ -400,6 +402,7 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
         trials: Vec::new(),
         images: Vec::new(),
         noise,
+        no_signal: no_signal.is_some(),
         sino,
         probe,
     };
@@ -508,10 +511,11 @@ fn sure_minimum<B: Backend, T: Real, P: LambdaProblem<B, T>>(
     };
     let step = 4f64;
     // From λ = 1, decades down while the fit is far from the noise level: there SURE is a
-    // plateau (the image barely changes with λ) on which a walk would stop at random.
+    // plateau (the image barely changes with λ) on which a walk would stop at random. Not for
+    // noise-only data, whose residual says nothing about the fit.
     let mut x1 = 1f64.clamp(lo, hi);
     let mut t = s.trial(x1, report)?;
-    while t.residual > UNDERFIT_RESIDUAL && x1 > lo {
+    while t.residual > UNDERFIT_RESIDUAL && x1 > lo && !s.no_signal {
         x1 = (x1 / 10.0).max(lo);
         t = s.trial(x1, report)?;
     }
