@@ -176,7 +176,8 @@ pub struct TvArgs {
     #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
     pub lambda: LambdaArg,
     /// Noise standard deviation of one projection sample, in the unit of the projections, for
-    /// `--lambda auto` (default: estimated from the data, as `epri info` prints it)
+    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
+    /// info` prints it)
     #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
     pub sigma: Option<f64>,
     /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
@@ -186,9 +187,13 @@ pub struct TvArgs {
     /// Maximum number of iterations (the tolerance usually stops earlier)
     #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
-    /// Stop when ‖u − u_prev‖ < tol·‖u‖
+    /// Tolerance of --stop change (‖u − u_prev‖ < tol·‖u‖) and --stop gap
     #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
     pub tol: f64,
+    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
+    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
+    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
+    pub stop: StopArg,
     /// Constrain the image to be non-negative
     #[arg(long)]
     pub positivity: bool,
@@ -233,6 +238,20 @@ fn parse_lambda(s: &str) -> Result<LambdaArg, String> {
     }
 }
 
+/// The value of `--stop`: the rule that ends the iterations (besides `--iters`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StopArg {
+    /// Relative change ‖u − u_prev‖ < tol·‖u‖ (PyEPRI's rule)
+    #[default]
+    Change,
+    /// Relative primal-dual residual of the solver < tol (a computable surrogate of the
+    /// duality gap: watches the dual variables too)
+    Gap,
+    /// The residual ‖Au − s‖² reaches the noise level m·σ² (σ from --sigma or estimated;
+    /// falls back to the relative change if the iterates converge above it)
+    Discrepancy,
+}
+
 /// `epri spectral`.
 #[derive(Args, Debug)]
 pub struct SpectralArgs {
@@ -248,18 +267,32 @@ pub struct SpectralArgs {
     #[arg(long, value_name = "NB,NY,NX,NZ", allow_hyphen_values = true, value_parser = parse_spectral_shape)]
     pub shape: Shape,
     /// Spatial TV weight λ (dimensionless, normalised like tv's by the amplitude of the scaled
-    /// backprojection): larger is smoother in space
-    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
-    pub lambda: f64,
+    /// backprojection): larger is smoother in space. `auto` / `auto:discrepancy` choose it as
+    /// `epri tv` does (λ_B stays as given)
+    #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
+    pub lambda: LambdaArg,
+    /// Noise standard deviation of one projection sample, in the unit of the projections, for
+    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
+    /// info` prints it)
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
+    pub sigma: Option<f64>,
+    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
+    /// into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub lambda_report: Option<PathBuf>,
     /// Spectral TV weight λ_B (same normalisation; 0: spectra unregularised)
     #[arg(long = "lambda-spectral", value_name = "L2", default_value_t = 0.0, allow_negative_numbers = true, value_parser = non_negative)]
     pub lambda_spectral: f64,
     /// Maximum number of iterations (the tolerance usually stops earlier)
     #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
-    /// Stop when ‖u − u_prev‖ < tol·‖u‖
+    /// Tolerance of --stop change (‖u − u_prev‖ < tol·‖u‖) and --stop gap
     #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
     pub tol: f64,
+    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
+    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
+    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
+    pub stop: StopArg,
     /// Constrain the image to be non-negative (for absorption profiles)
     #[arg(long)]
     pub positivity: bool,
@@ -331,15 +364,30 @@ pub struct SeparateArgs {
     /// Image shapes, one per source separated by ';' or one for all: NY,NX or NY,NX,NZ
     #[arg(long, value_name = "NY,NX[,NZ];...", value_delimiter = ';', allow_hyphen_values = true, value_parser = parse_shape, required = true)]
     pub shapes: Vec<Shape>,
-    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother
-    #[arg(long = "lambda", value_name = "L", allow_negative_numbers = true, value_parser = positive)]
-    pub lambda: f64,
+    /// Regularisation weight λ (dimensionless, PyEPRI's normalisation): larger is smoother.
+    /// `auto` / `auto:discrepancy` choose it as `epri tv` does
+    #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
+    pub lambda: LambdaArg,
+    /// Noise standard deviation of one projection sample, in the unit of the projections, for
+    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
+    /// info` prints it)
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
+    pub sigma: Option<f64>,
+    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
+    /// into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub lambda_report: Option<PathBuf>,
     /// Maximum number of iterations (the tolerance usually stops earlier)
     #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
     pub iters: usize,
-    /// Stop when Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖² (sum over the sources)
+    /// Tolerance of --stop change (Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖², sum over the sources)
+    /// and --stop gap
     #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
     pub tol: f64,
+    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
+    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
+    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
+    pub stop: StopArg,
     /// Constrain the images to be non-negative
     #[arg(long)]
     pub positivity: bool,

@@ -9,7 +9,7 @@ use super::gallery_phantom::{self, Card};
 use super::project::ProjectJob;
 use super::separate::{SeparateJob, Source};
 use super::tv::{progress_bar, report, TvJob, TvParams};
-use crate::cli::{GalleryArgs, LambdaArg};
+use crate::cli::{GalleryArgs, LambdaArg, StopArg};
 use crate::dispatch::Device;
 use crate::error::{Error, Result};
 use crate::io::array::dtype_name;
@@ -612,6 +612,7 @@ fn reconstruct(
                 sigma: None,
                 iters,
                 tol,
+                stop: StopArg::Change,
                 positivity: false,
                 energy: false,
                 eps: 1e-6,
@@ -663,7 +664,6 @@ fn reconstruct(
                 })
                 .collect::<Result<Vec<_>>>()?;
             let opts = epri_ops::recon::tv::TvOptions {
-                lambda,
                 tol,
                 max_iter: iters,
                 eps: 1e-6,
@@ -676,12 +676,17 @@ fn reconstruct(
                 sources: &sources,
                 delta: e.delta,
                 opts,
+                lambda: LambdaArg::Value(lambda),
+                stop: StopArg::Change,
+                sigma: None,
                 progress: &mut progress,
+                on_trial: &mut |_| {},
+                on_warning: &mut |_| {},
             };
             let r = device.run(precision, job);
             bar.finish_and_clear();
-            let (images, n) = r?;
-            (images, Some(n))
+            let (images, stats) = r?;
+            (images, Some(stats.iterations))
         }
     })
 }

@@ -2,17 +2,22 @@
 //! `tv_multisrc`), one experimental setting, `K` sources each with its own spectrum.
 
 use super::checks::{self, Workload};
-use super::tv::{progress_bar, report};
+use super::tv::{
+    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial, report_watching,
+    resolve_lambda, stop_rule, why_stopped, LambdaReport,
+};
 use super::{check_dims, fmt_duration, open, save_image};
-use crate::cli::SeparateArgs;
+use crate::cli::{LambdaArg, SeparateArgs, StopArg};
 use crate::dispatch::Job;
-use crate::error::{Error, Result};
+use crate::error::{one_line_text, Error, Result, MAX_MESSAGE_CHARS};
 use crate::io::array::{dtype_name, fmt_shape};
 use crate::io::{Acquisition, HostArray, Sources};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
+use epri_ops::recon::lambda::LambdaTrial;
+use epri_ops::recon::stop::StopReason;
 use epri_ops::recon::tv::{TvOptions, TvProgress};
-use epri_ops::recon::tv_multisrc::tv_multisrc;
+use epri_ops::recon::tv_multisrc::MultiTvProblem;
 use ndarray::{Array1, Ix1, Ix2};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -39,15 +44,35 @@ pub struct SeparateJob<'a> {
     pub sources: &'a [Source],
     /// Pixel size, cm.
     pub delta: f64,
-    /// λ, iterations, tolerance, positivity, NUFFT accuracy (the image-type fields are unused).
+    /// Iterations, tolerance, positivity, NUFFT accuracy (the image-type fields and `lambda`
+    /// are unused).
     pub opts: TvOptions<f64>,
+    /// The weight, or the rule that chooses it.
+    pub lambda: LambdaArg,
+    /// The stopping rule, and the noise level given with `--sigma`.
+    pub stop: StopArg,
+    pub sigma: Option<f64>,
     /// Called after every iteration.
     pub progress: &'a mut dyn FnMut(&TvProgress),
+    /// Called after every trial of an automatic λ.
+    pub on_trial: &'a mut dyn FnMut(&LambdaTrial),
+    /// Called with a warning for the user.
+    pub on_warning: &'a mut dyn FnMut(&str),
+}
+
+/// What a separation returns besides the images.
+pub struct SeparateStats {
+    /// The weight used (given or chosen), and how it was chosen.
+    pub lambda: f64,
+    pub search: Option<LambdaReport>,
+    /// Iterations done, and what ended them.
+    pub iterations: usize,
+    pub stop: StopReason,
 }
 
 impl Job for SeparateJob<'_> {
-    /// The images (one per source, in the order of `sources`) and the iteration count.
-    type Output = (Vec<HostArray>, usize);
+    /// The images (one per source, in the order of `sources`) and the run's figures.
+    type Output = (Vec<HostArray>, SeparateStats);
     fn run<B: Backend, T: Real>(self, backend: &B) -> Result<Self::Output> {
         let real1 = |a: &HostArray| -> Array1<T> {
             a.to_real::<T>()
@@ -74,26 +99,44 @@ impl Job for SeparateJob<'_> {
         let h = vec![spectra.iter().map(|s| s.view()).collect::<Vec<_>>()];
         let shapes: Vec<Vec<usize>> = self.sources.iter().map(|s| s.shape.clone()).collect();
         let o = &self.opts;
+        let noise = noise_level(
+            proj.view(),
+            self.sigma,
+            self.lambda,
+            self.stop,
+            self.on_warning,
+        )?;
         let opts = TvOptions::<T> {
-            lambda: o.lambda,
             tol: o.tol,
             max_iter: o.max_iter,
             positivity: o.positivity,
             eps: o.eps,
             ..TvOptions::default()
         };
-        let r = tv_multisrc(
-            backend,
-            &[proj.view()],
-            &[geom],
-            &h,
-            &shapes,
-            &opts,
-            None,
+        let mut problem =
+            MultiTvProblem::new(backend, &[proj.view()], &[geom], &h, &shapes, &opts, None)?;
+        let (lambda, start, search) =
+            resolve_lambda(&mut problem, self.lambda, noise, o.tol, self.on_trial)?;
+        let r = problem.solve(
+            lambda,
+            start.as_deref(),
+            o.tol,
+            o.max_iter,
+            stop_rule(self.stop, noise),
             self.progress,
         )?;
-        let images = r.images.into_iter().map(HostArray::from_real).collect();
-        Ok((images, r.iterations))
+        let images = problem
+            .download(&r.images)?
+            .into_iter()
+            .map(HostArray::from_real)
+            .collect();
+        let stats = SeparateStats {
+            lambda,
+            search,
+            iterations: r.iterations,
+            stop: r.stop,
+        };
+        Ok((images, stats))
     }
 }
 
@@ -211,6 +254,7 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         ..Sources::default()
     };
     let acq = Acquisition::load(&src, true, false)?;
+    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
     let sources = load_sources(&acq, a)?;
     let outputs: Vec<(PathBuf, PathBuf)> = sources
         .iter()
@@ -231,6 +275,8 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
             v
         })
         .collect();
+    let mut named = named;
+    named.extend(a.lambda_report.as_deref().map(|p| ("--lambda-report", p)));
     crate::io::output::check_outputs(&inputs, &named)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes: Vec<Vec<usize>> = sources.iter().map(|s| s.shape.clone()).collect();
@@ -244,7 +290,6 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         Workload::Tv(&shapes),
     )?;
     let opts = TvOptions {
-        lambda: a.lambda,
         tol: a.tol,
         max_iter: a.iters,
         positivity: a.positivity,
@@ -252,7 +297,8 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         ..TvOptions::default()
     };
     let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report(&bar);
+    let mut progress = report_watching(&bar, a.stop);
+    let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
         precision,
@@ -261,17 +307,24 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
             sources: &sources,
             delta: a.delta,
             opts,
+            lambda: a.lambda,
+            stop: a.stop,
+            sigma: a.sigma,
             progress: &mut progress,
+            on_trial: &mut on_trial,
+            on_warning: &mut |w| {
+                bar.suspend(|| eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS)))
+            },
         },
     );
     bar.finish_and_clear();
-    let (images, iterations) = result?;
+    let (images, stats) = result?;
     let took = t0.elapsed();
-    let why = if iterations < a.iters {
-        format!("relative change below {:e}", a.tol)
-    } else {
-        "iteration cap reached".into()
-    };
+    if let Some(search) = &stats.search {
+        print_lambda_choice(stats.lambda, search, a.lambda_report.as_deref(), &acq.label)?;
+    }
+    let why = why_stopped(stats.stop, a.tol);
+    let iterations = stats.iterations;
     println!(
         "separated {} sources ({}): {iterations} iterations ({why}) in {} on {}",
         sources.len(),
@@ -288,7 +341,12 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     for ((s, image), (out, png)) in sources.iter().zip(&images).zip(&outputs) {
         let png = a.png.then_some(png.as_path());
-        let title = format!("{}: source {}, TV, λ = {}", acq.label, s.name, a.lambda);
+        let title = format!(
+            "{}: source {}, TV, λ = {}",
+            acq.label,
+            s.name,
+            crate::render::fmt_value(stats.lambda)
+        );
         save_image(image, out, png, a.delta, &title)?;
         println!(
             "  {} {} -> {}",

@@ -2,16 +2,20 @@
 //! spectral TV, with a progress bar.
 
 use super::checks::{self, Workload};
-use super::tv::{progress_bar, report, ENERGY_EVERY};
+use super::tv::{
+    check_auto_args, noise_level, print_lambda_choice, progress_bar, report_trial, report_watching,
+    resolve_lambda, stop_rule, why_stopped, LambdaReport, ENERGY_EVERY,
+};
 use super::{check_image_outputs, fmt_duration, open};
 use crate::cli::SpectralArgs;
 use crate::dispatch::Job;
-use crate::error::{Error, Result};
+use crate::error::{one_line_text, Error, Result, MAX_MESSAGE_CHARS};
 use crate::io::array::{dtype_name, fmt_shape};
 use crate::io::{Acquisition, HostArray};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
-use epri_ops::recon::{tv_spectral, SpectralTvOptions, TvOptions, TvProgress, TvResult};
+use epri_ops::recon::lambda::LambdaTrial;
+use epri_ops::recon::{SpectralTvOptions, SpectralTvProblem, TvOptions, TvProgress, TvResult};
 use ndarray::Ix2;
 use std::time::Instant;
 
@@ -20,10 +24,13 @@ struct SpectralJob<'a> {
     acq: &'a Acquisition,
     args: &'a SpectralArgs,
     progress: &'a mut dyn FnMut(&TvProgress),
+    on_trial: &'a mut dyn FnMut(&LambdaTrial),
+    on_warning: &'a mut dyn FnMut(&str),
 }
 
 impl Job for SpectralJob<'_> {
-    type Output = TvResult<f64>;
+    /// The result (`lambda_unrm` the spatial weight), the spatial λ used and how it was chosen.
+    type Output = (TvResult<f64>, f64, Option<LambdaReport>);
     fn run<B: Backend, T: Real>(self, backend: &B) -> Result<Self::Output> {
         let a = self.args;
         let acq = self.acq;
@@ -45,9 +52,9 @@ impl Job for SpectralJob<'_> {
             .into_dimensionality::<Ix2>()
             .map_err(|e| Error::data(format!("fgrad: {e}")))?;
         let geom = Geometry::new(b.view(), T::of(a.delta), fgrad.view())?;
+        let noise = noise_level(proj.view(), a.sigma, a.lambda, a.stop, self.on_warning)?;
         let opts = SpectralTvOptions {
             tv: TvOptions {
-                lambda: a.lambda,
                 tol: a.tol,
                 max_iter: a.iters,
                 positivity: a.positivity,
@@ -58,21 +65,26 @@ impl Job for SpectralJob<'_> {
             lambda_spectral: a.lambda_spectral,
             absorption: a.absorption,
         };
-        let r = tv_spectral(
-            backend,
-            proj.view(),
-            &geom,
-            &a.shape.0,
-            &opts,
+        let mut problem = SpectralTvProblem::new(backend, proj.view(), &geom, &a.shape.0, &opts)?;
+        let (lambda, start, search) =
+            resolve_lambda(&mut problem, a.lambda, noise, a.tol, self.on_trial)?;
+        let (image, iterations, energy, stop) = problem.solve(
+            lambda,
+            start.as_ref(),
+            a.tol,
+            a.iters,
+            stop_rule(a.stop, noise),
             self.progress,
         )?;
-        Ok(TvResult {
-            image: r.image.mapv(|v| v.f64()),
-            iterations: r.iterations,
-            energy: r.energy,
-            lipschitz: r.lipschitz,
-            lambda_unrm: r.lambda_unrm,
-        })
+        let r = TvResult {
+            image: problem.download(&image)?.mapv(|v| v.f64()),
+            iterations,
+            energy,
+            lipschitz: problem.lipschitz(),
+            lambda_unrm: problem.lambda_unrm(lambda),
+            stop,
+        };
+        Ok((r, lambda, search))
     }
 }
 
@@ -97,7 +109,16 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
             shape[0]
         )));
     }
+    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
+    if let Some(report) = &a.lambda_report {
+        let mut outputs = vec![
+            ("--out", a.out.as_path()),
+            ("--lambda-report", report.as_path()),
+        ];
+        outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
+        crate::io::output::check_outputs(&acq.files, &outputs)?;
+    }
     let (device, precision) = open(&a.compute, acq.precision())?;
     checks::before_compute(
         &acq,
@@ -109,7 +130,8 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
         Workload::Spectral(shape),
     )?;
     let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report(&bar);
+    let mut progress = report_watching(&bar, a.stop);
+    let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
         precision,
@@ -117,24 +139,33 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
             acq: &acq,
             args: a,
             progress: &mut progress,
+            on_trial: &mut on_trial,
+            on_warning: &mut |w| {
+                bar.suspend(|| eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS)))
+            },
         },
     );
     bar.finish_and_clear();
-    let r = result?;
+    let (r, lambda, search) = result?;
     let took = t0.elapsed();
+    if let Some(search) = &search {
+        print_lambda_choice(lambda, search, a.lambda_report.as_deref(), &acq.label)?;
+    }
     let image = match precision {
         backend_core::Precision::F32 => HostArray::from_real(r.image.mapv(|v| v as f32)),
         backend_core::Precision::F64 => HostArray::from_real(r.image.clone()),
     };
-    finish(a, &acq, image, &r, took, &device.name(), precision)
+    finish(a, &acq, image, &r, lambda, took, &device.name(), precision)
 }
 
 /// Checks and writes the image (and its figure), then reports the run.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     a: &SpectralArgs,
     acq: &Acquisition,
     image: HostArray,
     r: &TvResult<f64>,
+    lambda: f64,
     took: std::time::Duration,
     device: &str,
     precision: backend_core::Precision,
@@ -145,16 +176,14 @@ fn finish(
         let u = image.to_f64();
         let title = format!(
             "{}: integrated intensity, spectral TV, λ = {}, λ_B = {}",
-            acq.label, a.lambda, a.lambda_spectral
+            acq.label,
+            crate::render::fmt_value(lambda),
+            a.lambda_spectral
         );
         let b: Vec<f64> = acq.b.to_f64().iter().copied().collect();
         crate::render::write_spectral_png(png, u.view(), &b, a.absorption, a.delta, &title)?;
     }
-    let why = if r.iterations < a.iters {
-        format!("relative change below {:e}", a.tol)
-    } else {
-        "iteration cap reached".into()
-    };
+    let why = why_stopped(r.stop, a.tol);
     println!(
         "spectral-spatial image {} ({}): {} iterations ({why}) in {} on {device}",
         fmt_shape(image.shape()),

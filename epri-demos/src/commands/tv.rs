@@ -3,7 +3,7 @@
 
 use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open, save_image};
-use crate::cli::{LambdaArg, TvArgs};
+use crate::cli::{LambdaArg, StopArg, TvArgs};
 use crate::dispatch::Job;
 use crate::error::Result;
 use crate::error::{one_line_text, Error, MAX_MESSAGE_CHARS};
@@ -14,9 +14,14 @@ use crate::render::{fmt_value, write_lambda_report};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
 use epri_ops::noise::estimate_noise;
-use epri_ops::recon::lambda::{choose_lambda, LambdaRule, LambdaSearchOptions, LambdaTrial};
+use epri_ops::recon::lambda::{
+    choose_lambda, LambdaProblem, LambdaRule, LambdaSearchOptions, LambdaTrial,
+};
+use epri_ops::recon::stop::{StopReason, StopRule};
 use epri_ops::recon::tv::{TvOptions, TvProblem, TvProgress};
 use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::ArrayView2;
+use std::path::Path;
 use std::time::Instant;
 
 /// Energy is evaluated every that many iterations with `--energy` (PyEPRI's examples use 20).
@@ -37,6 +42,8 @@ pub struct TvParams {
     pub iters: usize,
     /// Stopping tolerance.
     pub tol: f64,
+    /// Stopping rule.
+    pub stop: StopArg,
     /// Non-negativity constraint.
     pub positivity: bool,
     /// Evaluate the energy every [`ENERGY_EVERY`] iterations.
@@ -69,6 +76,8 @@ pub struct TvStats {
     pub search: Option<LambdaReport>,
     /// Iterations done.
     pub iterations: usize,
+    /// What ended the iterations.
+    pub stop: StopReason,
     /// Final energy.
     pub energy: f64,
     /// Lipschitz constant used.
@@ -115,51 +124,164 @@ impl Job for TvJob<'_> {
             energy_every: p.energy.then_some(ENERGY_EVERY),
             ..TvOptions::default()
         };
+        let noise = noise_level(proj.view(), p.sigma, p.lambda, p.stop, self.on_warning)?;
+        let opts = TvOptions {
+            stop: stop_rule(p.stop, noise),
+            ..opts
+        };
         let mut problem =
             TvProblem::new(backend, proj.view(), &geom, data.h.view(), &p.shape, &opts)?;
-        let (lambda, start, search) = match p.lambda {
-            LambdaArg::Value(l) => (l, None, None),
-            LambdaArg::Auto(rule) => {
-                let (sigma, estimated) = match p.sigma {
-                    Some(s) => (s, false),
-                    None => {
-                        let e = estimate_noise(proj.view())?;
-                        if e.first_order_ratio > CORRELATED_RATIO {
-                            (self.on_warning)(&format!(
-                                "the noise looks correlated along B (σ from first differences is {:.2} times σ from third differences, {:.4e}): the automatic λ assumes white noise; if it fails, give --lambda, or --sigma",
-                                e.first_order_ratio, e.sigma
-                            ));
-                        }
-                        (e.sigma, true)
-                    }
-                };
-                let search = LambdaSearchOptions {
-                    rule,
-                    sigma,
-                    trial_tol: p.tol,
-                    ..LambdaSearchOptions::default()
-                };
-                let choice = choose_lambda(&mut problem, &search, self.on_trial)?;
-                let report = LambdaReport {
-                    rule,
-                    sigma,
-                    estimated,
-                    trials: choice.trials,
-                    warning: choice.warning,
-                };
-                (choice.lambda, Some(choice.start), Some(report))
-            }
-        };
+        let (lambda, start, search) =
+            resolve_lambda(&mut problem, p.lambda, noise, p.tol, self.on_trial)?;
         let r = problem.solve(lambda, start.as_ref(), p.tol, p.iters, self.progress)?;
         let stats = TvStats {
             lambda,
             search,
             iterations: r.iterations,
+            stop: r.stop,
             energy: r.energy,
             lipschitz: problem.lipschitz(),
             lambda_unrm: problem.lambda_unrm(lambda),
         };
         Ok((HostArray::from_real(problem.download(&r.image)?), stats))
+    }
+}
+
+/// The noise level `(σ, estimated)` when an automatic λ or the discrepancy stop needs it:
+/// `given`, or estimated from the projections `proj` (with a warning through `on_warning` when
+/// the noise looks correlated along B); `None` when neither needs it.
+pub fn noise_level<T: Real>(
+    proj: ArrayView2<'_, T>,
+    given: Option<f64>,
+    lambda: LambdaArg,
+    stop: StopArg,
+    on_warning: &mut dyn FnMut(&str),
+) -> Result<Option<(f64, bool)>> {
+    if matches!(lambda, LambdaArg::Value(_)) && stop != StopArg::Discrepancy {
+        return Ok(None);
+    }
+    if let Some(s) = given {
+        return Ok(Some((s, false)));
+    }
+    let e = estimate_noise(proj)?;
+    if e.first_order_ratio > CORRELATED_RATIO {
+        on_warning(&format!(
+            "the noise looks correlated along B (σ from first differences is {:.2} times σ from third differences, {:.4e}): the automatic λ and the discrepancy stop assume white noise; if they fail, give --lambda, or --sigma",
+            e.first_order_ratio, e.sigma
+        ));
+    }
+    Ok(Some((e.sigma, true)))
+}
+
+/// The library's stopping rule for `--stop` (`noise` is `Some` for the discrepancy rule, see
+/// [`noise_level`]).
+pub fn stop_rule(stop: StopArg, noise: Option<(f64, bool)>) -> StopRule {
+    match (stop, noise) {
+        (StopArg::Discrepancy, Some((sigma, _))) => StopRule::Discrepancy { sigma, tau: 1.0 },
+        (StopArg::Gap, _) => StopRule::Gap,
+        _ => StopRule::Change,
+    }
+}
+
+/// The weight of `lambda`: as given, or chosen for `problem` by its rule from the noise level
+/// `noise` (trials of `tol`, reported to `on_trial`). Returns the weight, the warm start of the
+/// final solve and how it was chosen.
+pub fn resolve_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
+    problem: &mut P,
+    lambda: LambdaArg,
+    noise: Option<(f64, bool)>,
+    tol: f64,
+    on_trial: &mut dyn FnMut(&LambdaTrial),
+) -> Result<(f64, Option<P::Image>, Option<LambdaReport>)> {
+    let (rule, (sigma, estimated)) = match (lambda, noise) {
+        (LambdaArg::Value(l), _) => return Ok((l, None, None)),
+        (LambdaArg::Auto(rule), Some(n)) => (rule, n),
+        (LambdaArg::Auto(_), None) => {
+            return Err(Error::usage("an automatic λ needs the noise level"))
+        }
+    };
+    let search = LambdaSearchOptions {
+        rule,
+        sigma,
+        trial_tol: tol,
+        ..LambdaSearchOptions::default()
+    };
+    let choice = choose_lambda(problem, &search, on_trial)?;
+    let report = LambdaReport {
+        rule,
+        sigma,
+        estimated,
+        trials: choice.trials,
+        warning: choice.warning,
+    };
+    Ok((choice.lambda, Some(choice.start), Some(report)))
+}
+
+/// Refuses `--sigma` without an automatic λ or the discrepancy stop, and `--lambda-report`
+/// without an automatic λ.
+pub fn check_auto_args(
+    lambda: LambdaArg,
+    stop: StopArg,
+    sigma: Option<f64>,
+    lambda_report: Option<&Path>,
+) -> Result<()> {
+    let auto = matches!(lambda, LambdaArg::Auto(_));
+    if !auto && lambda_report.is_some() {
+        return Err(Error::usage(
+            "--lambda-report goes with --lambda auto (or auto:discrepancy)",
+        ));
+    }
+    if !auto && stop != StopArg::Discrepancy && sigma.is_some() {
+        return Err(Error::usage(
+            "--sigma goes with --lambda auto (or auto:discrepancy) or --stop discrepancy",
+        ));
+    }
+    Ok(())
+}
+
+/// Prints how λ was chosen (and its warning), and draws the trials into `report_path`.
+pub fn print_lambda_choice(
+    lambda: f64,
+    search: &LambdaReport,
+    report_path: Option<&Path>,
+    label: &str,
+) -> Result<()> {
+    if let Some(w) = &search.warning {
+        eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
+    }
+    let last = search.trials.iter().min_by(|a, b| {
+        (a.lambda / lambda)
+            .ln()
+            .abs()
+            .total_cmp(&(b.lambda / lambda).ln().abs())
+    });
+    println!(
+        "λ = {lambda:.4e} chosen by {} from {} trials (noise σ = {:.4e}, {}); residual of the nearest trial {:.4} m σ²",
+        match search.rule {
+            LambdaRule::Sure => "SURE (minimum of the estimated prediction error)",
+            LambdaRule::Discrepancy =>
+                "the discrepancy principle (half the λ whose residual reaches m σ²)",
+        },
+        search.trials.len(),
+        search.sigma,
+        if search.estimated {
+            "estimated from the data"
+        } else {
+            "given"
+        },
+        last.map_or(f64::NAN, |t| t.residual)
+    );
+    if let Some(path) = report_path {
+        write_lambda_report(path, &search.trials, lambda, search.rule, label)?;
+    }
+    Ok(())
+}
+
+/// Why a run stopped, for its summary line.
+pub fn why_stopped(stop: StopReason, tol: f64) -> String {
+    match stop {
+        StopReason::Change | StopReason::Gap => format!("{stop} = {tol:e}"),
+        _ => stop.to_string(),
     }
 }
 
@@ -189,8 +311,19 @@ pub fn progress_bar(max_iter: usize, tol: f64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// The progress callback: position and message of `bar`.
+/// The progress callback: position and message of `bar` (the relative change).
 pub fn report(bar: &ProgressBar) -> impl FnMut(&TvProgress) + '_ {
+    report_watching(bar, StopArg::Change)
+}
+
+/// The progress callback: position and message of `bar`, showing what the rule `stop`
+/// watches.
+pub fn report_watching(bar: &ProgressBar, stop: StopArg) -> impl FnMut(&TvProgress) + '_ {
+    let what = match stop {
+        StopArg::Change => "rel. change",
+        StopArg::Gap => "primal-dual residual",
+        StopArg::Discrepancy => "residual/(mσ²)",
+    };
     let mut last_energy = None;
     move |p: &TvProgress| {
         if p.energy.is_some() {
@@ -200,7 +333,7 @@ pub fn report(bar: &ProgressBar) -> impl FnMut(&TvProgress) + '_ {
         let energy = last_energy
             .map(|e| format!("  energy {e:.6e}"))
             .unwrap_or_default();
-        bar.set_message(format!("rel. change {:.2e}{energy}", p.relative_change));
+        bar.set_message(format!("{what} {:.3e}{energy}", p.watched));
         if let Some(work) = p.profile {
             bar.suspend(|| eprintln!("profile: iteration {}: {work}", p.iteration));
         }
@@ -224,12 +357,7 @@ pub fn report_trial(bar: &ProgressBar) -> impl FnMut(&LambdaTrial) + '_ {
 pub fn run(a: &TvArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
-    let auto = matches!(a.lambda, LambdaArg::Auto(_));
-    if !auto && (a.lambda_report.is_some() || a.sigma.is_some()) {
-        return Err(Error::usage(
-            "--lambda-report and --sigma go with --lambda auto (or auto:discrepancy)",
-        ));
-    }
+    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
     let mut outputs = vec![("--out", a.out.as_path())];
     outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
     outputs.extend(a.lambda_report.as_deref().map(|p| ("--lambda-report", p)));
@@ -252,12 +380,13 @@ pub fn run(a: &TvArgs) -> Result<()> {
         sigma: a.sigma,
         iters: a.iters,
         tol: a.tol,
+        stop: a.stop,
         positivity: a.positivity,
         energy: a.energy,
         eps: a.eps,
     };
     let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report(&bar);
+    let mut progress = report_watching(&bar, a.stop);
     let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
@@ -279,34 +408,9 @@ pub fn run(a: &TvArgs) -> Result<()> {
     let title = format!("{}: TV, λ = {}", acq.label, fmt_value(stats.lambda));
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
     if let Some(search) = &stats.search {
-        if let Some(w) = &search.warning {
-            eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
-        }
-        println!(
-            "λ = {:.4e} chosen by {} from {} trials (noise σ = {:.4e}, {})",
-            stats.lambda,
-            match search.rule {
-                LambdaRule::Sure => "SURE (minimum of the estimated prediction error)",
-                LambdaRule::Discrepancy =>
-                    "the discrepancy principle (half the λ whose residual reaches m σ²)",
-            },
-            search.trials.len(),
-            search.sigma,
-            if search.estimated {
-                "estimated from the data"
-            } else {
-                "given"
-            }
-        );
-        if let Some(path) = &a.lambda_report {
-            write_lambda_report(path, &search.trials, stats.lambda, search.rule, &acq.label)?;
-        }
+        print_lambda_choice(stats.lambda, search, a.lambda_report.as_deref(), &acq.label)?;
     }
-    let why = if stats.iterations < a.iters {
-        format!("relative change below {:e}", a.tol)
-    } else {
-        "iteration cap reached".into()
-    };
+    let why = why_stopped(stats.stop, a.tol);
     println!(
         "TV image {} ({}): {} iterations ({why}) in {} on {}",
         fmt_shape(image.shape()),

@@ -7,6 +7,7 @@
 //! 4D image). Everything stays on the device; the host receives two scalars per source and
 //! iteration for the stopping test.
 
+use super::stop::{GapState, StopReason, StopRule, TermRef};
 use super::tv::{TvOptions, TvProgress};
 use crate::error::{Error, Result};
 use crate::grad::{div_along, grad_along};
@@ -19,6 +20,8 @@ pub(crate) trait DataTerm<B: Backend, T: Real> {
     fn gradient(&mut self, u: &[B::Buffer<T>], out: &mut [B::Buffer<T>]) -> Result<()>;
     /// `f(u)`, e.g. `½ Σ_i ‖(A u)_i − s_i‖²`.
     fn fidelity(&mut self, u: &[B::Buffer<T>]) -> Result<f64>;
+    /// The number of measurements `m` (for the discrepancy rule's target `τ m σ²`).
+    fn measurements(&self) -> usize;
 }
 
 /// A support constraint on one image: the mask (`u <- u · [mask > 0]` after each primal step)
@@ -154,16 +157,19 @@ impl<B: Backend, T: Real> TotalVariation<B, T> {
     }
 }
 
-/// What a run returns: the images (on the device), the iteration count and the final energy.
+/// What a run returns: the images (on the device), the iteration count, the final energy and
+/// what stopped it.
 pub(crate) struct Solution<B: Backend, T: Real> {
     pub images: Vec<B::Buffer<T>>,
     pub iterations: usize,
     pub energy: f64,
+    pub stop: StopReason,
 }
 
 /// Runs the scheme from the initial images `u` (one per source, with an optional support each;
-/// `ū = u`, `p = 0`), TV over every axis of weight `steps.lambda`, until
-/// `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²` or `opts.max_iter` iterations, calling `progress`
+/// `ū = u`, `p = 0`), TV over every axis of weight `steps.lambda`, until `opts.stop` fires
+/// (see [`super::stop`]; the relative change sums over the images,
+/// `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²`) or `opts.max_iter` iterations, calling `progress`
 /// after each iteration (with the energy every `opts.energy_every` iterations) and then reading
 /// `opts.cancel` ([`Error::Cancelled`] when set).
 pub(crate) fn solve<B: Backend, T: Real>(
@@ -234,18 +240,49 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         Ok(DataTerm::fidelity(data, u)? + total)
     };
 
+    opts.stop.check()?;
     let tol2 = opts.tol * opts.tol;
     let tau = T::of(steps.tau);
+    // The discrepancy rule's target, ‖A u − s‖² <= τ_D m σ².
+    let target = match opts.stop {
+        StopRule::Discrepancy { sigma, tau } => {
+            Some(tau * data.measurements() as f64 * sigma * sigma)
+        }
+        _ => None,
+    };
+    let mut gap = match opts.stop {
+        StopRule::Gap => Some(
+            u.iter()
+                .zip(&p)
+                .map(|(x, pj)| GapState::new(backend, x.shape(), pj[0].shape(), pj.len()))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        _ => None,
+    };
     let mut iterations = 0;
+    let mut stop = StopReason::MaxIter;
     let mut counted = backend.profile();
     while iterations < opts.max_iter {
         data.gradient(&u, &mut gradf)?;
-        let (mut dsq, mut usq) = (0.0, 0.0);
+        let (mut dsq, mut usq, mut zsq) = (0.0, 0.0, 0.0);
         for j in 0..u.len() {
             let terms = &regs[j].terms;
+            if let Some(g) = gap.as_mut() {
+                g[j].before_dual(&p[j])?;
+            }
             for (pt, term) in p[j].iter_mut().zip(terms) {
                 let step = T::of(steps.sigma * term.weight);
                 backend.tv_dual_step(pt, &ubar[j], step, term.masks.as_ref())?;
+            }
+            if let Some(g) = gap.as_mut() {
+                let refs: Vec<TermRef<'_, B, T>> = terms
+                    .iter()
+                    .map(|t| TermRef {
+                        weight: t.weight,
+                        masks: t.masks.as_ref(),
+                    })
+                    .collect();
+                zsq += g[j].after_dual(&u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
             }
             if let Some(div) = scratch[j].as_mut() {
                 for (pt, term) in p[j].iter().zip(terms).skip(1) {
@@ -268,13 +305,45 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
             dsq += backend.sq_dist(&ubar[j], &u[j])?.f64();
             usq += backend.reduce(Reduce::SumSq, &u[j])?.f64();
         }
-        if !(dsq.is_finite() && usq.is_finite()) {
+        if !(dsq.is_finite() && usq.is_finite() && zsq.is_finite()) {
             return Err(Error::NonFinite(format!(
                 "the TV iterate at iteration {}: the projections, the spectrum or λ overflow the working precision (rescale the data, lower λ, or compute in f64)",
                 iterations + 1
             )));
         }
         iterations += 1;
+        let relative_change = (dsq / usq).sqrt();
+        // The quantity the rule watches, and whether it fires.
+        let (watched, fired) = match (opts.stop, target) {
+            (StopRule::Gap, _) => {
+                // The first iteration has no previous step (ubar − u = 0, p_old = 0).
+                let r = if iterations == 1 {
+                    f64::INFINITY
+                } else {
+                    (zsq.max(0.0) / usq).sqrt()
+                };
+                (r, (r < opts.tol).then_some(StopReason::Gap))
+            }
+            (StopRule::Discrepancy { sigma, .. }, Some(target)) => {
+                let m = data.measurements() as f64;
+                let r = 2.0 * DataTerm::fidelity(data, &u)?;
+                if !r.is_finite() {
+                    return Err(Error::NonFinite(format!(
+                        "the residual at iteration {iterations}"
+                    )));
+                }
+                let fired = if r <= target {
+                    Some(StopReason::Discrepancy)
+                } else {
+                    (dsq < tol2 * usq).then_some(StopReason::Change)
+                };
+                (r / (m * sigma * sigma), fired)
+            }
+            _ => (
+                relative_change,
+                (dsq < tol2 * usq).then_some(StopReason::Change),
+            ),
+        };
         let e = match opts.energy_every {
             Some(k) if iterations % k == 0 => Some(energy(data, &u)?),
             _ => None,
@@ -284,7 +353,8 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         counted = now;
         progress(&TvProgress {
             iteration: iterations,
-            relative_change: (dsq / usq).sqrt(),
+            relative_change,
+            watched,
             energy: e,
             profile,
         });
@@ -295,7 +365,8 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         {
             return Err(Error::Cancelled(iterations));
         }
-        if dsq < tol2 * usq {
+        if let Some(reason) = fired {
+            stop = reason;
             break;
         }
     }
@@ -304,5 +375,6 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         images: u,
         iterations,
         energy,
+        stop,
     })
 }

@@ -1,5 +1,9 @@
-//! Automatic choice of the TV weight `λ` of [`super::tv_monosrc`] from the noise level `σ` of
-//! the projections (see [`crate::noise`]).
+//! Automatic choice of the TV weight `λ` of a reconstruction from the noise level `σ` of the
+//! projections (see [`crate::noise`]): of [`super::tv_monosrc`] ([`TvProblem`]), of the source
+//! separation ([`super::tv_multisrc::MultiTvProblem`]) and of the spectral-spatial
+//! reconstruction ([`super::tv_spectral::SpectralTvProblem`], spatial weight), through the
+//! small interface [`LambdaProblem`] (solve for a `λ` from a start, project, swap the
+//! measured projections).
 //!
 //! Two rules:
 //!
@@ -27,9 +31,74 @@
 //! nearest `λ` already solved; the projector, Toeplitz kernel and Lipschitz constant are built
 //! once ([`TvProblem`]).
 
+use super::stop::StopRule;
 use super::tv::{TvProblem, TvProgress};
 use crate::error::{Error, Result};
 use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce};
+
+/// A reconstruction set up once whose weight `λ` [`choose_lambda`] can choose: the data term
+/// `½ Σ_i ‖(A u)_i − s_i‖²` over one or several measured sinograms `s_i` (on the device), and a
+/// solver for any `λ` from any start.
+pub trait LambdaProblem<B: Backend, T: Real> {
+    /// The unknown on the device: one image, or one per source.
+    type Image;
+    /// The backend the problem lives on.
+    fn backend(&self) -> &B;
+    /// Fails when the normalised weight `lambda` gives step sizes the working precision cannot
+    /// hold.
+    fn check_lambda(&self, lambda: f64) -> Result<()>;
+    /// The measured sinograms `s_i`, one per experimental setting.
+    fn sinograms(&self) -> &[B::Buffer<T>];
+    /// Replaces the measured sinograms (same shapes) and what depends on them (`A* s`).
+    fn set_sinograms(&mut self, s: &[B::Buffer<T>]) -> Result<()>;
+    /// `out_i <- (A u)_i`.
+    fn forward(&mut self, u: &Self::Image, out: &mut [B::Buffer<T>]) -> Result<()>;
+    /// Solves for the normalised weight `lambda` from `start` (default: the problem's initial
+    /// image) until the relative change falls below `tol` or `max_iter` iterations.
+    fn solve_for(
+        &mut self,
+        lambda: f64,
+        start: Option<&Self::Image>,
+        tol: f64,
+        max_iter: usize,
+    ) -> Result<Self::Image>;
+    /// A copy of `u` on the device.
+    fn clone_image(&self, u: &Self::Image) -> Result<Self::Image>;
+}
+
+impl<B: Backend, T: Real> LambdaProblem<B, T> for TvProblem<B, T> {
+    type Image = B::Buffer<T>;
+    fn backend(&self) -> &B {
+        TvProblem::backend(self)
+    }
+    fn check_lambda(&self, lambda: f64) -> Result<()> {
+        TvProblem::check_lambda(self, lambda)
+    }
+    fn sinograms(&self) -> &[B::Buffer<T>] {
+        std::slice::from_ref(self.projections())
+    }
+    fn set_sinograms(&mut self, s: &[B::Buffer<T>]) -> Result<()> {
+        self.set_projections(&s[0])
+    }
+    fn forward(&mut self, u: &Self::Image, out: &mut [B::Buffer<T>]) -> Result<()> {
+        self.project(u, &mut out[0])
+    }
+    fn solve_for(
+        &mut self,
+        lambda: f64,
+        start: Option<&Self::Image>,
+        tol: f64,
+        max_iter: usize,
+    ) -> Result<Self::Image> {
+        let mut quiet = |_: &TvProgress| {};
+        Ok(self
+            .solve_with(lambda, start, tol, max_iter, StopRule::Change, &mut quiet)?
+            .image)
+    }
+    fn clone_image(&self, u: &Self::Image) -> Result<Self::Image> {
+        Ok(TvProblem::backend(self).duplicate(u)?)
+    }
+}
 
 /// How `λ` is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,8 +153,8 @@ pub struct LambdaTrial {
     pub sure: Option<f64>,
 }
 
-/// The outcome of [`choose_lambda`].
-pub struct LambdaChoice<B: Backend, T: Real> {
+/// The outcome of [`choose_lambda`] (`I`: the problem's image type).
+pub struct LambdaChoice<I> {
     /// The chosen normalised weight.
     pub lambda: f64,
     /// For the discrepancy rule, `λ_DP` (the chosen `λ` is half of it).
@@ -93,7 +162,7 @@ pub struct LambdaChoice<B: Backend, T: Real> {
     /// Every trial, in the order solved.
     pub trials: Vec<LambdaTrial>,
     /// The trial image nearest to the chosen `λ` (a warm start for the final solve).
-    pub start: B::Buffer<T>,
+    pub start: I,
     /// Set for noise-only data (no signal above the noise, or the rule hit the largest `λ`):
     /// what happened, for the user.
     pub warning: Option<String>,
@@ -102,6 +171,14 @@ pub struct LambdaChoice<B: Backend, T: Real> {
 /// `‖s‖² / (m σ²)` below which the projections are reported as holding no signal above the
 /// noise.
 pub const NO_SIGNAL_ENERGY: f64 = 1.1;
+
+/// `‖A u_λ − s‖² / (m σ²)` above which a λ is taken as far over-regularised by the SURE search,
+/// which then starts lower: SURE `= residual − m σ² + 2σ² div` is minimal where the residual is
+/// near or below `m σ²`, and far above it the image barely changes with `λ` (a plateau of SURE,
+/// on which the walk would stop at random). Measured on the separation and spectral-spatial
+/// tests, whose best λ are 1e-4 and 1e-5 (the normalisations of PyEPRI put the mono-source
+/// optimum near 1, not theirs).
+pub const UNDERFIT_RESIDUAL: f64 = 1.5;
 
 /// Factor between `λ_DP` and the chosen `λ` for [`LambdaRule::Discrepancy`].
 pub const DISCREPANCY_FACTOR: f64 = 0.5;
@@ -121,29 +198,42 @@ fn nearest<U>(trials: &[LambdaTrial], images: &[Option<U>], lambda: f64) -> Opti
 }
 
 /// The trials run so far, with the image of each kept for warm starts.
-struct Search<'p, B: Backend, T: Real> {
-    problem: &'p mut TvProblem<B, T>,
+struct Search<'p, B: Backend, T: Real, P: LambdaProblem<B, T>> {
+    problem: &'p mut P,
     opts: &'p LambdaSearchOptions,
     trials: Vec<LambdaTrial>,
     /// The images of the trials, parallel to `trials`; only the [`KEPT_IMAGES`] nearest to the
     /// latest trial are kept (the others are `None`), which bounds the device memory.
-    images: Vec<Option<B::Buffer<T>>>,
+    images: Vec<Option<P::Image>>,
     /// `m σ²`.
     noise: f64,
+    /// The projections hold no signal above the noise (no decade steps down in SURE's search).
+    no_signal: bool,
+    /// Sinogram scratch `A u`, one per setting.
+    sino: Vec<B::Buffer<T>>,
     /// For SURE: the probe `b`, `s + ε b`, the measured `s`, and a sinogram scratch.
     probe: Option<Probe<B, T>>,
 }
 
+/// The Monte-Carlo divergence probe of SURE, one sinogram per setting each.
 struct Probe<B: Backend, T: Real> {
-    b: B::Buffer<T>,
-    perturbed: B::Buffer<T>,
-    measured: B::Buffer<T>,
-    sino: B::Buffer<T>,
-    sino_b: B::Buffer<T>,
+    b: Vec<B::Buffer<T>>,
+    perturbed: Vec<B::Buffer<T>>,
+    measured: Vec<B::Buffer<T>>,
+    sino_b: Vec<B::Buffer<T>>,
     eps: f64,
 }
 
-impl<B: Backend, T: Real> Search<'_, B, T> {
+/// `Σ_i ‖a_i − b_i‖²`.
+fn sq_dist<B: Backend, T: Real>(be: &B, a: &[B::Buffer<T>], b: &[B::Buffer<T>]) -> Result<f64> {
+    let mut s = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        s += be.sq_dist(x, y)?.f64();
+    }
+    Ok(s)
+}
+
+impl<B: Backend, T: Real, P: LambdaProblem<B, T>> Search<'_, B, T, P> {
     /// Solves for `lambda` warm-started from the trial with the nearest `log λ`.
     fn trial(&mut self, lambda: f64, report: &mut dyn FnMut(&LambdaTrial)) -> Result<LambdaTrial> {
         let (tol, iters) = (self.opts.trial_tol, self.opts.trial_iters);
@@ -152,27 +242,26 @@ impl<B: Backend, T: Real> Search<'_, B, T> {
             None => None,
         };
         let start = match start {
-            Some(u) => Some(self.problem.backend().duplicate(u)?),
+            Some(u) => Some(self.problem.clone_image(u)?),
             None => None,
         };
-        let mut quiet = |_: &TvProgress| {};
-        let sol = self
-            .problem
-            .solve(lambda, start.as_ref(), tol, iters, &mut quiet)?;
-        let residual = self.problem.residual(&sol.image)? / self.noise;
+        let image = self.problem.solve_for(lambda, start.as_ref(), tol, iters)?;
+        let be = self.problem.backend().clone();
+        self.problem.forward(&image, &mut self.sino)?;
+        let residual = sq_dist(&be, &self.sino, self.problem.sinograms())? / self.noise;
         let sure = match &mut self.probe {
             None => None,
             Some(p) => {
-                let be = self.problem.backend().clone();
-                self.problem.project(&sol.image, &mut p.sino)?;
-                self.problem.set_projections(&p.perturbed)?;
-                let sol_b = self
-                    .problem
-                    .solve(lambda, Some(&sol.image), tol, iters, &mut quiet)?;
-                self.problem.set_projections(&p.measured)?;
-                self.problem.project(&sol_b.image, &mut p.sino_b)?;
-                be.zip(Binary::Sub, &mut p.sino_b, &p.sino)?;
-                let div = be.dot(&p.b, &p.sino_b)?.f64() / p.eps;
+                self.problem.set_sinograms(&p.perturbed)?;
+                let image_b = self.problem.solve_for(lambda, Some(&image), tol, iters);
+                self.problem.set_sinograms(&p.measured)?;
+                self.problem.forward(&image_b?, &mut p.sino_b)?;
+                let mut div = 0.0;
+                for ((sb, s), b) in p.sino_b.iter_mut().zip(&self.sino).zip(&p.b) {
+                    be.zip(Binary::Sub, sb, s)?;
+                    div += be.dot(b, sb)?.f64();
+                }
+                let div = div / p.eps;
                 let sigma2 = self.opts.sigma * self.opts.sigma;
                 Some(residual - 1.0 + 2.0 * sigma2 * div / self.noise)
             }
@@ -189,7 +278,7 @@ impl<B: Backend, T: Real> Search<'_, B, T> {
         }
         report(&t);
         self.trials.push(t);
-        self.images.push(Some(sol.image));
+        self.images.push(Some(image));
         // Keep the KEPT_IMAGES images nearest to this λ.
         let mut kept: Vec<usize> = (0..self.trials.len())
             .filter(|&k| self.images[k].is_some())
@@ -206,7 +295,7 @@ impl<B: Backend, T: Real> Search<'_, B, T> {
     }
 
     /// The trials in the order solved, and the kept image nearest to `lambda`.
-    fn finish(mut self, lambda: f64) -> Result<(Vec<LambdaTrial>, B::Buffer<T>)> {
+    fn finish(mut self, lambda: f64) -> Result<(Vec<LambdaTrial>, P::Image)> {
         let k = nearest(&self.trials, &self.images, lambda)
             .ok_or_else(|| Error::Parameter("no λ trial was solved".into()))?;
         let image = self.images.swap_remove(k).expect("a kept image");
@@ -224,11 +313,11 @@ impl<B: Backend, T: Real> Search<'_, B, T> {
 /// unregularised image. Noise-only data (the residual stays below the target, or SURE keeps
 /// decreasing, up to the largest `λ`) are not an error: the largest `λ` is chosen and
 /// [`LambdaChoice::warning`] says why.
-pub fn choose_lambda<B: Backend, T: Real>(
-    problem: &mut TvProblem<B, T>,
+pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
+    problem: &mut P,
     opts: &LambdaSearchOptions,
     report: &mut dyn FnMut(&LambdaTrial),
-) -> Result<LambdaChoice<B, T>> {
+) -> Result<LambdaChoice<P::Image>> {
     let (lo, hi) = opts.range;
     if !(opts.sigma > 0.0 && opts.sigma.is_finite()) {
         return Err(Error::Parameter(format!(
@@ -236,7 +325,7 @@ pub fn choose_lambda<B: Backend, T: Real>(
             opts.sigma
         )));
     }
-    if !(lo > 0.0 && lo < hi && hi.is_finite()) || !(opts.tau > 0.0 && opts.tau.is_finite()) {
+    if !(lo > 0.0 && lo < hi && hi.is_finite() && opts.tau > 0.0 && opts.tau.is_finite()) {
         return Err(Error::Parameter(format!(
             "λ range {lo:e}..{hi:e}, τ = {} (need 0 < lo < hi and τ > 0)",
             opts.tau
@@ -255,35 +344,51 @@ pub fn choose_lambda<B: Backend, T: Real>(
         range: (lo, hi),
         ..opts.clone()
     };
-    let m = problem.num_measurements() as f64;
+    let be = problem.backend().clone();
+    let m: usize = problem.sinograms().iter().map(|s| s.len()).sum();
+    let m = m as f64;
     let noise = m * opts.sigma * opts.sigma;
     // ‖s‖² of pure noise is m σ² within a few (2/m)^½ (chi-square with m degrees of freedom)
     // and a few percent of error on an estimated σ: below NO_SIGNAL_ENERGY, the signal's
     // power is under a tenth of the noise's.
-    let energy = problem
-        .backend()
-        .reduce(Reduce::SumSq, problem.projections())?
-        .f64()
-        / noise;
+    let mut energy = 0.0;
+    for s in problem.sinograms() {
+        energy += be.reduce(Reduce::SumSq, s)?.f64();
+    }
+    let energy = energy / noise;
     let no_signal = (energy < NO_SIGNAL_ENERGY + 3.0 * (2.0 / m).sqrt()).then(|| {
         format!(
             "the projections hold no signal above the noise (‖s‖² = {energy:.4} m σ² at σ = {:.4e}): λ is chosen from noise alone",
             opts.sigma
         )
     });
+    let dup = |v: &[B::Buffer<T>]| -> Result<Vec<B::Buffer<T>>> {
+        Ok(v.iter()
+            .map(|x| be.duplicate(x))
+            .collect::<backend_core::Result<_>>()?)
+    };
+    let sino = dup(problem.sinograms())?;
     let probe = match opts.rule {
         LambdaRule::Discrepancy => None,
         LambdaRule::Sure => {
-            let be = problem.backend().clone();
-            let shape = problem.projections().shape().to_vec();
-            let b = be.randn(&shape, T::zero(), T::one(), opts.seed)?;
             let eps = opts.sigma / 5.0;
-            let measured = be.duplicate(problem.projections())?;
-            let mut perturbed = be.duplicate(&b)?;
-            be.axpby(T::one(), &measured, T::of(eps), &mut perturbed)?;
+            let measured = dup(problem.sinograms())?;
+            let mut b = Vec::with_capacity(measured.len());
+            let mut perturbed = Vec::with_capacity(measured.len());
+            for (i, s) in measured.iter().enumerate() {
+                let bi = be.randn(
+                    s.shape(),
+                    T::zero(),
+                    T::one(),
+                    opts.seed.wrapping_add(i as u64),
+                )?;
+                let mut pi = be.duplicate(&bi)?;
+                be.axpby(T::one(), s, T::of(eps), &mut pi)?;
+                b.push(bi);
+                perturbed.push(pi);
+            }
             Some(Probe {
-                sino: be.zeros(&shape)?,
-                sino_b: be.zeros(&shape)?,
+                sino_b: dup(&measured)?,
                 b,
                 perturbed,
                 measured,
@@ -297,6 +402,8 @@ pub fn choose_lambda<B: Backend, T: Real>(
         trials: Vec::new(),
         images: Vec::new(),
         noise,
+        no_signal: no_signal.is_some(),
+        sino,
         probe,
     };
     let (lambda, lambda_dp, warning) = match opts.rule {
@@ -325,8 +432,8 @@ pub fn choose_lambda<B: Backend, T: Real>(
 /// `λ_DP`: bracket the crossing of the residual with `τ` by factors of 10 from `λ = 1` (clamped
 /// to the range), then bisect in `log λ` (regula falsi on `log λ` against the residual) until
 /// the bracket is narrower than a factor 1.15 or after 8 steps.
-fn discrepancy<B: Backend, T: Real>(
-    s: &mut Search<'_, B, T>,
+fn discrepancy<B: Backend, T: Real, P: LambdaProblem<B, T>>(
+    s: &mut Search<'_, B, T, P>,
     report: &mut dyn FnMut(&LambdaTrial),
 ) -> Result<(f64, Option<String>)> {
     let (lo, hi) = s.opts.range;
@@ -391,19 +498,28 @@ fn discrepancy<B: Backend, T: Real>(
     Ok(((la + w * (lb - la)).exp(), None))
 }
 
-/// The SURE minimiser: from `λ = 1`, steps of a factor 4 downhill until SURE rises, then two
-/// golden-section refinements, and a parabola through the three best points in `log λ`.
-fn sure_minimum<B: Backend, T: Real>(
-    s: &mut Search<'_, B, T>,
+/// The SURE minimiser: from `λ = 1`, decades down while the residual exceeds
+/// [`UNDERFIT_RESIDUAL`], then steps of a factor 4 downhill until SURE rises, two golden-section
+/// refinements, and a parabola through the three best points in `log λ`.
+fn sure_minimum<B: Backend, T: Real, P: LambdaProblem<B, T>>(
+    s: &mut Search<'_, B, T, P>,
     report: &mut dyn FnMut(&LambdaTrial),
 ) -> Result<(f64, Option<String>)> {
     let (lo, hi) = s.opts.range;
-    let sure_at = |s: &mut Search<'_, B, T>, l: f64, report: &mut dyn FnMut(&LambdaTrial)| {
+    let sure_at = |s: &mut Search<'_, B, T, P>, l: f64, report: &mut dyn FnMut(&LambdaTrial)| {
         s.trial(l, report).map(|t| t.sure.expect("SURE trial"))
     };
     let step = 4f64;
+    // From λ = 1, decades down while the fit is far from the noise level: there SURE is a
+    // plateau (the image barely changes with λ) on which a walk would stop at random. Not for
+    // noise-only data, whose residual says nothing about the fit.
     let mut x1 = 1f64.clamp(lo, hi);
-    let mut f1 = sure_at(s, x1, report)?;
+    let mut t = s.trial(x1, report)?;
+    while t.residual > UNDERFIT_RESIDUAL && x1 > lo && !s.no_signal {
+        x1 = (x1 / 10.0).max(lo);
+        t = s.trial(x1, report)?;
+    }
+    let mut f1 = t.sure.expect("SURE trial");
     let mut x2 = (x1 * step).min(hi);
     let mut f2 = sure_at(s, x2, report)?;
     let dir = if f2 < f1 { step } else { 1.0 / step };

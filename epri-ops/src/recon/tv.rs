@@ -7,6 +7,7 @@
 //! host only receives two scalars per iteration (`‖u − u_old‖²` and `‖u‖²`) for the stopping test.
 
 use super::cp2016::{solve, DataTerm, Steps, Support};
+use super::stop::{StopReason, StopRule};
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::grad::{grad_norm_bound, gradient_masks};
@@ -38,8 +39,11 @@ pub struct TvOptions<T> {
     /// Dimensionless regularisation weight (PyEPRI's `lbda`); the TV weight actually used is
     /// `λ_unrm = (max h − min h) · P / (2^{d−1} π) · Nb / Bsw · δ^{d−1} · λ`. Must be > 0.
     pub lambda: f64,
-    /// Stopping tolerance: stop when `‖u − u_old‖ < tol ‖u‖`.
+    /// Stopping tolerance of the rules [`StopRule::Change`] (`‖u − u_old‖ < tol ‖u‖`, also
+    /// the fallback of [`StopRule::Discrepancy`]) and [`StopRule::Gap`].
     pub tol: f64,
+    /// The stopping rule (default: the relative change, as PyEPRI).
+    pub stop: StopRule,
     /// Iteration cap.
     pub max_iter: usize,
     /// Constrain `u ≥ 0`.
@@ -79,7 +83,7 @@ impl<T> TvOptions<T> {
                 self.tol, self.energy_every
             )));
         }
-        Ok(())
+        self.stop.check()
     }
 }
 
@@ -88,6 +92,7 @@ impl<T> Default for TvOptions<T> {
         TvOptions {
             lambda: 1.0,
             tol: 1e-5,
+            stop: StopRule::Change,
             max_iter: 1_000_000,
             positivity: false,
             mask: None,
@@ -108,6 +113,10 @@ pub struct TvProgress {
     pub iteration: usize,
     /// `‖u − u_old‖ / ‖u‖` of this iteration.
     pub relative_change: f64,
+    /// The quantity the stopping rule compares with its threshold: the relative change
+    /// ([`StopRule::Change`]), the relative primal–dual residual ([`StopRule::Gap`]; `∞` at the
+    /// first iteration), or `‖A u − s‖² / (m σ²)` ([`StopRule::Discrepancy`], stops at `τ`).
+    pub watched: f64,
     /// `E(u)` when this iteration is a multiple of `energy_every`.
     pub energy: Option<f64>,
     /// What this iteration asked of the device (launches, transfers, allocations) when the
@@ -128,6 +137,8 @@ pub struct TvResult<T> {
     pub lipschitz: f64,
     /// The TV weight actually used, `λ_unrm`.
     pub lambda_unrm: f64,
+    /// What ended the iterations.
+    pub stop: StopReason,
 }
 
 /// `λ_unrm` from PyEPRI's normalisation.
@@ -182,6 +193,22 @@ impl<B: Backend, T: Real> LeastSquares<B, T> {
     /// `A* s`, image shape.
     pub(crate) fn adj_proj(&self) -> &B::Buffer<T> {
         &self.adj_proj
+    }
+
+    /// The measured sinogram `s`, shape `(P, Nb)`.
+    pub(crate) fn projections(&self) -> &B::Buffer<T> {
+        &self.proj
+    }
+
+    /// Replaces `s` (same shape) and `A* s`.
+    pub(crate) fn set_projections(&mut self, proj: &B::Buffer<T>) -> Result<()> {
+        self.backend.copy(proj, &mut self.proj)?;
+        self.projector.adjoint(&self.proj, &mut self.adj_proj)
+    }
+
+    /// `out <- A u`, shape `(P, Nb)`.
+    pub(crate) fn project(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
+        self.projector.apply(u, out)
     }
 
     /// The backprojection scaled to fit the data best, `c A* s` with
@@ -253,6 +280,10 @@ impl<B: Backend, T: Real> DataTerm<B, T> for LeastSquares<B, T> {
     fn fidelity(&mut self, u: &[B::Buffer<T>]) -> Result<f64> {
         LeastSquares::fidelity(self, &u[0])
     }
+
+    fn measurements(&self) -> usize {
+        self.proj.len()
+    }
 }
 
 fn check_image_array<T: Real>(what: &str, a: &ArrayD<T>, shape: &[usize]) -> Result<()> {
@@ -298,6 +329,8 @@ pub struct TvSolution<B: Backend, T: Real> {
     pub iterations: usize,
     /// Final energy `½‖A u − s‖² + λ_unrm TV(u)`.
     pub energy: f64,
+    /// What ended the iterations.
+    pub stop: StopReason,
 }
 
 impl<B: Backend, T: Real> TvProblem<B, T> {
@@ -443,9 +476,7 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
     /// Replaces the measured projections `s` (shape `(P, Nb)`, on the device) and `A* s`; the
     /// default initial image and the Lipschitz constant do not change.
     pub fn set_projections(&mut self, proj: &B::Buffer<T>) -> Result<()> {
-        self.backend.copy(proj, &mut self.data.proj)?;
-        let data = &mut self.data;
-        data.projector.adjoint(&data.proj, &mut data.adj_proj)
+        self.data.set_projections(proj)
     }
 
     /// The measured projections `s`, shape `(P, Nb)`, on the device.
@@ -455,7 +486,7 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
 
     /// `out <- A u`, shape `(P, Nb)`.
     pub fn project(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<T>) -> Result<()> {
-        self.data.projector.apply(u, out)
+        self.data.project(u, out)
     }
 
     /// The squared residual `‖A u − s‖²`.
@@ -464,8 +495,9 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
     }
 
     /// Runs the iterations for the normalised weight `lambda` from `start` (default: the
-    /// initial image), until the relative change falls below `tol` or `max_iter` iterations,
-    /// calling `progress` after each iteration.
+    /// initial image), until the problem's stopping rule (`opts.stop` of [`new`](Self::new))
+    /// fires with the tolerance `tol`, or `max_iter` iterations, calling `progress` after each
+    /// iteration. [`solve_with`](Self::solve_with) takes the rule too.
     pub fn solve(
         &mut self,
         lambda: f64,
@@ -474,10 +506,24 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
         max_iter: usize,
         progress: &mut dyn FnMut(&TvProgress),
     ) -> Result<TvSolution<B, T>> {
+        self.solve_with(lambda, start, tol, max_iter, self.opts.stop, progress)
+    }
+
+    /// [`solve`](Self::solve) with the stopping rule `stop`.
+    pub fn solve_with(
+        &mut self,
+        lambda: f64,
+        start: Option<&B::Buffer<T>>,
+        tol: f64,
+        max_iter: usize,
+        stop: StopRule,
+        progress: &mut dyn FnMut(&TvProgress),
+    ) -> Result<TvSolution<B, T>> {
         let opts = TvOptions {
             lambda,
             tol,
             max_iter,
+            stop,
             ..self.opts.clone()
         };
         opts.check_solver()?;
@@ -515,6 +561,7 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
             image,
             iterations: solution.iterations,
             energy: solution.energy,
+            stop: solution.stop,
         })
     }
 
@@ -555,5 +602,6 @@ pub fn tv_monosrc<B: Backend, T: Real>(
         energy: solution.energy,
         lipschitz: problem.lipschitz(),
         lambda_unrm: problem.lambda_unrm(opts.lambda),
+        stop: solution.stop,
     })
 }
