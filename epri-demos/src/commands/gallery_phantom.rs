@@ -284,7 +284,7 @@ fn spectral(p: &Phantom4d, u: &Array4<f64>, out: &Path) -> Figures {
             };
             let title = format!("4D phantom, {what}: integrated intensity");
             let i = integrated_intensity(image.view(), db, false);
-            write_image_png(&out.join(&file), i.view(), p.delta, &title)?;
+            write_image_png(&out.join(&file), i.view().into_dyn(), p.delta, &title)?;
             figures.push((file, title));
         }
         let panels: Vec<CurvePanel> = (0..p.balls.len())
