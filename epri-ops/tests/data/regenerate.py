@@ -36,6 +36,16 @@ PHALANX = os.path.join(ROOT, "datasets", "phalanx-20220203")
 backend = pyepri.backends.create_numpy_backend()
 
 
+
+def index_runs(idx):
+    """The kept node indexes (sorted) as runs of consecutive values: an (R, 2) int32 array of
+    [first index, run length], about a hundred times smaller than the list itself."""
+    a = np.asarray(idx, dtype=np.int64)
+    breaks = np.flatnonzero(np.diff(a) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(a)]])
+    return np.stack([a[starts], ends - starts], axis=1).astype(np.int32)
+
 def save(case, arrays):
     d = os.path.join(HERE, case)
     os.makedirs(d, exist_ok=True)
@@ -119,7 +129,7 @@ def a_proj2d_f32():
     files = save(case, {
         "proj": proj, "backproj_measured": bp_measured, "backproj_proj": bp_proj,
         # The kept set only: the coordinates are checked in float64 (a_proj2d_f64).
-        "nodes_indexes": np.asarray(idx, dtype=np.int32),
+        "nodes_runs": index_runs(idx),
     })
     write_manifest(case, {
         "workload": case,
@@ -162,7 +172,7 @@ def a_proj2d_f64():
     files = save(case, {
         "B": B, "h": h, "fgrad": fgrad, "u": u, "proj": proj,
         "backproj_measured": bp_measured, "backproj_proj": bp_proj,
-        "nodes_x": x, "nodes_y": y, "nodes_indexes": np.asarray(idx, dtype=np.int32),
+        "nodes_x": x, "nodes_y": y, "nodes_runs": index_runs(idx),
     })
     write_manifest(case, {
         "workload": case,
