@@ -85,6 +85,29 @@ impl<T> TvOptions<T> {
         }
         self.stop.check()
     }
+
+    /// These options for one run of a planned problem (weight, tolerance, iteration cap and
+    /// stopping rule replaced), checked as [`Self::check_solver`] does.
+    pub(crate) fn for_run(
+        &self,
+        lambda: f64,
+        tol: f64,
+        max_iter: usize,
+        stop: StopRule,
+    ) -> Result<Self>
+    where
+        T: Clone,
+    {
+        let opts = TvOptions {
+            lambda,
+            tol,
+            max_iter,
+            stop,
+            ..self.clone()
+        };
+        opts.check_solver()?;
+        Ok(opts)
+    }
 }
 
 impl<T> Default for TvOptions<T> {
@@ -519,14 +542,7 @@ impl<B: Backend, T: Real> TvProblem<B, T> {
         stop: StopRule,
         progress: &mut dyn FnMut(&TvProgress),
     ) -> Result<TvSolution<B, T>> {
-        let opts = TvOptions {
-            lambda,
-            tol,
-            max_iter,
-            stop,
-            ..self.opts.clone()
-        };
-        opts.check_solver()?;
+        let opts = self.opts.for_run(lambda, tol, max_iter, stop)?;
         let steps = Steps::new::<T>(
             self.lipschitz,
             grad_norm_bound(self.dim),

@@ -332,14 +332,7 @@ impl<B: Backend, T: Real> MultiTvProblem<B, T> {
         stop: StopRule,
         progress: &mut dyn FnMut(&TvProgress),
     ) -> Result<MultiTvSolution<B, T>> {
-        let opts = TvOptions {
-            lambda,
-            tol,
-            max_iter,
-            stop,
-            ..self.opts.clone()
-        };
-        opts.check_solver()?;
+        let opts = self.opts.for_run(lambda, tol, max_iter, stop)?;
         let steps = self.steps(lambda)?;
         let be = &self.backend;
         let u = start

@@ -219,14 +219,7 @@ impl<B: Backend, T: Real> SpectralTvProblem<B, T> {
         stop: StopRule,
         progress: &mut dyn FnMut(&TvProgress),
     ) -> Result<(B::Buffer<T>, usize, f64, StopReason)> {
-        let opts = TvOptions {
-            lambda,
-            tol,
-            max_iter,
-            stop,
-            ..self.opts.clone()
-        };
-        opts.check_solver()?;
+        let opts = self.opts.for_run(lambda, tol, max_iter, stop)?;
         let steps = self.steps(lambda)?;
         let be = &self.backend;
         let bounds = self.bounds(lambda);
