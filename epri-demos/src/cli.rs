@@ -420,6 +420,14 @@ pub enum LineShapeArg {
     Voigt,
 }
 
+/// Calibration preset of `epri oximetry`: a published slope.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeArg {
+    /// Lithium naphthalocyanine microcrystals: 0.0312 G/mmHg (Pandian et al., Adv. Exp. Med.
+    /// Biol. 701 (2011) 29–36)
+    Linc,
+}
+
 /// The fit and calibration options of `epri oximetry` (what a command chaining a fit after
 /// a reconstruction also takes).
 #[derive(Args, Clone, Debug)]
@@ -439,9 +447,12 @@ pub struct OximetryFitArgs {
     /// writes PREFIX_po2.npy
     #[arg(long, value_name = "S", requires = "width0", allow_negative_numbers = true, value_parser = positive)]
     pub slope: Option<f64>,
-    /// Calibration: anoxic peak-to-peak linewidth of the probe, G
-    #[arg(long, value_name = "W0", requires = "slope", allow_negative_numbers = true, value_parser = non_negative)]
+    /// Calibration: anoxic peak-to-peak linewidth of the probe, G (with --slope or --probe)
+    #[arg(long, value_name = "W0", allow_negative_numbers = true, value_parser = non_negative)]
     pub width0: Option<f64>,
+    /// Calibration: a probe's published slope instead of --slope (with --width0, measured)
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with = "slope")]
+    pub probe: Option<ProbeArg>,
 }
 
 /// `epri oximetry`.

@@ -966,12 +966,32 @@ mod oximetry {
             &["--slope", "positive"],
         );
         run(&["--model", "cauchy"], &["--model", "cauchy"]);
+        run(&["--probe", "linc"], &["0.0312 G/mmHg", "--width0"]);
+        run(&["--width0", "0.1"], &["--slope, --probe"]);
+        let both = ["--probe", "linc", "--slope", "0.1", "--width0", "0"];
+        run(&both, &["--probe", "cannot be used with '--slope"]);
         // An output that is the image itself: PREFIX_width.npy with PREFIX = r when the image
         // is r_width.npy.
         let victim = dir.join("r_width.npy");
         std::fs::copy(&image, &victim).unwrap();
         let a = args(&victim, &field, &out);
         fails(&dir, &a, 2, &["r_width.npy", "input"]);
+    }
+
+    /// Lines of γ = 1 G (peak-to-peak 2/√3 G), linc (0.0312 G/mmHg), W0 = 1 G: pO2 ≈ 4.96.
+    #[test]
+    fn a_probe_preset_with_the_measured_width_gives_the_po2_map() {
+        let dir = scratch("oxi-probe");
+        let (image, field) = inputs(&dir);
+        let out = dir.join("r");
+        let mut a = args(&image, &field, &out);
+        a.extend_from_slice(&["--probe", "linc", "--width0", "1"]);
+        succeeds(&a);
+        let po2 =
+            ArrayD::<f32>::read_npy(std::fs::File::open(dir.join("r_po2.npy")).unwrap()).unwrap();
+        assert_eq!(po2.shape(), &[4, 3]);
+        let expected = (2.0 / 3f64.sqrt() - 1.0) / 0.0312;
+        assert!(po2.iter().all(|&p| (f64::from(p) - expected).abs() < 0.05));
     }
 
     #[test]

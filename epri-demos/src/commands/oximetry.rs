@@ -7,7 +7,7 @@
 //! `fit_and_write(&image, &job.plan(&field)?, job.calibration, prefix, ...)`.
 
 use super::output_path;
-use crate::cli::{LineShapeArg, OximetryArgs, OximetryFitArgs};
+use crate::cli::{LineShapeArg, OximetryArgs, OximetryFitArgs, ProbeArg};
 use crate::error::{Error, Result};
 use crate::io::array::fmt_shape;
 use crate::io::npy::{write_bool_npy, write_npy};
@@ -15,7 +15,7 @@ use crate::io::{read_array, HostArray};
 use crate::render::figure::{map_figure, AxisUnit};
 use backend_core::Precision;
 use epri_ops::oximetry::{
-    Calibration, FitMaps, FitOptions, Form, LineModel, Param, Profile, SpectrumFit, Status,
+    Calibration, FitMaps, FitOptions, Form, LineModel, Param, Probe, Profile, SpectrumFit, Status,
 };
 use ndarray::{ArrayD, Ix1};
 use std::path::{Path, PathBuf};
@@ -44,15 +44,27 @@ impl Job {
         } else {
             Form::Absorption
         };
-        let calibration = match (a.width0, a.slope) {
-            (Some(w0), Some(s)) => Some(
+        let probe = a.probe.map(|p| match p {
+            ProbeArg::Linc => Probe::LiNc,
+        });
+        let calibration = match (a.width0, a.slope, probe) {
+            (Some(w0), Some(s), None) => Some(
                 Calibration::new(w0, s)
                     .map_err(|e| Error::usage(format!("--width0/--slope: {e}")))?,
             ),
-            (None, None) => None,
+            (Some(w0), None, Some(p)) => Some(
+                Calibration::preset(p, w0).map_err(|e| Error::usage(format!("--width0: {e}")))?,
+            ),
+            (None, None, Some(p)) => {
+                return Err(Error::usage(format!(
+                    "--probe sets the slope only ({} G/mmHg): give the anoxic width of your batch with --width0",
+                    p.slope()
+                )))
+            }
+            (None, None, None) => None,
             _ => {
                 return Err(Error::usage(
-                    "--slope and --width0 go together: give both or neither",
+                    "a calibration is --width0 with one of --slope, --probe",
                 ))
             }
         };

@@ -12,12 +12,32 @@
 //! measured on the probe batch, at the field/frequency, temperature and medium of the
 //! experiment (the published values vary with all of these, and `width_0` also with the
 //! probe's concentration and the modulation amplitude): this module takes them from the user.
-//! No built-in probe presets are offered for that reason.
+//! [`Probe`]: published slopes checked against their source (no anoxic width is preset).
 
 use super::fit::{FitMaps, Status};
 use super::model::Param;
 use crate::error::{Error, Result};
 use ndarray::ArrayD;
+
+/// A probe with a published oxygen sensitivity, for [`Calibration::preset`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// LiNc microcrystals, 31.2 mG/mmHg: R. P. Pandian, S. M. Chacko, M. L. Kuppusamy, B. K.
+    /// Rivera, P. Kuppusamy, "Evaluation of lithium naphthalocyanine (LiNc) microcrystals for
+    /// biological EPR oximetry", Adv. Exp. Med. Biol. 701 (2011) 29–36,
+    /// doi:10.1007/978-1-4419-7756-4_5 (abstract; measured in J. Mater. Chem. 19 (2009) 4138). Band, medium, temperature and which width are not stated there: taken as
+    /// peak-to-peak (were it a Lorentzian FWHM, 31.2/√3 = 18.0 mG/mmHg peak-to-peak).
+    LiNc,
+}
+
+impl Probe {
+    /// The published oxygen sensitivity, G/mmHg (peak-to-peak width).
+    pub fn slope(self) -> f64 {
+        match self {
+            Probe::LiNc => 0.0312,
+        }
+    }
+}
 
 /// A linear linewidth calibration `pO2 = (width − width_0) / slope`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,6 +61,12 @@ impl Calibration {
             )));
         }
         Ok(Calibration { width0, slope })
+    }
+
+    /// The published slope of `probe` with the anoxic peak-to-peak width `width0` (G, ≥ 0)
+    /// measured on the batch under the experiment's conditions.
+    pub fn preset(probe: Probe, width0: f64) -> Result<Self> {
+        Calibration::new(width0, probe.slope())
     }
 
     /// The anoxic peak-to-peak width, G.
@@ -102,5 +128,13 @@ mod tests {
             let e = Calibration::new(w0, s).unwrap_err().to_string();
             assert!(e.contains("width_0") || e.contains("slope"), "{e}");
         }
+    }
+
+    #[test]
+    fn the_linc_preset_takes_its_published_slope_and_the_measured_width() {
+        let c = Calibration::preset(Probe::LiNc, 0.63).unwrap();
+        assert_eq!((c.width0(), c.slope()), (0.63, 0.0312));
+        assert!((c.po2(0.63 + 0.312) - 10.0).abs() < 1e-9);
+        assert!(Calibration::preset(Probe::LiNc, -0.1).is_err());
     }
 }

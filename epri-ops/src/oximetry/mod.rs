@@ -6,7 +6,7 @@
 //!   derivative) with analytic Jacobians, parametrised by the peak-to-peak width;
 //! * [`fit`]: the fit plan [`SpectrumFit`] (Levenberg–Marquardt from moment estimates,
 //!   parallel over voxels) and its result [`FitMaps`];
-//! * [`calibration`]: `pO2 = (width − width_0) / slope`.
+//! * [`calibration`]: `pO2 = (width − width_0) / slope`, with published slopes ([`Probe`]).
 //!
 //! Runs on host arrays (rayon): the fit of one voxel is a few hundred flops per field sample
 //! and iteration, with nothing to share between voxels.
@@ -15,6 +15,6 @@ pub mod calibration;
 pub mod fit;
 pub mod model;
 
-pub use calibration::Calibration;
+pub use calibration::{Calibration, Probe};
 pub use fit::{FitMaps, FitOptions, SpectrumFit, Status, VoxelFit};
 pub use model::{Form, LineModel, Param, Profile};
