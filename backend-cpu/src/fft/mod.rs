@@ -17,10 +17,10 @@ mod convolve;
 mod real;
 
 use crate::par::SharedMut;
-use real::HalfReal;
 use backend_core::fft::in_band;
 use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
 use rayon::prelude::*;
+use real::HalfReal;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -120,7 +120,7 @@ impl<T: Real> CpuFftPlan<T> {
             )
         });
         let last = dims[dims.len() - 1];
-        let half = (spec.kind == FftKind::R2C && last % 2 == 0)
+        let half = (spec.kind == FftKind::R2C && last.is_multiple_of(2))
             .then(|| HalfReal::new(last, &mut planners.c2c));
         let s = spec.spectrum_shape();
         CpuFftPlan {

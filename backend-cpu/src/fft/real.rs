@@ -57,7 +57,7 @@ impl<T: Real> HalfReal<T> {
         let (lo, hi) = output[1..h].split_at_mut((h - 1) / 2);
         let skip = hi.len() - lo.len();
         pairs::<T, true>(lo, &mut hi[skip..], &self.half_twiddles[1..], T::one());
-        if h % 2 == 0 {
+        if h.is_multiple_of(2) {
             output[h / 2] = output[h / 2].conj();
         }
     }
@@ -78,7 +78,7 @@ impl<T: Real> HalfReal<T> {
         let skip = hi.len() - lo.len();
         pairs::<T, false>(lo, &mut hi[skip..], &self.half_twiddles[1..], scale);
         let two = scale + scale;
-        if h % 2 == 0 {
+        if h.is_multiple_of(2) {
             input[h / 2] = input[h / 2].conj().scale(two);
         }
         self.inv

@@ -171,11 +171,28 @@ fn scale(exe: &str, sizes: &[usize], threads: usize, python_max: usize) -> Res<(
     println!("|---|---|---|---|---|---|---|---|");
     let mut rows: Vec<(usize, Measure)> = Vec::new();
     for &n in sizes {
-        let args = ["--scale-case".into(), n.to_string(), "--threads".into(), threads.to_string()];
+        let args = [
+            "--scale-case".into(),
+            n.to_string(),
+            "--threads".into(),
+            threads.to_string(),
+        ];
         let mine = measure(exe, &args)?;
         let py = if n <= python_max {
-            let t = measure("python3", &["bench/recon_pyepri.py".into(), format!("tv3d_cube{n}"), "1".into()])?;
-            format!("{:.2} | {:.1} | {:.0}", t.fields[2] / 1e3, t.fields[0], t.rss_mib)
+            let t = measure(
+                "python3",
+                &[
+                    "bench/recon_pyepri.py".into(),
+                    format!("tv3d_cube{n}"),
+                    "1".into(),
+                ],
+            )?;
+            format!(
+                "{:.2} | {:.1} | {:.0}",
+                t.fields[2] / 1e3,
+                t.fields[0],
+                t.rss_mib
+            )
         } else {
             "- | - | -".into()
         };
