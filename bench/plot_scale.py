@@ -43,8 +43,8 @@ def main():
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(sys.argv[2])
-    # Few colours: a 16-colour palette keeps the PNG small.
-    Image.open(sys.argv[2]).convert("RGB").quantize(16).save(sys.argv[2], optimize=True)
+    # Few colours: an 8-colour palette keeps the PNG small.
+    Image.open(sys.argv[2]).convert("RGB").quantize(8).save(sys.argv[2], optimize=True)
 
 
 if __name__ == "__main__":
