@@ -6,6 +6,9 @@ Workloads (datasets/ as .npy, float32):
 * tv3d_fusillo:  processing.tv_monosrc(proj, B, fgrad, 0.05, h, 500., (100, 50, 50), tol=1e-4, nitermax=500)
 * fbp2d_phalanx: processing.eprfbp2d(proj, fgrad, h, B, xgrid, ygrid, interp1, frequency_cutoff=0.1), 400x200, delta 8e-3
 * fbp3d_fusillo: processing.eprfbp3d(..., frequency_cutoff=0.1), 100x50x50, delta 0.05
+* tv3d_cubeN:    tv_monosrc(proj, B, fgrad, 5/N, h, 500., (N, N, N), tol=1e-4 for the Lipschitz
+                 power iteration, then 15 solver iterations at tol 0 (recon-bench --scale);
+                 prints `RESULT<TAB>case<TAB>median ms per iteration (4 to 14)<TAB>11<TAB>plan ms`
 
 Timing: median of REPS runs after one warm-up call (for TV the warm-up is the same call with
 nitermax=10, as in reference/BASELINE.md). PyEPRI gives finufft max(1, physical cores - 1)
@@ -56,6 +59,29 @@ def main():
         return out
 
     processing.optimization.tvsolver_cp2016 = counting_solver
+
+    if case.startswith("tv3d_cube"):
+        n = int(case[len("tv3d_cube"):])
+        stamps = []
+
+        def timed_solver(init, gradf, *args, **kwargs):
+            stamps.append(time.perf_counter())  # plan done
+            kwargs.update(tol=0.0, nitermax=15)
+
+            def timed_gradf(u):  # called once per iteration
+                stamps.append(time.perf_counter())
+                return gradf(u)
+
+            return solver(init, timed_gradf, *args, **kwargs)
+
+        processing.optimization.tvsolver_cp2016 = timed_solver
+        start = time.perf_counter()
+        processing.tv_monosrc(proj, B, fgrad, 5.0 / n, h, 500.0, (n, n, n),
+                              backend=backend, tol=1e-4)
+        steps = np.diff(stamps[1 + 3:])
+        print(f"RESULT\t{case}\t{float(np.median(steps)) * 1e3:.3f}\t{len(steps)}\t"
+              f"{(stamps[0] - start) * 1e3:.3f}")
+        return
 
     interp1 = lambda xp, fp, x: np.interp(x, xp.ravel(), fp.ravel(), left=0.0, right=0.0)
     if case == "tv2d_phalanx":

@@ -14,11 +14,13 @@
 //! the transformed sizes), the scale folded into the last pass.
 
 mod convolve;
+mod real;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
 use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
 use rayon::prelude::*;
+use real::HalfReal;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -88,6 +90,9 @@ pub struct CpuFftPlan<T: Real> {
     c2c: Vec<AxisFft<T>>,
     /// Real transforms of the last axis (R2C plans only).
     real: Option<RealPair<T>>,
+    /// The same through a half-length complex FFT without copies (R2C plans with an even last
+    /// axis): what [`Self::r2c`] and [`Self::c2r`] use when present.
+    half: Option<HalfReal<T>>,
     /// Complex sizes of the transformed axes (the last one halved for R2C).
     cdims: Vec<usize>,
 }
@@ -114,11 +119,15 @@ impl<T: Real> CpuFftPlan<T> {
                 planners.real.plan_fft_inverse(n),
             )
         });
+        let last = dims[dims.len() - 1];
+        let half = (spec.kind == FftKind::R2C && last.is_multiple_of(2))
+            .then(|| HalfReal::new(last, &mut planners.c2c));
         let s = spec.spectrum_shape();
         CpuFftPlan {
             spec: spec.clone(),
             c2c,
             real,
+            half,
             cdims: s[s.len() - spec.axes..].to_vec(),
         }
     }
@@ -161,6 +170,9 @@ impl<T: Real> CpuFftPlan<T> {
             .unwrap_or(0);
         if let Some((f, i)) = &self.real {
             scratch = scratch.max(f.get_scratch_len()).max(i.get_scratch_len());
+        }
+        if let Some(h) = &self.half {
+            scratch = scratch.max(h.scratch_len());
         }
         Work {
             lines: Vec::new(),
@@ -372,9 +384,13 @@ impl<T: Real> CpuFftPlan<T> {
             for (j, s) in chunk.chunks_mut(cslab).enumerate() {
                 let src = &input[(first + j) * rslab..(first + j + 1) * rslab];
                 for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
-                    w.real.copy_from_slice(i);
-                    fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                        .expect("buffer sizes follow the plan");
+                    if let Some(half) = &self.half {
+                        half.forward(i, o, &mut w.scratch);
+                    } else {
+                        w.real.copy_from_slice(i);
+                        fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
+                            .expect("buffer sizes follow the plan");
+                    }
                 }
                 if k > 1 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
@@ -414,6 +430,10 @@ impl<T: Real> CpuFftPlan<T> {
                 // SAFETY: slab `first + j` of the output belongs to this task.
                 let dst = unsafe { shared_out.slice((first + j) * rslab, rslab) };
                 for (i, o) in s.chunks_mut(m).zip(dst.chunks_mut(n)) {
+                    if let Some(half) = &self.half {
+                        half.inverse(i, o, scale, &mut w.scratch);
+                        continue;
+                    }
                     // numpy ignores the imaginary parts of the DC and Nyquist bins.
                     i[0].im = T::zero();
                     if n % 2 == 0 {

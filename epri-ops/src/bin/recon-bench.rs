@@ -15,6 +15,13 @@
 //! of `reps` timed calls, printed as `RESULT<TAB>case<TAB>median_ms<TAB>iterations`.
 //! `--breakdown` times the pieces of one TV iteration instead (Toeplitz `A*A`, dual step, primal
 //! step, the two stopping-test reductions) on both TV shapes.
+//! `--scale 64,128,256 [--python-max 64]`: TV 3D on cubes N³ with fusillo's projections and
+//! geometry, side 5 cm (δ = 5/N cm; the 5 x 2.5 x 2.5 cm field of view of the 100x50x50 example
+//! fits inside), λ = 500, eps 1e-6, each N in its own process (`--scale-case N`) under
+//! `/usr/bin/time -v`, PyEPRI too up to `--python-max`: plan time (projector, Toeplitz kernel on
+//! the (2N)³ grid, A*s, Lipschitz power iteration at tol 1e-4), the median time of one iteration
+//! over iterations 4 to 14 (run with tol 0), peak RSS, and the growth exponents between sizes
+//! (N³ log N gives ≈ 3.2). `bench/plot_scale.py` plots that output.
 //! `--threads` sets the rayon pool (default 2, both cores of the reference machine); PyEPRI
 //! runs its NUFFTs on one thread and numpy's FFTs are single-threaded.
 
@@ -24,7 +31,7 @@ use backend_core::{Backend, Reduce};
 use backend_cpu::CpuBackend;
 use common::{median_ms, npy, Res};
 use epri_ops::geometry::Geometry;
-use epri_ops::recon::{fbp, grid, tv_monosrc, TvOptions};
+use epri_ops::recon::{fbp, grid, tv_monosrc, TvOptions, TvProblem};
 use epri_ops::toeplitz::ToeplitzKernel;
 use ndarray::{Array1, Array2};
 use std::process::{Command, ExitCode};
@@ -122,6 +129,98 @@ fn run_case(case: &Case, reps: usize) -> Res<(f64, usize)> {
     Ok((times[times.len() / 2], iterations))
 }
 
+/// Iterations of a `--scale-case` run, and how many of the first are left out of the median.
+const SCALE_ITERS: usize = 14;
+const SCALE_SKIP: usize = 2;
+
+/// TV 3D on the cube `n³` (see the module doc): returns (median ms per iteration, iterations
+/// timed, plan ms).
+fn scale_case(n: usize) -> Res<(f64, usize, f64)> {
+    let be = CpuBackend::new()?;
+    let dataset = "fusillo-20091002";
+    let bgrid: Array1<f32> = npy(dataset, "B")?;
+    let h: Array1<f32> = npy(dataset, "h")?;
+    let fgrad: Array2<f32> = npy(dataset, "fgrad")?;
+    let proj: Array2<f32> = npy(dataset, "proj")?;
+    let geometry = Geometry::new(bgrid.view(), 5.0 / n as f32, fgrad.view())?;
+    let opts = TvOptions {
+        lambda: 500.0,
+        tol: 1e-4,
+        ..TvOptions::default()
+    };
+    let start = Instant::now();
+    let mut problem = TvProblem::new(&be, proj.view(), &geometry, h.view(), &[n; 3], &opts)?;
+    let plan_ms = start.elapsed().as_secs_f64() * 1e3;
+    let mut stamps = Vec::with_capacity(SCALE_ITERS);
+    problem.solve(opts.lambda, None, 0.0, SCALE_ITERS, &mut |_| {
+        stamps.push(Instant::now())
+    })?;
+    let mut times: Vec<f64> = stamps[SCALE_SKIP..]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+        .collect();
+    times.sort_by(f64::total_cmp);
+    Ok((times[times.len() / 2], times.len(), plan_ms))
+}
+
+/// Runs the `--scale` sizes, each in its own process; prints the table and growth exponents.
+fn scale(exe: &str, sizes: &[usize], threads: usize, python_max: usize) -> Res<()> {
+    println!("recon-bench --scale: TV 3D, fusillo geometry, cube of side 5 cm, CPU backend, {threads} rayon threads; PyEPRI 1.1.1 numpy, float32, eps 1e-6");
+    println!();
+    println!("| N | δ (cm) | epri plan (s) | epri ms/iter | epri peak RSS (MiB) | PyEPRI plan (s) | PyEPRI ms/iter | PyEPRI peak RSS (MiB) |");
+    println!("|---|---|---|---|---|---|---|---|");
+    let mut rows: Vec<(usize, Measure)> = Vec::new();
+    for &n in sizes {
+        let args = [
+            "--scale-case".into(),
+            n.to_string(),
+            "--threads".into(),
+            threads.to_string(),
+        ];
+        let mine = measure(exe, &args)?;
+        let py = if n <= python_max {
+            let t = measure(
+                "python3",
+                &[
+                    "bench/recon_pyepri.py".into(),
+                    format!("tv3d_cube{n}"),
+                    "1".into(),
+                ],
+            )?;
+            format!(
+                "{:.2} | {:.1} | {:.0}",
+                t.fields[2] / 1e3,
+                t.fields[0],
+                t.rss_mib
+            )
+        } else {
+            "- | - | -".into()
+        };
+        println!(
+            "| {n} | {:.5} | {:.2} | {:.1} | {:.0} | {py} |",
+            5.0 / n as f64,
+            mine.fields[2] / 1e3,
+            mine.fields[0],
+            mine.rss_mib
+        );
+        rows.push((n, mine));
+    }
+    println!();
+    for w in rows.windows(2) {
+        let (n0, a) = (w[0].0 as f64, &w[0].1);
+        let (n1, b) = (w[1].0 as f64, &w[1].1);
+        let e = |x: f64, y: f64| (y / x).ln() / (n1 / n0).ln();
+        let guide = e(n0.powi(3) * n0.ln(), n1.powi(3) * n1.ln());
+        println!(
+            "growth {n0}→{n1}: plan N^{:.2}, iteration N^{:.2}, peak RSS N^{:.2} (N³ log N: N^{guide:.2})",
+            e(a.fields[2], b.fields[2]),
+            e(a.fields[0], b.fields[0]),
+            e(a.rss_mib, b.rss_mib)
+        );
+    }
+    Ok(())
+}
+
 /// Times the pieces of one TV iteration on the shape of `case`.
 fn breakdown(case: &Case, reps: usize) -> Res<()> {
     let be = CpuBackend::new()?;
@@ -154,10 +253,10 @@ fn breakdown(case: &Case, reps: usize) -> Res<()> {
     Ok(())
 }
 
-/// One measured process: median ms, iterations, peak RSS in MiB.
+/// One measured process: the numbers of its `RESULT` line after the case name (median ms and
+/// iterations, then any others), peak RSS in MiB.
 struct Measure {
-    ms: f64,
-    iterations: usize,
+    fields: Vec<f64>,
     rss_mib: f64,
 }
 
@@ -174,12 +273,17 @@ fn measure(program: &str, args: &[String]) -> Res<Measure> {
     if !out.status.success() {
         return Err(format!("{program} {args:?} failed:\n{stdout}\n{stderr}").into());
     }
-    let fields: Vec<&str> = stdout
+    let fields = stdout
         .lines()
         .find(|l| l.starts_with("RESULT\t"))
         .ok_or_else(|| format!("{program}: no RESULT line in\n{stdout}"))?
         .split('\t')
-        .collect();
+        .skip(2)
+        .map(str::parse)
+        .collect::<Result<Vec<f64>, _>>()?;
+    if fields.len() < 2 {
+        return Err(format!("{program}: short RESULT line in\n{stdout}").into());
+    }
     let rss_kib: f64 = stderr
         .lines()
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
@@ -187,8 +291,7 @@ fn measure(program: &str, args: &[String]) -> Res<Measure> {
         .trim()
         .parse()?;
     Ok(Measure {
-        ms: fields.get(2).ok_or("short RESULT line")?.parse()?,
-        iterations: fields.get(3).ok_or("short RESULT line")?.parse()?,
+        fields,
         rss_mib: rss_kib / 1024.0,
     })
 }
@@ -213,6 +316,24 @@ fn main_res() -> Res<()> {
         .position(|a| a == "--case")
         .and_then(|i| args.get(i + 1));
 
+    if let Some(n) = value("--scale-case")? {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let (ms, timed, plan_ms) = pool.install(|| scale_case(n))?;
+        println!("RESULT\ttv3d_cube{n}\t{ms:.3}\t{timed}\t{plan_ms:.3}");
+        return Ok(());
+    }
+    if let Some(i) = args.iter().position(|a| a == "--scale") {
+        let sizes = args
+            .get(i + 1)
+            .ok_or("--scale needs a value")?
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<Vec<usize>, _>>()?;
+        let exe = std::env::current_exe()?.to_string_lossy().into_owned();
+        return scale(&exe, &sizes, threads, value("--python-max")?.unwrap_or(64));
+    }
     if args.iter().any(|a| a == "--breakdown") {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -267,16 +388,16 @@ fn main_res() -> Res<()> {
         };
         let (py_ms, py_it, py_rss, speedup) = match &theirs {
             Some(t) => (
-                format!("{:.1}", t.ms),
-                t.iterations.to_string(),
+                format!("{:.1}", t.fields[0]),
+                t.fields[1].to_string(),
                 format!("{:.0}", t.rss_mib),
-                format!("{:.1}x", t.ms / mine.ms),
+                format!("{:.1}x", t.fields[0] / mine.fields[0]),
             ),
             None => ("-".into(), "-".into(), "-".into(), "-".into()),
         };
         println!(
             "| {} | {:.1} | {} | {:.0} | {py_ms} | {py_it} | {py_rss} | {speedup} |",
-            case.name, mine.ms, mine.iterations, mine.rss_mib
+            case.name, mine.fields[0], mine.fields[1], mine.rss_mib
         );
     }
     Ok(())
