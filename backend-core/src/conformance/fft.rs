@@ -739,6 +739,78 @@ pub fn leading_axis_direct<B: Backend>(b: &B) {
     per_precision!(leading_axis_direct_t, b);
 }
 
+fn real_leading_axis_direct_t<B: Backend, T: Real>(b: &B) {
+    for shape in [&[6usize, 5][..], &[7, 3, 4], &[8, 3, 4], &[5, 4, 3, 2], &[64, 2, 3, 4]] {
+        let rank = shape.len();
+        let plan = |axes| {
+            b.fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
+                .unwrap()
+        };
+        let (all, trailing) = (plan(rank), plan(rank - 1));
+        let (n, m) = (shape[0], shape[0] / 2 + 1);
+        let half = crate::fft::leading_half_shape(shape);
+        let tol = tol::<T>(points(shape, rank));
+        // Forward: the first n/2 + 1 bins of the direct DFT along axis 0.
+        let x = host_randn::<T>(shape, 93);
+        let want = dft_axis(&x.mapv(|v| Z::new(v.f64(), 0.0)), 0, -1.0);
+        let want = want.slice_axis(Axis(0), Slice::from(0..m)).to_owned();
+        let input = b.upload(x.view()).unwrap();
+        for composed in [false, true] {
+            let mut out = b.zeros::<C<T>>(&half).unwrap();
+            if composed {
+                crate::fft::r2c_leading_composed(b, &all, &trailing, &input, &mut out).unwrap();
+            } else {
+                b.fft_r2c_leading(&all, &trailing, &input, &mut out).unwrap();
+            }
+            assert_rel(
+                &format!("real DFT along axis 0 {shape:?} (composed: {composed})"),
+                &c_flat(&b.download(&out).unwrap()),
+                &z_flat(&want),
+                tol,
+            );
+        }
+        // Inverse: numpy's irfft along axis 0 (the direct c2r along the last axis of the
+        // array with axis 0 moved last), the DC and Nyquist bins with imaginary parts.
+        let spec = crandn::<T>(&half, 94);
+        let mut last_first: Vec<usize> = (1..rank).collect();
+        last_first.push(0);
+        let mut first_last = vec![rank - 1];
+        first_last.extend(0..rank - 1);
+        let want = direct_c2r(&to_z(&spec).permuted_axes(last_first), 1, n)
+            .permuted_axes(first_last);
+        let want: Vec<f64> = want.iter().copied().collect();
+        for composed in [false, true] {
+            let mut input = b.upload(spec.view()).unwrap();
+            let mut out = b.zeros::<T>(shape).unwrap();
+            if composed {
+                crate::fft::c2r_leading_composed(b, &all, &trailing, &mut input, &mut out)
+                    .unwrap();
+            } else {
+                b.fft_c2r_leading(&all, &trailing, &mut input, &mut out)
+                    .unwrap();
+            }
+            assert_rel(
+                &format!("inverse real DFT along axis 0 {shape:?} (composed: {composed})"),
+                &super::as_f64(&b.download(&out).unwrap()),
+                &want,
+                tol,
+            );
+        }
+        // A spectrum of the wrong length is an error, both ways.
+        let mut wrong = b.zeros::<C<T>>(shape).unwrap();
+        let mut real = b.zeros::<T>(shape).unwrap();
+        assert!(b.fft_r2c_leading(&all, &trailing, &input, &mut wrong).is_err());
+        assert!(b.fft_c2r_leading(&all, &trailing, &mut wrong, &mut real).is_err());
+    }
+}
+
+/// The real DFT along axis 0 alone ([`Backend::fft_r2c_leading`]) and its inverse
+/// ([`Backend::fft_c2r_leading`]), each also through its composed body, odd and even lengths,
+/// ranks 2 to 4, against the direct DFT along that axis (numpy's `rfft` / `irfft`).
+pub fn real_leading_axis_direct<B: Backend>(b: &B) {
+    per_precision!(real_leading_axis_direct_t, b);
+}
+
 /// Pruned complex FFTs (zero-padded input; output needed in a band only) against the direct DFT.
 pub fn c2c_pruned_direct<B: Backend>(b: &B) {
     per_precision!(c2c_pruned_direct_t, b);

@@ -14,6 +14,7 @@
 //! the transformed sizes), the scale folded into the last pass.
 
 mod convolve;
+mod leading;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
