@@ -11,6 +11,11 @@ thread for memory_usage 2 (PyEPRI's wrappers), numpy's FFTs on one thread.
 
 Output (stdout): `RESULT<TAB>call<TAB>memory_usage<TAB>median_ms`.
 Usage: python3 bench/spectral4d_pyepri.py [REPS] [--kernel-modes=0,1]
+
+With `--peak=CALL,MODE` (CALL proj4d or backproj4d) it times nothing: it makes one call, the
+first in the process, and prints `PEAK<TAB>call<TAB>memory_usage<TAB>MiB`, the growth of the
+process' peak resident memory (VmHWM, reset through /proc/self/clear_refs after the inputs are
+made; Linux only) over that call: what spectral-bench reports as plan + call for epri.
 """
 import sys
 import time
@@ -28,6 +33,19 @@ def measure(name, mode, reps, call):
         call()
         times.append(time.perf_counter() - t)
     print(f"RESULT\t{name}\t{mode}\t{1e3 * float(np.median(times)):.1f}", flush=True)
+
+
+def peak_growth_mib(call):
+    """Growth of VmHWM (MiB) over `call()`, the peak reset just before."""
+    def vm(field):
+        with open("/proc/self/status") as f:
+            line = next(l for l in f if l.startswith(field))
+        return int(line.split()[1]) / 1024.0
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = vm("VmHWM:")
+    call()
+    return vm("VmHWM:") - before
 
 
 def main():
@@ -52,6 +70,18 @@ def main():
     backend = backends.create_numpy_backend()
     rng = np.random.default_rng(1)
     u = rng.random(shape, dtype=np.float32)
+    peak = [a.split("=")[1].split(",") for a in sys.argv[1:] if a.startswith("--peak=")]
+    if peak:
+        name, mode = peak[0][0], int(peak[0][1])
+        if name == "proj4d":
+            call = lambda: ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps,
+                                     memory_usage=mode)
+        else:
+            proj = rng.random((p, nb), dtype=np.float32)
+            call = lambda: ss.backproj4d(proj, delta, B, fgrad, shape, backend=backend,
+                                         eps=eps, memory_usage=mode)
+        print(f"PEAK\t{name}\t{mode}\t{peak_growth_mib(call):.1f}", flush=True)
+        return
     proj = ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps)
     for mode in (0, 1, 2):
         measure("proj4d", mode, reps, lambda: ss.proj4d(
