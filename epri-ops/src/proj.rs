@@ -169,7 +169,9 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
                         b.extract(&s.half, &[col.slice, 0, 0, 0], acc)?;
                         b.axpby(one, acc, one, &mut self.image_c)?;
                     }
-                    let slots = s.slots[col.slice].as_ref().expect("slots of a sampled slice");
+                    let slots = s.slots[col.slice]
+                        .as_ref()
+                        .expect("slots of a sampled slice");
                     b.scatter(&self.image_c, slots, &mut s.half)?;
                 }
                 s.axis.inverse(b, &mut s.half, out)?;
