@@ -11,11 +11,8 @@ thread for memory_usage 2 (PyEPRI's wrappers), numpy's FFTs on one thread.
 
 Output (stdout): `RESULT<TAB>call<TAB>memory_usage<TAB>median_ms`.
 Usage: python3 bench/spectral4d_pyepri.py [REPS] [--kernel-modes=0,1]
-
-With `--peak=CALL,MODE` (CALL proj4d or backproj4d) it times nothing: it makes one call, the
-first in the process, and prints `PEAK<TAB>call<TAB>memory_usage<TAB>MiB`, the growth of the
-process' peak resident memory (VmHWM, reset through /proc/self/clear_refs after the inputs are
-made; Linux only) over that call: what spectral-bench reports as plan + call for epri.
+--peak=CALL,MODE (proj4d or backproj4d): one first call, `PEAK<TAB>call<TAB>mode<TAB>MiB`,
+the growth of VmHWM over it (reset before; Linux), as spectral-bench's plan + call.
 """
 import sys
 import time
@@ -36,16 +33,14 @@ def measure(name, mode, reps, call):
 
 
 def peak_growth_mib(call):
-    """Growth of VmHWM (MiB) over `call()`, the peak reset just before."""
-    def vm(field):
+    def hwm():
         with open("/proc/self/status") as f:
-            line = next(l for l in f if l.startswith(field))
-        return int(line.split()[1]) / 1024.0
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
-    before = vm("VmHWM:")
+    before = hwm()
     call()
-    return vm("VmHWM:") - before
+    return hwm() - before
 
 
 def main():
@@ -73,13 +68,11 @@ def main():
     peak = [a.split("=")[1].split(",") for a in sys.argv[1:] if a.startswith("--peak=")]
     if peak:
         name, mode = peak[0][0], int(peak[0][1])
-        if name == "proj4d":
-            call = lambda: ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps,
-                                     memory_usage=mode)
-        else:
-            proj = rng.random((p, nb), dtype=np.float32)
-            call = lambda: ss.backproj4d(proj, delta, B, fgrad, shape, backend=backend,
-                                         eps=eps, memory_usage=mode)
+        proj = rng.random((p, nb), dtype=np.float32)
+        call = {"proj4d": lambda: ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps,
+                                            memory_usage=mode),
+                "backproj4d": lambda: ss.backproj4d(proj, delta, B, fgrad, shape, eps=eps,
+                                                    backend=backend, memory_usage=mode)}[name]
         print(f"PEAK\t{name}\t{mode}\t{peak_growth_mib(call):.1f}", flush=True)
         return
     proj = ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps)

@@ -283,13 +283,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         }
     }
 
-    /// The real DFT along axis 0 alone: `input` real of shape `(n, rest...)` (rank 2 to 4),
-    /// `out` its half spectrum along that axis, shape `(n/2 + 1, rest...)`,
-    /// `out[c, r] = Σ_l input[l, r] e^{−2iπ c l / n}` unscaled (numpy's `rfft` along axis 0; the
-    /// other bins are the conjugates `out[n − c] = conj(out[c])`). `all` and `trailing` are the
-    /// C2C plans of [`Self::fft_c2c_leading`] for `input`'s shape. The provided body
-    /// ([`crate::fft::r2c_leading_composed`]) allocates a complex `(n, rest...)` temporary per call
-    /// and runs [`Self::fft_c2c_leading`]; a backend may transform into the half spectrum directly.
+    /// numpy's `rfft` along axis 0: `input` real `(n, rest...)`, `out` `(n/2 + 1, rest...)`;
+    /// plans as [`Self::fft_c2c_leading`]. The provided body allocates a complex temporary.
     fn fft_r2c_leading<T: Real>(
         &self,
         all: &Self::FftPlan<T>,
@@ -300,14 +295,8 @@ pub trait Backend: Clone + Send + Sync + 'static {
         crate::fft::r2c_leading_composed(self, all, trailing, input, out)
     }
 
-    /// The inverse of [`Self::fft_r2c_leading`], numpy's `irfft(input, n, axis=0)`: `input` the
-    /// half spectrum `(n/2 + 1, rest...)` of a real `(n, rest...)` array `out`,
-    /// `out[l, r] = (1/n) Σ_{c=0}^{n−1} X[c, r] e^{+2iπ c l / n}` with `X` the Hermitian
-    /// extension (`X[n − c] = conj(input[c])`, the imaginary parts of the DC and, for even `n`,
-    /// Nyquist bins ignored). `input` is used as scratch: its contents are unspecified
-    /// afterwards. Plans as [`Self::fft_r2c_leading`]; the provided body
-    /// ([`crate::fft::c2r_leading_composed`]) allocates a complex `(n, rest...)` temporary per
-    /// call.
+    /// numpy's `irfft(input, n, axis=0)` (`1/n`), inverse of [`Self::fft_r2c_leading`];
+    /// `input` is scratch.
     fn fft_c2r_leading<T: Real>(
         &self,
         all: &Self::FftPlan<T>,

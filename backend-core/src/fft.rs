@@ -2,7 +2,7 @@
 
 use crate::backend::{Backend, DeviceBuffer};
 use crate::error::{check_shape, Error, Result};
-use crate::ops::{Binary, Direction, Part};
+use crate::ops::{Direction, Part};
 use crate::scalar::{Real, C};
 
 /// Complex-to-complex or real-to-complex (half spectrum) transform.
@@ -104,19 +104,15 @@ pub fn check_band(shape: &[usize], band: &[usize]) -> Result<()> {
     }
 }
 
-/// The shape of the half spectrum along axis 0 of a real array of shape `real`:
-/// `(n/2 + 1, rest...)`.
+/// `(n/2 + 1, rest...)`: the half spectrum along axis 0 of a real `(n, rest...)` array.
 pub fn leading_half_shape(real: &[usize]) -> Vec<usize> {
     let mut half = real.to_vec();
-    if let Some(n) = half.first_mut() {
-        *n = *n / 2 + 1;
-    }
+    half[0] = half[0] / 2 + 1;
     half
 }
 
-/// [`Backend::fft_r2c_leading`] from the primitives: the input made complex in a `(n, rest...)`
-/// temporary, [`Backend::fft_c2c_leading`] forward, its first `n/2 + 1` slices kept. Backends
-/// without a direct version use it.
+/// [`Backend::fft_r2c_leading`] from the primitives: `to_complex` into a temporary,
+/// [`Backend::fft_c2c_leading`], the first `n/2 + 1` slices kept.
 pub fn r2c_leading_composed<B: Backend, T: Real>(
     b: &B,
     all: &B::FftPlan<T>,
@@ -125,24 +121,15 @@ pub fn r2c_leading_composed<B: Backend, T: Real>(
     out: &mut B::Buffer<C<T>>,
 ) -> Result<()> {
     let shape = input.shape();
-    check_shape(
-        "fft_r2c_leading (half spectrum)",
-        &leading_half_shape(shape),
-        out.shape(),
-    )?;
+    check_shape("fft_r2c_leading", &leading_half_shape(shape), out.shape())?;
     let mut full = b.zeros::<C<T>>(shape)?;
     b.to_complex(input, &mut full)?;
     b.fft_c2c_leading(all, trailing, &mut full, Direction::Forward)?;
     b.extract(&full, &vec![0; shape.len()], out)
 }
 
-/// [`Backend::fft_c2r_leading`] from the primitives. With `A` the half spectrum `input`
-/// zero-padded to `(n, rest...)`, `irfft(input) = 2 Re(IDFT(A)) − (Re input[0] + (−1)^l Re
-/// input[n/2]) / n` (the second term for even `n` only): the bins `0 < c < n/2` stand for
-/// themselves and their conjugate mirrors, the DC and Nyquist bins once. Embeds `input` in a
-/// complex temporary, runs [`Backend::fft_c2c_leading`] inverse, keeps twice the real part and
-/// subtracts the DC and Nyquist slices (broadcast along axis 0 by [`Backend::zip`]). Backends
-/// without a direct version use it.
+/// [`Backend::fft_c2r_leading`] from the primitives: `irfft(X) = Re IDFT(Y)` with `Y` the
+/// zero-padded `X`, its bins `0 < c < n/2` doubled (they stand for their mirrors too).
 pub fn c2r_leading_composed<B: Backend, T: Real>(
     b: &B,
     all: &B::FftPlan<T>,
@@ -151,45 +138,28 @@ pub fn c2r_leading_composed<B: Backend, T: Real>(
     out: &mut B::Buffer<T>,
 ) -> Result<()> {
     let shape = out.shape().to_vec();
-    check_shape(
-        "fft_c2r_leading (half spectrum)",
-        &leading_half_shape(&shape),
-        input.shape(),
-    )?;
-    let n = shape[0];
-    let zero = vec![0; shape.len()];
-    let mut full = b.zeros::<C<T>>(&shape)?;
-    b.embed(input, &mut full, &zero)?;
-    b.fft_c2c_leading(all, trailing, &mut full, Direction::Inverse)?;
-    b.complex_part(&full, Part::Re, out)?;
-    drop(full);
-    b.scale(out, T::of(2.0))?;
-    // One slice of the input, real part, scaled by 1/n, in a (rows, rest...) buffer at row `row`.
-    let mut slice_shape = shape.clone();
-    slice_shape[0] = 1;
-    let bin_over_n = |bin: usize, rows: usize, row: usize| -> Result<B::Buffer<T>> {
-        let mut offset = zero.clone();
-        offset[0] = bin;
-        let mut z = b.zeros::<C<T>>(&slice_shape)?;
-        b.extract(input, &offset, &mut z)?;
-        let mut re = b.zeros::<T>(&slice_shape)?;
-        b.complex_part(&z, Part::Re, &mut re)?;
-        b.scale(&mut re, T::one() / T::of(n as f64))?;
-        let mut at = slice_shape.clone();
-        at[0] = rows;
-        let mut placed = b.zeros::<T>(&at)?;
-        offset[0] = row;
-        b.embed(&re, &mut placed, &offset)?;
-        Ok(placed)
-    };
-    b.zip(Binary::Sub, out, &bin_over_n(0, 1, 0)?)?;
-    if n % 2 == 0 {
-        // (Re input[n/2] / n, −Re input[n/2] / n): the alternating sign along axis 0.
-        let mut alternating = bin_over_n(n / 2, 2, 0)?;
-        b.axpby(-T::one(), &bin_over_n(n / 2, 2, 1)?, T::one(), &mut alternating)?;
-        b.zip(Binary::Sub, out, &alternating)?;
+    let half = leading_half_shape(&shape);
+    check_shape("fft_c2r_leading", &half, input.shape())?;
+    let (mut at, mut mid) = (vec![0; shape.len()], half.clone());
+    mid[0] = (shape[0] - 1) / 2;
+    if mid[0] > 0 {
+        // input += input · [0 < c < n/2]
+        let mut w = b.zeros::<C<T>>(&half)?;
+        at[0] = 1;
+        b.embed(&b.full(&mid, C::new(T::one(), T::zero()))?, &mut w, &at)?;
+        b.cmul(&mut w, input, false)?;
+        b.axpby(
+            C::new(T::one(), T::zero()),
+            &w,
+            C::new(T::one(), T::zero()),
+            input,
+        )?;
+        at[0] = 0;
     }
-    Ok(())
+    let mut full = b.zeros::<C<T>>(&shape)?;
+    b.embed(input, &mut full, &at)?;
+    b.fft_c2c_leading(all, trailing, &mut full, Direction::Inverse)?;
+    b.complex_part(&full, Part::Re, out)
 }
 
 /// [`Backend::fft_convolve`] from the primitives: `embed`, `fft_r2c`, `cmul`, `fft_c2r`,

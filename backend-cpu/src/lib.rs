@@ -427,8 +427,8 @@ impl Backend for CpuBackend {
         input: &CpuBuffer<T>,
         out: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        let op = "fft_r2c_leading";
-        check::fft_real_leading(op, all.spec(), trailing.spec(), input.shape(), out.shape())?;
+        let (a, t) = (all.spec(), trailing.spec());
+        check::fft_real_leading("fft_r2c_leading", a, t, input.shape(), out.shape())?;
         all.r2c_leading(input.as_slice(), out.as_mut_slice())
     }
 
@@ -439,8 +439,8 @@ impl Backend for CpuBackend {
         input: &mut CpuBuffer<C<T>>,
         out: &mut CpuBuffer<T>,
     ) -> Result<()> {
-        let op = "fft_c2r_leading";
-        check::fft_real_leading(op, all.spec(), trailing.spec(), out.shape(), input.shape())?;
+        let (a, t) = (all.spec(), trailing.spec());
+        check::fft_real_leading("fft_c2r_leading", a, t, out.shape(), input.shape())?;
         all.c2r_leading(input.as_slice(), out.as_mut_slice())
     }
 

@@ -51,11 +51,8 @@ impl Default for ProjectorOptions {
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
 /// [`backend_core::nufft::choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
-/// buffer: `apply` and `adjoint` allocate nothing (spectral-spatial operators: on backends
-/// with a direct [`Backend::fft_r2c_leading`] / [`Backend::fft_c2r_leading`], the CPU one;
-/// the provided bodies the GPU backends use allocate a complex `(Nb, Ny, Nx, Nz)` temporary per
-/// call). A spectral-spatial operator holds the image's half spectrum along B,
-/// `(Nb/2 + 1, Ny, Nx, Nz)` complex, never the full one.
+/// buffer: `apply` and `adjoint` allocate nothing (4D on the GPU backends: the temporary of
+/// [`Backend::fft_r2c_leading`]'s provided body).
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
     nodes: FrequencyNodes<T>,
@@ -72,11 +69,9 @@ struct FourierCore<B: Backend, T: Real> {
     indexes: B::Buffer<u32>,
     /// `δ^d Ĥ(α_m)` per node (`Ĥ` the column factor of a spectral-spatial image).
     fwd: B::Buffer<C<T>>,
-    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion).
-    /// For a spectral-spatial image times `Nb` (undoing the `1/Nb` of the spectral inverse DFT)
-    /// and halved off the DC column: the inverse real DFT along the spectral axis doubles the
-    /// bins `0 < α < Nb/2` (rfft mode), and in full mode the bins `α` and `−α` are summed into
-    /// one bin of the half spectrum, where they count twice.
+    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion);
+    /// for a spectral-spatial image times `Nb` (undoing the `1/Nb` of the irfft along B) and
+    /// halved off the DC column (the irfft doubles the bins `0 < α < Nb/2`).
     adj: B::Buffer<C<T>>,
     /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
     plans: Option<(NufftPlan<B, T>, NufftPlan<B, T>)>,
@@ -90,14 +85,11 @@ struct FourierCore<B: Backend, T: Real> {
 /// The spectral axis of a spectral-spatial projector.
 struct SpectralStage<B: Backend, T: Real> {
     axis: SpectralAxisFft<B, T>,
-    /// The half spectrum of the image along the spectral axis, `(Nb/2 + 1, Ny, Nx, Nz)`: slice
-    /// `s` holds the bin `α = s`, and `α = −s` as its conjugate (the image is real).
+    /// The rfft of the image along B, `(Nb/2 + 1, Ny, Nx, Nz)` (`α = −s`: conj of slice `s`).
     half: B::Buffer<C<T>>,
-    /// Full mode only: a slice `(1, Ny, Nx, Nz)` of `half` read back, to which the adjoint adds
-    /// a negative-frequency column.
+    /// Full mode: a slice `(1, Ny, Nx, Nz)` of `half`, summed with the `α < 0` columns.
     acc: Option<B::Buffer<C<T>>>,
-    /// Flat positions `s·Ny·Nx·Nz + i` of slice `s` of `half`, shape `(Ny·Nx·Nz,)`, for each
-    /// slice some column samples.
+    /// Per slice `s` that columns sample, its flat positions in `half`, shape `(Ny·Nx·Nz,)`.
     slots: Vec<Option<B::Buffer<u32>>>,
     /// The NUFFTs of the spatial slices, one point set per entry of `columns` (the nodes of
     /// that column): one fine grid for all the columns.
@@ -107,13 +99,11 @@ struct SpectralStage<B: Backend, T: Real> {
     columns: Vec<Column<B, T>>,
 }
 
-/// One spectral column of frequency `α`: its nodes only (point set of the spectral stage's
-/// NUFFTs), so that each node is interpolated from (spread onto) the one spatial spectrum it
-/// samples: slice `|α|` of the half spectrum, conjugated when `α < 0` (full mode).
+/// One spectral column `α`: its nodes only (point set of the spectral stage's NUFFTs), so that
+/// each node is interpolated from (spread onto) the one spatial spectrum it samples.
 struct Column<B: Backend, T: Real> {
-    /// The slice `|α|` of the half spectrum.
+    /// `|α|`, its slice of `half`, conjugated when `negative` (`α < 0`, full mode).
     slice: usize,
-    /// `α < 0`: the column samples the conjugate of its slice.
     negative: bool,
     /// Positions `m` of the column's nodes in the node list, shape `(M_c,)`.
     pos: B::Buffer<u32>,
@@ -158,8 +148,7 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
             Some(s) => {
                 let one = C::new(T::one(), T::zero());
                 b.fill(&mut s.half, C::new(T::zero(), T::zero()))?;
-                // Columns by increasing index: a negative frequency comes after its positive
-                // twin, and adds its conjugate to the twin's slice.
+                // By increasing column: `α < 0` after `−α`, added to its slice as conj.
                 for (k, col) in s.columns.iter_mut().enumerate() {
                     b.gather(&self.values, &col.pos, &mut col.values)?;
                     s.type1.execute_set(k, &col.values, &mut self.image_c)?;

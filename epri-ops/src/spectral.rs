@@ -48,12 +48,9 @@ pub fn column_factor<T: Real>(geometry: &Geometry<T>, alpha: i64, absorption: bo
     }
 }
 
-/// The real DFT along axis 0 of real arrays of one shape `(Nb, rest...)` (1 to 3 trailing
-/// axes) into their half spectrum `(Nb/2 + 1, rest...)` (the bins `α = 0 … Nb/2`; the others
-/// are their conjugates), and back, planned once: [`Backend::fft_r2c_leading`] and
-/// [`Backend::fft_c2r_leading`] with their C2C plans of every axis and of the trailing ones.
-/// numpy's convention: the forward transform `e^{−2iπ α l / Nb}` is unscaled, the inverse
-/// (`irfft`) scaled by `1/Nb`.
+/// numpy's `rfft` / `irfft` along axis 0 of real arrays `(Nb, rest...)` (1 to 3 trailing axes),
+/// half spectrum `(Nb/2 + 1, rest...)` (`α = 0 … Nb/2`), planned once:
+/// [`Backend::fft_r2c_leading`] and [`Backend::fft_c2r_leading`].
 pub struct SpectralAxisFft<B: Backend, T: Real> {
     all: B::FftPlan<T>,
     trailing: B::FftPlan<T>,
@@ -70,7 +67,7 @@ impl<B: Backend, T: Real> SpectralAxisFft<B, T> {
         })
     }
 
-    /// The shape of the half spectrum, `(Nb/2 + 1, rest...)`.
+    /// `(Nb/2 + 1, rest...)`.
     pub fn half_shape(&self) -> &[usize] {
         &self.half_shape
     }
@@ -80,8 +77,7 @@ impl<B: Backend, T: Real> SpectralAxisFft<B, T> {
         Ok(backend.fft_r2c_leading(&self.all, &self.trailing, u, half)?)
     }
 
-    /// `out <- irfft(half)` along axis 0, scaled by `1/Nb` (the imaginary parts of the DC and
-    /// Nyquist bins ignored); `half` is overwritten.
+    /// `out <- irfft(half)` along axis 0 (scaled by `1/Nb`); `half` is overwritten.
     pub fn inverse(
         &self,
         backend: &B,

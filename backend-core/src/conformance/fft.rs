@@ -740,73 +740,58 @@ pub fn leading_axis_direct<B: Backend>(b: &B) {
 }
 
 fn real_leading_axis_direct_t<B: Backend, T: Real>(b: &B) {
-    for shape in [&[6usize, 5][..], &[7, 3, 4], &[8, 3, 4], &[5, 4, 3, 2], &[64, 2, 3, 4]] {
-        let rank = shape.len();
+    for shape in [
+        &[6usize, 5][..],
+        &[7, 3, 4],
+        &[8, 3, 4],
+        &[5, 4, 3, 2],
+        &[64, 2, 3, 4],
+    ] {
+        let r = shape.len();
         let plan = |axes| {
             b.fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
                 .unwrap()
         };
-        let (all, trailing) = (plan(rank), plan(rank - 1));
-        let (n, m) = (shape[0], shape[0] / 2 + 1);
+        let (all, trailing) = (plan(r), plan(r - 1));
         let half = crate::fft::leading_half_shape(shape);
-        let tol = tol::<T>(points(shape, rank));
-        // Forward: the first n/2 + 1 bins of the direct DFT along axis 0.
         let x = host_randn::<T>(shape, 93);
         let want = dft_axis(&x.mapv(|v| Z::new(v.f64(), 0.0)), 0, -1.0);
-        let want = want.slice_axis(Axis(0), Slice::from(0..m)).to_owned();
         let input = b.upload(x.view()).unwrap();
-        for composed in [false, true] {
-            let mut out = b.zeros::<C<T>>(&half).unwrap();
-            if composed {
-                crate::fft::r2c_leading_composed(b, &all, &trailing, &input, &mut out).unwrap();
-            } else {
-                b.fft_r2c_leading(&all, &trailing, &input, &mut out).unwrap();
-            }
-            assert_rel(
-                &format!("real DFT along axis 0 {shape:?} (composed: {composed})"),
-                &c_flat(&b.download(&out).unwrap()),
-                &z_flat(&want),
-                tol,
-            );
-        }
-        // Inverse: numpy's irfft along axis 0 (the direct c2r along the last axis of the
-        // array with axis 0 moved last), the DC and Nyquist bins with imaginary parts.
+        let mut out = b.zeros::<C<T>>(&half).unwrap();
+        b.fft_r2c_leading(&all, &trailing, &input, &mut out)
+            .unwrap();
+        let want = z_flat(&want.slice_axis(Axis(0), Slice::from(0..half[0])).to_owned());
+        let tol = tol::<T>(points(shape, r));
+        assert_rel(
+            &format!("rfft axis 0 {shape:?}"),
+            &c_flat(&b.download(&out).unwrap()),
+            &want,
+            tol,
+        );
+        // irfft: the direct c2r along the last axis, with axis 0 moved there and back.
         let spec = crandn::<T>(&half, 94);
-        let mut last_first: Vec<usize> = (1..rank).collect();
-        last_first.push(0);
-        let mut first_last = vec![rank - 1];
-        first_last.extend(0..rank - 1);
-        let want = direct_c2r(&to_z(&spec).permuted_axes(last_first), 1, n)
-            .permuted_axes(first_last);
-        let want: Vec<f64> = want.iter().copied().collect();
-        for composed in [false, true] {
-            let mut input = b.upload(spec.view()).unwrap();
-            let mut out = b.zeros::<T>(shape).unwrap();
-            if composed {
-                crate::fft::c2r_leading_composed(b, &all, &trailing, &mut input, &mut out)
-                    .unwrap();
-            } else {
-                b.fft_c2r_leading(&all, &trailing, &mut input, &mut out)
-                    .unwrap();
-            }
-            assert_rel(
-                &format!("inverse real DFT along axis 0 {shape:?} (composed: {composed})"),
-                &super::as_f64(&b.download(&out).unwrap()),
-                &want,
-                tol,
-            );
-        }
-        // A spectrum of the wrong length is an error, both ways.
-        let mut wrong = b.zeros::<C<T>>(shape).unwrap();
+        let mut perm: Vec<usize> = (1..r).chain([0]).collect();
+        let want = direct_c2r(&to_z(&spec).permuted_axes(perm.clone()), 1, shape[0]);
+        perm = [r - 1].into_iter().chain(0..r - 1).collect();
+        let want: Vec<f64> = want.permuted_axes(perm).iter().copied().collect();
+        let mut spec = b.upload(spec.view()).unwrap();
         let mut real = b.zeros::<T>(shape).unwrap();
-        assert!(b.fft_r2c_leading(&all, &trailing, &input, &mut wrong).is_err());
-        assert!(b.fft_c2r_leading(&all, &trailing, &mut wrong, &mut real).is_err());
+        b.fft_c2r_leading(&all, &trailing, &mut spec, &mut real)
+            .unwrap();
+        let got = super::as_f64(&b.download(&real).unwrap());
+        assert_rel(&format!("irfft axis 0 {shape:?}"), &got, &want, tol);
+        let mut wrong = b.zeros::<C<T>>(shape).unwrap();
+        assert!(b
+            .fft_r2c_leading(&all, &trailing, &input, &mut wrong)
+            .is_err());
+        assert!(b
+            .fft_c2r_leading(&all, &trailing, &mut wrong, &mut real)
+            .is_err());
     }
 }
 
-/// The real DFT along axis 0 alone ([`Backend::fft_r2c_leading`]) and its inverse
-/// ([`Backend::fft_c2r_leading`]), each also through its composed body, odd and even lengths,
-/// ranks 2 to 4, against the direct DFT along that axis (numpy's `rfft` / `irfft`).
+/// [`Backend::fft_r2c_leading`] and [`Backend::fft_c2r_leading`] (numpy's `rfft` / `irfft`
+/// along axis 0), odd and even lengths, ranks 2 to 4, against the direct DFT.
 pub fn real_leading_axis_direct<B: Backend>(b: &B) {
     per_precision!(real_leading_axis_direct_t, b);
 }

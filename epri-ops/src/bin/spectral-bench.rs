@@ -7,9 +7,8 @@
 //! growth of the process' peak resident memory over the first call (VmHWM reset through
 //! /proc/self/clear_refs beforehand; Linux only, else `-`), which includes the plan or kernel
 //! being built and the returned buffer, and the growth of the resident memory (`VmRSS`) over
-//! that call: what it left allocated (the plan or kernel itself). On an OpenCL device each timed
-//! call ends with `synchronize`; its memory figures are the host process' (device memory where
-//! the device is the CPU, as PoCL's).
+//! that call: what it left allocated (the plan or kernel itself). Timed calls end with
+//! `synchronize`.
 
 #[allow(dead_code)] // the dataset reader is for the other benchmarks
 mod common;
@@ -82,7 +81,6 @@ fn main_res() -> Res<()> {
     bench(&CpuBackend::new()?, reps)
 }
 
-/// The benchmark on backend `be`, `reps` timed calls per operation.
 fn bench<B: Backend>(be: &B, reps: usize) -> Res<()> {
     let (nb, n, p) = (64usize, 32usize, 400usize);
     let b = Array1::linspace(390.0f32, 410.0, nb);
