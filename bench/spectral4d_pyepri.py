@@ -11,6 +11,8 @@ thread for memory_usage 2 (PyEPRI's wrappers), numpy's FFTs on one thread.
 
 Output (stdout): `RESULT<TAB>call<TAB>memory_usage<TAB>median_ms`.
 Usage: python3 bench/spectral4d_pyepri.py [REPS] [--kernel-modes=0,1]
+--peak=CALL,MODE (proj4d or backproj4d): one first call, `PEAK<TAB>call<TAB>mode<TAB>MiB`,
+the growth of VmHWM over it (reset before; Linux), as spectral-bench's plan + call.
 """
 import sys
 import time
@@ -28,6 +30,17 @@ def measure(name, mode, reps, call):
         call()
         times.append(time.perf_counter() - t)
     print(f"RESULT\t{name}\t{mode}\t{1e3 * float(np.median(times)):.1f}", flush=True)
+
+
+def peak_growth_mib(call):
+    def hwm():
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM")) / 1024
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = hwm()
+    call()
+    return hwm() - before
 
 
 def main():
@@ -52,6 +65,16 @@ def main():
     backend = backends.create_numpy_backend()
     rng = np.random.default_rng(1)
     u = rng.random(shape, dtype=np.float32)
+    peak = [a.split("=")[1].split(",") for a in sys.argv[1:] if a.startswith("--peak=")]
+    if peak:
+        name, mode = peak[0][0], int(peak[0][1])
+        proj = rng.random((p, nb), dtype=np.float32)
+        call = {"proj4d": lambda: ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps,
+                                            memory_usage=mode),
+                "backproj4d": lambda: ss.backproj4d(proj, delta, B, fgrad, shape, eps=eps,
+                                                    backend=backend, memory_usage=mode)}[name]
+        print(f"PEAK\t{name}\t{mode}\t{peak_growth_mib(call):.1f}", flush=True)
+        return
     proj = ss.proj4d(u, delta, B, fgrad, backend=backend, eps=eps)
     for mode in (0, 1, 2):
         measure("proj4d", mode, reps, lambda: ss.proj4d(

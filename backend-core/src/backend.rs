@@ -283,6 +283,30 @@ pub trait Backend: Clone + Send + Sync + 'static {
         }
     }
 
+    /// numpy's `rfft` along axis 0: `input` real `(n, rest...)`, `out` `(n/2 + 1, rest...)`;
+    /// plans as [`Self::fft_c2c_leading`]. The provided body allocates a complex temporary.
+    fn fft_r2c_leading<T: Real>(
+        &self,
+        all: &Self::FftPlan<T>,
+        trailing: &Self::FftPlan<T>,
+        input: &Self::Buffer<T>,
+        out: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        crate::fft::r2c_leading_composed(self, all, trailing, input, out)
+    }
+
+    /// numpy's `irfft(input, n, axis=0)` (`1/n`), inverse of [`Self::fft_r2c_leading`];
+    /// `input` is scratch.
+    fn fft_c2r_leading<T: Real>(
+        &self,
+        all: &Self::FftPlan<T>,
+        trailing: &Self::FftPlan<T>,
+        input: &mut Self::Buffer<C<T>>,
+        out: &mut Self::Buffer<T>,
+    ) -> Result<()> {
+        crate::fft::c2r_leading_composed(self, all, trailing, input, out)
+    }
+
     /// Prepares a convolution kernel for [`Self::fft_convolve`] with `plan`: `kernel_hat` holds
     /// the real FFT of the kernel on the plan's grid (spectrum shape) and is rearranged in place
     /// into the layout the backend's `fft_convolve` reads (scaled, transposed...); only

@@ -246,6 +246,19 @@ pub fn fft_c2c_leading(all: &FftSpec, trailing: &FftSpec, data: &[usize]) -> Res
     }
 }
 
+/// `fft_r2c_leading` / `fft_c2r_leading` (`op`): the plans of [`fft_c2c_leading`] for the real
+/// shape `real`, `half` its half spectrum along axis 0.
+pub fn fft_real_leading(
+    op: &str,
+    all: &FftSpec,
+    trailing: &FftSpec,
+    real: &[usize],
+    half: &[usize],
+) -> Result<()> {
+    fft_c2c_leading(all, trailing, real)?;
+    check_shape(op, &crate::fft::leading_half_shape(real), half)
+}
+
 /// [`crate::Backend::fft_c2c_pruned`]: as [`fft_c2c`], one band entry per transformed axis.
 pub fn fft_c2c_pruned(spec: &FftSpec, data: &[usize], band: &[usize]) -> Result<()> {
     fft_c2c(spec, data)?;

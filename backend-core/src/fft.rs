@@ -2,6 +2,7 @@
 
 use crate::backend::{Backend, DeviceBuffer};
 use crate::error::{check_shape, Error, Result};
+use crate::ops::{Direction, Part};
 use crate::scalar::{Real, C};
 
 /// Complex-to-complex or real-to-complex (half spectrum) transform.
@@ -101,6 +102,64 @@ pub fn check_band(shape: &[usize], band: &[usize]) -> Result<()> {
             "pruned FFT band {band:?} for an array of shape {shape:?} (1 to n indices on each transformed axis)"
         )))
     }
+}
+
+/// `(n/2 + 1, rest...)`: the half spectrum along axis 0 of a real `(n, rest...)` array.
+pub fn leading_half_shape(real: &[usize]) -> Vec<usize> {
+    let mut half = real.to_vec();
+    half[0] = half[0] / 2 + 1;
+    half
+}
+
+/// [`Backend::fft_r2c_leading`] from the primitives: `to_complex` into a temporary,
+/// [`Backend::fft_c2c_leading`], the first `n/2 + 1` slices kept.
+pub fn r2c_leading_composed<B: Backend, T: Real>(
+    b: &B,
+    all: &B::FftPlan<T>,
+    trailing: &B::FftPlan<T>,
+    input: &B::Buffer<T>,
+    out: &mut B::Buffer<C<T>>,
+) -> Result<()> {
+    let shape = input.shape();
+    check_shape("fft_r2c_leading", &leading_half_shape(shape), out.shape())?;
+    let mut full = b.zeros::<C<T>>(shape)?;
+    b.to_complex(input, &mut full)?;
+    b.fft_c2c_leading(all, trailing, &mut full, Direction::Forward)?;
+    b.extract(&full, &vec![0; shape.len()], out)
+}
+
+/// [`Backend::fft_c2r_leading`] from the primitives: `irfft(X) = Re IDFT(Y)` with `Y` the
+/// zero-padded `X`, its bins `0 < c < n/2` doubled (they stand for their mirrors too).
+pub fn c2r_leading_composed<B: Backend, T: Real>(
+    b: &B,
+    all: &B::FftPlan<T>,
+    trailing: &B::FftPlan<T>,
+    input: &mut B::Buffer<C<T>>,
+    out: &mut B::Buffer<T>,
+) -> Result<()> {
+    let shape = out.shape().to_vec();
+    let half = leading_half_shape(&shape);
+    check_shape("fft_c2r_leading", &half, input.shape())?;
+    let (mut at, mut mid) = (vec![0; shape.len()], half.clone());
+    mid[0] = (shape[0] - 1) / 2;
+    if mid[0] > 0 {
+        // input += input · [0 < c < n/2]
+        let mut w = b.zeros::<C<T>>(&half)?;
+        at[0] = 1;
+        b.embed(&b.full(&mid, C::new(T::one(), T::zero()))?, &mut w, &at)?;
+        b.cmul(&mut w, input, false)?;
+        b.axpby(
+            C::new(T::one(), T::zero()),
+            &w,
+            C::new(T::one(), T::zero()),
+            input,
+        )?;
+        at[0] = 0;
+    }
+    let mut full = b.zeros::<C<T>>(&shape)?;
+    b.embed(input, &mut full, &at)?;
+    b.fft_c2c_leading(all, trailing, &mut full, Direction::Inverse)?;
+    b.complex_part(&full, Part::Re, out)
 }
 
 /// [`Backend::fft_convolve`] from the primitives: `embed`, `fft_r2c`, `cmul`, `fft_c2r`,

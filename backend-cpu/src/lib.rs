@@ -420,6 +420,30 @@ impl Backend for CpuBackend {
         all.c2c_leading(data.as_mut_slice(), dir)
     }
 
+    fn fft_r2c_leading<T: Real>(
+        &self,
+        all: &CpuFftPlan<T>,
+        trailing: &CpuFftPlan<T>,
+        input: &CpuBuffer<T>,
+        out: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        let (a, t) = (all.spec(), trailing.spec());
+        check::fft_real_leading("fft_r2c_leading", a, t, input.shape(), out.shape())?;
+        all.r2c_leading(input.as_slice(), out.as_mut_slice())
+    }
+
+    fn fft_c2r_leading<T: Real>(
+        &self,
+        all: &CpuFftPlan<T>,
+        trailing: &CpuFftPlan<T>,
+        input: &mut CpuBuffer<C<T>>,
+        out: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        let (a, t) = (all.spec(), trailing.spec());
+        check::fft_real_leading("fft_c2r_leading", a, t, out.shape(), input.shape())?;
+        all.c2r_leading(input.as_slice(), out.as_mut_slice())
+    }
+
     fn fft_c2c_pruned<T: Real>(
         &self,
         plan: &CpuFftPlan<T>,

@@ -51,7 +51,8 @@ impl Default for ProjectorOptions {
 ///
 /// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
 /// [`backend_core::nufft::choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
-/// buffer: `apply` and `adjoint` allocate nothing.
+/// buffer: `apply` and `adjoint` allocate nothing (4D on the GPU backends: the temporary of
+/// [`Backend::fft_r2c_leading`]'s provided body).
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
     nodes: FrequencyNodes<T>,
@@ -68,8 +69,9 @@ struct FourierCore<B: Backend, T: Real> {
     indexes: B::Buffer<u32>,
     /// `δ^d Ĥ(α_m)` per node (`Ĥ` the column factor of a spectral-spatial image).
     fwd: B::Buffer<C<T>>,
-    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion),
-    /// times `Nb` for a spectral-spatial image (undoing the `1/Nb` of the spectral inverse DFT).
+    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion);
+    /// for a spectral-spatial image times `Nb` (undoing the `1/Nb` of the irfft along B) and
+    /// halved off the DC column (the irfft doubles the bins `0 < α < Nb/2`).
     adj: B::Buffer<C<T>>,
     /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
     plans: Option<(NufftPlan<B, T>, NufftPlan<B, T>)>,
@@ -83,8 +85,12 @@ struct FourierCore<B: Backend, T: Real> {
 /// The spectral axis of a spectral-spatial projector.
 struct SpectralStage<B: Backend, T: Real> {
     axis: SpectralAxisFft<B, T>,
-    /// The complex image and its DFT along the spectral axis, `(Nb, Ny, Nx, Nz)`.
-    full: B::Buffer<C<T>>,
+    /// The rfft of the image along B, `(Nb/2 + 1, Ny, Nx, Nz)` (`α = −s`: conj of slice `s`).
+    half: B::Buffer<C<T>>,
+    /// Full mode: a slice `(1, Ny, Nx, Nz)` of `half`, summed with the `α < 0` columns.
+    acc: Option<B::Buffer<C<T>>>,
+    /// Per slice `s` that columns sample, its flat positions in `half`, shape `(Ny·Nx·Nz,)`.
+    slots: Vec<Option<B::Buffer<u32>>>,
     /// The NUFFTs of the spatial slices, one point set per entry of `columns` (the nodes of
     /// that column): one fine grid for all the columns.
     type2: NufftPlan<B, T>,
@@ -93,15 +99,14 @@ struct SpectralStage<B: Backend, T: Real> {
     columns: Vec<Column<B, T>>,
 }
 
-/// One spectral column `c`: its nodes only (point set of the spectral stage's NUFFTs), so that
+/// One spectral column `α`: its nodes only (point set of the spectral stage's NUFFTs), so that
 /// each node is interpolated from (spread onto) the one spatial spectrum it samples.
 struct Column<B: Backend, T: Real> {
-    /// Index of the column (its slice of the spectral DFT).
-    c: usize,
+    /// `|α|`, its slice of `half`, conjugated when `negative` (`α < 0`, full mode).
+    slice: usize,
+    negative: bool,
     /// Positions `m` of the column's nodes in the node list, shape `(M_c,)`.
     pos: B::Buffer<u32>,
-    /// Flat positions `c·Ny·Nx·Nz + i` of slice `c` of `full`, shape `(Ny·Nx·Nz,)`.
-    slots: B::Buffer<u32>,
     values: B::Buffer<C<T>>,
 }
 
@@ -114,10 +119,12 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
                 type2.execute(&self.image_c, &mut self.values)?;
             }
             Some(s) => {
-                b.to_complex(u, &mut s.full)?;
-                s.axis.forward(b, &mut s.full)?;
+                s.axis.forward(b, u, &mut s.half)?;
                 for (k, col) in s.columns.iter_mut().enumerate() {
-                    b.extract(&s.full, &[col.c, 0, 0, 0], &mut self.image_c)?;
+                    b.extract(&s.half, &[col.slice, 0, 0, 0], &mut self.image_c)?;
+                    if col.negative {
+                        b.conj(&mut self.image_c)?;
+                    }
                     s.type2.execute_set(k, &self.image_c, &mut col.values)?;
                     b.scatter(&col.values, &col.pos, &mut self.values)?;
                 }
@@ -139,14 +146,24 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
                 b.complex_part(&self.image_c, Part::Re, out)?;
             }
             Some(s) => {
-                b.fill(&mut s.full, C::new(T::zero(), T::zero()))?;
+                let one = C::new(T::one(), T::zero());
+                b.fill(&mut s.half, C::new(T::zero(), T::zero()))?;
+                // By increasing column: `α < 0` after `−α`, added to its slice as conj.
                 for (k, col) in s.columns.iter_mut().enumerate() {
                     b.gather(&self.values, &col.pos, &mut col.values)?;
                     s.type1.execute_set(k, &col.values, &mut self.image_c)?;
-                    b.scatter(&self.image_c, &col.slots, &mut s.full)?;
+                    if col.negative {
+                        let acc = s.acc.as_mut().expect("full mode has the accumulator");
+                        b.conj(&mut self.image_c)?;
+                        b.extract(&s.half, &[col.slice, 0, 0, 0], acc)?;
+                        b.axpby(one, acc, one, &mut self.image_c)?;
+                    }
+                    let slots = s.slots[col.slice]
+                        .as_ref()
+                        .expect("slots of a sampled slice");
+                    b.scatter(&self.image_c, slots, &mut s.half)?;
                 }
-                s.axis.inverse(b, &mut s.full)?;
-                b.complex_part(&s.full, Part::Re, out)?;
+                s.axis.inverse(b, &mut s.half, out)?;
             }
         }
         Ok(())
@@ -223,12 +240,17 @@ impl<B: Backend, T: Real> Projector<B, T> {
         } else {
             delta_d / nb as f64
         });
-        let two = T::of(2.0);
+        // Factor of the adjoint's weights off the DC column (see `FourierCore::adj`).
+        let off_dc = T::of(match (opts.rfft_mode, is_spectral) {
+            (true, false) => 2.0,
+            (false, true) => 0.5,
+            _ => 1.0,
+        });
         let fwd = node_weights(backend, &nodes, |c| spectrum[c] * fwd_scale)?;
         let adj = node_weights(backend, &nodes, |c| {
             let w = spectrum[c].conj() * adj_scale;
-            if opts.rfft_mode && c != 0 {
-                w * two
+            if c != 0 {
+                w * off_dc
             } else {
                 w
             }
@@ -251,9 +273,16 @@ impl<B: Backend, T: Real> Projector<B, T> {
             }
             let mut columns = Vec::new();
             let mut coords: Vec<Vec<Array1<T>>> = Vec::new();
+            let mut slots: Vec<Option<B::Buffer<u32>>> = (0..nb / 2 + 1).map(|_| None).collect();
             for (c, pos) in by_column.into_iter().enumerate() {
                 if pos.is_empty() {
                     continue;
+                }
+                let alpha = crate::nodes::column_frequency(c, nb, opts.rfft_mode);
+                let slice = alpha.unsigned_abs() as usize;
+                if slots[slice].is_none() {
+                    let range = u32_range(slice * voxels, voxels)?;
+                    slots[slice] = Some(backend.upload_flat(&[voxels], range)?);
                 }
                 coords.push(
                     nodes
@@ -262,13 +291,12 @@ impl<B: Backend, T: Real> Projector<B, T> {
                         .map(|x| pos.iter().map(|&m| x[m]).collect())
                         .collect(),
                 );
-                let slots = u32_range(c * voxels, voxels)?;
                 columns.push(Column {
-                    c,
+                    slice,
+                    negative: alpha < 0,
                     values: backend.zeros(&[pos.len()])?,
                     pos: backend
                         .upload_flat(&[pos.len()], pos.iter().map(|&m| m as u32).collect())?,
-                    slots: backend.upload_flat(&[voxels], slots)?,
                 });
             }
             let views: Vec<Vec<_>> = coords
@@ -283,9 +311,16 @@ impl<B: Backend, T: Real> Projector<B, T> {
             }
             let mut slice = spatial.to_vec();
             slice.insert(0, 1);
+            let axis = SpectralAxisFft::new(backend, image_shape)?;
             let stage = SpectralStage {
-                axis: SpectralAxisFft::new(backend, image_shape)?,
-                full: backend.zeros(image_shape)?,
+                half: backend.zeros(axis.half_shape())?,
+                acc: if opts.rfft_mode {
+                    None
+                } else {
+                    Some(backend.zeros(&slice)?)
+                },
+                slots,
+                axis,
                 type2,
                 type1,
                 columns,

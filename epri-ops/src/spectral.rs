@@ -13,7 +13,7 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
-use backend_core::{Backend, Direction, FftKind, FftSpec, Real, C};
+use backend_core::{Backend, FftKind, FftSpec, Real, C};
 
 /// Checks a spectral-spatial image shape against a 3D geometry: `(Nb, Ny, Nx, Nz)` with `Nb`
 /// the length of `B` and every spatial axis at least 2.
@@ -48,31 +48,42 @@ pub fn column_factor<T: Real>(geometry: &Geometry<T>, alpha: i64, absorption: bo
     }
 }
 
-/// The DFT along axis 0 of complex arrays of one shape `(Nb, rest...)` (1 to 3 trailing axes),
-/// planned once: [`Backend::fft_c2c_leading`] with its plans of every axis and of the trailing
-/// ones. numpy's convention: the forward transform `e^{−2iπ α l / Nb}` is unscaled, the inverse
-/// `e^{+2iπ α l / Nb}` scaled by `1/Nb`.
+/// numpy's `rfft` / `irfft` along axis 0 of real arrays `(Nb, rest...)` (1 to 3 trailing axes),
+/// half spectrum `(Nb/2 + 1, rest...)` (`α = 0 … Nb/2`), planned once:
+/// [`Backend::fft_r2c_leading`] and [`Backend::fft_c2r_leading`].
 pub struct SpectralAxisFft<B: Backend, T: Real> {
     all: B::FftPlan<T>,
     trailing: B::FftPlan<T>,
+    half_shape: Vec<usize>,
 }
 
 impl<B: Backend, T: Real> SpectralAxisFft<B, T> {
-    /// Plans the transforms of arrays of shape `shape` (rank 2 to 4).
+    /// Plans the transforms of real arrays of shape `shape` (rank 2 to 4).
     pub fn new(backend: &B, shape: &[usize]) -> Result<Self> {
         Ok(SpectralAxisFft {
             all: backend.fft_plan(&FftSpec::new(shape, shape.len(), FftKind::C2C)?)?,
             trailing: backend.fft_plan(&FftSpec::new(shape, shape.len() - 1, FftKind::C2C)?)?,
+            half_shape: backend_core::fft::leading_half_shape(shape),
         })
     }
 
-    /// `data <- DFT along axis 0 (data)`, unscaled.
-    pub fn forward(&self, backend: &B, data: &mut B::Buffer<C<T>>) -> Result<()> {
-        Ok(backend.fft_c2c_leading(&self.all, &self.trailing, data, Direction::Forward)?)
+    /// `(Nb/2 + 1, rest...)`.
+    pub fn half_shape(&self) -> &[usize] {
+        &self.half_shape
     }
 
-    /// `data <- inverse DFT along axis 0 (data)`, scaled by `1/Nb`.
-    pub fn inverse(&self, backend: &B, data: &mut B::Buffer<C<T>>) -> Result<()> {
-        Ok(backend.fft_c2c_leading(&self.all, &self.trailing, data, Direction::Inverse)?)
+    /// `half <- rfft(u)` along axis 0, unscaled.
+    pub fn forward(&self, backend: &B, u: &B::Buffer<T>, half: &mut B::Buffer<C<T>>) -> Result<()> {
+        Ok(backend.fft_r2c_leading(&self.all, &self.trailing, u, half)?)
+    }
+
+    /// `out <- irfft(half)` along axis 0 (scaled by `1/Nb`); `half` is overwritten.
+    pub fn inverse(
+        &self,
+        backend: &B,
+        half: &mut B::Buffer<C<T>>,
+        out: &mut B::Buffer<T>,
+    ) -> Result<()> {
+        Ok(backend.fft_c2r_leading(&self.all, &self.trailing, half, out)?)
     }
 }

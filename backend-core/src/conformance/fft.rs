@@ -739,6 +739,63 @@ pub fn leading_axis_direct<B: Backend>(b: &B) {
     per_precision!(leading_axis_direct_t, b);
 }
 
+fn real_leading_axis_direct_t<B: Backend, T: Real>(b: &B) {
+    for shape in [
+        &[6usize, 5][..],
+        &[7, 3, 4],
+        &[8, 3, 4],
+        &[5, 4, 3, 2],
+        &[64, 2, 3, 4],
+    ] {
+        let r = shape.len();
+        let plan = |axes| {
+            b.fft_plan::<T>(&FftSpec::new(shape, axes, FftKind::C2C).unwrap())
+                .unwrap()
+        };
+        let (all, trailing) = (plan(r), plan(r - 1));
+        let half = crate::fft::leading_half_shape(shape);
+        let x = host_randn::<T>(shape, 93);
+        let want = dft_axis(&x.mapv(|v| Z::new(v.f64(), 0.0)), 0, -1.0);
+        let input = b.upload(x.view()).unwrap();
+        let mut out = b.zeros::<C<T>>(&half).unwrap();
+        b.fft_r2c_leading(&all, &trailing, &input, &mut out)
+            .unwrap();
+        let want = z_flat(&want.slice_axis(Axis(0), Slice::from(0..half[0])).to_owned());
+        let tol = tol::<T>(points(shape, r));
+        assert_rel(
+            &format!("rfft axis 0 {shape:?}"),
+            &c_flat(&b.download(&out).unwrap()),
+            &want,
+            tol,
+        );
+        // irfft: the direct c2r along the last axis, with axis 0 moved there and back.
+        let spec = crandn::<T>(&half, 94);
+        let mut perm: Vec<usize> = (1..r).chain([0]).collect();
+        let want = direct_c2r(&to_z(&spec).permuted_axes(perm.clone()), 1, shape[0]);
+        perm = [r - 1].into_iter().chain(0..r - 1).collect();
+        let want: Vec<f64> = want.permuted_axes(perm).iter().copied().collect();
+        let mut spec = b.upload(spec.view()).unwrap();
+        let mut real = b.zeros::<T>(shape).unwrap();
+        b.fft_c2r_leading(&all, &trailing, &mut spec, &mut real)
+            .unwrap();
+        let got = super::as_f64(&b.download(&real).unwrap());
+        assert_rel(&format!("irfft axis 0 {shape:?}"), &got, &want, tol);
+        let mut wrong = b.zeros::<C<T>>(shape).unwrap();
+        assert!(b
+            .fft_r2c_leading(&all, &trailing, &input, &mut wrong)
+            .is_err());
+        assert!(b
+            .fft_c2r_leading(&all, &trailing, &mut wrong, &mut real)
+            .is_err());
+    }
+}
+
+/// [`Backend::fft_r2c_leading`] and [`Backend::fft_c2r_leading`] (numpy's `rfft` / `irfft`
+/// along axis 0), odd and even lengths, ranks 2 to 4, against the direct DFT.
+pub fn real_leading_axis_direct<B: Backend>(b: &B) {
+    per_precision!(real_leading_axis_direct_t, b);
+}
+
 /// Pruned complex FFTs (zero-padded input; output needed in a band only) against the direct DFT.
 pub fn c2c_pruned_direct<B: Backend>(b: &B) {
     per_precision!(c2c_pruned_direct_t, b);

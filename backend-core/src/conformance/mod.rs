@@ -170,6 +170,7 @@ macro_rules! conformance_list {
                 round_trip_2d_3d,
                 c2c_pruned_direct,
                 leading_axis_direct,
+                real_leading_axis_direct,
                 convolve_direct,
                 convolve_matches_composed,
                 convolve_matrix,

@@ -14,6 +14,7 @@
 //! the transformed sizes), the scale folded into the last pass.
 
 mod convolve;
+mod leading;
 mod real;
 
 use crate::par::SharedMut;

@@ -75,10 +75,13 @@ pub fn estimated_bytes(work: Workload<'_>, p: usize, nb: usize, precision: Preci
         Workload::SpectralOperator(sh) => {
             let (nbf, voxels) = (sh[0] as f64, pixels(&sh[1..]));
             let ncols = nbf / 2.0 + 1.0;
-            // The image and its host copies, the spectral DFT buffer (complex), one spectral
-            // slice per column, and the two NUFFT fine grids every column shares (upsampling
-            // 2, complex).
-            voxels * s * (nbf * 6.0 + ncols * 2.0 + 2.0 * 2.0 * 8.0)
+            // The image and its host copies (4 real copies), the operator's half spectrum
+            // along B (complex, `ncols` slices), the complex (Nb, ...) temporary of the GPU
+            // backends' composed transforms along B (transient; the CPU transforms into the
+            // half spectrum directly), the slot indices of the slices (one u32 per voxel and
+            // slice), and the two NUFFT fine grids every column shares (upsampling 2,
+            // complex).
+            voxels * (s * (nbf * 4.0 + ncols * 2.0 + nbf * 2.0 + 2.0 * 2.0 * 8.0) + ncols * 4.0)
         }
     };
     sino + image

@@ -1,5 +1,5 @@
-//! `spectral-bench [REPS]`: median times and peak memory of the spectral-spatial (4D) operators
-//! on the CPU backend, float32, eps 1e-6, on the case PyEPRI's 4D timings use: Nb = 64 field
+//! `spectral-bench [REPS] [--opencl]`: median times and peak memory of the spectral-spatial (4D)
+//! operators on the CPU backend (or the first OpenCL device, with the `opencl` feature), float32, eps 1e-6, on the case PyEPRI's 4D timings use: Nb = 64 field
 //! samples (390–410 G), a 32³ volume of δ = 0.025 cm, P = 400 gradients (Fibonacci-sphere
 //! directions, magnitudes up to 15 G/cm, the first 4 zero).
 //!
@@ -7,7 +7,8 @@
 //! growth of the process' peak resident memory over the first call (VmHWM reset through
 //! /proc/self/clear_refs beforehand; Linux only, else `-`), which includes the plan or kernel
 //! being built and the returned buffer, and the growth of the resident memory (`VmRSS`) over
-//! that call: what it left allocated (the plan or kernel itself).
+//! that call: what it left allocated (the plan or kernel itself). Timed calls end with
+//! `synchronize`.
 
 #[allow(dead_code)] // the dataset reader is for the other benchmarks
 mod common;
@@ -66,7 +67,21 @@ fn line(what: &str, ms: f64, mib: Growth) {
 }
 
 fn main_res() -> Res<()> {
-    let reps: usize = std::env::args().nth(1).map_or(Ok(5), |s| s.parse())?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let reps: usize = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .map_or(Ok(5), |s| s.parse())?;
+    if args.iter().any(|a| a == "--opencl") {
+        #[cfg(feature = "opencl")]
+        return bench(&backend_opencl::OpenClBackend::new(None)?, reps);
+        #[cfg(not(feature = "opencl"))]
+        return Err("--opencl needs the build feature `opencl`".into());
+    }
+    bench(&CpuBackend::new()?, reps)
+}
+
+fn bench<B: Backend>(be: &B, reps: usize) -> Res<()> {
     let (nb, n, p) = (64usize, 32usize, 400usize);
     let b = Array1::linspace(390.0f32, 410.0, nb);
     let golden = std::f64::consts::PI * (3.0 - 5f64.sqrt());
@@ -82,9 +97,8 @@ fn main_res() -> Res<()> {
     });
     let g = Geometry::new(b.view(), 0.025f32, fgrad.view())?;
     let shape = [nb, n, n, n];
-    let be = CpuBackend::new()?;
     println!(
-        "spectral-spatial operators, CPU ({}), f32, eps {EPS:e}, image {shape:?}, P = {p}; median of {reps}",
+        "spectral-spatial operators, {}, f32, eps {EPS:e}, image {shape:?}, P = {p}; median of {reps}",
         be.name()
     );
     println!(
@@ -95,28 +109,54 @@ fn main_res() -> Res<()> {
         rfft_mode: true,
         eps: EPS,
     };
+    let sync = || -> Res<()> { Ok(be.synchronize()?) };
     let (mut a, ms, mib) =
-        first_call(|| Ok(Projector::new_spectral(&be, &g, &shape, false, opts)?))?;
+        first_call(|| Ok(Projector::new_spectral(be, &g, &shape, false, opts)?))?;
     line("plan (nodes, NUFFT plans, buffers)", ms, mib);
     let u = be.rand::<f32>(&shape, 1)?;
     let mut s = be.zeros::<f32>(&g.sino_shape())?;
-    let (_, _, mib) = first_call(|| Ok(a.apply(&u, &mut s)?))?;
-    line("proj4d", median_ms(reps, || Ok(a.apply(&u, &mut s)?))?, mib);
+    let (_, _, mib) = first_call(|| {
+        a.apply(&u, &mut s)?;
+        sync()
+    })?;
+    line(
+        "proj4d",
+        median_ms(reps, || {
+            a.apply(&u, &mut s)?;
+            sync()
+        })?,
+        mib,
+    );
     let mut v = be.zeros::<f32>(&shape)?;
-    let (_, _, mib) = first_call(|| Ok(a.adjoint(&s, &mut v)?))?;
+    let (_, _, mib) = first_call(|| {
+        a.adjoint(&s, &mut v)?;
+        sync()
+    })?;
     line(
         "backproj4d",
-        median_ms(reps, || Ok(a.adjoint(&s, &mut v)?))?,
+        median_ms(reps, || {
+            a.adjoint(&s, &mut v)?;
+            sync()
+        })?,
         mib,
     );
     drop(a);
-    let (mut t, ms, mib) =
-        first_call(|| Ok(ToeplitzKernel::new_spectral(&be, &g, &shape, false, EPS)?))?;
+    let (mut t, ms, mib) = first_call(|| {
+        let t = ToeplitzKernel::new_spectral(be, &g, &shape, false, EPS)?;
+        sync()?;
+        Ok(t)
+    })?;
     line("Toeplitz kernel (with its rfft)", ms, mib);
-    let (_, _, mib) = first_call(|| Ok(t.apply(&u, &mut v)?))?;
+    let (_, _, mib) = first_call(|| {
+        t.apply(&u, &mut v)?;
+        sync()
+    })?;
     line(
         "Toeplitz apply",
-        median_ms(reps, || Ok(t.apply(&u, &mut v)?))?,
+        median_ms(reps, || {
+            t.apply(&u, &mut v)?;
+            sync()
+        })?,
         mib,
     );
     Ok(())
