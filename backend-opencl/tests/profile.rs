@@ -9,7 +9,11 @@ use backend_opencl::OpenClBackend;
 fn launches_and_transfers_are_counted() {
     std::env::set_var("EPRI_PROFILE", "1");
     with_backend("opencl", || OpenClBackend::new(None), count_a_dual_step);
-    with_backend("opencl", || OpenClBackend::new(None), count_a_toeplitz_product);
+    with_backend(
+        "opencl",
+        || OpenClBackend::new(None),
+        count_a_toeplitz_product,
+    );
 }
 
 /// The Toeplitz product of the TV problems (input and output the first half of a doubled
