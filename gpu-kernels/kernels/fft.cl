@@ -14,15 +14,14 @@
  *   varying fastest.
  */
 
-/* x times tw[t] (conj(tw[t]) if inverse); t = 0 leaves x as it is. */
+/* x tw[t] (conj if inverse). */
 FUNC REAL2 epri_twiddle(REAL2 x, GLOBAL const REAL2 *tw, uint t, int inv) {
     if (t == 0) return x;
     REAL2 w = tw[t];
     return c_mul(x, inv ? c_conj(w) : w);
 }
 
-/* The root that input r of butterfly (k, stage twiddle step tws) gets for output q of a
- * generic radix-p stage: tw[r k tws] W_p^{qr} (conjugated if inverse), twp = n / p. */
+/* Root of input r, output q of a radix-p DFT butterfly: tw[r k tws] W_p^{qr}, twp = n / p. */
 FUNC REAL2 epri_dft_root(GLOBAL const REAL2 *tw, uint r, uint k, uint tws, uint q, uint p,
                          uint twp, int inv) {
     REAL2 w = c_mul(tw[r * k * tws], tw[((q * r) % p) * twp]);
@@ -83,7 +82,7 @@ FUNC void epri_bfly_odd(REAL2 *v, uint R, int inv, GLOBAL const REAL2 *tw, uint 
     for (uint r = 0; r < R; r++) v[r] = y[r];
 }
 
-/* Butterflies of radix 2, 3 and 4 on v[0..R) (inverse: conjugate roots). */
+/* Butterflies of radix 2, 3, 4 on v. */
 FUNC void epri_bfly2(REAL2 *v) {
     REAL2 a = v[0];
     v[0] = c_add(a, v[1]);
@@ -250,7 +249,7 @@ KERNEL fft_hermitian_extend(GLOBAL const REAL2 *spec, GLOBAL REAL2 *full, uint n
  * rtw[k] = exp(-2 i pi k / n), k <= h.
  */
 
-/* X[k] from a = Z[k mod h], b = Z[(h - k) mod h] and w = rtw[k] (fft_r2c_post). */
+/* X[k] from a = Z[k mod h], b = Z[(h - k) mod h], w = rtw[k]. */
 FUNC REAL2 epri_r2c_combine(REAL2 a, REAL2 b, REAL2 w) {
     b = c_conj(b);
     REAL2 e = c_scale(c_add(a, b), (REAL)0.5);
@@ -258,8 +257,7 @@ FUNC REAL2 epri_r2c_combine(REAL2 a, REAL2 b, REAL2 w) {
     return c_add(e, c_mul(w, o));
 }
 
-/* Z[k] from a = X[k], b = X[h - k] and w = rtw[k] (fft_c2r_pre; k = 0 drops the imaginary
- * parts of X[0] and X[h]). */
+/* Z[k] from a = X[k], b = X[h - k], w = rtw[k] (k = 0: imaginary parts dropped). */
 FUNC REAL2 epri_c2r_combine(REAL2 a, REAL2 b, REAL2 w, uint k, REAL scale) {
     if (k == 0) {
         a.y = (REAL)0;
@@ -297,34 +295,20 @@ KERNEL fft_c2r_pre(GLOBAL const REAL2 *x, GLOBAL REAL2 *z, GLOBAL const REAL2 *r
     z[g] = epri_c2r_combine(x[r * (h + 1) + k], x[r * (h + 1) + h - k], rtw[k], k, scale);
 }
 
-/* ------------------------------------------------------------------------------------------
- * Line FFTs in local memory and the fused zero-padded convolution (Backend::fft_convolve).
- *
- * One work group per line: the line (n <= EPRI_FFT_LOCAL_MAX points) is read once from global
- * memory into a local array, every Stockham stage runs between the two halves of a local
- * buffer with a barrier after each, and the result is written once. The group's items share
- * the butterflies of a stage (j = LOCAL_ID, + LOCAL_SIZE, ...), so any group size works.
- * `radices` lists the stage radices in order (the host's factorisation: 4s, a 2, odd primes),
- * 1 after the last; a prime above 7 runs as a direct DFT. tw[m] = exp(-2 i pi m / n), m < n.
- *
- * The convolution out = irfftn(rfftn(pad(u)) K)[block] on a grid g of rank k with an even
- * last axis 2h, spectrum shape s (g with s[k-1] = h + 1), input block a, output block b:
- *   fft_conv_rows_r2c  the rows of u (zeros implied past a[k-1]): real FFT into spec;
- *   fft_conv_lines     axes k-2 .. 1 forward (the lines whose leading indices lie within a,
- *                      zeros implied past a[d]), then axis 0 forward, times K, inverse (the
- *                      first b[0] values written back), then axes 1 .. k-2 inverse (the lines
- *                      within b, the first b[d] values written back);
- *   fft_conv_rows_c2r  the rows within b: complex-to-real, cropped to b[k-1], into out.
- * The other rows and lines of the grid are neither read nor written.
- */
+/* Line FFTs in local memory, one work group per line (any group size): the line (n <=
+ * EPRI_FFT_LOCAL_MAX) read once, every stage between the halves of a local buffer, written
+ * once. `radices`: the stage radices in order, 1 after the last (primes > 7: direct DFT).
+ * They make the zero-padded convolution (Backend::fft_convolve) on a grid of rank k, last axis
+ * 2h, spectrum shape s, input block a, output block b: rows of u (fft_conv_rows_r2c), axes
+ * k-2..1 forward on the lines within a, axis 0 forward * K inverse, axes 1..k-2 inverse on the
+ * lines within b, rows of out (fft_conv_rows_c2r); nothing else of the grid is touched. */
 #ifdef REAL_IS_DOUBLE
 #define EPRI_FFT_LOCAL_MAX 1024
 #else
 #define EPRI_FFT_LOCAL_MAX 2048
 #endif
 
-/* One stage of radix R of a line in local memory: in -> out (autosorted), ns = product of the
- * earlier radices. */
+/* One stage of radix R: in -> out, ns = product of the earlier radices. */
 FUNC void epri_fft_stage_local(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
                                GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
     uint m = n / R, tws = n / (ns * R);
@@ -353,9 +337,8 @@ FUNC void epri_fft_stage_local(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *o
     }
 }
 
-/* Every stage of a line of n points that starts in buf + cur * EPRI_FFT_LOCAL_MAX (the other
- * half of buf is the ping-pong partner); returns the half that holds the result. Every item of
- * the group calls it, after a barrier that follows the writes of the line. */
+/* All stages of the line in half `cur` of buf; returns the half holding the result. Called by
+ * every item, after a barrier. */
 FUNC uint epri_fft_line_local(LOCAL_SPACE REAL2 *buf, uint cur, GLOBAL const REAL2 *tw, uint n,
                               DIMS radices, int inv) {
     uint ns = 1;
@@ -370,8 +353,7 @@ FUNC uint epri_fft_line_local(LOCAL_SPACE REAL2 *buf, uint cur, GLOBAL const REA
     return cur;
 }
 
-/* The linear index in an array of shape `dims` of entry `row` of a block of shape `blk`, both
- * seen over their axes 0 .. naxes-1 (row-major). */
+/* Index in shape `dims` of entry `row` of a block `blk` (both over their axes < naxes). */
 FUNC uint epri_block_row(uint row, int naxes, DIMS blk, DIMS dims) {
     uint g = 0, stride = 1;
     for (int a = naxes - 1; a >= 0; a--) {
@@ -383,10 +365,9 @@ FUNC uint epri_block_row(uint row, int naxes, DIMS blk, DIMS dims) {
     return g;
 }
 
-/* fft_conv_rows_r2c: spec[row'] <- rfft_{2h} of row `row` of u zero-padded to 2h, for every row
- * of u (a block of shape blk, rank `rank`, within the grid), row' its place in spec (shape s).
- * Launch: one group per row of u (prod blk[0 .. rank-2]), any group size.
- * Args: u, spec, tw (length h), rtw (h + 1), h, radices (of h), rank, blk, s. */
+/* fft_conv_rows_r2c: rfft (zero-padded to 2h) of each row of u (shape blk, rank `rank`) into
+ * its row of spec (shape s). Launch: a group per row of u.
+ * Args: u, spec, tw (of h), rtw (h + 1), h, radices (of h), rank, blk, s. */
 KERNEL fft_conv_rows_r2c(GLOBAL const REAL *u, GLOBAL REAL2 *spec, GLOBAL const REAL2 *tw,
                          GLOBAL const REAL2 *rtw, uint h, DIMS radices, int rank, DIMS blk,
                          DIMS s) {
@@ -406,13 +387,9 @@ KERNEL fft_conv_rows_r2c(GLOBAL const REAL *u, GLOBAL REAL2 *spec, GLOBAL const 
         X[k] = epri_r2c_combine(z[k % h], z[(h - k) % h], rtw[k]);
 }
 
-/* fft_conv_rows_c2r: row `row` of out (a block of shape blk, rank `rank`, within the grid) <-
- * the first blk[rank-1] values of irfft_{2h} of row row' of spec (shape s), times `scale` h
- * (pass 2 / N for irfftn's 1 / N after unscaled leading axes); each X first multiplied by khat
- * (same shape as spec) if `mul` (a grid of one line, where no line pass does the product).
- * Launch: one group per row of out (prod blk[0 .. rank-2]), any group size.
- * Args: spec, khat, out, tw (length h), rtw (h + 1), h, radices (of h), rank, blk, s, mul,
- * scale. */
+/* fft_conv_rows_c2r: each row of out (shape blk) <- irfft of its row of spec (times khat if
+ * `mul`), cropped, times scale h (2 / N: irfftn's 1 / N). Launch: a group per row of out.
+ * Args: spec, khat, out, tw (of h), rtw (h + 1), h, radices (of h), rank, blk, s, mul, scale. */
 KERNEL fft_conv_rows_c2r(GLOBAL const REAL2 *spec, GLOBAL const REAL2 *khat, GLOBAL REAL *out,
                          GLOBAL const REAL2 *tw, GLOBAL const REAL2 *rtw, uint h, DIMS radices,
                          int rank, DIMS blk, DIMS s, int mul, REAL scale) {
@@ -438,13 +415,11 @@ KERNEL fft_conv_rows_c2r(GLOBAL const REAL2 *spec, GLOBAL const REAL2 *khat, GLO
     }
 }
 
-/* fft_conv_lines: the lines along axis `axis` of data (shape s, line length n = s[axis], inner =
- * prod s[axis+1 ..]) whose leading indices lie within blk (axes 0 .. axis-1): each line's
- * first nin values read (zeros implied after), transformed (mode 0 forward, 1 inverse
- * unscaled, 2 forward, times khat, inverse unscaled), its first nout values written in place.
- * Launch: one group per line (prod blk[0 .. axis-1] * inner), any group size.
- * Args: data, khat (shape s, read in mode 2), tw (length n), n, inner, radices (of n), axis,
- * blk, s, nin, nout, mode. */
+/* fft_conv_lines: lines along `axis` of data (shape s, n = s[axis], inner = prod s[axis+1..])
+ * with leading indices within blk: the first nin values read (zeros after), transformed (mode
+ * 0 forward, 1 inverse, 2 forward * khat inverse; unscaled), the first nout written back.
+ * Launch: a group per line. Args: data, khat, tw, n, inner, radices, axis, blk, s, nin, nout,
+ * mode. */
 KERNEL fft_conv_lines(GLOBAL REAL2 *data, GLOBAL const REAL2 *khat, GLOBAL const REAL2 *tw,
                       uint n, uint inner, DIMS radices, int axis, DIMS blk, DIMS s, uint nin,
                       uint nout, int mode) {

@@ -38,9 +38,8 @@ pub const FILES: [(&str, &str); 7] = [
 
 /// Work-group (block) size that `reduce_partial` requires.
 pub const REDUCE_GROUP_SIZE: usize = 256;
-/// Longest line the local-memory FFT kernels (`fft_conv_*`) hold, in complex values, for the
-/// f32 (`double` false) or f64 program: each kernel declares two such lines of local memory
-/// (32 KiB either way).
+/// Longest line of the local-memory FFT kernels (`fft_conv_*`), f32 or f64 (`double`): two
+/// lines of local memory, 32 KiB.
 pub const fn fft_local_max(double: bool) -> usize {
     if double {
         1024
@@ -137,13 +136,10 @@ mod tests {
 
     #[test]
     fn the_local_fft_length_matches_the_kernels() {
-        let src = source(Dialect::OpenCl, false);
-        let want = format!(
-            "#ifdef REAL_IS_DOUBLE\n#define EPRI_FFT_LOCAL_MAX {}\n#else\n#define EPRI_FFT_LOCAL_MAX {}\n",
-            fft_local_max(true),
-            fft_local_max(false)
-        );
-        assert!(src.contains(&want), "{want}");
+        let [d, f] = [true, false].map(fft_local_max);
+        let def = "#define EPRI_FFT_LOCAL_MAX";
+        let want = format!("#ifdef REAL_IS_DOUBLE\n{def} {d}\n#else\n{def} {f}\n");
+        assert!(source(Dialect::OpenCl, false).contains(&want), "{want}");
     }
 
     #[test]

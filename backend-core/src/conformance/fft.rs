@@ -379,17 +379,15 @@ const CONV_CASES: [(&[usize], &[usize], &[usize]); 12] = [
     (&[1, 6, 8], &[1, 3, 8], &[1, 6, 2]),
 ];
 
-/// Convolution cases with long lines (direct sums only in `convolve_direct`): lengths above
-/// and below what a GPU's local-memory FFT holds (1024 complex values in f64, 2048 in f32),
-/// on the first and on the (half-length) last axis, and a Bluestein length (2 · 1031).
+/// Long lines (direct sums): above and below the GPU local-memory FFT's 1024 (f64) / 2048 (f32)
+/// points, first and last axis, and a Bluestein length (2 · 1031).
 const CONV_LONG: [(&[usize], &[usize], &[usize]); 3] = [
     (&[1500, 8], &[750, 4], &[700, 8]),
     (&[2062, 6], &[1031, 3], &[1031, 3]),
     (&[6, 4200], &[3, 2100], &[2, 2100]),
 ];
 
-/// Larger convolution cases checked against the composed version: the TV Toeplitz grids of the
-/// phalanx (2D) and a 3D one.
+/// TV Toeplitz grids, against the composed version.
 const CONV_TOEPLITZ: [(&[usize], &[usize], &[usize]); 2] = [
     (&[800, 400], &[400, 200], &[400, 200]),
     (&[40, 30, 20], &[20, 15, 10], &[20, 15, 10]),
