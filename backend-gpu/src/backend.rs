@@ -172,7 +172,7 @@ impl<D: Driver> GpuBackend<D> {
 
 use crate::fft::GpuFftPlan;
 use crate::nufft::GpuPoints;
-use crate::{elementwise, fbp, index, memory, nufft, reduce, stencil};
+use crate::{convolve, elementwise, fbp, index, memory, nufft, reduce, stencil};
 use backend_core::nufft::SpreadParams;
 use backend_core::{Backend, Binary, Direction, FftSpec, Field, Part, Real, Reduce, Unary, C};
 use ndarray::{ArrayD, ArrayView1, ArrayViewD};
@@ -404,6 +404,18 @@ impl<D: Driver> Backend for GpuBackend<D> {
         out: &mut Buf<D, T>,
     ) -> Result<()> {
         plan.c2r(self, input, out)
+    }
+
+    fn fft_convolve<T: Real>(
+        &self,
+        plan: &GpuFftPlan<D, T>,
+        kernel_hat: &Buf<D, C<T>>,
+        u: &Buf<D, T>,
+        out: &mut Buf<D, T>,
+        pad: &mut Buf<D, T>,
+        spec: &mut Buf<D, C<T>>,
+    ) -> Result<()> {
+        convolve::convolve(self, plan, kernel_hat, u, out, pad, spec)
     }
 
     fn nufft_setpts<T: Real>(

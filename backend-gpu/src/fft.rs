@@ -22,15 +22,15 @@ type Scratch<D, T> = Vec<Buf<D, C<T>>>;
 pub const MAX_PRIME_FACTOR: usize = 1021;
 
 /// One transformed axis, the array seen as `(outer, n, inner)`.
-struct AxisPlan<D: Driver, T: Real> {
-    n: usize,
+pub(crate) struct AxisPlan<D: Driver, T: Real> {
+    pub(crate) n: usize,
     inner: usize,
     outer: usize,
-    method: Method<D, T>,
+    pub(crate) method: Method<D, T>,
 }
 
 /// How an axis is transformed.
-enum Method<D: Driver, T: Real> {
+pub(crate) enum Method<D: Driver, T: Real> {
     /// Stockham stages.
     Stages {
         /// Radix of each stage, in order.
@@ -45,7 +45,7 @@ enum Method<D: Driver, T: Real> {
 /// `X_k = w_k Σ_j (x_j w_j) conj(w_{k−j})`, `w_k = exp(−i π k² / n)`: the sum is a circular
 /// convolution of length `m` (the power of two ≥ 2n − 1) done by Stockham FFTs of length m
 /// over the lines; the inverse transform is `conj(forward(conj x))`.
-struct Bluestein<D: Driver, T: Real> {
+pub(crate) struct Bluestein<D: Driver, T: Real> {
     m: usize,
     /// `w_k`, k < n, computed in f64 (k² reduced modulo 2n).
     chirp: Buf<D, C<T>>,
@@ -68,13 +68,13 @@ impl<D: Driver, T: Real> AxisPlan<D, T> {
 }
 
 /// An even-length real transform along the last axis, done as a complex FFT of half length.
-struct HalfPlan<D: Driver, T: Real> {
+pub(crate) struct HalfPlan<D: Driver, T: Real> {
     /// The complex FFT of length h = n/2 over the rows (shape `(rows, h)`).
-    axis: AxisPlan<D, T>,
-    h: usize,
+    pub(crate) axis: AxisPlan<D, T>,
+    pub(crate) h: usize,
     rows: usize,
     /// `exp(-2 i pi k / n)`, k <= h.
-    rtw: Buf<D, C<T>>,
+    pub(crate) rtw: Buf<D, C<T>>,
 }
 
 /// A planned FFT over the trailing axes of a fixed shape ([`FftSpec`]).
@@ -85,11 +85,11 @@ struct HalfPlan<D: Driver, T: Real> {
 /// with an odd last axis: the real array as complex, full C2C, half spectrum extracted (c2r:
 /// Hermitian extension, full inverse, real part).
 pub struct GpuFftPlan<D: Driver, T: Real> {
-    spec: FftSpec,
+    pub(crate) spec: FftSpec,
     /// Axes transformed as complex: all of them (C2C, odd R2C) or the leading ones over the
-    /// spectrum shape (even R2C).
-    axes: Vec<AxisPlan<D, T>>,
-    half: Option<HalfPlan<D, T>>,
+    /// spectrum shape (even R2C), length-1 axes left out.
+    pub(crate) axes: Vec<AxisPlan<D, T>>,
+    pub(crate) half: Option<HalfPlan<D, T>>,
     /// Work buffers, locked during an execution so that concurrent executions of one plan do
     /// not share them.
     scratch: Mutex<Scratch<D, T>>,

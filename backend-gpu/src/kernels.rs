@@ -85,6 +85,9 @@ kernels! {
     FFT_HERMITIAN_EXTEND = "fft_hermitian_extend" [P, P, I, I, D];
     FFT_R2C_POST = "fft_r2c_post" [P, P, P, I, I];
     FFT_C2R_PRE = "fft_c2r_pre" [P, P, P, I, I, R];
+    FFT_CONV_ROWS_R2C = "fft_conv_rows_r2c" [P, P, P, P, I, D, I, D, D];
+    FFT_CONV_ROWS_C2R = "fft_conv_rows_c2r" [P, P, P, P, P, I, D, I, D, D, I, R];
+    FFT_CONV_LINES = "fft_conv_lines" [P, P, P, I, I, D, I, D, D, I, I, I];
     NUFFT_SPREAD = "nufft_spread" [P, P, P, P, I, I, I, D, I, R, R];
     NUFFT_SPREAD_TILES = "nufft_spread_tiles" [P, P, P, P, P, I, I, I, D, D, D, I, R, R];
     NUFFT_INTERP = "nufft_interp" [P, P, P, P, I, I, I, D, I, R, R];

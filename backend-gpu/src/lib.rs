@@ -10,7 +10,8 @@
 //!   every launch against the kernel table ([`kernels`]) before it reaches the driver.
 //! * FFT ([`fft`]): batched Stockham autosort, radices 2, 3, 4, 5, 7 and a generic odd radix
 //!   (prime factors up to [`fft::MAX_PRIME_FACTOR`]), Bluestein's algorithm for lengths with a
-//!   larger prime factor.
+//!   larger prime factor. The Toeplitz product (`fft_convolve`) runs fused and pruned, each
+//!   line transformed in local memory in one launch per axis (`convolve`).
 //! * NUFFT: points folded and sorted by tile on the host at `setpts`; spreading by atomic adds
 //!   where the device has float atomics, by tiles elsewhere ([`Spreading`]).
 //!
@@ -20,10 +21,11 @@
 //! Modules follow what they hold: `driver` (the trait, arguments, ranges), `kernels` (the
 //! signature table), `profile` (the counters), `buffer`, `backend` (the handle, programs, launches, the trait impl),
 //! then one module per primitive family: `memory`, `elementwise`, `index`, `reduce`,
-//! `stencil`, `fft`, `nufft`, `fbp`.
+//! `stencil`, `fft`, `convolve`, `nufft`, `fbp`.
 
 mod backend;
 mod buffer;
+mod convolve;
 pub mod driver;
 mod elementwise;
 mod fbp;

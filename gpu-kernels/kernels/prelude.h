@@ -9,7 +9,9 @@
  * - sizes and counts are `uint`, flags and small codes `int`, scalars `REAL`;
  * - complex numbers are REAL2 (x = re, y = im) and only the FUNC helpers below do complex
  *   arithmetic (CUDA has no vector operators);
- * - shapes of up to EPRI_MAX_RANK axes travel by value in a DIMS struct (unused entries 1/0).
+ * - shapes of up to EPRI_MAX_RANK axes travel by value in a DIMS struct (unused entries 1/0);
+ * - LOCAL declares a work-group array in a kernel; LOCAL_SPACE qualifies a pointer into one
+ *   (OpenCL's __local; nothing in CUDA, whose pointers are generic).
  */
 #define EPRI_MAX_RANK 8
 
@@ -21,6 +23,7 @@ typedef unsigned long long ulong;
 #define FUNC static __device__ __forceinline__
 #define GLOBAL
 #define LOCAL __shared__
+#define LOCAL_SPACE
 #define GLOBAL_ID(d) ((d) == 0 ? blockIdx.x * blockDim.x + threadIdx.x : (d) == 1 ? blockIdx.y * blockDim.y + threadIdx.y : blockIdx.z * blockDim.z + threadIdx.z)
 #define LOCAL_ID(d) ((d) == 0 ? threadIdx.x : (d) == 1 ? threadIdx.y : threadIdx.z)
 #define GROUP_ID(d) ((d) == 0 ? blockIdx.x : (d) == 1 ? blockIdx.y : blockIdx.z)
@@ -48,6 +51,7 @@ typedef float2 REAL2;
 #define FUNC static inline
 #define GLOBAL __global
 #define LOCAL __local
+#define LOCAL_SPACE __local
 #define GLOBAL_ID(d) ((uint)get_global_id(d))
 #define LOCAL_ID(d) ((uint)get_local_id(d))
 #define GROUP_ID(d) ((uint)get_group_id(d))

@@ -38,6 +38,15 @@ pub const FILES: [(&str, &str); 7] = [
 
 /// Work-group (block) size that `reduce_partial` requires.
 pub const REDUCE_GROUP_SIZE: usize = 256;
+/// Longest line of the local-memory FFT kernels (`fft_conv_*`), f32 or f64 (`double`): two
+/// lines of local memory, 32 KiB.
+pub const fn fft_local_max(double: bool) -> usize {
+    if double {
+        1024
+    } else {
+        2048
+    }
+}
 /// Largest rank a `DIMS` argument holds.
 pub const MAX_RANK: usize = 8;
 /// Largest NUFFT kernel width the spreading kernels hold.
@@ -84,6 +93,9 @@ pub const KERNEL_NAMES: &[&str] = &[
     "fft_hermitian_extend",
     "fft_r2c_post",
     "fft_c2r_pre",
+    "fft_conv_rows_r2c",
+    "fft_conv_rows_c2r",
+    "fft_conv_lines",
     "nufft_spread",
     "nufft_spread_tiles",
     "nufft_interp",
@@ -121,6 +133,14 @@ pub fn source(dialect: Dialect, double: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_local_fft_length_matches_the_kernels() {
+        let [d, f] = [true, false].map(fft_local_max);
+        let def = "#define EPRI_FFT_LOCAL_MAX";
+        let want = format!("#ifdef REAL_IS_DOUBLE\n{def} {d}\n#else\n{def} {f}\n");
+        assert!(source(Dialect::OpenCl, false).contains(&want), "{want}");
+    }
 
     #[test]
     fn every_listed_kernel_is_defined_once() {

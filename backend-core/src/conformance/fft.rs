@@ -362,8 +362,9 @@ pub fn round_trip_2d_3d<B: Backend>(b: &B) {
 }
 
 /// `(grid, input block, output block)` cases for the FFT convolution: 1D to 4D, odd and even
-/// sizes, the doubled-grid Toeplitz layout and blocks of different shapes in and out.
-const CONV_CASES: [(&[usize], &[usize], &[usize]); 7] = [
+/// sizes, the doubled-grid Toeplitz layout, blocks of different shapes in and out, prime
+/// factors above 7 (generic radices), axes of one point.
+const CONV_CASES: [(&[usize], &[usize], &[usize]); 12] = [
     (&[12], &[5], &[7]),
     (&[8, 10], &[4, 5], &[4, 5]),
     (&[9, 7], &[9, 3], &[2, 7]),
@@ -371,10 +372,29 @@ const CONV_CASES: [(&[usize], &[usize], &[usize]); 7] = [
     (&[5, 6, 9], &[5, 2, 9], &[1, 6, 4]),
     (&[7, 3, 5], &[2, 3, 1], &[7, 1, 5]),
     (&[4, 4, 6, 6], &[2, 2, 3, 3], &[2, 3, 3, 2]),
+    (&[22, 26], &[11, 13], &[22, 9]),
+    (&[9, 7, 10], &[5, 7, 6], &[9, 3, 10]),
+    (&[1, 12], &[1, 5], &[1, 12]),
+    (&[3, 1, 8], &[2, 1, 8], &[3, 1, 3]),
+    (&[1, 6, 8], &[1, 3, 8], &[1, 6, 2]),
+];
+
+/// Long lines (direct sums): above and below the GPU local-memory FFT's 1024 (f64) / 2048 (f32)
+/// points, first and last axis, and a Bluestein length (2 · 1031).
+const CONV_LONG: [(&[usize], &[usize], &[usize]); 3] = [
+    (&[1500, 8], &[750, 4], &[700, 8]),
+    (&[2062, 6], &[1031, 3], &[1031, 3]),
+    (&[6, 4200], &[3, 2100], &[2, 2100]),
+];
+
+/// TV Toeplitz grids, against the composed version.
+const CONV_TOEPLITZ: [(&[usize], &[usize], &[usize]); 2] = [
+    (&[800, 400], &[400, 200], &[400, 200]),
+    (&[40, 30, 20], &[20, 15, 10], &[20, 15, 10]),
 ];
 
 fn convolve_direct_t<B: Backend, T: Real>(b: &B) {
-    for (grid, a, o) in CONV_CASES {
+    for (grid, a, o) in CONV_CASES.into_iter().chain(CONV_LONG) {
         let spec = FftSpec::new(grid, grid.len(), FftKind::R2C).unwrap();
         let plan = b.fft_plan::<T>(&spec).unwrap();
         let phi = host_randn::<T>(grid, 67);
@@ -422,7 +442,7 @@ pub fn convolve_direct<B: Backend>(b: &B) {
 }
 
 fn convolve_matches_composed_t<B: Backend, T: Real>(b: &B) {
-    for (grid, a, o) in CONV_CASES {
+    for (grid, a, o) in CONV_CASES.into_iter().chain(CONV_TOEPLITZ) {
         let spec = FftSpec::new(grid, grid.len(), FftKind::R2C).unwrap();
         let sshape = spec.spectrum_shape();
         let plan = b.fft_plan::<T>(&spec).unwrap();
