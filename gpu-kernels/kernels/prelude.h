@@ -12,6 +12,9 @@
  * - shapes of up to EPRI_MAX_RANK axes travel by value in a DIMS struct (unused entries 1/0).
  */
 #define EPRI_MAX_RANK 8
+/* Work-group size of the kernels that reduce in local memory (reduce_partial, tv_primal_step
+ * with sums); REDUCE_GROUP_SIZE on the host. */
+#define EPRI_REDUCE_WG 256
 
 #ifdef __CUDACC__
 /* ------------------------------------------------------------------ CUDA (NVRTC) */
