@@ -70,6 +70,7 @@ impl Grid {
     }
 
     /// Index along `axis` (not the last one) of the elements of row `r`.
+    #[inline(always)]
     fn coord(&self, r: usize, axis: usize) -> usize {
         (r * self.width / self.strides[axis]) % self.shape[axis]
     }
@@ -138,6 +139,7 @@ impl Grid {
 
     /// `out += div_axis (mask ⊙ q)` on row `r`, `q` one component of the dual field and `mask`
     /// its gradient mask.
+    #[inline(always)]
     fn div_row_add<T: Real>(
         &self,
         q: &[T],
@@ -174,6 +176,7 @@ impl Grid {
     }
 
     /// `out <- div(masks ⊙ p)` on row `r`, `p` holding one component per entry of `axes`.
+    #[inline(always)]
     fn div_row<T: Real>(
         &self,
         p: &[T],
@@ -211,6 +214,7 @@ pub fn div<T: Real>(grid: &Grid, p: &[T], axes: &[usize], masks: Option<&[T]>, o
 }
 
 /// `f(&mut a[j], b[j], c[j])` over three rows of equal length.
+#[inline(always)]
 fn zip3<T: Copy>(a: &mut [T], b: &[T], c: &[T], f: impl Fn(&mut T, T, T)) {
     a.iter_mut()
         .zip(b.iter().zip(c))
@@ -219,6 +223,7 @@ fn zip3<T: Copy>(a: &mut [T], b: &[T], c: &[T], f: impl Fn(&mut T, T, T)) {
 
 /// `out += div(m ⊙ q)` along the row itself (width `w >= 2`): `out[0] += q[0]`,
 /// `out[j] += q[j] − q[j−1]`, `out[w−1] −= q[w−2]`, `q` masked by `m` if given.
+#[inline(always)]
 fn last_axis_div_add<T: Real>(q: &[T], m: Option<&[T]>, out: &mut [T]) {
     let w = q.len();
     let (first, rest) = out.split_at_mut(1);
@@ -242,55 +247,67 @@ fn last_axis_div_add<T: Real>(q: &[T], m: Option<&[T]>, out: &mut [T]) {
 /// `p <- p + step (masks ⊙ ∇ū)`, then `p[:, k] /= max(1, |p[:, k]|)`, gradient over every axis.
 /// One pass over `p` (rows of [`SEGMENT`] elements at a time, scratch on the stack).
 pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, masks: Option<&[T]>) {
-    let (n, w, d) = (grid.len, grid.width, grid.rank);
     let shared = SharedMut::new(p);
-    grid.for_tasks(|rows| {
-        let mut norm2 = [T::zero(); SEGMENT];
-        for r in rows {
-            let base = r * w;
-            let row = &ubar[base..base + w];
-            for j0 in (0..w).step_by(SEGMENT) {
-                let j1 = (j0 + SEGMENT).min(w);
-                let norm2 = &mut norm2[..j1 - j0];
-                norm2.fill(T::zero());
-                for a in 0..d {
-                    let start = a * n + base;
-                    // SAFETY: each task owns its rows `r`, in every component block.
-                    let pa = unsafe { shared.slice(start + j0, j1 - j0) };
-                    // ∇_a ū on [j0, j0 + len): `next − here`; 0 past `len` (the last index
-                    // along a), where p is unchanged.
-                    let (next, here) = if a == d - 1 {
-                        let hi = j1.min(w - 1);
-                        (&row[j0 + 1..hi + 1], &row[j0..hi])
-                    } else if grid.coord(r, a) + 1 < grid.shape[a] {
-                        let s = grid.strides[a];
-                        (&ubar[base + s + j0..base + s + j1], &row[j0..j1])
-                    } else {
-                        (&row[..0], &row[..0])
-                    };
-                    let moved = pa.iter_mut().zip(next.iter().zip(here));
-                    match masks {
-                        Some(m) => moved
-                            .zip(&m[start + j0..start + j1])
-                            .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
-                        None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
-                    }
-                    norm2
-                        .iter_mut()
-                        .zip(pa.iter())
-                        .for_each(|(s, p)| *s += *p * *p);
+    grid.for_tasks(|rows| dual_rows_simd(grid, rows, shared, ubar, step, masks));
+}
+
+/// The dual step on the rows `rows` of `p` (shared with the other tasks, which own other
+/// rows).
+#[inline(always)]
+fn dual_rows<T: Real>(
+    grid: &Grid,
+    rows: Range<usize>,
+    shared: SharedMut<T>,
+    ubar: &[T],
+    step: T,
+    masks: Option<&[T]>,
+) {
+    let (n, w, d) = (grid.len, grid.width, grid.rank);
+    let mut norm2 = [T::zero(); SEGMENT];
+    for r in rows {
+        let base = r * w;
+        let row = &ubar[base..base + w];
+        for j0 in (0..w).step_by(SEGMENT) {
+            let j1 = (j0 + SEGMENT).min(w);
+            let norm2 = &mut norm2[..j1 - j0];
+            norm2.fill(T::zero());
+            for a in 0..d {
+                let start = a * n + base;
+                // SAFETY: each task owns its rows `r`, in every component block.
+                let pa = unsafe { shared.slice(start + j0, j1 - j0) };
+                // ∇_a ū on [j0, j0 + len): `next − here`; 0 past `len` (the last index
+                // along a), where p is unchanged.
+                let (next, here) = if a == d - 1 {
+                    let hi = j1.min(w - 1);
+                    (&row[j0 + 1..hi + 1], &row[j0..hi])
+                } else if grid.coord(r, a) + 1 < grid.shape[a] {
+                    let s = grid.strides[a];
+                    (&ubar[base + s + j0..base + s + j1], &row[j0..j1])
+                } else {
+                    (&row[..0], &row[..0])
+                };
+                let moved = pa.iter_mut().zip(next.iter().zip(here));
+                match masks {
+                    Some(m) => moved
+                        .zip(&m[start + j0..start + j1])
+                        .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
+                    None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
                 }
                 norm2
                     .iter_mut()
-                    .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
-                for a in 0..d {
-                    // SAFETY: as above.
-                    let pa = unsafe { shared.slice(a * n + base + j0, j1 - j0) };
-                    pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
-                }
+                    .zip(pa.iter())
+                    .for_each(|(s, p)| *s += *p * *p);
+            }
+            norm2
+                .iter_mut()
+                .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
+            for a in 0..d {
+                // SAFETY: as above.
+                let pa = unsafe { shared.slice(a * n + base + j0, j1 - j0) };
+                pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
             }
         }
-    });
+    }
 }
 
 /// Lane-wise `f64` sums of `(u_new − u_old)²` and `u_new²`.
@@ -309,6 +326,7 @@ impl Lanes {
 
 /// The last pass of the primal step on one row: `v = ubar[j]` holds `u_new`; writes
 /// `ubar <- 2 v − u`, `u <- v`, and with `acc` adds the sums of `(v − u)²` and `v²`.
+#[inline(always)]
 fn extrapolate_row<T: Real>(u: &mut [T], ubar: &mut [T], acc: Option<&mut Lanes>) {
     let two = T::one() + T::one();
     let step = |u: &mut T, b: &mut T| {
@@ -355,30 +373,12 @@ pub fn tv_primal_step<T: Real>(
     masks: Option<&[T]>,
 ) -> Option<StepSums> {
     let w = grid.width;
-    let axes = &ALL_AXES[..grid.rank];
     let (su, sb) = (SharedMut::new(u), SharedMut::new(ubar));
     let (partial, tasks) = grid.for_tasks(|rows| {
         // SAFETY: each task owns its rows of `u` and `ubar`.
         let us = unsafe { su.slice(rows.start * w, rows.len() * w) };
         let bs = unsafe { sb.slice(rows.start * w, rows.len() * w) };
-        let mut acc = Lanes::default();
-        for ((r, u), b) in rows.zip(us.chunks_exact_mut(w)).zip(bs.chunks_exact_mut(w)) {
-            let base = r * w;
-            grid.div_row(p, axes, masks, r, b);
-            zip3(b, u, &gradf[base..base + w], |b, u, g| {
-                *b = u + s.tau * (s.lambda * *b - g)
-            });
-            if let Some(m) = mask {
-                b.iter_mut()
-                    .zip(&m[base..base + w])
-                    .for_each(|(v, m)| *v = if *m > T::zero() { *v } else { T::zero() });
-            }
-            if s.positivity {
-                b.iter_mut().for_each(|v| *v = v.max(T::zero()));
-            }
-            extrapolate_row(u, b, s.sums.then_some(&mut acc));
-        }
-        acc
+        primal_rows_simd(grid, rows.start, us, bs, p, gradf, s, mask, masks)
     });
     s.sums.then(|| {
         let (change, norm) = partial[..tasks]
@@ -388,3 +388,96 @@ pub fn tv_primal_step<T: Real>(
         StepSums { change, norm }
     })
 }
+
+/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows);
+/// returns the task's lane-wise sums (zero unless `s.sums`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn primal_rows<T: Real>(
+    grid: &Grid,
+    first: usize,
+    us: &mut [T],
+    bs: &mut [T],
+    p: &[T],
+    gradf: &[T],
+    s: &PrimalStep<T>,
+    mask: Option<&[T]>,
+    masks: Option<&[T]>,
+) -> Lanes {
+    let w = grid.width;
+    let axes = &ALL_AXES[..grid.rank];
+    let mut acc = Lanes::default();
+    for (r, (u, b)) in (first..).zip(us.chunks_exact_mut(w).zip(bs.chunks_exact_mut(w))) {
+        let base = r * w;
+        grid.div_row(p, axes, masks, r, b);
+        zip3(b, u, &gradf[base..base + w], |b, u, g| {
+            *b = u + s.tau * (s.lambda * *b - g)
+        });
+        if let Some(m) = mask {
+            b.iter_mut()
+                .zip(&m[base..base + w])
+                .for_each(|(v, m)| *v = if *m > T::zero() { *v } else { T::zero() });
+        }
+        if s.positivity {
+            b.iter_mut().for_each(|v| *v = v.max(T::zero()));
+        }
+        extrapolate_row(u, b, s.sums.then_some(&mut acc));
+    }
+    acc
+}
+
+/// Defines `fn $name` running `$inner` (an `#[inline(always)]` function, whose callees are
+/// too) compiled for the widest vectors of the running CPU: AVX-512, AVX2, or baseline x86-64.
+/// The operations are the same (no FMA contraction), so are the results.
+macro_rules! widest_simd {
+    (fn $name:ident => $inner:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty) => {
+        #[allow(clippy::too_many_arguments)]
+        fn $name<T: Real>($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx512f,avx512vl,avx2")]
+                fn avx512<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner::<T>($($arg),*)
+                }
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx2")]
+                fn avx2<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner::<T>($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has every feature `avx512` is compiled for.
+                    return unsafe { avx512::<T>($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has every feature `avx2` is compiled for.
+                    return unsafe { avx2::<T>($($arg),*) };
+                }
+            }
+            $inner::<T>($($arg),*)
+        }
+    };
+}
+
+widest_simd!(fn dual_rows_simd => dual_rows(
+    grid: &Grid,
+    rows: Range<usize>,
+    shared: SharedMut<T>,
+    ubar: &[T],
+    step: T,
+    masks: Option<&[T]>,
+) -> ());
+
+widest_simd!(fn primal_rows_simd => primal_rows(
+    grid: &Grid,
+    first: usize,
+    us: &mut [T],
+    bs: &mut [T],
+    p: &[T],
+    gradf: &[T],
+    s: &PrimalStep<T>,
+    mask: Option<&[T]>,
+    masks: Option<&[T]>,
+) -> Lanes);
