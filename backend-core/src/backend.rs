@@ -201,6 +201,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
     /// With `step.sums` the same pass also returns [`StepSums`]
     /// (`Σ (u_new − u_old)²`, `Σ u_new²`, accumulated in `f64`), the two norms of the
     /// relative-change stopping rule; otherwise `None`.
+    #[allow(clippy::too_many_arguments)]
     fn tv_primal_step<T: Real>(
         &self,
         u: &mut Self::Buffer<T>,

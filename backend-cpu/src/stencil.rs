@@ -362,6 +362,7 @@ fn extrapolate_row<T: Real>(u: &mut [T], ubar: &mut [T], acc: Option<&mut Lanes>
 /// `Σ u_new²` (lane-wise `f64` partial sums per task, tasks added in order: the result depends
 /// on the shape, not on the thread count). One pass, `ubar`'s row serving as the divergence's
 /// scratch.
+#[allow(clippy::too_many_arguments)]
 pub fn tv_primal_step<T: Real>(
     grid: &Grid,
     u: &mut [T],
