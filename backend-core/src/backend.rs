@@ -3,7 +3,7 @@
 use crate::error::Result;
 use crate::fft::{FftSpec, Pruning};
 use crate::nufft::SpreadParams;
-use crate::ops::{Binary, Direction, Part, Reduce, Unary};
+use crate::ops::{Binary, Direction, Part, PrimalStep, Reduce, StepSums, Unary};
 use crate::scalar::{Element, Field, Real, C};
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
@@ -191,10 +191,16 @@ pub trait Backend: Clone + Send + Sync + 'static {
         step: T,
         masks: Option<&Self::Buffer<T>>,
     ) -> Result<()>;
-    /// Fused primal step of the TV solvers:
-    /// `u_new = u + tau (lambda div p - gradf)`, then `u_new *= [mask > 0]` if `mask`, then
-    /// `u_new = max(u_new, 0)` if `positivity`; finally `ubar <- 2 u_new - u` and `u <- u_new`.
-    /// `masks` are the gradient masks used by `div` (as in [`Backend::div`]).
+    /// Fused primal step of the TV solvers, divergence over every axis of `u`:
+    /// `u_new = u + τ (λ div(masks ⊙ p) − gradf)`, then `u_new *= [mask > 0]` if `mask` (a NaN
+    /// mask entry counts as `<= 0`), then `u_new = max(u_new, 0)` if `step.positivity`; finally
+    /// `ubar <- 2 u_new − u` and `u <- u_new`. `p` and `masks` have shape `(u.ndim, u...)`
+    /// (`masks` as in [`Backend::div`]), `ubar`, `gradf` and `mask` the shape of `u`; `ubar` is
+    /// only written.
+    ///
+    /// With `step.sums` the same pass also returns [`StepSums`]
+    /// (`Σ (u_new − u_old)²`, `Σ u_new²`, accumulated in `f64`), the two norms of the
+    /// relative-change stopping rule; otherwise `None`.
     #[allow(clippy::too_many_arguments)]
     fn tv_primal_step<T: Real>(
         &self,
@@ -202,12 +208,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         ubar: &mut Self::Buffer<T>,
         p: &Self::Buffer<T>,
         gradf: &Self::Buffer<T>,
-        tau: T,
-        lambda: T,
-        positivity: bool,
+        step: &PrimalStep<T>,
         mask: Option<&Self::Buffer<T>>,
         masks: Option<&Self::Buffer<T>>,
-    ) -> Result<()>;
+    ) -> Result<Option<StepSums>>;
 
     // ---- FFT (numpy "backward" normalisation) ------------------------------------------------
 

@@ -28,7 +28,7 @@ pub mod conformance;
 pub use backend::{Backend, DeviceBuffer};
 pub use error::{Error, Result};
 pub use fft::{FftKind, FftSpec, Pruning};
-pub use ops::{Binary, Direction, Part, Reduce, Unary};
+pub use ops::{Binary, Direction, Part, PrimalStep, Reduce, StepSums, Unary};
 pub use profile::Profile;
 pub use scalar::{ElemKind, Element, Field, Precision, Real, C};
 pub use select::DeviceSpec;

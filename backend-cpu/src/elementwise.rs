@@ -17,16 +17,38 @@ pub fn map<T: Real>(op: Unary, x: &mut [T]) {
     }
 }
 
-/// The scalar function of a binary operation.
-fn binary_fn<T: Real>(op: Binary) -> fn(T, T) -> T {
-    match op {
-        Binary::Add => |a, b| a + b,
-        Binary::Sub => |a, b| a - b,
-        Binary::Mul => |a, b| a * b,
-        Binary::Div => |a, b| a / b,
-        Binary::Max => |a: T, b| a.max(b),
-        Binary::Min => |a: T, b| a.min(b),
-    }
+/// `$body` with `$f` bound to the scalar function of the binary operation `$op` on `$t`: one
+/// copy of `$body` per operation, so that its loops inline the operation and vectorise (a
+/// function pointer would be called once per element).
+macro_rules! with_binary {
+    ($op:expr, $t:ty, |$f:ident| $body:expr) => {
+        match $op {
+            Binary::Add => {
+                let $f = |a: $t, b: $t| a + b;
+                $body
+            }
+            Binary::Sub => {
+                let $f = |a: $t, b: $t| a - b;
+                $body
+            }
+            Binary::Mul => {
+                let $f = |a: $t, b: $t| a * b;
+                $body
+            }
+            Binary::Div => {
+                let $f = |a: $t, b: $t| a / b;
+                $body
+            }
+            Binary::Max => {
+                let $f = |a: $t, b: $t| a.max(b);
+                $body
+            }
+            Binary::Min => {
+                let $f = |a: $t, b: $t| a.min(b);
+                $body
+            }
+        }
+    };
 }
 
 /// `a[i] <- f(a[i], b[i % b.len()])`; `b.len()` divides `a.len()` (checked by the caller).
@@ -51,14 +73,12 @@ pub fn broadcast<E: Send + Sync + Copy, F: Sync>(
 
 /// `a[i] <- a[i] op b[i % b.len()]`.
 pub fn zip<T: Real>(op: Binary, a: &mut [T], b: &[T]) {
-    let f = binary_fn::<T>(op);
-    broadcast(a, b, |x, y| *x = f(*x, *y));
+    with_binary!(op, T, |f| broadcast(a, b, |x, y| *x = f(*x, *y)))
 }
 
 /// `a[i] <- a[i] op s`.
 pub fn zip_scalar<T: Real>(op: Binary, a: &mut [T], s: T) {
-    let f = binary_fn::<T>(op);
-    for_each(a, |x| *x = f(*x, s));
+    with_binary!(op, T, |f| for_each(a, |x| *x = f(*x, s)))
 }
 
 /// `y <- alpha x + beta y`.

@@ -26,8 +26,8 @@ pub use nufft::CpuPoints;
 
 use backend_core::nufft::SpreadParams;
 use backend_core::{
-    check, Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part, Pruning,
-    Real, Reduce, Result, Unary, C,
+    check, Backend, Binary, DeviceBuffer, Direction, Element, Error, FftSpec, Field, Part,
+    PrimalStep, Pruning, Real, Reduce, Result, StepSums, Unary, C,
 };
 use ndarray::{ArrayD, ArrayView1, ArrayViewD, IxDyn};
 use std::any::{Any, TypeId};
@@ -357,12 +357,10 @@ impl Backend for CpuBackend {
         ubar: &mut CpuBuffer<T>,
         p: &CpuBuffer<T>,
         gradf: &CpuBuffer<T>,
-        tau: T,
-        lambda: T,
-        positivity: bool,
+        step: &PrimalStep<T>,
         mask: Option<&CpuBuffer<T>>,
         masks: Option<&CpuBuffer<T>>,
-    ) -> Result<()> {
+    ) -> Result<Option<StepSums>> {
         check::tv_primal_step(&check::PrimalShapes {
             u: u.shape(),
             ubar: ubar.shape(),
@@ -371,24 +369,17 @@ impl Backend for CpuBackend {
             mask: mask.map(|m| m.shape()),
             masks: masks.map(|m| m.shape()),
         })?;
-        let shape = u.shape().to_vec();
-        let step = stencil::PrimalStep {
-            tau,
-            lambda,
-            positivity,
-            mask: mask_data(mask),
-            masks: mask_data(masks),
-        };
-        let grid = stencil::Grid::new(&shape);
-        stencil::tv_primal_step(
+        let grid = stencil::Grid::new(u.shape());
+        Ok(stencil::tv_primal_step(
             &grid,
             u.as_mut_slice(),
             ubar.as_mut_slice(),
             p.as_slice(),
             gradf.as_slice(),
-            &step,
-        );
-        Ok(())
+            step,
+            mask_data(mask),
+            mask_data(masks),
+        ))
     }
 
     // ---- FFT -------------------------------------------------------------------------------

@@ -7,15 +7,35 @@
 //! `div[i] = p[i] - p[i-1]`, `div[n-1] = -p[n-2]` for `n >= 2` (and 0 for `n = 1`, where the
 //! gradient is 0).
 
-use crate::index::strides;
 use crate::par::{SharedMut, PAR_MIN};
-use backend_core::Real;
+use backend_core::check::MAX_RANK;
+use backend_core::{PrimalStep, Real, StepSums};
 use rayon::prelude::*;
+use std::ops::Range;
 
-/// The geometry of an array for row-wise stencils.
+/// Elements per task of the fused TV steps, at least (fewer elements: one task, no
+/// parallelism); with 2 threads the 400x200 phalanx image is 4 tasks of 100 rows.
+const TASK_ELEMS: usize = 1 << 14;
+
+/// Most tasks of one fused TV step: the length of the stack array of partial sums.
+const MAX_TASKS: usize = 64;
+
+/// Elements of a row handled at once by the dual step (its stack scratch).
+const SEGMENT: usize = 256;
+
+/// Independent `f64` accumulators of a sum, so that the accumulation vectorises; added up in
+/// a fixed order at the end.
+const LANES: usize = 8;
+
+/// The axes `0, 1, …`: `&ALL_AXES[..d]` lists every axis of a rank-`d` array.
+const ALL_AXES: [usize; MAX_RANK] = [0, 1, 2, 3, 4, 5, 6, 7];
+
+/// The geometry of an array for row-wise stencils (rank at most [`MAX_RANK`], checked by the
+/// callers), held without allocation.
 pub struct Grid {
-    shape: Vec<usize>,
-    strides: Vec<usize>,
+    rank: usize,
+    shape: [usize; MAX_RANK],
+    strides: [usize; MAX_RANK],
     /// Length of a row (the last axis).
     width: usize,
     /// Number of elements.
@@ -23,26 +43,39 @@ pub struct Grid {
 }
 
 impl Grid {
-    /// The grid of a non-empty array of rank >= 1.
+    /// The grid of a non-empty array of rank 1 to [`MAX_RANK`].
     pub fn new(shape: &[usize]) -> Self {
-        Grid {
-            shape: shape.to_vec(),
-            strides: strides(shape),
-            width: shape[shape.len() - 1],
+        let rank = shape.len();
+        let mut g = Grid {
+            rank,
+            shape: [1; MAX_RANK],
+            strides: [1; MAX_RANK],
+            width: shape[rank - 1],
             len: shape.iter().product(),
+        };
+        g.shape[..rank].copy_from_slice(shape);
+        for a in (0..rank - 1).rev() {
+            g.strides[a] = g.strides[a + 1] * shape[a + 1];
         }
+        g
     }
 
     fn last(&self) -> usize {
-        self.shape.len() - 1
+        self.rank - 1
+    }
+
+    /// Number of rows.
+    fn rows(&self) -> usize {
+        self.len / self.width
     }
 
     /// Index along `axis` (not the last one) of the elements of row `r`.
+    #[inline(always)]
     fn coord(&self, r: usize, axis: usize) -> usize {
         (r * self.width / self.strides[axis]) % self.shape[axis]
     }
 
-    /// Rows handed to one parallel task.
+    /// Rows handed to one parallel task of [`grad`] and [`div`].
     fn rows_per_task(&self) -> usize {
         (4096 / self.width).max(1)
     }
@@ -63,18 +96,26 @@ impl Grid {
         }
     }
 
-    /// `f(rows)` over blocks of consecutive row indices covering every row, in parallel above
-    /// [`PAR_MIN`] elements.
-    fn for_row_blocks(&self, f: impl Fn(std::ops::Range<usize>) + Sync) {
-        let rows = self.len / self.width;
-        if self.len < PAR_MIN {
-            f(0..rows);
+    /// `f(rows)` over the tasks of the fused TV steps: about [`TASK_ELEMS`] elements each (at
+    /// most [`MAX_TASKS`], whole rows, as even as rows allow), in parallel when there are
+    /// several. Task `t`'s result is entry `t` of the returned array, the task count the second
+    /// value: the partition depends on the shape alone, not on the thread count.
+    fn for_tasks<R: Copy + Default + Send>(
+        &self,
+        f: impl Fn(Range<usize>) -> R + Sync,
+    ) -> ([R; MAX_TASKS], usize) {
+        let rows = self.rows();
+        let tasks = (self.len / TASK_ELEMS).clamp(1, MAX_TASKS).min(rows);
+        let mut out = [R::default(); MAX_TASKS];
+        if tasks == 1 {
+            out[0] = f(0..rows);
         } else {
-            let k = self.rows_per_task();
-            (0..rows.div_ceil(k))
-                .into_par_iter()
-                .for_each(|c| f(c * k..((c + 1) * k).min(rows)));
+            out[..tasks]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(t, o)| *o = f(t * rows / tasks..(t + 1) * rows / tasks));
         }
+        (out, tasks)
     }
 
     /// `out <- ∇_axis u` on row `r` (before masking).
@@ -96,7 +137,9 @@ impl Grid {
         }
     }
 
-    /// `out += div_axis q` on row `r`, `q` one component (masked or not) of the dual field.
+    /// `out += div_axis (mask ⊙ q)` on row `r`, `q` one component of the dual field and `mask`
+    /// its gradient mask.
+    #[inline(always)]
     fn div_row_add<T: Real>(
         &self,
         q: &[T],
@@ -106,37 +149,34 @@ impl Grid {
         out: &mut [T],
     ) {
         let w = self.width;
+        let row = |base: usize| (&q[base..base + w], mask.map(|m| &m[base..base + w]));
         let base = r * w;
-        let qv = |i: usize| match mask {
-            Some(m) => q[i] * m[i],
-            None => q[i],
-        };
         if axis == self.last() {
-            if w == 1 {
-                return;
+            if w > 1 {
+                let (q, m) = row(base);
+                last_axis_div_add(q, m, out);
             }
-            out[0] += qv(base);
-            for (j, o) in out.iter_mut().enumerate().take(w - 1).skip(1) {
-                *o += qv(base + j) - qv(base + j - 1);
+            return;
+        }
+        let i = self.coord(r, axis);
+        if i + 1 < self.shape[axis] {
+            let (q, m) = row(base);
+            match m {
+                Some(m) => zip3(out, q, m, |o, q, m| *o += q * m),
+                None => out.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
             }
-            out[w - 1] -= qv(base + w - 2);
-        } else {
-            let i = self.coord(r, axis);
-            let s = self.strides[axis];
-            if i + 1 < self.shape[axis] {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o += qv(base + j);
-                }
-            }
-            if i > 0 {
-                for (j, o) in out.iter_mut().enumerate() {
-                    *o -= qv(base - s + j);
-                }
+        }
+        if i > 0 {
+            let (q, m) = row(base - self.strides[axis]);
+            match m {
+                Some(m) => zip3(out, q, m, |o, q, m| *o -= q * m),
+                None => out.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
             }
         }
     }
 
     /// `out <- div(masks ⊙ p)` on row `r`, `p` holding one component per entry of `axes`.
+    #[inline(always)]
     fn div_row<T: Real>(
         &self,
         p: &[T],
@@ -173,27 +213,85 @@ pub fn div<T: Real>(grid: &Grid, p: &[T], axes: &[usize], masks: Option<&[T]>, o
     grid.for_rows(out, |r, row| grid.div_row(p, axes, masks, r, row));
 }
 
+/// `f(&mut a[j], b[j], c[j])` over three rows of equal length.
+#[inline(always)]
+fn zip3<T: Copy>(a: &mut [T], b: &[T], c: &[T], f: impl Fn(&mut T, T, T)) {
+    a.iter_mut()
+        .zip(b.iter().zip(c))
+        .for_each(|(a, (b, c))| f(a, *b, *c));
+}
+
+/// `out += div(m ⊙ q)` along the row itself (width `w >= 2`): `out[0] += q[0]`,
+/// `out[j] += q[j] − q[j−1]`, `out[w−1] −= q[w−2]`, `q` masked by `m` if given.
+#[inline(always)]
+fn last_axis_div_add<T: Real>(q: &[T], m: Option<&[T]>, out: &mut [T]) {
+    let w = q.len();
+    let (first, rest) = out.split_at_mut(1);
+    let (mid, last) = rest.split_at_mut(w - 2);
+    let mid = mid.iter_mut().zip(q[1..].iter().zip(&q[..w - 2]));
+    match m {
+        None => {
+            first[0] += q[0];
+            mid.for_each(|(o, (a, b))| *o += *a - *b);
+            last[0] -= q[w - 2];
+        }
+        Some(m) => {
+            first[0] += q[0] * m[0];
+            mid.zip(m[1..].iter().zip(&m[..w - 2]))
+                .for_each(|((o, (a, b)), (ma, mb))| *o += *a * *ma - *b * *mb);
+            last[0] -= q[w - 2] * m[w - 2];
+        }
+    }
+}
+
 /// `p <- p + step (masks ⊙ ∇ū)`, then `p[:, k] /= max(1, |p[:, k]|)`, gradient over every axis.
+/// One pass over `p` (rows of [`SEGMENT`] elements at a time, scratch on the stack).
 pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, masks: Option<&[T]>) {
-    let (n, w, d) = (grid.len, grid.width, grid.shape.len());
     let shared = SharedMut::new(p);
-    grid.for_row_blocks(|rows| {
-        let mut g = vec![T::zero(); w];
-        let mut norm2 = vec![T::zero(); w];
-        for r in rows {
+    grid.for_tasks(|rows| dual_rows_simd(grid, rows, shared, ubar, step, masks));
+}
+
+/// The dual step on the rows `rows` of `p` (shared with the other tasks, which own other
+/// rows).
+#[inline(always)]
+fn dual_rows<T: Real>(
+    grid: &Grid,
+    rows: Range<usize>,
+    shared: SharedMut<T>,
+    ubar: &[T],
+    step: T,
+    masks: Option<&[T]>,
+) {
+    let (n, w, d) = (grid.len, grid.width, grid.rank);
+    let mut norm2 = [T::zero(); SEGMENT];
+    for r in rows {
+        let base = r * w;
+        let row = &ubar[base..base + w];
+        for j0 in (0..w).step_by(SEGMENT) {
+            let j1 = (j0 + SEGMENT).min(w);
+            let norm2 = &mut norm2[..j1 - j0];
             norm2.fill(T::zero());
             for a in 0..d {
-                let start = a * n + r * w;
+                let start = a * n + base;
                 // SAFETY: each task owns its rows `r`, in every component block.
-                let pa = unsafe { shared.slice(start, w) };
-                grid.grad_row(ubar, a, r, &mut g);
+                let pa = unsafe { shared.slice(start + j0, j1 - j0) };
+                // ∇_a ū on [j0, j0 + len): `next − here`; 0 past `len` (the last index
+                // along a), where p is unchanged.
+                let (next, here) = if a == d - 1 {
+                    let hi = j1.min(w - 1);
+                    (&row[j0 + 1..hi + 1], &row[j0..hi])
+                } else if grid.coord(r, a) + 1 < grid.shape[a] {
+                    let s = grid.strides[a];
+                    (&ubar[base + s + j0..base + s + j1], &row[j0..j1])
+                } else {
+                    (&row[..0], &row[..0])
+                };
+                let moved = pa.iter_mut().zip(next.iter().zip(here));
                 match masks {
-                    Some(m) => pa
-                        .iter_mut()
-                        .zip(&g)
-                        .zip(&m[start..start + w])
-                        .for_each(|((p, g), m)| *p += step * *m * *g),
-                    None => pa.iter_mut().zip(&g).for_each(|(p, g)| *p += step * *g),
+                    Some(m) => moved
+                        .zip(&m[start + j0..start + j1])
+                        .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
+                    None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
                 }
                 norm2
                     .iter_mut()
@@ -205,74 +303,182 @@ pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, mask
                 .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
             for a in 0..d {
                 // SAFETY: as above.
-                let pa = unsafe { shared.slice(a * n + r * w, w) };
-                pa.iter_mut().zip(&norm2).for_each(|(p, s)| *p *= *s);
+                let pa = unsafe { shared.slice(a * n + base + j0, j1 - j0) };
+                pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
             }
         }
-    });
+    }
 }
 
-/// The scalars and masks of [`tv_primal_step`].
-pub struct PrimalStep<'a, T> {
-    /// Primal step τ.
-    pub tau: T,
-    /// TV weight λ.
-    pub lambda: T,
-    /// Clip at 0.
-    pub positivity: bool,
-    /// Support mask (`u *= [mask > 0]`).
-    pub mask: Option<&'a [T]>,
-    /// Gradient masks, as in [`div`].
-    pub masks: Option<&'a [T]>,
+/// Lane-wise `f64` sums of `(u_new − u_old)²` and `u_new²`.
+#[derive(Clone, Copy, Default)]
+struct Lanes {
+    change: [f64; LANES],
+    norm: [f64; LANES],
+}
+
+impl Lanes {
+    /// The two sums, lanes added in order.
+    fn total(&self) -> (f64, f64) {
+        (self.change.iter().sum(), self.norm.iter().sum())
+    }
+}
+
+/// The last pass of the primal step on one row: `v = ubar[j]` holds `u_new`; writes
+/// `ubar <- 2 v − u`, `u <- v`, and with `acc` adds the sums of `(v − u)²` and `v²`.
+#[inline(always)]
+fn extrapolate_row<T: Real>(u: &mut [T], ubar: &mut [T], acc: Option<&mut Lanes>) {
+    let two = T::one() + T::one();
+    let step = |u: &mut T, b: &mut T| {
+        let (old, v) = (*u, *b);
+        *b = two * v - old;
+        *u = v;
+        (v.f64() - old.f64(), v.f64())
+    };
+    let Some(acc) = acc else {
+        u.iter_mut().zip(ubar.iter_mut()).for_each(|(u, b)| {
+            step(u, b);
+        });
+        return;
+    };
+    let (uc, ur) = u.as_chunks_mut::<LANES>();
+    let (bc, br) = ubar.as_chunks_mut::<LANES>();
+    for (u, b) in uc.iter_mut().zip(bc) {
+        for l in 0..LANES {
+            let (dv, v) = step(&mut u[l], &mut b[l]);
+            acc.change[l] += dv * dv;
+            acc.norm[l] += v * v;
+        }
+    }
+    for (l, (u, b)) in ur.iter_mut().zip(br).enumerate() {
+        let (dv, v) = step(u, b);
+        acc.change[l] += dv * dv;
+        acc.norm[l] += v * v;
+    }
 }
 
 /// `u_new = u + τ(λ div(masks ⊙ p) − gradf)`, masked and clipped; `ubar <- 2 u_new − u`,
-/// `u <- u_new`, divergence over every axis.
+/// `u <- u_new`, divergence over every axis; with `s.sums`, also `Σ (u_new − u)²` and
+/// `Σ u_new²` (lane-wise `f64` partial sums per task, tasks added in order: the result depends
+/// on the shape, not on the thread count). One pass, `ubar`'s row serving as the divergence's
+/// scratch.
+#[allow(clippy::too_many_arguments)]
 pub fn tv_primal_step<T: Real>(
     grid: &Grid,
     u: &mut [T],
     ubar: &mut [T],
     p: &[T],
     gradf: &[T],
-    s: &PrimalStep<'_, T>,
-) {
+    s: &PrimalStep<T>,
+    mask: Option<&[T]>,
+    masks: Option<&[T]>,
+) -> Option<StepSums> {
     let w = grid.width;
-    let axes: Vec<usize> = (0..grid.shape.len()).collect();
-    let two = T::one() + T::one();
-    let row = |r: usize, u: &mut [T], ubar: &mut [T], dv: &mut [T]| {
-        grid.div_row(p, &axes, s.masks, r, dv);
+    let (su, sb) = (SharedMut::new(u), SharedMut::new(ubar));
+    let (partial, tasks) = grid.for_tasks(|rows| {
+        // SAFETY: each task owns its rows of `u` and `ubar`.
+        let us = unsafe { su.slice(rows.start * w, rows.len() * w) };
+        let bs = unsafe { sb.slice(rows.start * w, rows.len() * w) };
+        primal_rows_simd(grid, rows.start, us, bs, p, gradf, s, mask, masks)
+    });
+    s.sums.then(|| {
+        let (change, norm) = partial[..tasks]
+            .iter()
+            .map(Lanes::total)
+            .fold((0.0, 0.0), |(c, n), (dc, dn)| (c + dc, n + dn));
+        StepSums { change, norm }
+    })
+}
+
+/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows);
+/// returns the task's lane-wise sums (zero unless `s.sums`).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn primal_rows<T: Real>(
+    grid: &Grid,
+    first: usize,
+    us: &mut [T],
+    bs: &mut [T],
+    p: &[T],
+    gradf: &[T],
+    s: &PrimalStep<T>,
+    mask: Option<&[T]>,
+    masks: Option<&[T]>,
+) -> Lanes {
+    let w = grid.width;
+    let axes = &ALL_AXES[..grid.rank];
+    let mut acc = Lanes::default();
+    for (r, (u, b)) in (first..).zip(us.chunks_exact_mut(w).zip(bs.chunks_exact_mut(w))) {
         let base = r * w;
-        for j in 0..w {
-            let mut v = u[j] + s.tau * (s.lambda * dv[j] - gradf[base + j]);
-            if let Some(m) = s.mask {
-                if m[base + j].is_nan() || m[base + j] <= T::zero() {
-                    v = T::zero();
+        grid.div_row(p, axes, masks, r, b);
+        zip3(b, u, &gradf[base..base + w], |b, u, g| {
+            *b = u + s.tau * (s.lambda * *b - g)
+        });
+        if let Some(m) = mask {
+            b.iter_mut()
+                .zip(&m[base..base + w])
+                .for_each(|(v, m)| *v = if *m > T::zero() { *v } else { T::zero() });
+        }
+        if s.positivity {
+            b.iter_mut().for_each(|v| *v = v.max(T::zero()));
+        }
+        extrapolate_row(u, b, s.sums.then_some(&mut acc));
+    }
+    acc
+}
+
+/// Defines `fn $name` running `$inner` (an `#[inline(always)]` function, whose callees are
+/// too) compiled for the widest vectors of the running CPU: AVX-512, AVX2, or baseline x86-64.
+/// The operations are the same (no FMA contraction), so are the results.
+macro_rules! widest_simd {
+    (fn $name:ident => $inner:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty) => {
+        #[allow(clippy::too_many_arguments)]
+        fn $name<T: Real>($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx512f,avx512vl,avx2")]
+                fn avx512<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner::<T>($($arg),*)
+                }
+                #[allow(clippy::too_many_arguments)]
+                #[target_feature(enable = "avx2")]
+                fn avx2<T: Real>($($arg: $ty),*) -> $ret {
+                    $inner::<T>($($arg),*)
+                }
+                if std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                {
+                    // SAFETY: the CPU has every feature `avx512` is compiled for.
+                    return unsafe { avx512::<T>($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has every feature `avx2` is compiled for.
+                    return unsafe { avx2::<T>($($arg),*) };
                 }
             }
-            if s.positivity {
-                v = v.max(T::zero());
-            }
-            ubar[j] = two * v - u[j];
-            u[j] = v;
+            $inner::<T>($($arg),*)
         }
     };
-    if grid.len < PAR_MIN {
-        let mut dv = vec![T::zero(); w];
-        u.chunks_mut(w)
-            .zip(ubar.chunks_mut(w))
-            .enumerate()
-            .for_each(|(r, (u, b))| row(r, u, b, &mut dv));
-    } else {
-        let k = grid.rows_per_task();
-        u.par_chunks_mut(k * w)
-            .zip(ubar.par_chunks_mut(k * w))
-            .enumerate()
-            .for_each(|(c, (us, bs))| {
-                let mut dv = vec![T::zero(); w];
-                us.chunks_mut(w)
-                    .zip(bs.chunks_mut(w))
-                    .enumerate()
-                    .for_each(|(i, (u, b))| row(c * k + i, u, b, &mut dv));
-            });
-    }
 }
+
+widest_simd!(fn dual_rows_simd => dual_rows(
+    grid: &Grid,
+    rows: Range<usize>,
+    shared: SharedMut<T>,
+    ubar: &[T],
+    step: T,
+    masks: Option<&[T]>,
+) -> ());
+
+widest_simd!(fn primal_rows_simd => primal_rows(
+    grid: &Grid,
+    first: usize,
+    us: &mut [T],
+    bs: &mut [T],
+    p: &[T],
+    gradf: &[T],
+    s: &PrimalStep<T>,
+    mask: Option<&[T]>,
+    masks: Option<&[T]>,
+) -> Lanes);

@@ -174,7 +174,9 @@ use crate::fft::GpuFftPlan;
 use crate::nufft::GpuPoints;
 use crate::{convolve, elementwise, fbp, index, memory, nufft, reduce, stencil};
 use backend_core::nufft::SpreadParams;
-use backend_core::{Backend, Binary, Direction, FftSpec, Field, Part, Real, Reduce, Unary, C};
+use backend_core::{
+    Backend, Binary, Direction, FftSpec, Field, Part, PrimalStep, Real, Reduce, StepSums, Unary, C,
+};
 use ndarray::{ArrayD, ArrayView1, ArrayViewD};
 
 type Buf<D, E> = GpuBuffer<D, E>;
@@ -358,12 +360,10 @@ impl<D: Driver> Backend for GpuBackend<D> {
         ubar: &mut Buf<D, T>,
         p: &Buf<D, T>,
         gradf: &Buf<D, T>,
-        tau: T,
-        lambda: T,
-        positivity: bool,
+        step: &PrimalStep<T>,
         mask: Option<&Buf<D, T>>,
         masks: Option<&Buf<D, T>>,
-    ) -> Result<()> {
+    ) -> Result<Option<StepSums>> {
         let buffers = stencil::Primal {
             u,
             ubar,
@@ -372,7 +372,7 @@ impl<D: Driver> Backend for GpuBackend<D> {
             mask,
             masks,
         };
-        stencil::tv_primal_step(self, buffers, tau, lambda, positivity)
+        stencil::tv_primal_step(self, buffers, step)
     }
 
     fn fft_plan<T: Real>(&self, spec: &FftSpec) -> Result<GpuFftPlan<D, T>> {

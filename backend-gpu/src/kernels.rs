@@ -73,7 +73,7 @@ kernels! {
     STENCIL_GRAD = "stencil_grad" [P, P, P, I, I, D, I, D, I];
     STENCIL_DIV = "stencil_div" [P, P, P, I, I, D, I, D, I];
     TV_DUAL_STEP = "tv_dual_step" [P, P, P, I, I, D, R, I];
-    TV_PRIMAL_STEP = "tv_primal_step" [P, P, P, P, P, P, I, I, D, R, R, I];
+    TV_PRIMAL_STEP = "tv_primal_step" [P, P, P, P, P, P, I, I, D, R, R, I, P];
     FFT_RADIX2 = "fft_radix2" [P, P, P, I, I, I, I, I, R];
     FFT_RADIX3 = "fft_radix3" [P, P, P, I, I, I, I, I, R];
     FFT_RADIX4 = "fft_radix4" [P, P, P, I, I, I, I, I, R];

@@ -11,6 +11,13 @@ type Buf<D, E> = GpuBuffer<D, E>;
 /// Most work groups of a reduction (the partial results read back).
 const MAX_GROUPS: usize = 64;
 
+/// Most work groups of the TV primal step with sums (two partial results each): enough work
+/// items to fill a large GPU (512 x 256) while the read-back stays at a few KB.
+pub(crate) const PRIMAL_MAX_GROUPS: usize = 512;
+
+/// Values (of at most 8 bytes) the device's partial-result buffer holds.
+const PARTIAL_VALUES: usize = 2 * PRIMAL_MAX_GROUPS;
+
 /// The kernel's operation codes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -22,6 +29,43 @@ enum Op {
     SqDist = 5,
 }
 
+/// Launches `launch(partial)`, a kernel that writes `count` (at most [`PARTIAL_VALUES`])
+/// partial results of type `T` into the device's partial-result buffer `partial` (allocated
+/// on first use, held from the launch to the read-back), reads them back and returns
+/// `finish(values)`.
+pub(crate) fn with_partials<D: Driver, T: Real, R>(
+    b: &GpuBackend<D>,
+    count: usize,
+    launch: impl FnOnce(&D::Mem) -> Result<()>,
+    finish: impl FnOnce(&[T]) -> R,
+) -> Result<R> {
+    if count > PARTIAL_VALUES {
+        return Err(Error::Device(format!(
+            "{count} partial results for a buffer of {PARTIAL_VALUES}"
+        )));
+    }
+    let mut slot = b
+        .device
+        .partials
+        .lock()
+        .map_err(|_| Error::Device("reduction buffer poisoned".into()))?;
+    if slot.is_none() {
+        // Words of 8 bytes whatever T (u32 pairs: no fp64 needed to allocate them).
+        *slot = Some(b.alloc::<u32>(&[2 * PARTIAL_VALUES])?);
+    }
+    let partial = slot
+        .as_ref()
+        .ok_or_else(|| Error::Device("reduction buffer missing".into()))?;
+    launch(&partial.mem)?;
+    let mut host = [T::zero(); PARTIAL_VALUES];
+    let host = &mut host[..count];
+    b.device.counters.download(std::mem::size_of_val(host));
+    b.driver()
+        .read(&partial.mem, crate::buffer::bytes_mut(host))?;
+    drop(slot);
+    Ok(finish(host))
+}
+
 fn run<D: Driver, T: Real>(b: &GpuBackend<D>, op: Op, x: &Buf<D, T>, y: &Buf<D, T>) -> Result<T> {
     let n = x.len();
     let extreme = op == Op::Max || op == Op::Min;
@@ -30,43 +74,28 @@ fn run<D: Driver, T: Real>(b: &GpuBackend<D>, op: Op, x: &Buf<D, T>, y: &Buf<D, 
     }
     let wg = gpu_kernels::REDUCE_GROUP_SIZE;
     let groups = n.div_ceil(wg).min(MAX_GROUPS);
-    let mut slot = b
-        .device
-        .partials
-        .lock()
-        .map_err(|_| Error::Device("reduction buffer poisoned".into()))?;
-    if slot.is_none() {
-        // Words of 8 bytes whatever T (u32 pairs: no fp64 needed to allocate them).
-        *slot = Some(b.alloc::<u32>(&[2 * MAX_GROUPS])?);
-    }
-    let partial = slot
-        .as_ref()
-        .ok_or_else(|| Error::Device("reduction buffer missing".into()))?;
-    b.launch(
-        T::PRECISION,
-        &kernels::REDUCE_PARTIAL,
-        Range::groups(groups, wg),
-        &[
-            Arg::Mem(&x.mem),
-            Arg::Mem(&y.mem),
-            Arg::size(n)?,
-            Arg::I32(op as i32),
-            Arg::Mem(&partial.mem),
-        ],
-    )?;
-    let mut host = vec![T::zero(); groups];
-    b.device
-        .counters
-        .download(groups * std::mem::size_of::<T>());
-    b.driver()
-        .read(&partial.mem, crate::buffer::bytes_mut(&mut host))?;
-    drop(slot);
-    let vals = host.iter().map(|v| v.f64());
-    let r = match op {
-        Op::Max => fold_nan(vals, f64::max),
-        Op::Min => fold_nan(vals, f64::min),
-        _ => vals.sum(),
+    let launch = |partial: &D::Mem| {
+        b.launch(
+            T::PRECISION,
+            &kernels::REDUCE_PARTIAL,
+            Range::groups(groups, wg),
+            &[
+                Arg::Mem(&x.mem),
+                Arg::Mem(&y.mem),
+                Arg::size(n)?,
+                Arg::I32(op as i32),
+                Arg::Mem(partial),
+            ],
+        )
     };
+    let r = with_partials(b, groups, launch, |host: &[T]| {
+        let vals = host.iter().map(|v| v.f64());
+        match op {
+            Op::Max => fold_nan(vals, f64::max),
+            Op::Min => fold_nan(vals, f64::min),
+            _ => vals.sum(),
+        }
+    })?;
     Ok(T::of(r))
 }
 

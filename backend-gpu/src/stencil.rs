@@ -2,9 +2,9 @@
 
 use crate::backend::GpuBackend;
 use crate::buffer::GpuBuffer;
-use crate::driver::{Arg, Driver};
-use crate::kernels;
-use backend_core::{check, DeviceBuffer, Real, Result};
+use crate::driver::{Arg, Driver, Range};
+use crate::{kernels, reduce};
+use backend_core::{check, DeviceBuffer, PrimalStep, Real, Result, StepSums};
 
 type Buf<D, E> = GpuBuffer<D, E>;
 
@@ -98,13 +98,13 @@ pub(crate) struct Primal<'a, D: Driver, T: Real> {
     pub masks: Option<&'a Buf<D, T>>,
 }
 
+/// One launch; with `step.sums`, fixed-size groups that each write their two partial sums into
+/// the device's partial-result buffer, read back once ([`reduce::with_partials`]).
 pub(crate) fn tv_primal_step<D: Driver, T: Real>(
     b: &GpuBackend<D>,
     s: Primal<'_, D, T>,
-    tau: T,
-    lambda: T,
-    positivity: bool,
-) -> Result<()> {
+    step: &PrimalStep<T>,
+) -> Result<Option<StepSums>> {
     check::tv_primal_step(&check::PrimalShapes {
         u: s.u.shape(),
         ubar: s.ubar.shape(),
@@ -113,26 +113,51 @@ pub(crate) fn tv_primal_step<D: Driver, T: Real>(
         mask: s.mask.map(|m| m.shape()),
         masks: s.masks.map(|m| m.shape()),
     })?;
-    let flags =
-        positivity as i32 | (s.mask.is_some() as i32) << 1 | (s.masks.is_some() as i32) << 2;
+    let flags = step.positivity as i32
+        | (s.mask.is_some() as i32) << 1
+        | (s.masks.is_some() as i32) << 2
+        | (step.sums as i32) << 3;
     let (shape, n) = (s.u.shape(), s.u.len());
-    b.items(
-        T::PRECISION,
-        &kernels::TV_PRIMAL_STEP,
-        n,
-        &[
-            Arg::Mem(&s.u.mem),
-            Arg::Mem(&s.ubar.mem),
-            Arg::Mem(&s.p.mem),
-            Arg::Mem(&s.gradf.mem),
-            Arg::Mem(s.mask.map_or(&s.u.mem, |m| &m.mem)),
-            Arg::Mem(s.masks.map_or(&s.p.mem, |m| &m.mem)),
-            Arg::size(n)?,
-            Arg::I32(shape.len() as i32),
-            Arg::dims("tv_primal_step", shape, 1)?,
-            Arg::real(tau),
-            Arg::real(lambda),
-            Arg::I32(flags),
-        ],
-    )
+    let launch = |range: Range, partial: &D::Mem| {
+        b.launch(
+            T::PRECISION,
+            &kernels::TV_PRIMAL_STEP,
+            range,
+            &[
+                Arg::Mem(&s.u.mem),
+                Arg::Mem(&s.ubar.mem),
+                Arg::Mem(&s.p.mem),
+                Arg::Mem(&s.gradf.mem),
+                Arg::Mem(s.mask.map_or(&s.u.mem, |m| &m.mem)),
+                Arg::Mem(s.masks.map_or(&s.p.mem, |m| &m.mem)),
+                Arg::size(n)?,
+                Arg::I32(shape.len() as i32),
+                Arg::dims("tv_primal_step", shape, 1)?,
+                Arg::real(step.tau),
+                Arg::real(step.lambda),
+                Arg::I32(flags),
+                Arg::Mem(partial),
+            ],
+        )
+    };
+    if !step.sums {
+        launch(Range::items(n), &s.u.mem)?;
+        return Ok(None);
+    }
+    let wg = gpu_kernels::REDUCE_GROUP_SIZE;
+    let groups = n.div_ceil(wg).min(reduce::PRIMAL_MAX_GROUPS);
+    let sums = reduce::with_partials(
+        b,
+        2 * groups,
+        |partial| launch(Range::groups(groups, wg), partial),
+        |host: &[T]| {
+            let (change, norm) = host.split_at(groups);
+            let total = |x: &[T]| x.iter().map(|v| v.f64()).sum();
+            StepSums {
+                change: total(change),
+                norm: total(norm),
+            }
+        },
+    )?;
+    Ok(Some(sums))
 }

@@ -244,6 +244,75 @@ mod cases {
         }
     }
 
+    /// `check_every = 7` evaluates the rule on every 7th iteration only, with the values a
+    /// run checking every iteration sees there (the iterates do not depend on it): the run stops
+    /// at the first multiple of 7 where the rule holds, not before the every-iteration run;
+    /// the other reports repeat the last evaluated values (`∞` before the first). 0 is refused.
+    pub fn check_every<B: Backend>(be: &B) {
+        let c = case::<B, f32>(be);
+        let k = 7;
+        for stop in [StopRule::Change, StopRule::Gap] {
+            let (r1, seen1) = run(be, &c, 0.003, stop, 1e-4, 5000);
+            let opts = TvOptions {
+                lambda: 0.003,
+                tol: 1e-4,
+                max_iter: 5000,
+                stop,
+                check_every: k,
+                ..TvOptions::default()
+            };
+            let mut seen = Vec::new();
+            let r = tv_monosrc(
+                be,
+                c.proj.view(),
+                &c.geometry,
+                c.h.view(),
+                &[N, N],
+                &opts,
+                &mut |p| seen.push(*p),
+            )
+            .unwrap();
+            assert_eq!(r.stop, r1.stop, "{stop:?}");
+            assert!(
+                r.iterations % k == 0 && r.iterations >= r1.iterations,
+                "{stop:?}: {} iterations checking every {k}, {} checking every one",
+                r.iterations,
+                r1.iterations
+            );
+            let mut last = (f64::INFINITY, f64::INFINITY);
+            for (i, p) in seen.iter().enumerate() {
+                assert_eq!(p.checked, (i + 1) % k == 0, "{stop:?}, iteration {}", i + 1);
+                if p.checked {
+                    last = (p.relative_change, p.watched);
+                    if let Some(q) = seen1.get(i) {
+                        assert_eq!(
+                            (p.relative_change, p.watched),
+                            (q.relative_change, q.watched)
+                        );
+                    }
+                }
+                assert_eq!((p.relative_change, p.watched), last);
+            }
+            assert!(last.1 < 1e-4, "{stop:?}: {}", last.1);
+        }
+        let opts = TvOptions {
+            check_every: 0,
+            ..TvOptions::default()
+        };
+        let e = tv_monosrc(
+            be,
+            c.proj.view(),
+            &c.geometry,
+            c.h.view(),
+            &[N, N],
+            &opts,
+            &mut |_| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("check_every = 0"), "{e}");
+    }
+
     /// Bad parameters of the discrepancy rule are refused with a message.
     pub fn bad_sigma<B: Backend>(be: &B) {
         let c = case::<B, f32>(be);
@@ -346,15 +415,15 @@ macro_rules! stop_suite {
 }
 
 stop_suite!(cpu, backend_cpu::CpuBackend::new, {
-    change_rule, gap_rule, discrepancy_rule, cap, bad_sigma, shared,
+    change_rule, gap_rule, discrepancy_rule, cap, check_every, bad_sigma, shared,
 });
 
 #[cfg(feature = "opencl")]
 stop_suite!(opencl, || backend_opencl::OpenClBackend::new(None), {
-    change_rule, gap_rule, discrepancy_rule, cap, shared,
+    change_rule, gap_rule, discrepancy_rule, cap, check_every, shared,
 });
 
 #[cfg(feature = "cuda")]
 stop_suite!(cuda, || backend_cuda::CudaBackend::new(0), {
-    change_rule, gap_rule, discrepancy_rule, cap, shared,
+    change_rule, gap_rule, discrepancy_rule, cap, check_every, shared,
 });

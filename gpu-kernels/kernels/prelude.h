@@ -14,6 +14,9 @@
  *   (OpenCL's __local; nothing in CUDA, whose pointers are generic).
  */
 #define EPRI_MAX_RANK 8
+/* Work-group size of the kernels that reduce in local memory (reduce_partial, tv_primal_step
+ * with sums); REDUCE_GROUP_SIZE on the host. */
+#define EPRI_REDUCE_WG 256
 
 #ifdef __CUDACC__
 /* ------------------------------------------------------------------ CUDA (NVRTC) */

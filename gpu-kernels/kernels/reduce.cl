@@ -1,8 +1,6 @@
 /* Reductions to one number per work group; the host adds up the partial results (in f64).
  * Op codes: 0 sum, 1 sum of squares, 2 max, 3 min, 4 dot(a, b), 5 squared distance |a - b|^2.
  */
-#define EPRI_REDUCE_WG 256
-
 FUNC REAL epri_reduce_identity(int op) {
     return op == 2 ? -REAL_INF : op == 3 ? REAL_INF : (REAL)0;
 }
@@ -12,7 +10,7 @@ FUNC REAL epri_reduce_join(int op, REAL s, REAL v) {
 }
 
 /* partial[g] <- reduction of a (and b for ops 4, 5) over the elements i = gid, gid + G, ...
- * Launch: 1D, work-group size exactly EPRI_REDUCE_WG (256), any number of groups G' <= n;
+ * Launch: 1D, work-group size exactly EPRI_REDUCE_WG (256, prelude.h), any number of groups G' <= n;
  * grid-stride loop over n elements; one output per group.
  * Args: a, b (ignored unless op is 4 or 5: pass a), n, op, partial. */
 KERNEL reduce_partial(GLOBAL const REAL *a, GLOBAL const REAL *b, uint n, int op,

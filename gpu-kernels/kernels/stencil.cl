@@ -81,23 +81,49 @@ KERNEL tv_dual_step(GLOBAL REAL *p, GLOBAL const REAL *ubar, GLOBAL const REAL *
 }
 
 /* Fused TV primal step: u_new = u + tau (lambda div(masks ⊙ p) - gradf); u_new *= [mask > 0]
- * (flag 2); u_new = max(u_new, 0) (flag 1); ubar <- 2 u_new - u; u <- u_new.
- * Launch: 1D, one work item per pixel k < n.
+ * (flag 2); u_new = max(u_new, 0) (flag 1); ubar <- 2 u_new - u; u <- u_new. With flag 8, also
+ * the stopping rule's sums over the pixels of each work group: partial[g] <- Σ (u_new - u)^2,
+ * partial[G + g] <- Σ u_new^2 for group g of G (the host adds them up in f64).
+ * Launch: 1D. Without flag 8, one work item per pixel k < n (any group size); with it, G groups
+ * of exactly EPRI_REDUCE_WG (256) items, each item striding over the pixels k, k + 256 G, ...
  * Args: u, ubar, p, gradf, mask (pass u when unused), masks (pass p when unused), n, rank,
- * shape, tau, lambda, flags (bit 0 positivity, bit 1 mask, bit 2 masks). */
+ * shape, tau, lambda, flags (bit 0 positivity, bit 1 mask, bit 2 masks, bit 3 sums), partial
+ * (2 G values; pass u without flag 8). */
 KERNEL tv_primal_step(GLOBAL REAL *u, GLOBAL REAL *ubar, GLOBAL const REAL *p,
                       GLOBAL const REAL *gradf, GLOBAL const REAL *mask,
                       GLOBAL const REAL *masks, uint n, int rank, DIMS shape, REAL tau,
-                      REAL lambda, int flags) {
-    uint k = GLOBAL_ID(0);
-    if (k >= n) return;
+                      REAL lambda, int flags, GLOBAL REAL *partial) {
+    LOCAL REAL change[EPRI_REDUCE_WG];
+    LOCAL REAL norm[EPRI_REDUCE_WG];
     DIMS axes;
     for (int a = 0; a < EPRI_MAX_RANK; a++) axes.d[a] = a;
-    REAL d = epri_div_at(p, masks, (flags & 4) != 0, n, rank, shape, rank, axes, k);
-    REAL u_old = u[k];
-    REAL v = u_old + tau * (lambda * d - gradf[k]);
-    if ((flags & 2) && !(mask[k] > (REAL)0)) v = (REAL)0;
-    if (flags & 1) v = fmax(v, (REAL)0);
-    ubar[k] = (REAL)2 * v - u_old;
-    u[k] = v;
+    REAL sc = (REAL)0, sn = (REAL)0;
+    for (uint k = GLOBAL_ID(0); k < n; k += GLOBAL_SIZE(0)) {
+        REAL d = epri_div_at(p, masks, (flags & 4) != 0, n, rank, shape, rank, axes, k);
+        REAL u_old = u[k];
+        REAL v = u_old + tau * (lambda * d - gradf[k]);
+        if ((flags & 2) && !(mask[k] > (REAL)0)) v = (REAL)0;
+        if (flags & 1) v = fmax(v, (REAL)0);
+        ubar[k] = (REAL)2 * v - u_old;
+        u[k] = v;
+        sc += (v - u_old) * (v - u_old);
+        sn += v * v;
+    }
+    /* The flag is the same for every item of the launch: no item skips a barrier alone. */
+    if (!(flags & 8)) return;
+    uint lid = LOCAL_ID(0);
+    change[lid] = sc;
+    norm[lid] = sn;
+    BARRIER;
+    for (uint h = EPRI_REDUCE_WG / 2; h > 0; h >>= 1) {
+        if (lid < h) {
+            change[lid] += change[lid + h];
+            norm[lid] += norm[lid + h];
+        }
+        BARRIER;
+    }
+    if (lid == 0) {
+        partial[GROUP_ID(0)] = change[0];
+        partial[NUM_GROUPS(0) + GROUP_ID(0)] = norm[0];
+    }
 }

@@ -165,6 +165,12 @@ mod tests {
     }
 
     #[test]
+    fn reduce_group_size_is_the_prelude_s() {
+        let define = format!("#define EPRI_REDUCE_WG {REDUCE_GROUP_SIZE}\n");
+        assert_eq!(PRELUDE.matches(&define).count(), 1);
+    }
+
+    #[test]
     fn precision_define_only_for_double() {
         assert!(source(Dialect::Cuda, true)
             .starts_with("/* epri kernels: CUDA C (NVRTC) */\n#define REAL_IS_DOUBLE"));

@@ -1,7 +1,7 @@
 //! Errors, not panics: shape mismatches are `ShapeMismatch`, bad arguments are errors, `f64` on a
 //! device without it is `PrecisionMismatch`.
 
-use crate::{Backend, Binary, Direction, Error, FftKind, FftSpec, Result, C};
+use crate::{Backend, Binary, Direction, Error, FftKind, FftSpec, PrimalStep, Result, C};
 
 fn is_invalid<T>(what: &str, r: Result<T>) {
     match r {
@@ -86,9 +86,12 @@ pub fn shape_mismatches<B: Backend>(b: &B) {
             &mut b.duplicate(&x).unwrap(),
             &p,
             &y5,
-            1.0,
-            1.0,
-            false,
+            &PrimalStep {
+                tau: 1.0,
+                lambda: 1.0,
+                positivity: false,
+                sums: true,
+            },
             None,
             None,
         ),

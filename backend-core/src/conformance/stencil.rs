@@ -3,7 +3,7 @@
 //! adjointness `<∇u, p> = -<u, div p>`.
 
 use super::{as_f64, assert_rel, host_randn};
-use crate::{Backend, Real};
+use crate::{Backend, PrimalStep, Real};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 
 /// Shapes (1D to 4D, a length-1 axis, two above parallel thresholds) and the axis lists used.
@@ -197,11 +197,14 @@ pub fn grad_div_adjoint<B: Backend>(b: &B) {
 }
 
 /// Shapes for the TV steps (gradient over every axis).
+/// The shapes of the fused TV steps: those of [`cases`] with every axis, and one above
+/// 131072 pixels (more than one pixel per work item of a device's primal step with sums).
 fn tv_shapes() -> Vec<Vec<usize>> {
     cases()
         .into_iter()
         .filter(|(s, a)| a.len() == s.len() && a[0] == 0)
         .map(|(s, _)| s)
+        .chain([vec![380, 360]])
         .collect()
 }
 
@@ -260,25 +263,33 @@ fn tv_primal_step_direct_t<B: Backend, T: Real>(b: &B) {
         let mask = random_masks::<T>(&shape, 53);
         let masks = random_masks::<T>(&pshape, 54);
         let (tau, lambda) = (0.3, 1.7);
-        for (positivity, masked) in [(false, false), (true, false), (false, true), (true, true)] {
+        let cases = [(false, false), (true, false), (false, true), (true, true)];
+        for (i, (positivity, masked)) in cases.into_iter().enumerate() {
+            // The sums asked for in every other case.
+            let sums = i % 2 == 0;
             let mut u = b.upload(u0.view()).unwrap();
             let mut ubar = b.zeros::<T>(&shape).unwrap();
             let (dmask, dmasks) = (
                 b.upload(mask.view()).unwrap(),
                 b.upload(masks.view()).unwrap(),
             );
-            b.tv_primal_step(
-                &mut u,
-                &mut ubar,
-                &b.upload(p.view()).unwrap(),
-                &b.upload(gradf.view()).unwrap(),
-                T::of(tau),
-                T::of(lambda),
+            let step = PrimalStep {
+                tau: T::of(tau),
+                lambda: T::of(lambda),
                 positivity,
-                masked.then_some(&dmask),
-                masked.then_some(&dmasks),
-            )
-            .unwrap();
+                sums,
+            };
+            let got_sums = b
+                .tv_primal_step(
+                    &mut u,
+                    &mut ubar,
+                    &b.upload(p.view()).unwrap(),
+                    &b.upload(gradf.view()).unwrap(),
+                    &step,
+                    masked.then_some(&dmask),
+                    masked.then_some(&dmasks),
+                )
+                .unwrap();
             let masks64 = f64_array(&masks);
             let dv = host_div(&f64_array(&p), &axes, masked.then_some(&masks64));
             let u_old = f64_array(&u0);
@@ -296,23 +307,39 @@ fn tv_primal_step_direct_t<B: Backend, T: Real>(b: &B) {
             let ubar_want = &u_new * 2.0 - &u_old;
             let what = format!("tv_primal_step {shape:?} positivity={positivity} masked={masked}");
             let tol = 32.0 * T::EPS.f64();
-            assert_rel(
-                &what,
-                &as_f64(&b.download(&u).unwrap()),
-                u_new.as_slice().unwrap(),
-                tol,
-            );
+            let got_u = as_f64(&b.download(&u).unwrap());
+            assert_rel(&what, &got_u, u_new.as_slice().unwrap(), tol);
             assert_rel(
                 &what,
                 &as_f64(&b.download(&ubar).unwrap()),
                 ubar_want.as_slice().unwrap(),
                 tol,
             );
+            // The sums against those of the returned image and the start (per-group partial
+            // sums in the working precision on a device: a looser bound).
+            match got_sums {
+                None => assert!(!sums, "{what}: no sums returned"),
+                Some(got) => {
+                    assert!(sums, "{what}: sums returned unasked");
+                    let u_old = as_f64(&u0);
+                    let change: f64 = got_u.iter().zip(&u_old).map(|(a, b)| (a - b).powi(2)).sum();
+                    let norm: f64 = got_u.iter().map(|a| a * a).sum();
+                    let tol = 64.0 * T::EPS.f64();
+                    assert_rel(
+                        &format!("{what}: Σ(u_new − u)²"),
+                        &[got.change],
+                        &[change],
+                        tol,
+                    );
+                    assert_rel(&format!("{what}: Σ u_new²"), &[got.norm], &[norm], tol);
+                }
+            }
         }
     }
 }
 
-/// `tv_primal_step` against its host computation (gradient step, positivity, support, extrapolation).
+/// `tv_primal_step` against its host computation (gradient step, positivity, support,
+/// extrapolation), and its stopping-rule sums against sums over the returned image.
 pub fn tv_primal_step_direct<B: Backend>(b: &B) {
     per_precision!(tv_primal_step_direct_t, b);
 }

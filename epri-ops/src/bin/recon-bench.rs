@@ -14,7 +14,8 @@
 //! (for TV, the same call capped at 10 iterations, as in the PyEPRI baseline), then the median
 //! of `reps` timed calls, printed as `RESULT<TAB>case<TAB>median_ms<TAB>iterations`.
 //! `--breakdown` times the pieces of one TV iteration instead (Toeplitz `A*A`, dual step, primal
-//! step, the two stopping-test reductions) on both TV shapes.
+//! step measuring the stopping test's two sums, the subtraction of `A* s`) on both TV shapes,
+//! and the iteration as the solver runs it (from two runs of different lengths).
 //! `--scale 64,128,256 [--python-max 64]`: TV 3D on cubes N³ with fusillo's projections and
 //! geometry, side 5 cm (δ = 5/N cm; the 5 x 2.5 x 2.5 cm field of view of the 100x50x50 example
 //! fits inside), λ = 500, eps 1e-6, each N in its own process (`--scale-case N`) under
@@ -27,7 +28,7 @@
 
 mod common;
 
-use backend_core::{Backend, Reduce};
+use backend_core::{Backend, Binary, PrimalStep};
 use backend_cpu::CpuBackend;
 use common::{median_ms, npy, Res};
 use epri_ops::geometry::Geometry;
@@ -221,12 +222,18 @@ fn scale(exe: &str, sizes: &[usize], threads: usize, python_max: usize) -> Res<(
     Ok(())
 }
 
-/// Times the pieces of one TV iteration on the shape of `case`.
+/// Iterations of the short and the long solver run whose difference [`breakdown`] times.
+const LOOP_RUNS: (usize, usize) = (20, 220);
+
+/// Times the pieces of one TV iteration on the shape of `case`, then the iteration as the solver
+/// runs it: `(t(220 iterations) − t(20 iterations)) / 200` for the case's TV problem (set up once,
+/// tol 0 so that both runs reach their cap; medians of 5).
 fn breakdown(case: &Case, reps: usize) -> Res<()> {
     let be = CpuBackend::new()?;
     let bgrid: Array1<f32> = npy(case.dataset, "B")?;
     let h: Array1<f32> = npy(case.dataset, "h")?;
     let fgrad: Array2<f32> = npy(case.dataset, "fgrad")?;
+    let proj: Array2<f32> = npy(case.dataset, "proj")?;
     let geometry = Geometry::new(bgrid.view(), case.delta, fgrad.view())?;
     let shape = case.shape;
     let mut pshape = vec![shape.len()];
@@ -238,17 +245,39 @@ fn breakdown(case: &Case, reps: usize) -> Res<()> {
     let mut p = be.zeros::<f32>(&pshape)?;
     let t_apply = median_ms(reps, || Ok(kernel.apply(&u, &mut gradf)?))?;
     let t_dual = median_ms(reps, || Ok(be.tv_dual_step(&mut p, &ubar, 0.1, None)?))?;
+    let step = PrimalStep {
+        tau: 1e-3,
+        lambda: 0.1,
+        positivity: false,
+        sums: true,
+    };
     let t_primal = median_ms(reps, || {
-        Ok(be.tv_primal_step(&mut u, &mut ubar, &p, &gradf, 1e-3, 0.1, false, None, None)?)
-    })?;
-    let t_red = median_ms(reps, || {
-        be.sq_dist(&ubar, &u)?;
-        be.reduce(Reduce::SumSq, &u)?;
+        be.tv_primal_step(&mut u, &mut ubar, &p, &gradf, &step, None, None)?;
         Ok(())
     })?;
+    let adj = be.rand::<f32>(shape, 3)?;
+    let t_sub = median_ms(reps, || Ok(be.zip(Binary::Sub, &mut gradf, &adj)?))?;
+    let pieces = t_apply + t_dual + t_primal + t_sub;
+
+    let opts = TvOptions::<f32> {
+        lambda: if shape.len() == 2 { 1.0 } else { 500.0 },
+        ..TvOptions::default()
+    };
+    let mut problem = TvProblem::new(&be, proj.view(), &geometry, h.view(), shape, &opts)?;
+    let mut run = |iters: usize| {
+        median_ms(5, || {
+            problem.solve(opts.lambda, None, 0.0, iters, &mut |_| {})?;
+            Ok(())
+        })
+    };
+    let (short, long) = LOOP_RUNS;
+    let t_loop = (run(long)? - run(short)?) / (long - short) as f64;
     println!(
-        "{} {:?}: Toeplitz A*A {t_apply:.3} ms, dual step {t_dual:.3} ms, primal step {t_primal:.3} ms, 2 reductions {t_red:.3} ms",
-        case.name, shape
+        "{} {:?}: Toeplitz A*A {t_apply:.3} ms, dual step {t_dual:.3} ms, primal step with the 2 sums {t_primal:.3} ms, gradient subtraction {t_sub:.3} ms: pieces {pieces:.3} ms = {:.2}x A*A; solver iteration {t_loop:.3} ms = {:.2}x A*A",
+        case.name,
+        shape,
+        pieces / t_apply,
+        t_loop / t_apply
     );
     Ok(())
 }

@@ -4,14 +4,15 @@
 //! (`tvsolver_cp2016_multisrc`) and spectral-spatial reconstructions. Each term `TV_t` is an
 //! isotropic TV `Σ_k ‖(M_t ⊙ ∇u)(k)‖₂` whose masks `M_t` select and weight the axes of the
 //! gradient (all axes for the 2D/3D images; the spatial axes, or the spectral axis alone, of a
-//! 4D image). Everything stays on the device; the host receives two scalars per source and
-//! iteration for the stopping test.
+//! 4D image). Everything stays on the device; the host receives two scalars per source for the
+//! stopping test, measured by the primal step itself, on the iterations that evaluate the rule
+//! (every one by default, every `check_every`-th otherwise).
 
 use super::stop::{GapState, StopReason, StopRule, TermRef};
 use super::tv::{TvOptions, TvProgress};
 use crate::error::{Error, Result};
 use crate::grad::{div_along, grad_along};
-use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce, Unary};
+use backend_core::{Backend, Binary, DeviceBuffer, PrimalStep, Real, Reduce, Unary};
 use std::sync::atomic::Ordering;
 
 /// The smooth data term `f`, evaluated on the list of source images.
@@ -169,9 +170,10 @@ pub(crate) struct Solution<B: Backend, T: Real> {
 /// Runs the scheme from the initial images `u` (one per source, with an optional support each;
 /// `ū = u`, `p = 0`), TV over every axis of weight `steps.lambda`, until `opts.stop` fires
 /// (see [`super::stop`]; the relative change sums over the images,
-/// `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²`) or `opts.max_iter` iterations, calling `progress`
-/// after each iteration (with the energy every `opts.energy_every` iterations) and then reading
-/// `opts.cancel` ([`Error::Cancelled`] when set).
+/// `Σ_j ‖u_j − u_j^old‖² < tol² Σ_j ‖u_j‖²`, both sums measured by the primal step's pass),
+/// evaluated every `opts.check_every` iterations, or `opts.max_iter` iterations, calling
+/// `progress` after each iteration (with the energy every `opts.energy_every` iterations) and
+/// then reading `opts.cancel` ([`Error::Cancelled`] when set).
 pub(crate) fn solve<B: Backend, T: Real>(
     backend: &B,
     u: Vec<B::Buffer<T>>,
@@ -241,6 +243,12 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
     };
 
     opts.stop.check()?;
+    let every = opts.check_every;
+    if every == 0 {
+        return Err(Error::Parameter(
+            "check_every = 0 (the stopping rule is evaluated every k >= 1 iterations)".into(),
+        ));
+    }
     let tol2 = opts.tol * opts.tol;
     let tau = T::of(steps.tau);
     // The discrepancy rule's target, ‖A u − s‖² <= τ_D m σ².
@@ -259,30 +267,41 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         ),
         _ => None,
     };
+    // The gap rule's term descriptions, per image (made once).
+    let term_refs: Vec<Vec<TermRef<'_, B, T>>> = regs
+        .iter()
+        .map(|r| {
+            r.terms
+                .iter()
+                .map(|t| TermRef {
+                    weight: t.weight,
+                    masks: t.masks.as_ref(),
+                })
+                .collect()
+        })
+        .collect();
     let mut iterations = 0;
     let mut stop = StopReason::MaxIter;
     let mut counted = backend.profile();
+    // (relative change, watched value) of the last iteration that evaluated the rule.
+    let mut last = (f64::INFINITY, f64::INFINITY);
     while iterations < opts.max_iter {
+        // Whether this iteration evaluates the stopping rule (and measures its norms).
+        let check = (iterations + 1) % every == 0;
         data.gradient(&u, &mut gradf)?;
         let (mut dsq, mut usq, mut zsq) = (0.0, 0.0, 0.0);
         for j in 0..u.len() {
             let terms = &regs[j].terms;
-            if let Some(g) = gap.as_mut() {
-                g[j].before_dual(&p[j])?;
+            let mut gap_j = gap.as_mut().filter(|_| check).map(|g| &mut g[j]);
+            if let Some(g) = gap_j.as_mut() {
+                g.before_dual(&p[j])?;
             }
             for (pt, term) in p[j].iter_mut().zip(terms) {
                 let step = T::of(steps.sigma * term.weight);
                 backend.tv_dual_step(pt, &ubar[j], step, term.masks.as_ref())?;
             }
-            if let Some(g) = gap.as_mut() {
-                let refs: Vec<TermRef<'_, B, T>> = terms
-                    .iter()
-                    .map(|t| TermRef {
-                        weight: t.weight,
-                        masks: t.masks.as_ref(),
-                    })
-                    .collect();
-                zsq += g[j].after_dual(&u[j], &ubar[j], &p[j], &refs, &all_axes[j], steps)?;
+            if let Some(g) = gap_j {
+                zsq += g.after_dual(&u[j], &ubar[j], &p[j], &term_refs[j], &all_axes[j], steps)?;
             }
             if let Some(div) = scratch[j].as_mut() {
                 for (pt, term) in p[j].iter().zip(terms).skip(1) {
@@ -290,60 +309,69 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
                     backend.axpby(T::of(-term.weight), div, T::one(), &mut gradf[j])?;
                 }
             }
-            backend.tv_primal_step(
+            let step = PrimalStep {
+                tau,
+                lambda: T::of(terms[0].weight),
+                positivity: opts.positivity,
+                sums: check,
+            };
+            // The sums `Σ (u_new − u_old)²` and `Σ u_new²` come from the same pass.
+            if let Some(sums) = backend.tv_primal_step(
                 &mut u[j],
                 &mut ubar[j],
                 &p[j][0],
                 &gradf[j],
-                tau,
-                T::of(terms[0].weight),
-                opts.positivity,
+                &step,
                 regs[j].mask.as_ref(),
                 terms[0].masks.as_ref(),
-            )?;
-            // ubar = 2 u_new − u_old, so ubar − u_new = u_new − u_old.
-            dsq += backend.sq_dist(&ubar[j], &u[j])?.f64();
-            usq += backend.reduce(Reduce::SumSq, &u[j])?.f64();
-        }
-        if !(dsq.is_finite() && usq.is_finite() && zsq.is_finite()) {
-            return Err(Error::NonFinite(format!(
-                "the TV iterate at iteration {}: the projections, the spectrum or λ overflow the working precision (rescale the data, lower λ, or compute in f64)",
-                iterations + 1
-            )));
+            )? {
+                dsq += sums.change;
+                usq += sums.norm;
+            }
         }
         iterations += 1;
-        let relative_change = (dsq / usq).sqrt();
-        // The quantity the rule watches, and whether it fires.
-        let (watched, fired) = match (opts.stop, target) {
-            (StopRule::Gap, _) => {
-                // The first iteration has no previous step (ubar − u = 0, p_old = 0).
-                let r = if iterations == 1 {
-                    f64::INFINITY
-                } else {
-                    (zsq.max(0.0) / usq).sqrt()
-                };
-                (r, (r < opts.tol).then_some(StopReason::Gap))
+        let mut fired = None;
+        if check {
+            if !(dsq.is_finite() && usq.is_finite() && zsq.is_finite()) {
+                return Err(Error::NonFinite(format!(
+                    "the TV iterate at iteration {iterations}: the projections, the spectrum or λ overflow the working precision (rescale the data, lower λ, or compute in f64)"
+                )));
             }
-            (StopRule::Discrepancy { sigma, .. }, Some(target)) => {
-                let m = data.measurements() as f64;
-                let r = 2.0 * DataTerm::fidelity(data, &u)?;
-                if !r.is_finite() {
-                    return Err(Error::NonFinite(format!(
-                        "the residual at iteration {iterations}"
-                    )));
+            let relative_change = (dsq / usq).sqrt();
+            // The quantity the rule watches, and whether it fires.
+            let watched;
+            (watched, fired) = match (opts.stop, target) {
+                (StopRule::Gap, _) => {
+                    // The first iteration has no previous step (ubar − u = 0, p_old = 0).
+                    let r = if iterations == 1 {
+                        f64::INFINITY
+                    } else {
+                        (zsq.max(0.0) / usq).sqrt()
+                    };
+                    (r, (r < opts.tol).then_some(StopReason::Gap))
                 }
-                let fired = if r <= target {
-                    Some(StopReason::Discrepancy)
-                } else {
-                    (dsq < tol2 * usq).then_some(StopReason::Change)
-                };
-                (r / (m * sigma * sigma), fired)
-            }
-            _ => (
-                relative_change,
-                (dsq < tol2 * usq).then_some(StopReason::Change),
-            ),
-        };
+                (StopRule::Discrepancy { sigma, .. }, Some(target)) => {
+                    let m = data.measurements() as f64;
+                    let r = 2.0 * DataTerm::fidelity(data, &u)?;
+                    if !r.is_finite() {
+                        return Err(Error::NonFinite(format!(
+                            "the residual at iteration {iterations}"
+                        )));
+                    }
+                    let fired = if r <= target {
+                        Some(StopReason::Discrepancy)
+                    } else {
+                        (dsq < tol2 * usq).then_some(StopReason::Change)
+                    };
+                    (r / (m * sigma * sigma), fired)
+                }
+                _ => (
+                    relative_change,
+                    (dsq < tol2 * usq).then_some(StopReason::Change),
+                ),
+            };
+            last = (relative_change, watched);
+        }
         let e = match opts.energy_every {
             Some(k) if iterations % k == 0 => Some(energy(data, &u)?),
             _ => None,
@@ -353,8 +381,9 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         counted = now;
         progress(&TvProgress {
             iteration: iterations,
-            relative_change,
-            watched,
+            checked: check,
+            relative_change: last.0,
+            watched: last.1,
             energy: e,
             profile,
         });

@@ -4,7 +4,9 @@
 //! Condat–Vũ / Chambolle–Pock 2016 primal–dual scheme (PyEPRI's `tvsolver_cp2016`):
 //! `τ = 0.5 / L`, `σ = L / (L_grad λ_unrm)²`, `L_grad = √8` (2D) or `√12` (3D), where `L` is the
 //! Lipschitz constant of `∇f(u) = A*A u − A* s`. The iterations run entirely on the device; the
-//! host only receives two scalars per iteration (`‖u − u_old‖²` and `‖u‖²`) for the stopping test.
+//! host only receives two scalars per iteration (`‖u − u_old‖²` and `‖u‖²`, measured by the
+//! primal step) for the stopping test, or none on the iterations that skip it
+//! ([`TvOptions::check_every`]).
 
 use super::cp2016::{solve, DataTerm, Steps, Support};
 use super::stop::{StopReason, StopRule};
@@ -46,6 +48,11 @@ pub struct TvOptions<T> {
     pub stop: StopRule,
     /// Iteration cap.
     pub max_iter: usize,
+    /// Evaluate the stopping rule every that many iterations (>= 1; default 1, PyEPRI's
+    /// behaviour). The other iterations skip the rule's norms: on a GPU backend they then read
+    /// nothing back from the device. A run stops at the first evaluated iteration where the rule
+    /// holds, so at most `check_every − 1` iterations after the one PyEPRI would stop at.
+    pub check_every: usize,
     /// Constrain `u ≥ 0`.
     pub positivity: bool,
     /// Support constraint: `u = 0` where `mask <= 0` (same shape as the image).
@@ -69,7 +76,7 @@ pub struct TvOptions<T> {
 
 impl<T> TvOptions<T> {
     /// The checks shared by the mono- and multi-source solvers: `lambda` positive and finite,
-    /// `tol >= 0`, `energy_every >= 1`.
+    /// `tol >= 0`, `energy_every >= 1`, `check_every >= 1`.
     pub(crate) fn check_solver(&self) -> Result<()> {
         if !(self.lambda > 0.0 && self.lambda.is_finite()) {
             return Err(Error::Parameter(format!(
@@ -77,10 +84,14 @@ impl<T> TvOptions<T> {
                 self.lambda
             )));
         }
-        if self.tol.is_nan() || self.tol < 0.0 || self.energy_every == Some(0) {
+        if self.tol.is_nan()
+            || self.tol < 0.0
+            || self.energy_every == Some(0)
+            || self.check_every == 0
+        {
             return Err(Error::Parameter(format!(
-                "tol = {}, energy_every = {:?} (tol >= 0, energy_every >= 1)",
-                self.tol, self.energy_every
+                "tol = {}, energy_every = {:?}, check_every = {} (tol >= 0, energy_every >= 1, check_every >= 1)",
+                self.tol, self.energy_every, self.check_every
             )));
         }
         self.stop.check()
@@ -117,6 +128,7 @@ impl<T> Default for TvOptions<T> {
             tol: 1e-5,
             stop: StopRule::Change,
             max_iter: 1_000_000,
+            check_every: 1,
             positivity: false,
             mask: None,
             lipschitz: Lipschitz::Auto,
@@ -134,6 +146,10 @@ impl<T> Default for TvOptions<T> {
 pub struct TvProgress {
     /// Iterations done so far (1 after the first).
     pub iteration: usize,
+    /// Whether this iteration evaluated the stopping rule (every one unless
+    /// [`TvOptions::check_every`] > 1). `relative_change` and `watched` are those of the last
+    /// iteration that did (`∞` before the first).
+    pub checked: bool,
     /// `‖u − u_old‖ / ‖u‖` of this iteration.
     pub relative_change: f64,
     /// The quantity the stopping rule compares with its threshold: the relative change

@@ -7,13 +7,13 @@
 //! * 3D: a 32×32×32 image, 256 projections of 128 samples.
 //!
 //! Operators: the projection `A u`, the backprojection `A* p`, the Toeplitz apply `A*A u`, and
-//! one TV iteration (Toeplitz apply, dual step, primal step and the two norms of the stopping
-//! test, as in `tv_monosrc`).
+//! one TV iteration (Toeplitz apply, dual step, primal step measuring the two norms of the
+//! stopping test, as in `tv_monosrc`).
 
 use super::print_row;
 use crate::bench::{median_ms, timed};
 use crate::error::{Error, Result};
-use backend_core::{Backend, Real, Reduce};
+use backend_core::{Backend, PrimalStep, Real};
 use epri_ops::geometry::Geometry;
 use epri_ops::proj::{Projector, ProjectorOptions};
 use epri_ops::toeplitz::ToeplitzKernel;
@@ -121,11 +121,13 @@ impl Case {
             time(&mut || {
                 kernel.apply(&u, &mut image)?;
                 backend.tv_dual_step(&mut dual, &ubar, lambda, None)?;
-                backend.tv_primal_step(
-                    &mut u, &mut ubar, &dual, &image, tau, lambda, false, None, None,
-                )?;
-                backend.sq_dist(&ubar, &u)?;
-                backend.reduce(Reduce::SumSq, &u)?;
+                let step = PrimalStep {
+                    tau,
+                    lambda,
+                    positivity: false,
+                    sums: true,
+                };
+                backend.tv_primal_step(&mut u, &mut ubar, &dual, &image, &step, None, None)?;
                 Ok(())
             })?,
         ])
