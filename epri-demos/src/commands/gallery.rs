@@ -1023,7 +1023,10 @@ mod tests {
             .find(|e| e.name == "tv_multisrc_synthetic_shapes_2d")
             .unwrap();
         let device = Device::open(backend_core::DeviceSpec::Cpu).unwrap();
-        let (images, iterations) = reconstruct(e, &device, Precision::F32).unwrap();
+        let acq = acquisition(e, &device, Precision::F32).unwrap();
+        let lambda = e.lambda().map(LambdaArg::Value);
+        let run = reconstruct(e, &acq, &device, Precision::F32, lambda).unwrap();
+        let (images, iterations) = (run.images, run.iterations);
         assert!(iterations.unwrap() < 5000, "stopped by the tolerance");
         let coord = |i: usize| (i as f64 - 50.0) * 0.03;
         let in_disk = |y: f64, x: f64| (x + 0.1).powi(2) + (y - 0.25).powi(2) <= 0.4f64.powi(2);

@@ -124,14 +124,14 @@ fn noise_line(proj: &HostArray) -> String {
             let peak = p.iter().fold(0f64, |m, x| m.max(x.abs()));
             let mut s = format!(
                 "σ = {:.4e} ± {:.1e} per sample (third differences along B, corrected for correlation), peak SNR {:.0}",
-                e.sigma,
+                e.corrected_sigma,
                 e.stderr,
                 peak / e.sigma
             );
             if e.correlation[0] > CORRELATED_LAG1 {
                 s.push_str(&format!(
                     "; the noise is correlated along B (autocorrelation {:.2} at lag 1, {:.2} at lag 2), σ is corrected for it (white-noise estimate {:.4e})",
-                    e.correlation[0], e.correlation[1], e.white_sigma
+                    e.correlation[0], e.correlation[1], e.sigma
                 ));
             }
             s

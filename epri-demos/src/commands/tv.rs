@@ -180,11 +180,11 @@ pub fn noise_level<T: Real>(
     if e.correlation[0] > CORRELATED_LAG1 {
         on_warning(&format!(
             "the noise is correlated along B (autocorrelation {:.2} at lag 1, {:.2} at lag 2): σ = {:.4e} is corrected for it (white-noise estimate {:.4e}); the correction assumes no correlation beyond 2 samples",
-            e.correlation[0], e.correlation[1], e.sigma, e.white_sigma
+            e.correlation[0], e.correlation[1], e.corrected_sigma, e.sigma
         ));
     }
     Ok(Some(NoiseLevel {
-        sigma: e.sigma,
+        sigma: e.corrected_sigma,
         correlation: e.correlation,
         estimated: true,
     }))
