@@ -136,8 +136,9 @@ fn solve<const N: usize>(mut m: [[f64; N]; N], mut y: [f64; N]) -> Option<[f64; 
         y.swap(c, p);
         for r in c + 1..N {
             let f = m[r][c] / m[c][c];
-            for k in c..N {
-                m[r][k] -= f * m[c][k];
+            let pivot = m[c];
+            for (x, p) in m[r][c..].iter_mut().zip(&pivot[c..]) {
+                *x -= f * p;
             }
             y[r] -= f * y[c];
         }

@@ -183,6 +183,7 @@ fn rule_vs_grid<B: Backend, T: Real>(be: &B, rule: LambdaRule, bound: f64) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn rule_vs_grid_at<B: Backend, T: Real>(
     be: &B,
     acq: &Acquisition<T>,
