@@ -387,6 +387,36 @@ fn gallery_runs_one_small_example() {
     );
 }
 
+/// A TV example of the gallery: PyEPRI's hand-tuned image and the automatic-λ image side by
+/// side, the caption carrying both weights, the rule, σ and the residual.
+#[test]
+fn gallery_draws_the_automatic_lambda_beside_the_hand_tuned_one() {
+    let dir = tmp("gallery_auto");
+    ok(&["gallery", "--out", s(&dir), "--only", "tv_2d_cnrs_inkjet"]);
+    assert!(dir.join("tv_2d_cnrs_inkjet.png").exists());
+    assert!(dir.join("tv_2d_cnrs_inkjet_auto.png").exists());
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.contains("PyEPRI's hand-tuned λ = 1;"), "{html}");
+    let auto = html
+        .split("automatic λ = ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no automatic λ in {html}"));
+    let value: f64 = auto.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(value > 0.0 && value.is_finite(), "{auto}");
+    for part in [
+        "PyEPRI's λ = 1)",
+        "chosen by SURE",
+        "noise σ = ",
+        "residual ",
+    ] {
+        assert!(auto.contains(part), "{part} not in {auto}");
+    }
+    assert!(
+        html.contains("src=\"tv_2d_cnrs_inkjet_auto.png\""),
+        "{html}"
+    );
+}
+
 fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }

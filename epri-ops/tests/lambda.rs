@@ -114,12 +114,26 @@ fn acquisition_of<B: Backend, T: Real>(be: &B, kind: Phantom) -> Acquisition<T> 
 /// The noise-free sinogram plus white noise of standard deviation `max|s| / snr`; returns the
 /// noisy sinogram and `σ`.
 fn noisy<T: Real>(clean: &Array2<T>, snr: f64, seed: u64) -> (Array2<T>, f64) {
+    coloured(clean, snr, seed, 0.0)
+}
+
+/// The noise-free sinogram plus AR(1) noise along B of coefficient `a` (autocorrelation `a^j`
+/// at lag `j`; white for `a = 0`) and standard deviation `max|s| / snr`; returns the noisy
+/// sinogram and `σ`.
+fn coloured<T: Real>(clean: &Array2<T>, snr: f64, seed: u64, a: f64) -> (Array2<T>, f64) {
     let peak = clean.iter().fold(0f64, |m, x| m.max(x.f64().abs()));
     let sigma = peak / snr;
-    let noise = backend_core::host::randn::<f64>(&[clean.nrows(), clean.ncols()], 0.0, sigma, seed)
+    let (p, nb) = clean.dim();
+    let mut noise = backend_core::host::randn::<f64>(&[p, nb], 0.0, sigma, seed)
         .unwrap()
         .into_dimensionality::<Ix2>()
         .unwrap();
+    // x_0 = w_0, x_j = a x_{j−1} + √(1 − a²) w_j: stationary, of variance σ².
+    for mut row in noise.rows_mut() {
+        for j in 1..nb {
+            row[j] = a * row[j - 1] + (1.0 - a * a).sqrt() * row[j];
+        }
+    }
     (
         ndarray::Zip::from(clean)
             .and(&noise)
@@ -163,11 +177,13 @@ fn rule_vs_grid<B: Backend, T: Real>(be: &B, rule: LambdaRule, bound: f64) {
     for kind in [Phantom::Pieces, Phantom::Smooth] {
         let acq = acquisition_of::<B, T>(be, kind);
         for (k, snr) in [100.0, 30.0, 10.0].into_iter().enumerate() {
-            rule_vs_grid_at(be, &acq, kind, rule, bound, snr, 10 + k as u64);
+            let data = noisy(&acq.clean, snr, 10 + k as u64);
+            rule_vs_grid_at(be, &acq, kind, rule, bound, snr, data, false);
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn rule_vs_grid_at<B: Backend, T: Real>(
     be: &B,
     acq: &Acquisition<T>,
@@ -175,9 +191,9 @@ fn rule_vs_grid_at<B: Backend, T: Real>(
     rule: LambdaRule,
     bound: f64,
     snr: f64,
-    seed: u64,
+    (proj, sigma): (Array2<T>, f64),
+    coloured: bool,
 ) {
-    let (proj, sigma) = noisy(&acq.clean, snr, seed);
     let mut p = problem(be, acq, &proj);
     let best = grid()
         .into_iter()
@@ -189,7 +205,12 @@ fn rule_vs_grid_at<B: Backend, T: Real>(
         &mut p,
         &LambdaSearchOptions {
             rule,
-            sigma: est.sigma,
+            sigma: if coloured {
+                est.corrected_sigma
+            } else {
+                est.sigma
+            },
+            correlation: if coloured { est.correlation } else { [0.0; 2] },
             ..LambdaSearchOptions::default()
         },
         &mut |_| {},
@@ -235,12 +256,54 @@ mod cases {
         for (k, snr) in [300.0, 100.0, 30.0, 10.0, 3.0].into_iter().enumerate() {
             let (proj, sigma) = noisy(&acq.clean, snr, k as u64);
             let e = estimate_noise(proj.view()).unwrap();
+            eprintln!("white noise, SNR {snr}: σ = {sigma:e}, {e:?}");
             assert!(
                 (e.sigma / sigma - 1.0).abs() < 0.2,
                 "SNR {snr}: σ = {sigma:e}, estimated {:e}",
                 e.sigma
             );
             assert!(e.stderr < 0.05 * sigma, "{e:?}");
+        }
+    }
+
+    /// Noise correlated along B like the embedded datasets' (AR(1) of coefficient 0.45: lag-1
+    /// autocorrelation 0.45 as measured on them, 0.2 at lag 2, beyond the estimate's model of
+    /// two lags): σ within 20 % at SNR 30, 10 and 3, where the white-noise estimate is 35 %
+    /// low. At SNR 100 the sharp signal dominates the differences: on this draw the correction
+    /// is refused (`corrected_sigma` is the white-noise estimate, flagged); on others it passes
+    /// the check and is biased, hence not the default.
+    pub fn noise_estimate_coloured<B: Backend>(be: &B) {
+        let acq = acquisition::<B, f32>(be);
+        let (proj, _) = coloured(&acq.clean, 100.0, 19, 0.45);
+        let e = estimate_noise(proj.view()).unwrap();
+        assert!(
+            !e.correlation_measured && e.corrected_sigma == e.sigma,
+            "{e:?}"
+        );
+        for (k, snr) in [30.0, 10.0, 3.0].into_iter().enumerate() {
+            let (proj, sigma) = coloured(&acq.clean, snr, 20 + k as u64, 0.45);
+            let e = estimate_noise(proj.view()).unwrap();
+            eprintln!("AR(1) noise, SNR {snr}: σ = {sigma:e}, {e:?}");
+            assert!(
+                (e.corrected_sigma / sigma - 1.0).abs() < 0.2,
+                "SNR {snr}: σ = {sigma:e}, estimated {e:?}"
+            );
+            assert!(e.correlation_measured && e.sigma < 0.8 * sigma, "{e:?}");
+            assert!((e.correlation[0] - 0.45).abs() < 0.15, "{e:?}");
+        }
+    }
+
+    /// SURE on noise correlated along B (AR(1) of coefficient 0.45, the corrected σ and the
+    /// correlation estimated from the data): within 1.35 times the best error of the grid, at SNR 30 and 10
+    /// on both phantoms (measured: 1.00, 1.29 on the piecewise-constant one, 1.13, 1.33 on the
+    /// smooth one; SURE picks λ 2–3 times below the best at SNR 10, where σ is 10 % low).
+    pub fn sure_vs_grid_coloured<B: Backend>(be: &B) {
+        for kind in [Phantom::Pieces, Phantom::Smooth] {
+            let acq = acquisition_of::<B, f32>(be, kind);
+            for (k, snr) in [30.0, 10.0].into_iter().enumerate() {
+                let data = coloured(&acq.clean, snr, 40 + k as u64, 0.45);
+                rule_vs_grid_at(be, &acq, kind, LambdaRule::Sure, 1.35, snr, data, true);
+            }
         }
     }
 
@@ -639,13 +702,14 @@ macro_rules! lambda_suite {
 }
 
 lambda_suite!(cpu, backend_cpu::CpuBackend::new, {
-    noise_estimate, discrepancy_vs_grid, sure_vs_grid, pure_noise, all_zero,
+    noise_estimate, noise_estimate_coloured, discrepancy_vs_grid, sure_vs_grid,
+    sure_vs_grid_coloured, pure_noise, all_zero,
     separation_vs_grid, separation_pure_noise, spectral_vs_grid,
 });
 
 #[cfg(feature = "opencl")]
 lambda_suite!(opencl, || backend_opencl::OpenClBackend::new(None), {
-    noise_estimate, pure_noise, same_as_cpu,
+    noise_estimate, noise_estimate_coloured, pure_noise, same_as_cpu,
 });
 
 #[cfg(feature = "cuda")]

@@ -1,20 +1,26 @@
 //! `epri gallery`: PyEPRI's gallery examples (filtered backprojection, TV reconstruction, source
 //! separation) with their exact parameters on the embedded datasets, then the simulated
 //! spectral-spatial examples of [`super::gallery_phantom`], one PNG per image and an
-//! `index.html`.
+//! `index.html`. Every TV example (reconstruction or separation) is also run with λ chosen
+//! automatically (SURE, noise level estimated from the data: what `epri tv --lambda auto` and
+//! `epri separate --lambda auto` do), drawn beside PyEPRI's hand-tuned image.
 
 use super::fbp::FbpJob;
 use super::fmt_duration;
 use super::gallery_phantom::{self, Card};
 use super::project::ProjectJob;
 use super::separate::{SeparateJob, Source};
-use super::tv::{progress_bar, report, TvJob, TvParams};
+use super::tv::{
+    nearest_trial, noise_origin, progress_bar, report, rule_words, LambdaReport, TvJob, TvParams,
+};
 use crate::cli::{GalleryArgs, LambdaArg, StopArg};
 use crate::dispatch::Device;
 use crate::error::{Error, Result};
 use crate::io::array::dtype_name;
 use crate::io::{Acquisition, HostArray, Sources};
+use crate::render::fmt_value;
 use backend_core::Precision;
+use epri_ops::recon::lambda::LambdaRule;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -359,20 +365,37 @@ impl Example {
                     _ => "",
                 };
                 format!(
-                    "{common}, λ = {lambda}, at most {iters} iterations, tol {tol:e}{simulated}"
+                    "{common}, λ = {lambda}, at most {iters} iterations, tol {tol:e}{simulated}; again with λ chosen automatically ({})",
+                    rule_words(AUTO_RULE)
                 )
             }
         }
     }
 
-    /// The figure title of image `k` (the source's, for a separation).
+    /// The hand-tuned weight of a TV example (reconstruction or separation).
+    pub fn lambda(&self) -> Option<f64> {
+        match self.method {
+            Method::Fbp { .. } => None,
+            Method::Tv { lambda, .. } | Method::Separate { lambda, .. } => Some(lambda),
+        }
+    }
+
+    /// The figure title of image `k` (the source's, for a separation), at the example's λ.
     pub fn title(&self, k: usize) -> String {
+        self.title_at(k, &self.lambda().map(fmt_value).unwrap_or_default())
+    }
+
+    /// The figure title of image `k` of the automatic-λ run, which chose `lambda`.
+    pub fn title_auto(&self, k: usize, lambda: f64) -> String {
+        self.title_at(k, &format!("{} (automatic)", fmt_value(lambda)))
+    }
+
+    /// The figure title of image `k`, with `lambda` the weight in words (TV examples).
+    fn title_at(&self, k: usize, lambda: &str) -> String {
         match self.method {
             Method::Fbp { cutoff } => format!("{}: FBP, cutoff {cutoff}", self.dataset),
-            Method::Tv { lambda, .. } => format!("{}: TV, λ = {lambda}", self.dataset),
-            Method::Separate {
-                lambda, synthetic, ..
-            } => format!(
+            Method::Tv { .. } => format!("{}: TV, λ = {lambda}", self.dataset),
+            Method::Separate { synthetic, .. } => format!(
                 "{}: source {}, TV separation, λ = {lambda}",
                 if synthetic {
                     "synthetic mixture"
@@ -392,10 +415,20 @@ impl Example {
 
     /// The file name of figure `k`: `<name>.png`, or `<name>_<source>.png` for a separation.
     pub fn figure(&self, k: usize) -> String {
+        format!("{}.png", self.figure_stem(k))
+    }
+
+    /// The file name of figure `k` of the automatic-λ run: `<name>_auto.png`, or
+    /// `<name>_<source>_auto.png` for a separation.
+    pub fn figure_auto(&self, k: usize) -> String {
+        format!("{}_auto.png", self.figure_stem(k))
+    }
+
+    fn figure_stem(&self, k: usize) -> String {
         if self.sources.is_empty() {
-            format!("{}.png", self.name)
+            self.name.to_string()
         } else {
-            format!("{}_{}.png", self.name, self.source_name(k))
+            format!("{}_{}", self.name, self.source_name(k))
         }
     }
 }
@@ -473,10 +506,25 @@ fn synthetic_mixture(
     })
 }
 
-/// What running one example gave: the run time and the iteration count (iterative methods).
+/// The rule of the gallery's automatic λ (the default of `--lambda auto`).
+pub const AUTO_RULE: LambdaRule = LambdaRule::Sure;
+
+/// One reconstruction of an example: its images (one, or one per source), the weight used
+/// and how it was chosen (automatic λ), the iteration count (iterative methods), the run time.
+struct Run {
+    images: Vec<HostArray>,
+    lambda: Option<f64>,
+    search: Option<LambdaReport>,
+    iterations: Option<usize>,
+    took: Duration,
+}
+
+/// What running one example gave: the example's own run and, for a TV example, the
+/// automatic-λ run (or why either failed); the images are already written.
 struct Outcome {
     example: Example,
-    result: std::result::Result<(Duration, Option<usize>), String>,
+    result: std::result::Result<Run, String>,
+    auto: Option<std::result::Result<Run, String>>,
 }
 
 /// Runs the gallery.
@@ -530,13 +578,34 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     let mut outcomes = Vec::new();
     for (i, e) in selected.into_iter().enumerate() {
         eprintln!("[{}/{total}] {} ({})", i + 1, e.name, e.parameters());
-        let result = run_example(&e, &device, precision, out).map_err(|err| err.one_line());
-        match &result {
-            Ok((t, Some(n))) => eprintln!("        {n} iterations in {}", fmt_duration(*t)),
-            Ok((t, None)) => eprintln!("        done in {}", fmt_duration(*t)),
-            Err(msg) => eprintln!("        failed: {msg}"),
+        let outcome = run_example(&e, &device, precision, out);
+        for (what, r) in [
+            ("", Some(&outcome.result)),
+            ("automatic λ: ", outcome.auto.as_ref()),
+        ] {
+            match r {
+                Some(Ok(run)) => {
+                    let chosen = match &run.search {
+                        Some(s) => format!(
+                            "λ = {} chosen from {} trials, ",
+                            fmt_value(run.lambda.unwrap_or(f64::NAN)),
+                            s.trials.len()
+                        ),
+                        None => String::new(),
+                    };
+                    match run.iterations {
+                        Some(n) => eprintln!(
+                            "        {what}{chosen}{n} iterations in {}",
+                            fmt_duration(run.took)
+                        ),
+                        None => eprintln!("        {what}done in {}", fmt_duration(run.took)),
+                    }
+                }
+                Some(Err(msg)) => eprintln!("        {what}failed: {msg}"),
+                None => {}
+            }
         }
-        outcomes.push(Outcome { example: e, result });
+        outcomes.push(outcome);
     }
     let cards = gallery_phantom::run(&phantom, (outcomes.len(), total), &device, precision, out);
     let index = out.join("index.html");
@@ -556,31 +625,49 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     Ok(())
 }
 
-/// Runs one example and writes `<out>/<name>.png`; returns the computing time and, for TV, the
-/// iterations done.
-/// Runs example `e` and writes its figures into `out`: the run time and iteration count.
-fn run_example(
-    e: &Example,
-    device: &Device,
-    precision: Precision,
-    out: &Path,
-) -> Result<(Duration, Option<usize>)> {
-    let t0 = Instant::now();
-    let (images, iterations) = reconstruct(e, device, precision)?;
-    let took = t0.elapsed();
-    for (k, image) in images.iter().enumerate() {
-        let png = out.join(e.figure(k));
-        crate::render::write_image_png(&png, image.to_f64().view(), e.delta, &e.title(k))?;
+/// Runs example `e` (and, for a TV example, its automatic-λ counterpart) and writes the
+/// figures into `out`: `<name>.png` and `<name>_auto.png`, or one per source.
+fn run_example(e: &Example, device: &Device, precision: Precision, out: &Path) -> Outcome {
+    let acq = match acquisition(e, device, precision) {
+        Ok(acq) => acq,
+        Err(err) => {
+            return Outcome {
+                example: *e,
+                result: Err(err.one_line()),
+                auto: None,
+            }
+        }
+    };
+    let draw = |run: &Run, auto: bool| -> Result<()> {
+        for (k, image) in run.images.iter().enumerate() {
+            let (file, title) = match (auto, run.lambda) {
+                (true, Some(l)) => (e.figure_auto(k), e.title_auto(k, l)),
+                _ => (e.figure(k), e.title(k)),
+            };
+            let png = out.join(file);
+            crate::render::write_image_png(&png, image.to_f64().view(), e.delta, &title)?;
+        }
+        Ok(())
+    };
+    let attempt = |lambda: Option<LambdaArg>| {
+        reconstruct(e, &acq, device, precision, lambda)
+            .and_then(|run| draw(&run, run.search.is_some()).map(|()| run))
+            .map_err(|err| err.one_line())
+    };
+    let result = attempt(e.lambda().map(LambdaArg::Value));
+    let auto = e
+        .lambda()
+        .map(|_| attempt(Some(LambdaArg::Auto(AUTO_RULE))));
+    Outcome {
+        example: *e,
+        result,
+        auto,
     }
-    Ok((took, iterations))
 }
 
-/// The images of example `e` (one, or one per source) and the iteration count.
-fn reconstruct(
-    e: &Example,
-    device: &Device,
-    precision: Precision,
-) -> Result<(Vec<HostArray>, Option<usize>)> {
+/// The acquisition of example `e`: its dataset, or the simulated mixture of the synthetic
+/// separation.
+fn acquisition(e: &Example, device: &Device, precision: Precision) -> Result<Acquisition> {
     let sources = Sources {
         data: Some(e.dataset.to_string()),
         ..Sources::default()
@@ -594,21 +681,41 @@ fn reconstruct(
         }
     );
     let acq = Acquisition::load(&sources, !synthetic, !separation)?;
-    Ok(match e.method {
+    if synthetic {
+        synthetic_mixture(&acq, device, precision)
+    } else {
+        Ok(acq)
+    }
+}
+
+/// Reconstructs example `e` from `acq` (see [`acquisition`]); `lambda`: the weight of a TV
+/// example (its own, or [`LambdaArg::Auto`]), `None` for FBP.
+fn reconstruct(
+    e: &Example,
+    acq: &Acquisition,
+    device: &Device,
+    precision: Precision,
+    lambda: Option<LambdaArg>,
+) -> Result<Run> {
+    let t0 = Instant::now();
+    let weight = |l: Option<LambdaArg>| {
+        l.ok_or_else(|| Error::usage(format!("{}: a TV example needs a weight", e.name)))
+    };
+    let (images, search, iterations, used) = match e.method {
         Method::Fbp { cutoff } => {
             let job = FbpJob {
-                acq: &acq,
+                acq,
                 shape: e.shapes[0],
                 delta: e.delta,
                 cutoff,
             };
-            (vec![device.run(precision, job)?], None)
+            (vec![device.run(precision, job)?], None, None, None)
         }
-        Method::Tv { lambda, iters, tol } => {
+        Method::Tv { iters, tol, .. } => {
             let params = TvParams {
                 shape: e.shapes[0].to_vec(),
                 delta: e.delta,
-                lambda: LambdaArg::Value(lambda),
+                lambda: weight(lambda)?,
                 sigma: None,
                 iters,
                 tol,
@@ -620,7 +727,7 @@ fn reconstruct(
             let bar = progress_bar(iters, tol, false);
             let mut progress = report(&bar);
             let job = TvJob {
-                acq: &acq,
+                acq,
                 params: &params,
                 progress: &mut progress,
                 on_trial: &mut |_| {},
@@ -629,19 +736,14 @@ fn reconstruct(
             let r = device.run(precision, job);
             bar.finish_and_clear();
             let (image, stats) = r?;
-            (vec![image], Some(stats.iterations))
+            (
+                vec![image],
+                stats.search,
+                Some(stats.iterations),
+                Some(stats.lambda),
+            )
         }
-        Method::Separate {
-            lambda,
-            iters,
-            tol,
-            synthetic,
-        } => {
-            let acq = if synthetic {
-                synthetic_mixture(&acq, device, precision)?
-            } else {
-                acq
-            };
+        Method::Separate { iters, tol, .. } => {
             let dir = acq.dir.clone().unwrap_or_default();
             let sources = e
                 .sources
@@ -672,11 +774,11 @@ fn reconstruct(
             let bar = progress_bar(iters, tol, false);
             let mut progress = report(&bar);
             let job = SeparateJob {
-                acq: &acq,
+                acq,
                 sources: &sources,
                 delta: e.delta,
                 opts,
-                lambda: LambdaArg::Value(lambda),
+                lambda: weight(lambda)?,
                 stop: StopArg::Change,
                 sigma: None,
                 progress: &mut progress,
@@ -686,8 +788,20 @@ fn reconstruct(
             let r = device.run(precision, job);
             bar.finish_and_clear();
             let (images, stats) = r?;
-            (images, Some(stats.iterations))
+            (
+                images,
+                stats.search,
+                Some(stats.iterations),
+                Some(stats.lambda),
+            )
         }
+    };
+    Ok(Run {
+        images,
+        lambda: used,
+        search,
+        iterations,
+        took: t0.elapsed(),
     })
 }
 
@@ -697,6 +811,56 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// One column of a TV card: the images of the hand-tuned run, or of the automatic-λ run (which
+/// chose `lambda`), over `caption`.
+fn figure(h: &mut String, e: &Example, auto: bool, lambda: Option<f64>, caption: &str) {
+    h.push_str("<figure>");
+    for k in 0..e.shapes.len() {
+        let (file, title) = match lambda {
+            Some(l) if auto => (e.figure_auto(k), e.title_auto(k, l)),
+            _ => (e.figure(k), e.title(k)),
+        };
+        let _ = write!(h, "<img src=\"{file}\" alt=\"{}\">", escape(&title));
+    }
+    let _ = writeln!(h, "<figcaption>{}</figcaption></figure>", escape(caption));
+}
+
+/// The caption of an automatic-λ image: both weights, the rule, the noise level and the
+/// residual of the trial nearest to the chosen λ.
+fn auto_caption(e: &Example, a: &Run) -> String {
+    let l = a.lambda.unwrap_or(f64::NAN);
+    let hand = e.lambda().unwrap_or(f64::NAN);
+    let mut c = format!(
+        "automatic λ = {} ({}× PyEPRI's λ = {}), chosen by {}",
+        fmt_value(l),
+        fmt_value(l / hand),
+        fmt_value(hand),
+        a.search.as_ref().map_or("?", |s| rule_words(s.rule))
+    );
+    if let Some(s) = &a.search {
+        let _ = write!(
+            c,
+            " from {} trials; noise σ = {:.4e} ({})",
+            s.trials.len(),
+            s.noise.sigma,
+            noise_origin(&s.noise)
+        );
+        if let Some(t) = nearest_trial(&s.trials, l) {
+            let _ = write!(c, "; residual {:.3} m σ²", t.residual);
+        }
+        if let Some(w) = &s.warning {
+            let _ = write!(c, "; warning: {w}");
+        }
+    }
+    let _ = write!(
+        c,
+        "; {} iterations, {} (search and final solve)",
+        a.iterations.unwrap_or(0),
+        fmt_duration(a.took)
+    );
+    c
 }
 
 fn index_html(outcomes: &[Outcome], cards: &[Card], device: &str, precision: Precision) -> String {
@@ -711,8 +875,11 @@ fn index_html(outcomes: &[Outcome], cards: &[Card], device: &str, precision: Pre
          .card img{{max-width:100%;height:auto;display:block;margin:.5em 0}}\
          table{{border-collapse:collapse}}td{{padding:.1em .8em .1em 0;vertical-align:top}}\
          .err{{color:#b00}}\
+         .pair{{display:flex;flex-wrap:wrap;gap:1em}}.pair figure{{margin:0;max-width:32em}}\
+         figcaption{{font-size:90%}}\
          </style></head><body>\n<h1>epri gallery</h1>\n\
          <p>PyEPRI's filtered-backprojection, TV-regularised and source-separation examples, with their parameters, \
+         each TV example beside the same reconstruction with λ chosen automatically (as by <code>--lambda auto</code>), \
          and two examples on a simulated spectral-spatial phantom (no PyEPRI counterpart), \
          computed by <code>epri gallery</code> on <b>{}</b> in <b>{}</b>. Run times cover \
          the reconstruction (upload, planning, iterations, download), not the loading of the data \
@@ -741,15 +908,15 @@ fn index_html(outcomes: &[Outcome], cards: &[Card], device: &str, precision: Pre
             escape(device),
             dtype_name(precision)
         );
-        match &o.result {
-            Ok((t, it)) => {
-                if let Some(n) = it {
+        match (&o.result, &o.auto) {
+            (Ok(run), None) => {
+                if let Some(n) = run.iterations {
                     let _ = write!(h, "<tr><td>iterations</td><td>{n}</td></tr>");
                 }
                 let _ = writeln!(
                     h,
                     "<tr><td>run time</td><td>{}</td></tr></table>",
-                    fmt_duration(*t)
+                    fmt_duration(run.took)
                 );
                 for k in 0..e.shapes.len() {
                     let _ = writeln!(
@@ -761,7 +928,32 @@ fn index_html(outcomes: &[Outcome], cards: &[Card], device: &str, precision: Pre
                 }
                 h.push_str("</div>\n");
             }
-            Err(msg) => {
+            (Ok(run), Some(auto)) => {
+                h.push_str("</table>\n<div class=\"pair\">");
+                let caption = format!(
+                    "PyEPRI's hand-tuned λ = {}; {} iterations, {}",
+                    fmt_value(e.lambda().unwrap_or(f64::NAN)),
+                    run.iterations.unwrap_or(0),
+                    fmt_duration(run.took)
+                );
+                figure(&mut h, e, false, None, &caption);
+                match auto {
+                    Ok(a) => {
+                        let l = a.lambda.unwrap_or(f64::NAN);
+                        figure(&mut h, e, true, Some(l), &auto_caption(e, a));
+                    }
+                    Err(msg) => {
+                        let _ = write!(
+                            h,
+                            "<figure><p class=\"err\">automatic λ ({}) failed: {}</p></figure>",
+                            rule_words(AUTO_RULE),
+                            escape(msg)
+                        );
+                    }
+                }
+                h.push_str("</div></div>\n");
+            }
+            (Err(msg), _) => {
                 let _ = write!(
                     h,
                     "</table>\n<p class=\"err\">failed: {}</p></div>\n",
@@ -831,7 +1023,10 @@ mod tests {
             .find(|e| e.name == "tv_multisrc_synthetic_shapes_2d")
             .unwrap();
         let device = Device::open(backend_core::DeviceSpec::Cpu).unwrap();
-        let (images, iterations) = reconstruct(e, &device, Precision::F32).unwrap();
+        let acq = acquisition(e, &device, Precision::F32).unwrap();
+        let lambda = e.lambda().map(LambdaArg::Value);
+        let run = reconstruct(e, &acq, &device, Precision::F32, lambda).unwrap();
+        let (images, iterations) = (run.images, run.iterations);
         assert!(iterations.unwrap() < 5000, "stopped by the tolerance");
         let coord = |i: usize| (i as f64 - 50.0) * 0.03;
         let in_disk = |y: f64, x: f64| (x + 0.1).powi(2) + (y - 0.25).powi(2) <= 0.4f64.powi(2);

@@ -1,6 +1,6 @@
 //! `epri info`: what a dataset holds, in the terms of an EPR imaging experiment.
 
-use super::tv::CORRELATED_RATIO;
+use super::tv::CORRELATED_LAG1;
 use crate::cli::InfoArgs;
 use crate::datasets::{dataset_names, datasets_root};
 use crate::error::Result;
@@ -123,15 +123,15 @@ fn noise_line(proj: &HostArray) -> String {
         Ok(e) => {
             let peak = p.iter().fold(0f64, |m, x| m.max(x.abs()));
             let mut s = format!(
-                "σ = {:.4e} ± {:.1e} per sample (third differences along B), peak SNR {:.0}",
-                e.sigma,
+                "σ = {:.4e} ± {:.1e} per sample (third differences along B, corrected for correlation), peak SNR {:.0}",
+                e.corrected_sigma,
                 e.stderr,
                 peak / e.sigma
             );
-            if e.first_order_ratio > CORRELATED_RATIO {
+            if e.correlation[0] > CORRELATED_LAG1 {
                 s.push_str(&format!(
-                    "; first differences give {:.2}σ: the noise is correlated along B (filtered), so σ underestimates the noise in the signal's band",
-                    e.first_order_ratio
+                    "; the noise is correlated along B (autocorrelation {:.2} at lag 1, {:.2} at lag 2), σ is corrected for it (white-noise estimate {:.4e})",
+                    e.correlation[0], e.correlation[1], e.sigma
                 ));
             }
             s

@@ -13,7 +13,7 @@ use crate::io::{Acquisition, HostArray};
 use crate::render::{fmt_value, write_lambda_report};
 use backend_core::{Backend, Real};
 use epri_ops::geometry::Geometry;
-use epri_ops::noise::estimate_noise;
+use epri_ops::noise::{estimate_noise, CORRELATION_LAGS};
 use epri_ops::recon::lambda::{
     choose_lambda, LambdaProblem, LambdaRule, LambdaSearchOptions, LambdaTrial,
 };
@@ -57,10 +57,8 @@ pub struct TvParams {
 pub struct LambdaReport {
     /// The rule.
     pub rule: LambdaRule,
-    /// The noise level used, and whether it was estimated from the data.
-    pub sigma: f64,
-    /// `true` when `sigma` was estimated from the data (`false`: given with `--sigma`).
-    pub estimated: bool,
+    /// The noise level used.
+    pub noise: NoiseLevel,
     /// Every trial, in the order solved.
     pub trials: Vec<LambdaTrial>,
     /// What the user should know (noise-only data, end of the λ range).
@@ -100,9 +98,20 @@ pub struct TvJob<'a> {
     pub on_warning: &'a mut dyn FnMut(&str),
 }
 
-/// Above this ratio of the first-difference to the third-difference noise estimates, the
-/// noise is reported as correlated along B (white noise on a smooth signal gives 1.0–1.1).
-pub const CORRELATED_RATIO: f64 = 1.1;
+/// Above this autocorrelation of the noise at lag 1 along B, the noise is reported as
+/// correlated (white noise gives ±0.02 on a few thousand samples).
+pub const CORRELATED_LAG1: f64 = 0.1;
+
+/// The noise level of the projections, for an automatic λ or the discrepancy stop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoiseLevel {
+    /// Standard deviation `σ` of the noise of one sample, in the unit of the projections.
+    pub sigma: f64,
+    /// Autocorrelation of the noise along B at lags 1 and 2 (zeros when `σ` is given).
+    pub correlation: [f64; CORRELATION_LAGS],
+    /// `true` when estimated from the data (`false`: given with `--sigma`, then assumed white).
+    pub estimated: bool,
+}
 
 impl Job for TvJob<'_> {
     type Output = (HostArray, TvStats);
@@ -147,37 +156,48 @@ impl Job for TvJob<'_> {
     }
 }
 
-/// The noise level `(σ, estimated)` when an automatic λ or the discrepancy stop needs it:
-/// `given`, or estimated from the projections `proj` (with a warning through `on_warning` when
-/// the noise looks correlated along B); `None` when neither needs it.
+/// The noise level when an automatic λ or the discrepancy stop needs it: `given` (white
+/// noise), or estimated from the projections `proj` (with a note through `on_warning` when the
+/// noise is correlated along B); `None` when neither needs it.
 pub fn noise_level<T: Real>(
     proj: ArrayView2<'_, T>,
     given: Option<f64>,
     lambda: LambdaArg,
     stop: StopArg,
     on_warning: &mut dyn FnMut(&str),
-) -> Result<Option<(f64, bool)>> {
+) -> Result<Option<NoiseLevel>> {
     if matches!(lambda, LambdaArg::Value(_)) && stop != StopArg::Discrepancy {
         return Ok(None);
     }
     if let Some(s) = given {
-        return Ok(Some((s, false)));
+        return Ok(Some(NoiseLevel {
+            sigma: s,
+            correlation: [0.0; CORRELATION_LAGS],
+            estimated: false,
+        }));
     }
     let e = estimate_noise(proj)?;
-    if e.first_order_ratio > CORRELATED_RATIO {
+    if e.correlation[0] > CORRELATED_LAG1 {
         on_warning(&format!(
-            "the noise looks correlated along B (σ from first differences is {:.2} times σ from third differences, {:.4e}): the automatic λ and the discrepancy stop assume white noise; if they fail, give --lambda, or --sigma",
-            e.first_order_ratio, e.sigma
+            "the noise is correlated along B (autocorrelation {:.2} at lag 1, {:.2} at lag 2): σ = {:.4e} is corrected for it (white-noise estimate {:.4e}); the correction assumes no correlation beyond 2 samples",
+            e.correlation[0], e.correlation[1], e.corrected_sigma, e.sigma
         ));
     }
-    Ok(Some((e.sigma, true)))
+    Ok(Some(NoiseLevel {
+        sigma: e.corrected_sigma,
+        correlation: e.correlation,
+        estimated: true,
+    }))
 }
 
 /// The library's stopping rule for `--stop` (`noise` is `Some` for the discrepancy rule, see
 /// [`noise_level`]).
-pub fn stop_rule(stop: StopArg, noise: Option<(f64, bool)>) -> StopRule {
+pub fn stop_rule(stop: StopArg, noise: Option<NoiseLevel>) -> StopRule {
     match (stop, noise) {
-        (StopArg::Discrepancy, Some((sigma, _))) => StopRule::Discrepancy { sigma, tau: 1.0 },
+        (StopArg::Discrepancy, Some(n)) => StopRule::Discrepancy {
+            sigma: n.sigma,
+            tau: 1.0,
+        },
         (StopArg::Gap, _) => StopRule::Gap,
         _ => StopRule::Change,
     }
@@ -189,11 +209,11 @@ pub fn stop_rule(stop: StopArg, noise: Option<(f64, bool)>) -> StopRule {
 pub fn resolve_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
     problem: &mut P,
     lambda: LambdaArg,
-    noise: Option<(f64, bool)>,
+    noise: Option<NoiseLevel>,
     tol: f64,
     on_trial: &mut dyn FnMut(&LambdaTrial),
 ) -> Result<(f64, Option<P::Image>, Option<LambdaReport>)> {
-    let (rule, (sigma, estimated)) = match (lambda, noise) {
+    let (rule, noise) = match (lambda, noise) {
         (LambdaArg::Value(l), _) => return Ok((l, None, None)),
         (LambdaArg::Auto(rule), Some(n)) => (rule, n),
         (LambdaArg::Auto(_), None) => {
@@ -202,15 +222,15 @@ pub fn resolve_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
     };
     let search = LambdaSearchOptions {
         rule,
-        sigma,
+        sigma: noise.sigma,
+        correlation: noise.correlation,
         trial_tol: tol,
         ..LambdaSearchOptions::default()
     };
     let choice = choose_lambda(problem, &search, on_trial)?;
     let report = LambdaReport {
         rule,
-        sigma,
-        estimated,
+        noise,
         trials: choice.trials,
         warning: choice.warning,
     };
@@ -249,32 +269,51 @@ pub fn print_lambda_choice(
     if let Some(w) = &search.warning {
         eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
     }
-    let last = search.trials.iter().min_by(|a, b| {
-        (a.lambda / lambda)
-            .ln()
-            .abs()
-            .total_cmp(&(b.lambda / lambda).ln().abs())
-    });
+    let last = nearest_trial(&search.trials, lambda);
     println!(
         "λ = {lambda:.4e} chosen by {} from {} trials (noise σ = {:.4e}, {}); residual of the nearest trial {:.4} m σ²",
-        match search.rule {
-            LambdaRule::Sure => "SURE (minimum of the estimated prediction error)",
-            LambdaRule::Discrepancy =>
-                "the discrepancy principle (half the λ whose residual reaches m σ²)",
-        },
+        rule_words(search.rule),
         search.trials.len(),
-        search.sigma,
-        if search.estimated {
-            "estimated from the data"
-        } else {
-            "given"
-        },
+        search.noise.sigma,
+        noise_origin(&search.noise),
         last.map_or(f64::NAN, |t| t.residual)
     );
     if let Some(path) = report_path {
         write_lambda_report(path, &search.trials, lambda, search.rule, label)?;
     }
     Ok(())
+}
+
+/// The rule that chose λ, in words.
+pub fn rule_words(rule: LambdaRule) -> &'static str {
+    match rule {
+        LambdaRule::Sure => "SURE (minimum of the estimated prediction error)",
+        LambdaRule::Discrepancy => {
+            "the discrepancy principle (half the λ whose residual reaches m σ²)"
+        }
+    }
+}
+
+/// The trial whose λ is nearest to `lambda` (in `log λ`).
+pub fn nearest_trial(trials: &[LambdaTrial], lambda: f64) -> Option<&LambdaTrial> {
+    trials.iter().min_by(|a, b| {
+        (a.lambda / lambda)
+            .ln()
+            .abs()
+            .total_cmp(&(b.lambda / lambda).ln().abs())
+    })
+}
+
+/// Where the noise level came from, in words (with its correlation along B when estimated).
+pub fn noise_origin(n: &NoiseLevel) -> String {
+    if n.estimated {
+        format!(
+            "estimated from the data, autocorrelation along B {:.2} (lag 1), {:.2} (lag 2)",
+            n.correlation[0], n.correlation[1]
+        )
+    } else {
+        "given, white noise assumed".into()
+    }
 }
 
 /// Why a run stopped, for its summary line.

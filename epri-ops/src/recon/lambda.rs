@@ -13,7 +13,12 @@
 //!   Blu, Unser, IEEE Trans. Image Process. 17 (2008) 1540): `div ≈ bᵀ(A u_λ(s + ε b) −
 //!   A u_λ(s)) / ε` for one Gaussian probe `b` and `ε = σ / 5`. Each trial costs two solves.
 //!   `σ` only weighs the divergence term, so an error of a few percent on `σ` barely moves the
-//!   minimiser.
+//!   minimiser. For noise correlated along B (autocorrelation `ρ_j` at lag `j`,
+//!   [`LambdaSearchOptions::correlation`]), the term is `2 tr(Σ J)` with `Σ` the noise
+//!   covariance and `J` the Jacobian of `s ↦ A u_λ(s)`, estimated by `(Σ b)ᵀ(A u_λ(s + ε b) −
+//!   A u_λ(s)) / ε` (`Σ b`: the probe filtered along B by `σ² (1, ρ_1, ρ_2, ...)`): such noise
+//!   has more power at the low frequencies the reconstruction keeps, and the white-noise term
+//!   would under-weigh the fit to it.
 //! * [`LambdaRule::Discrepancy`]: find `λ_DP` where the squared residual reaches the noise,
 //!   `‖A u_λ − s‖² = τ m σ²` (`τ = 1`), then take `λ = λ_DP / 2`. The residual grows with `λ`,
 //!   so `λ_DP` is found by bracketing (factors of 10 from `λ = 1`) and bisection in `log λ`.
@@ -34,7 +39,9 @@
 use super::stop::StopRule;
 use super::tv::{TvProblem, TvProgress};
 use crate::error::{Error, Result};
+use crate::noise::CORRELATION_LAGS;
 use backend_core::{Backend, Binary, DeviceBuffer, Real, Reduce};
+use ndarray::{ArrayD, Axis};
 
 /// A reconstruction set up once whose weight `λ` [`choose_lambda`] can choose: the data term
 /// `½ Σ_i ‖(A u)_i − s_i‖²` over one or several measured sinograms `s_i` (on the device), and a
@@ -116,6 +123,10 @@ pub struct LambdaSearchOptions {
     pub rule: LambdaRule,
     /// Noise standard deviation `σ` of one measurement, in the unit of the projections.
     pub sigma: f64,
+    /// Autocorrelation of the noise along B (the last axis of the sinograms) at lags 1, 2, ...
+    /// (zeros: white noise), e.g. [`crate::noise::NoiseEstimate::correlation`]; used by
+    /// [`LambdaRule::Sure`].
+    pub correlation: [f64; CORRELATION_LAGS],
     /// `τ` of the discrepancy principle (target residual `τ m σ²`).
     pub tau: f64,
     /// Iteration cap of each trial.
@@ -133,6 +144,7 @@ impl Default for LambdaSearchOptions {
         LambdaSearchOptions {
             rule: LambdaRule::Sure,
             sigma: 0.0,
+            correlation: [0.0; CORRELATION_LAGS],
             tau: 1.0,
             trial_iters: 200,
             trial_tol: 1e-5,
@@ -217,6 +229,7 @@ struct Search<'p, B: Backend, T: Real, P: LambdaProblem<B, T>> {
 
 /// The Monte-Carlo divergence probe of SURE, one sinogram per setting each.
 struct Probe<B: Backend, T: Real> {
+    /// The probe `b` filtered by the noise correlation along B (`b` itself for white noise).
     b: Vec<B::Buffer<T>>,
     perturbed: Vec<B::Buffer<T>>,
     measured: Vec<B::Buffer<T>>,
@@ -325,6 +338,12 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
             opts.sigma
         )));
     }
+    if !opts.correlation.iter().all(|c| c.abs() < 1.0) {
+        return Err(Error::Parameter(format!(
+            "noise autocorrelation {:?} along B (each must be in (−1, 1))",
+            opts.correlation
+        )));
+    }
     if !(lo > 0.0 && lo < hi && hi.is_finite() && opts.tau > 0.0 && opts.tau.is_finite()) {
         return Err(Error::Parameter(format!(
             "λ range {lo:e}..{hi:e}, τ = {} (need 0 < lo < hi and τ > 0)",
@@ -384,7 +403,13 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
                 )?;
                 let mut pi = be.duplicate(&bi)?;
                 be.axpby(T::one(), s, T::of(eps), &mut pi)?;
-                b.push(bi);
+                b.push(if opts.correlation.iter().all(|&c| c == 0.0) {
+                    bi
+                } else {
+                    be.upload(
+                        correlate_along_last_axis(&be.download(&bi)?, &opts.correlation).view(),
+                    )?
+                });
                 perturbed.push(pi);
             }
             Some(Probe {
@@ -427,6 +452,29 @@ pub fn choose_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
             (a, b) => a.or(b),
         },
     })
+}
+
+/// `Σ b / σ²` for noise of autocorrelation `rho` (lags 1, 2, ...) along the last axis of `b`:
+/// `b_i + Σ_j ρ_j (b_{i−j} + b_{i+j})` along each line (terms outside the line left out).
+fn correlate_along_last_axis<T: Real>(b: &ArrayD<T>, rho: &[f64]) -> ArrayD<T> {
+    let mut out = b.clone();
+    let last = Axis(b.ndim() - 1);
+    for (mut o, line) in out.lanes_mut(last).into_iter().zip(b.lanes(last)) {
+        let n = line.len();
+        for (i, oi) in o.iter_mut().enumerate() {
+            let mut v = line[i].f64();
+            for (j, &r) in rho.iter().enumerate().map(|(j, r)| (j + 1, r)) {
+                if i >= j {
+                    v += r * line[i - j].f64();
+                }
+                if i + j < n {
+                    v += r * line[i + j].f64();
+                }
+            }
+            *oi = T::of(v);
+        }
+    }
+    out
 }
 
 /// `λ_DP`: bracket the crossing of the residual with `τ` by factors of 10 from `λ = 1` (clamped
