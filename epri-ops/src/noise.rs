@@ -82,8 +82,9 @@ pub struct NoiseEstimate {
     pub correlation: [f64; CORRELATION_LAGS],
     /// Whether the correlation was measured: `false` when the fitted noise does not predict the
     /// variance of the second differences within [`CONSISTENCY_TOL`] (signal in the
-    /// differences: sharp lines at a high SNR); `corrected_sigma` is then `sigma` and
-    /// `correlation` zeros.
+    /// differences: sharp lines at a high SNR) or when the fit would lower σ (a negative
+    /// correlation: signal, not the acquisition's filtering); `corrected_sigma` is then `sigma`
+    /// and `correlation` zeros.
     pub correlation_measured: bool,
     /// Robust variance of the second differences along B divided by the variance the fitted
     /// noise model predicts for them (1 for noise alone).
@@ -253,13 +254,17 @@ pub fn estimate_noise<T: Real>(proj: ArrayView2<'_, T>) -> Result<NoiseEstimate>
     abs2.iter_mut().for_each(|d| *d = d.abs());
     let observed = (median(&mut abs2) / MEDIAN_ABS_GAUSSIAN).powi(2);
     let consistency = observed / predicted;
-    let measured = (consistency - 1.0).abs() <= CONSISTENCY_TOL;
+    // Only a correction that raises σ is taken: the acquisition's filtering along B correlates
+    // the noise positively, which hides part of it from the differences; a fitted factor below 1
+    // means the differences carry signal, not that the noise is smaller than they say.
+    let raised = (gamma[0] * binomial(2 * DIFFERENCE_ORDER, DIFFERENCE_ORDER)).sqrt();
+    let measured = (consistency - 1.0).abs() <= CONSISTENCY_TOL && raised > 1.0;
     let mut correlation = [0.0; CORRELATION_LAGS];
     let factor = if measured {
         for (c, g) in correlation.iter_mut().zip(&gamma[1..]) {
             *c = g / gamma[0];
         }
-        (gamma[0] * binomial(2 * DIFFERENCE_ORDER, DIFFERENCE_ORDER)).sqrt()
+        raised
     } else {
         1.0
     };

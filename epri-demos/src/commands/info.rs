@@ -123,9 +123,14 @@ fn noise_line(proj: &HostArray) -> String {
         Ok(e) => {
             let peak = p.iter().fold(0f64, |m, x| m.max(x.abs()));
             let mut s = format!(
-                "σ = {:.4e} ± {:.1e} per sample (third differences along B, corrected for correlation), peak SNR {:.0}",
+                "σ = {:.4e} ± {:.1e} per sample (third differences along B{}), peak SNR {:.0}",
                 e.corrected_sigma,
                 e.stderr,
+                if e.correlation_measured {
+                    ", corrected for correlation"
+                } else {
+                    ""
+                },
                 peak / e.sigma
             );
             if e.correlation[0] > CORRELATED_LAG1 {
