@@ -89,6 +89,17 @@ pub struct ComputeArgs {
     pub precision: Option<PrecisionArg>,
 }
 
+/// How often the TV solvers evaluate their stopping rule.
+#[derive(Args, Clone, Copy, Debug)]
+pub struct CheckArgs {
+    /// Evaluate the stopping rule every K iterations only (default 1, as PyEPRI). On a GPU
+    /// the rule's norms are the only values read back from the device in an iteration: with
+    /// K = 10–50 the loop runs without waiting for them, and stops at most K − 1 iterations
+    /// after the iteration at which the rule first holds
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = check_every)]
+    pub check_every: usize,
+}
+
 /// `epri info`.
 #[derive(Args, Debug)]
 pub struct InfoArgs {
@@ -213,6 +224,8 @@ pub struct TvArgs {
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
     pub compute: ComputeArgs,
 }
 
@@ -316,6 +329,8 @@ pub struct SpectralArgs {
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     #[command(flatten)]
+    pub check: CheckArgs,
+    #[command(flatten)]
     pub compute: ComputeArgs,
 }
 
@@ -404,6 +419,8 @@ pub struct SeparateArgs {
     /// Also draw each image into PREFIX_<source>.png
     #[arg(long)]
     pub png: bool,
+    #[command(flatten)]
+    pub check: CheckArgs,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -598,6 +615,15 @@ fn count(s: &str) -> Result<usize, String> {
     s.trim()
         .parse::<usize>()
         .map_err(|_| format!("expected a whole number of iterations (0 or more), got '{s}'"))
+}
+
+fn check_every(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!(
+            "expected a whole number of iterations, 1 or more, got '{s}'"
+        )),
+    }
 }
 
 fn number(s: &str) -> Result<f64, String> {

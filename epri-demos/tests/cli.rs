@@ -1208,6 +1208,78 @@ fn stop_rules_are_named_in_the_summary() {
     fails(&args, 2, &["--stop"]);
 }
 
+/// `--check-every K` evaluates the stopping rule on every K-th iteration only: the run stops
+/// at the first multiple of K at or after the iteration where the rule first holds (K = 1).
+/// K = 0 is refused.
+#[test]
+fn check_every_stops_at_the_next_checked_iteration() {
+    let (dir, _) = simulated_dataset("check-every", 30.0);
+    let d = s(&dir);
+    let u = tmp("check-every-out").join("u.npy");
+    let iterations = |k: &str| -> usize {
+        let text = ok(&[
+            "tv",
+            "--data",
+            d,
+            "--delta",
+            "0.05",
+            "--shape",
+            "48,48",
+            "--lambda",
+            "0.3",
+            "--tol",
+            "1e-3",
+            "--quiet",
+            "--out",
+            s(&u),
+            "--check-every",
+            k,
+        ]);
+        assert!(text.contains("relative change below tol"), "{text}");
+        let before = text.split(" iterations").next().expect("a summary line");
+        before
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no iteration count in {text}"))
+    };
+    let first = iterations("1");
+    let k = 7;
+    let checked = iterations("7");
+    assert!(
+        first > k,
+        "the rule held after {first} iterations: too few to tell"
+    );
+    assert_eq!(
+        checked % k,
+        0,
+        "{checked} iterations with --check-every {k}"
+    );
+    assert!(
+        checked >= first && checked < first + k,
+        "{checked} iterations with --check-every {k}, {first} with 1"
+    );
+    fails(
+        &[
+            "tv",
+            "--data",
+            d,
+            "--delta",
+            "0.05",
+            "--shape",
+            "48,48",
+            "--lambda",
+            "0.3",
+            "--out",
+            s(&u),
+            "--check-every",
+            "0",
+        ],
+        2,
+        &["--check-every", "1 or more"],
+    );
+}
+
 /// `epri separate --lambda auto` on two simulated sources (the phalanx spectrum and a twice
 /// wider copy, the disks of `simulated_dataset` split between them) mixed with white noise:
 /// a finite λ, printed with its residual, images within 1.3 times the error of the best of

@@ -722,6 +722,7 @@ fn reconstruct(
                 stop: StopArg::Change,
                 positivity: false,
                 energy: false,
+                check_every: 1,
                 eps: 1e-6,
             };
             let bar = progress_bar(iters, tol, false);

@@ -294,6 +294,7 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         max_iter: a.iters,
         positivity: a.positivity,
         eps: a.eps,
+        check_every: a.check.check_every,
         ..TvOptions::default()
     };
     let bar = progress_bar(a.iters, a.tol, a.quiet);

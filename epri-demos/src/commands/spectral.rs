@@ -60,6 +60,7 @@ impl Job for SpectralJob<'_> {
                 positivity: a.positivity,
                 eps: a.eps,
                 energy_every: a.energy.then_some(ENERGY_EVERY),
+                check_every: a.check.check_every,
                 ..TvOptions::default()
             },
             lambda_spectral: a.lambda_spectral,

@@ -48,6 +48,8 @@ pub struct TvParams {
     pub positivity: bool,
     /// Evaluate the energy every [`ENERGY_EVERY`] iterations.
     pub energy: bool,
+    /// Evaluate the stopping rule every that many iterations (>= 1).
+    pub check_every: usize,
     /// NUFFT accuracy.
     pub eps: f64,
 }
@@ -131,6 +133,7 @@ impl Job for TvJob<'_> {
             positivity: p.positivity,
             eps: p.eps,
             energy_every: p.energy.then_some(ENERGY_EVERY),
+            check_every: p.check_every,
             ..TvOptions::default()
         };
         let noise = noise_level(proj.view(), p.sigma, p.lambda, p.stop, self.on_warning)?;
@@ -422,6 +425,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
         stop: a.stop,
         positivity: a.positivity,
         energy: a.energy,
+        check_every: a.check.check_every,
         eps: a.eps,
     };
     let bar = progress_bar(a.iters, a.tol, a.quiet);

@@ -242,13 +242,8 @@ pub(crate) fn solve_regularised<B: Backend, T: Real>(
         Ok(DataTerm::fidelity(data, u)? + total)
     };
 
-    opts.stop.check()?;
+    opts.check_solver()?;
     let every = opts.check_every;
-    if every == 0 {
-        return Err(Error::Parameter(
-            "check_every = 0 (the stopping rule is evaluated every k >= 1 iterations)".into(),
-        ));
-    }
     let tol2 = opts.tol * opts.tol;
     let tau = T::of(steps.tau);
     // The discrepancy rule's target, ‖A u − s‖² <= τ_D m σ².
