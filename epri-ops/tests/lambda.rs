@@ -350,6 +350,7 @@ mod cases {
     }
 
     /// The backend's choice agrees with the CPU backend's (same trials, same λ to 1 %).
+    #[cfg(any(feature = "opencl", feature = "cuda"))]
     pub fn same_as_cpu<B: Backend>(be: &B) {
         fn choose<B: Backend>(be: &B, proj: &Array2<f32>, sigma: f64) -> f64 {
             let acq = acquisition::<B, f32>(be);
