@@ -67,19 +67,14 @@ impl<T: Real> CpuFftPlan<T> {
         out_shapes: &[&[usize]],
         inters: &mut [&mut [C<T>]],
     ) -> Result<()> {
-        let (fwd, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let g = &self.spec.shape;
         let k = g.len();
         let nk = inputs.len();
-        let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
+        let m = g[k - 1] / 2 + 1;
         if k == 1 {
             let mut w = self.work();
             for (input, inter) in inputs.iter().zip(inters.iter_mut()) {
-                let a_last = input.len();
-                w.real[..a_last].copy_from_slice(input);
-                w.real[a_last..].fill(T::zero());
-                fwd.process_with_scratch(&mut w.real, &mut inter[..m], &mut w.scratch)
-                    .expect("buffer sizes follow the plan");
+                self.row_forward(input, &mut inter[..m], &mut w);
             }
             let mut acc = vec![C::new(T::zero(), T::zero()); m];
             for (row, out) in kernels.chunks(nk).zip(outs.iter_mut()) {
@@ -89,7 +84,7 @@ impl<T: Real> CpuFftPlan<T> {
                         *a += *v * *h;
                     }
                 }
-                real_row_inverse(inv.as_ref(), &mut acc, n_last, &mut w, out);
+                self.row_inverse(&mut acc, &mut w, out);
             }
             return Ok(());
         }
@@ -109,11 +104,7 @@ impl<T: Real> CpuFftPlan<T> {
                         for (r, o) in s.chunks_mut(m).enumerate() {
                             match row_in_block(r, middle, &in_shape[1..k - 1]) {
                                 Some(q) => {
-                                    w.real[..a_last]
-                                        .copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
-                                    w.real[a_last..].fill(T::zero());
-                                    fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                                        .expect("buffer sizes follow the plan");
+                                    self.row_forward(&src[q * a_last..(q + 1) * a_last], o, w)
                                 }
                                 None => o.fill(C::new(T::zero(), T::zero())),
                             }
@@ -165,7 +156,7 @@ impl<T: Real> CpuFftPlan<T> {
                     for (r, i) in s.chunks_mut(m).enumerate() {
                         if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
                             let o = &mut dst[q * b_last..(q + 1) * b_last];
-                            real_row_inverse(inv.as_ref(), i, n_last, w, o);
+                            self.row_inverse(i, w, o);
                         }
                     }
                 }
@@ -191,22 +182,37 @@ fn row_in_block(mut r: usize, dims: &[usize], block: &[usize]) -> Option<usize> 
     Some(q)
 }
 
-/// Complex-to-real transform of one half-spectrum row (numpy: the imaginary parts of the DC and
-/// Nyquist bins ignored), its first `out.len()` values written to `out`; `row` is overwritten.
-fn real_row_inverse<T: Real>(
-    inv: &dyn realfft::ComplexToReal<T>,
-    row: &mut [C<T>],
-    n: usize,
-    w: &mut Work<T>,
-    out: &mut [T],
-) {
-    row[0].im = T::zero();
-    if n.is_multiple_of(2) {
-        row[n / 2].im = T::zero();
+impl<T: Real> CpuFftPlan<T> {
+    /// Real-to-complex transform of one row of the grid's last axis (`m = g_last/2 + 1` bins to
+    /// `out`) whose first `input.len()` values are `input` and the others zero, unscaled.
+    fn row_forward(&self, input: &[T], out: &mut [C<T>], w: &mut Work<T>) {
+        if let Some(half) = &self.half {
+            return half.forward(input, out, &mut w.scratch);
+        }
+        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        w.real[..input.len()].copy_from_slice(input);
+        w.real[input.len()..].fill(T::zero());
+        fwd.process_with_scratch(&mut w.real, out, &mut w.scratch)
+            .expect("buffer sizes follow the plan");
     }
-    inv.process_with_scratch(row, &mut w.real, &mut w.scratch)
-        .expect("buffer sizes follow the plan");
-    out.copy_from_slice(&w.real[..out.len()]);
+
+    /// Complex-to-real transform of one half-spectrum row of the grid's last axis (numpy: the
+    /// imaginary parts of the DC and Nyquist bins ignored), unscaled, its first `out.len()`
+    /// values written to `out`; `row` is overwritten.
+    fn row_inverse(&self, row: &mut [C<T>], w: &mut Work<T>, out: &mut [T]) {
+        if let Some(half) = &self.half {
+            return half.inverse(row, out, T::one(), &mut w.scratch);
+        }
+        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        let n = w.real.len();
+        row[0].im = T::zero();
+        if n.is_multiple_of(2) {
+            row[n / 2].im = T::zero();
+        }
+        inv.process_with_scratch(row, &mut w.real, &mut w.scratch)
+            .expect("buffer sizes follow the plan");
+        out.copy_from_slice(&w.real[..out.len()]);
+    }
 }
 
 /// The first-axis pass of a convolution of `K` channels: columns of `K` matrices of
