@@ -462,6 +462,8 @@ macro_rules! widest_simd {
     };
 }
 
+pub(crate) use widest_simd;
+
 widest_simd!(fn dual_rows_simd => dual_rows(
     grid: &Grid,
     rows: Range<usize>,

@@ -25,8 +25,9 @@
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
 
-use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work};
+use super::{block_width, line_stride, transform_lines, CpuFftPlan, Work};
 use crate::par::SharedMut;
+use crate::stencil::widest_simd;
 use backend_core::{Direction, Real, Result, C};
 use rustfft::Fft;
 
@@ -67,19 +68,14 @@ impl<T: Real> CpuFftPlan<T> {
         out_shapes: &[&[usize]],
         inters: &mut [&mut [C<T>]],
     ) -> Result<()> {
-        let (fwd, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let g = &self.spec.shape;
         let k = g.len();
         let nk = inputs.len();
-        let (n_last, m) = (g[k - 1], g[k - 1] / 2 + 1);
+        let m = g[k - 1] / 2 + 1;
         if k == 1 {
             let mut w = self.work();
             for (input, inter) in inputs.iter().zip(inters.iter_mut()) {
-                let a_last = input.len();
-                w.real[..a_last].copy_from_slice(input);
-                w.real[a_last..].fill(T::zero());
-                fwd.process_with_scratch(&mut w.real, &mut inter[..m], &mut w.scratch)
-                    .expect("buffer sizes follow the plan");
+                self.row_forward(input, &mut inter[..m], &mut w);
             }
             let mut acc = vec![C::new(T::zero(), T::zero()); m];
             for (row, out) in kernels.chunks(nk).zip(outs.iter_mut()) {
@@ -89,7 +85,7 @@ impl<T: Real> CpuFftPlan<T> {
                         *a += *v * *h;
                     }
                 }
-                real_row_inverse(inv.as_ref(), &mut acc, n_last, &mut w, out);
+                self.row_inverse(&mut acc, &mut w, out);
             }
             return Ok(());
         }
@@ -109,11 +105,7 @@ impl<T: Real> CpuFftPlan<T> {
                         for (r, o) in s.chunks_mut(m).enumerate() {
                             match row_in_block(r, middle, &in_shape[1..k - 1]) {
                                 Some(q) => {
-                                    w.real[..a_last]
-                                        .copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
-                                    w.real[a_last..].fill(T::zero());
-                                    fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                                        .expect("buffer sizes follow the plan");
+                                    self.row_forward(&src[q * a_last..(q + 1) * a_last], o, w)
                                 }
                                 None => o.fill(C::new(T::zero(), T::zero())),
                             }
@@ -165,7 +157,7 @@ impl<T: Real> CpuFftPlan<T> {
                     for (r, i) in s.chunks_mut(m).enumerate() {
                         if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
                             let o = &mut dst[q * b_last..(q + 1) * b_last];
-                            real_row_inverse(inv.as_ref(), i, n_last, w, o);
+                            self.row_inverse(i, w, o);
                         }
                     }
                 }
@@ -191,22 +183,37 @@ fn row_in_block(mut r: usize, dims: &[usize], block: &[usize]) -> Option<usize> 
     Some(q)
 }
 
-/// Complex-to-real transform of one half-spectrum row (numpy: the imaginary parts of the DC and
-/// Nyquist bins ignored), its first `out.len()` values written to `out`; `row` is overwritten.
-fn real_row_inverse<T: Real>(
-    inv: &dyn realfft::ComplexToReal<T>,
-    row: &mut [C<T>],
-    n: usize,
-    w: &mut Work<T>,
-    out: &mut [T],
-) {
-    row[0].im = T::zero();
-    if n.is_multiple_of(2) {
-        row[n / 2].im = T::zero();
+impl<T: Real> CpuFftPlan<T> {
+    /// Real-to-complex transform of one row of the grid's last axis (`m = g_last/2 + 1` bins to
+    /// `out`) whose first `input.len()` values are `input` and the others zero, unscaled.
+    fn row_forward(&self, input: &[T], out: &mut [C<T>], w: &mut Work<T>) {
+        if let Some(half) = &self.half {
+            return half.forward(input, out, &mut w.scratch);
+        }
+        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        w.real[..input.len()].copy_from_slice(input);
+        w.real[input.len()..].fill(T::zero());
+        fwd.process_with_scratch(&mut w.real, out, &mut w.scratch)
+            .expect("buffer sizes follow the plan");
     }
-    inv.process_with_scratch(row, &mut w.real, &mut w.scratch)
-        .expect("buffer sizes follow the plan");
-    out.copy_from_slice(&w.real[..out.len()]);
+
+    /// Complex-to-real transform of one half-spectrum row of the grid's last axis (numpy: the
+    /// imaginary parts of the DC and Nyquist bins ignored), unscaled, its first `out.len()`
+    /// values written to `out`; `row` is overwritten.
+    fn row_inverse(&self, row: &mut [C<T>], w: &mut Work<T>, out: &mut [T]) {
+        if let Some(half) = &self.half {
+            return half.inverse(row, out, T::one(), &mut w.scratch);
+        }
+        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        let n = w.real.len();
+        row[0].im = T::zero();
+        if n.is_multiple_of(2) {
+            row[n / 2].im = T::zero();
+        }
+        inv.process_with_scratch(row, &mut w.real, &mut w.scratch)
+            .expect("buffer sizes follow the plan");
+        out.copy_from_slice(&w.real[..out.len()]);
+    }
 }
 
 /// The first-axis pass of a convolution of `K` channels: columns of `K` matrices of
@@ -233,49 +240,129 @@ impl<T: Real> ColumnConv<'_, T> {
     /// # Safety
     /// No other task may touch the same column block concurrently.
     unsafe fn block(&self, data: &[SharedMut<C<T>>], block: usize, w: &mut Work<T>) {
-        let (n, inner, nk) = (self.n, self.inner, data.len());
-        let c0 = block * self.width;
-        let width = self.width.min(inner - c0);
-        let ld = line_stride::<T>(n);
-        let per = ld * width;
-        let (lines, scratch) = w.lines(per * (nk + usize::from(nk > 1)));
-        let (sources, acc) = lines.split_at_mut(per * nk);
-        for ((d, src), &rows_in) in data.iter().zip(sources.chunks_mut(per)).zip(&self.rows_in) {
-            gather_lines(d, c0, inner, 0..rows_in, width, ld, src);
-            for line in src.chunks_mut(ld) {
-                line[rows_in..n].fill(C::new(T::zero(), T::zero()));
-            }
-            transform_lines(self.fwd, src, n, ld, scratch);
+        conv_block_simd(self, data, block, w);
+    }
+}
+
+widest_simd!(fn conv_block_simd => conv_block(
+    conv: &ColumnConv<'_, T>,
+    data: &[SharedMut<C<T>>],
+    block: usize,
+    w: &mut Work<T>,
+) -> ());
+
+/// [`ColumnConv::block`], compiled for the running CPU's vectors (the products, and the
+/// transposes of [`gather_tiled`] and [`scatter_tiled`]); its caller owns the column block.
+#[inline(always)]
+fn conv_block<T: Real>(
+    conv: &ColumnConv<'_, T>,
+    data: &[SharedMut<C<T>>],
+    block: usize,
+    w: &mut Work<T>,
+) {
+    let (n, inner, nk) = (conv.n, conv.inner, data.len());
+    let c0 = block * conv.width;
+    let width = conv.width.min(inner - c0);
+    let ld = line_stride::<T>(n);
+    let per = ld * width;
+    let (lines, scratch) = w.lines(per * (nk + usize::from(nk > 1)));
+    let (sources, acc) = lines.split_at_mut(per * nk);
+    for ((d, src), &rows_in) in data.iter().zip(sources.chunks_mut(per)).zip(&conv.rows_in) {
+        gather_tiled(d, c0, inner, rows_in, width, ld, src);
+        for line in src.chunks_mut(ld) {
+            line[rows_in..n].fill(C::new(T::zero(), T::zero()));
         }
-        for ((d, row), &rows_out) in data.iter().zip(self.kernels.chunks(nk)).zip(&self.rows_out) {
-            let column = |l: usize| (c0 + l) * n..(c0 + l + 1) * n;
-            let result = if nk == 1 {
-                for (l, line) in sources.chunks_mut(ld).enumerate() {
-                    for (v, h) in line[..n].iter_mut().zip(&row[0][column(l)]) {
-                        *v *= *h;
-                    }
-                }
-                &mut *sources
-            } else {
-                for (l, a) in acc.chunks_mut(ld).enumerate() {
-                    let a = &mut a[..n];
-                    a.fill(C::new(T::zero(), T::zero()));
-                    for (h, src) in row.iter().zip(sources.chunks(per)) {
-                        let line = &src[l * ld..l * ld + n];
-                        for ((a, v), h) in a.iter_mut().zip(line).zip(&h[column(l)]) {
-                            *a += *v * *h;
-                        }
-                    }
-                }
-                &mut *acc
-            };
-            transform_lines(self.inv, result, n, ld, scratch);
-            for i in 0..rows_out {
-                let out_row = d.slice(c0 + i * inner, width);
-                for (l, v) in out_row.iter_mut().enumerate() {
-                    *v = result[l * ld + i];
+        transform_lines(conv.fwd, src, n, ld, scratch);
+    }
+    for ((d, row), &rows_out) in data.iter().zip(conv.kernels.chunks(nk)).zip(&conv.rows_out) {
+        let column = |l: usize| (c0 + l) * n..(c0 + l + 1) * n;
+        let result = if nk == 1 {
+            for (l, line) in sources.chunks_mut(ld).enumerate() {
+                for (v, h) in line[..n].iter_mut().zip(&row[0][column(l)]) {
+                    *v *= *h;
                 }
             }
+            &mut *sources
+        } else {
+            for (l, a) in acc.chunks_mut(ld).enumerate() {
+                let a = &mut a[..n];
+                a.fill(C::new(T::zero(), T::zero()));
+                for (h, src) in row.iter().zip(sources.chunks(per)) {
+                    let line = &src[l * ld..l * ld + n];
+                    for ((a, v), h) in a.iter_mut().zip(line).zip(&h[column(l)]) {
+                        *a += *v * *h;
+                    }
+                }
+            }
+            &mut *acc
+        };
+        transform_lines(conv.inv, result, n, ld, scratch);
+        scatter_tiled(result, ld, rows_out, d, c0, inner, width);
+    }
+}
+
+/// Rows handled together by [`gather_tiled`] and [`scatter_tiled`]: each line receives or
+/// gives `TILE` consecutive values at a time (64 bytes in single precision).
+const TILE: usize = 8;
+
+/// Copies the first `rows` rows of `width` adjacent columns (from flat position `c0`, rows
+/// `inner` apart) into the same positions of the lines of `lines` (`ld` apart, one per column),
+/// `TILE` rows at a time; the caller owns those columns.
+#[inline(always)]
+fn gather_tiled<T: Real>(
+    data: &SharedMut<C<T>>,
+    c0: usize,
+    inner: usize,
+    rows: usize,
+    width: usize,
+    ld: usize,
+    lines: &mut [C<T>],
+) {
+    // SAFETY: the calling task owns columns `c0 .. c0 + width` of every row.
+    let row = |i: usize| -> &[C<T>] { unsafe { data.slice(c0 + i * inner, width) } };
+    let tiled = rows - rows % TILE;
+    for i0 in (0..tiled).step_by(TILE) {
+        let tile: [&[C<T>]; TILE] = std::array::from_fn(|r| row(i0 + r));
+        for (l, line) in lines.chunks_mut(ld).take(width).enumerate() {
+            for (v, src) in line[i0..i0 + TILE].iter_mut().zip(&tile) {
+                *v = src[l];
+            }
+        }
+    }
+    for i in tiled..rows {
+        for (line, &v) in lines.chunks_mut(ld).zip(row(i)) {
+            line[i] = v;
+        }
+    }
+}
+
+/// The converse of [`gather_tiled`]: position `i` of every line to row `i` of the columns, for
+/// the first `rows` rows; the caller owns those columns.
+#[inline(always)]
+fn scatter_tiled<T: Real>(
+    lines: &[C<T>],
+    ld: usize,
+    rows: usize,
+    data: &SharedMut<C<T>>,
+    c0: usize,
+    inner: usize,
+    width: usize,
+) {
+    // SAFETY: the calling task owns columns `c0 .. c0 + width` of every row, and the rows of
+    // one tile are distinct.
+    let row = |i: usize| -> &mut [C<T>] { unsafe { data.slice(c0 + i * inner, width) } };
+    let tiled = rows - rows % TILE;
+    for i0 in (0..tiled).step_by(TILE) {
+        let mut tile: [&mut [C<T>]; TILE] = std::array::from_fn(|r| row(i0 + r));
+        for (l, line) in lines.chunks(ld).take(width).enumerate() {
+            for (dst, &v) in tile.iter_mut().zip(&line[i0..i0 + TILE]) {
+                dst[l] = v;
+            }
+        }
+    }
+    for i in tiled..rows {
+        for (line, v) in lines.chunks(ld).zip(row(i)) {
+            *v = line[i];
         }
     }
 }

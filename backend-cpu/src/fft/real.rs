@@ -1,9 +1,10 @@
 //! Real transforms of contiguous rows of even length `n` through one complex FFT of `h = n/2`
 //! points (the even samples as real parts, the odd ones as imaginary parts), without
-//! intermediate buffers: the forward transform copies the real row, read as `h` complex
-//! numbers, into the output row, transforms it there and splits it into the `h + 1` bins in
-//! place; the inverse merges the bins into the input row with the scale folded in, then
-//! transforms it into the output row read as `h` complex numbers. The splitting and merging
+//! intermediate buffers: the forward transform copies the real row (zero-padded when shorter),
+//! read as `h` complex numbers, into the output row, transforms it there and splits it into
+//! the `h + 1` bins in place; the inverse merges the bins into the input row with the scale
+//! folded in, then transforms it into the output row read as `h` complex numbers (or in place
+//! when only the first values are wanted, then copied). The splitting and merging
 //! loops are compiled for AVX-512 / AVX2 when the CPU has them (rustfft's own kernels are).
 //!
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
@@ -42,14 +43,22 @@ impl<T: Real> HalfReal<T> {
     pub(super) fn scratch_len(&self) -> usize {
         self.fwd
             .get_inplace_scratch_len()
+            .max(self.inv.get_inplace_scratch_len())
             .max(self.inv.get_outofplace_scratch_len())
     }
 
-    /// `output (h + 1) <- rfft(input (n))`, unscaled.
+    /// `output (h + 1) <- rfft(input (at most n), zero-padded to n)`, unscaled.
     pub(super) fn forward(&self, input: &[T], output: &mut [C<T>], scratch: &mut [C<T>]) {
         let h = self.fwd.len();
         // Copied, then in place: rustfft's immutable path costs more than the copy.
-        output[..h].copy_from_slice(as_complex(input));
+        let full = input.len() / 2;
+        output[..full].copy_from_slice(as_complex(&input[..2 * full]));
+        let mut filled = full;
+        if let Some(&last) = input.get(2 * full) {
+            output[full] = C::new(last, T::zero());
+            filled += 1;
+        }
+        output[filled..h].fill(C::new(T::zero(), T::zero()));
         self.fwd.process_with_scratch(&mut output[..h], scratch);
         let z0 = output[0];
         output[0] = C::new(z0.re + z0.im, T::zero());
@@ -62,8 +71,9 @@ impl<T: Real> HalfReal<T> {
         }
     }
 
-    /// `output (n) <- scale · irfft(input (h + 1))` (unnormalised inverse times `scale`); the
-    /// imaginary parts of the DC and Nyquist bins are ignored (numpy); `input` is overwritten.
+    /// `output <- (scale · irfft(input (h + 1)))[..output.len()]` (unnormalised inverse times
+    /// `scale`, the first `output.len() <= n` values); the imaginary parts of the DC and Nyquist
+    /// bins are ignored (numpy); `input` is overwritten.
     pub(super) fn inverse(
         &self,
         input: &mut [C<T>],
@@ -81,8 +91,16 @@ impl<T: Real> HalfReal<T> {
         if h.is_multiple_of(2) {
             input[h / 2] = input[h / 2].conj().scale(two);
         }
-        self.inv
-            .process_outofplace_with_scratch(&mut input[..h], as_complex_mut(output), scratch);
+        if output.len() == 2 * h {
+            self.inv.process_outofplace_with_scratch(
+                &mut input[..h],
+                as_complex_mut(output),
+                scratch,
+            );
+        } else {
+            self.inv.process_with_scratch(&mut input[..h], scratch);
+            output.copy_from_slice(&as_real(&input[..h])[..output.len()]);
+        }
     }
 }
 
@@ -153,4 +171,10 @@ fn as_complex<T: Real>(row: &[T]) -> &[C<T>] {
 fn as_complex_mut<T: Real>(row: &mut [T]) -> &mut [C<T>] {
     // SAFETY: as in `as_complex`; the borrow of `row` is moved into the result.
     unsafe { std::slice::from_raw_parts_mut(row.as_mut_ptr().cast(), row.len() / 2) }
+}
+
+/// Complex numbers read as their real and imaginary parts in turn.
+fn as_real<T: Real>(row: &[C<T>]) -> &[T] {
+    // SAFETY: as in `as_complex`.
+    unsafe { std::slice::from_raw_parts(row.as_ptr().cast(), row.len() * 2) }
 }
