@@ -13,9 +13,16 @@ use backend_core::{PrimalStep, Real, StepSums};
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Elements per task of the fused TV steps, at least (fewer elements: one task, no
-/// parallelism); with 2 threads the 400x200 phalanx image is 4 tasks of 100 rows.
+/// Elements per task of the fused TV steps, at least, on images of `2 · TASK_ELEMS` elements
+/// or more; with 2 threads the 400x200 phalanx image is 4 tasks of 100 rows.
 const TASK_ELEMS: usize = 1 << 14;
+
+/// Images of `2 · SPLIT_ELEMS` to `2 · TASK_ELEMS` elements take two tasks of the fused TV
+/// steps (below: one, no parallelism). The multi-source separations iterate on such images
+/// (100x100, 50x20x20): one step takes 10–50 µs there, several times what handing half of it
+/// to the other thread costs, and a serial step lets the idle threads fall asleep between the
+/// parallel FFT passes.
+const SPLIT_ELEMS: usize = 1 << 12;
 
 /// Most tasks of one fused TV step: the length of the stack array of partial sums.
 const MAX_TASKS: usize = 64;
@@ -105,7 +112,12 @@ impl Grid {
         f: impl Fn(Range<usize>) -> R + Sync,
     ) -> ([R; MAX_TASKS], usize) {
         let rows = self.rows();
-        let tasks = (self.len / TASK_ELEMS).clamp(1, MAX_TASKS).min(rows);
+        let tasks = if self.len < 2 * TASK_ELEMS {
+            (self.len / SPLIT_ELEMS).clamp(1, 2)
+        } else {
+            (self.len / TASK_ELEMS).min(MAX_TASKS)
+        }
+        .min(rows);
         let mut out = [R::default(); MAX_TASKS];
         if tasks == 1 {
             out[0] = f(0..rows);
