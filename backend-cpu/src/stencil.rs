@@ -149,59 +149,124 @@ impl Grid {
         }
     }
 
-    /// `out += div_axis (mask ⊙ q)` on row `r`, `q` one component of the dual field and `mask`
-    /// its gradient mask.
+    /// `out += div_axis (mask ⊙ q)` on the rows `rows` (`out` holds those rows), `q` one
+    /// component of the dual field and `mask` its gradient mask.
     #[inline(always)]
-    fn div_row_add<T: Real>(
+    fn div_rows_add<T: Real>(
         &self,
         q: &[T],
         mask: Option<&[T]>,
         axis: usize,
-        r: usize,
+        rows: Range<usize>,
         out: &mut [T],
     ) {
         let w = self.width;
-        let row = |base: usize| (&q[base..base + w], mask.map(|m| &m[base..base + w]));
-        let base = r * w;
+        let base = rows.start * w;
         if axis == self.last() {
             if w > 1 {
-                let (q, m) = row(base);
-                last_axis_div_add(q, m, out);
+                for (r, o) in rows.zip(out.chunks_exact_mut(w)) {
+                    let row = r * w..(r + 1) * w;
+                    last_axis_div_add(&q[row.clone()], mask.map(|m| &m[row]), o);
+                }
             }
             return;
         }
-        let i = self.coord(r, axis);
-        if i + 1 < self.shape[axis] {
-            let (q, m) = row(base);
-            match m {
-                Some(m) => zip3(out, q, m, |o, q, m| *o += q * m),
-                None => out.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
+        // `sign = true`: `out += m ⊙ q` on the entries `run` shifted back by `shift`, the
+        // entries with a successor along `axis`; `false`: `out −= m ⊙ q` at the predecessors.
+        let mut add = |run: Range<usize>, shift: usize, sign: bool| {
+            let o = &mut out[run.start - base..run.end - base];
+            let src = run.start - shift..run.end - shift;
+            let q = &q[src.clone()];
+            match (mask.map(|m| &m[src]), sign) {
+                (Some(m), true) => zip3(o, q, m, |o, q, m| *o += q * m),
+                (Some(m), false) => zip3(o, q, m, |o, q, m| *o -= q * m),
+                (None, true) => o.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
+                (None, false) => o.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
             }
-        }
-        if i > 0 {
-            let (q, m) = row(base - self.strides[axis]);
-            match m {
-                Some(m) => zip3(out, q, m, |o, q, m| *o -= q * m),
-                None => out.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
-            }
-        }
+        };
+        let piece = base..rows.end * w;
+        self.valid_runs(&piece, axis, true, |run| add(run, 0, true));
+        let s = self.strides[axis];
+        self.valid_runs(&piece, axis, false, |run| add(run, s, false));
     }
 
-    /// `out <- div(masks ⊙ p)` on row `r`, `p` holding one component per entry of `axes`.
+    /// `out <- div(masks ⊙ p)` on the rows `rows` (`out` holds those rows), `p` holding one
+    /// component per entry of `axes`.
     #[inline(always)]
-    fn div_row<T: Real>(
+    fn div_rows<T: Real>(
         &self,
         p: &[T],
         axes: &[usize],
         masks: Option<&[T]>,
-        r: usize,
+        rows: Range<usize>,
         out: &mut [T],
     ) {
         out.fill(T::zero());
         let n = self.len;
         for (k, &a) in axes.iter().enumerate() {
             let mask = masks.map(|m| &m[k * n..(k + 1) * n]);
-            self.div_row_add(&p[k * n..(k + 1) * n], mask, a, r, out);
+            self.div_rows_add(&p[k * n..(k + 1) * n], mask, a, rows.clone(), out);
+        }
+    }
+
+    /// Rows per block of the fused TV steps: about [`SEGMENT`] elements (at least one row), so
+    /// that short rows (the 15 or 20 of small 3D images) still make long vector loops.
+    fn rows_per_piece(&self) -> usize {
+        (SEGMENT / self.width).max(1)
+    }
+
+    /// `f(piece)` over the pieces of the rows `rows`, flat ranges of at most [`SEGMENT`]
+    /// elements: [`Self::rows_per_piece`] whole rows, or parts of one row when rows are longer.
+    #[inline(always)]
+    fn for_pieces(&self, rows: Range<usize>, mut f: impl FnMut(Range<usize>)) {
+        let w = self.width;
+        if w > SEGMENT {
+            for r in rows {
+                for j0 in (0..w).step_by(SEGMENT) {
+                    f(r * w + j0..r * w + (j0 + SEGMENT).min(w));
+                }
+            }
+        } else {
+            let k = self.rows_per_piece();
+            for r in rows.clone().step_by(k) {
+                f(r * w..(r + k).min(rows.end) * w);
+            }
+        }
+    }
+
+    /// `f(run)` over the maximal runs of entries of `piece` (a flat range of whole rows, or
+    /// inside one row) whose index along `axis` (not the last) is below its last
+    /// (`next = true`: they have a successor) or above 0 (`next = false`: a predecessor).
+    #[inline(always)]
+    fn valid_runs(
+        &self,
+        piece: &Range<usize>,
+        axis: usize,
+        next: bool,
+        mut f: impl FnMut(Range<usize>),
+    ) {
+        let w = self.width;
+        let valid = |r: usize| {
+            let i = self.coord(r, axis);
+            if next {
+                i + 1 < self.shape[axis]
+            } else {
+                i > 0
+            }
+        };
+        let mut run: Option<usize> = None;
+        for r in piece.start / w..piece.end.div_ceil(w) {
+            match (valid(r), run) {
+                (true, None) => run = Some(r),
+                (false, Some(r0)) => {
+                    f((r0 * w).max(piece.start)..r * w);
+                    run = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(r0) = run {
+            f((r0 * w).max(piece.start)..piece.end);
         }
     }
 }
@@ -222,7 +287,7 @@ pub fn grad<T: Real>(grid: &Grid, u: &[T], axes: &[usize], masks: Option<&[T]>, 
 
 /// `out <- div(masks ⊙ p)`.
 pub fn div<T: Real>(grid: &Grid, p: &[T], axes: &[usize], masks: Option<&[T]>, out: &mut [T]) {
-    grid.for_rows(out, |r, row| grid.div_row(p, axes, masks, r, row));
+    grid.for_rows(out, |r, row| grid.div_rows(p, axes, masks, r..r + 1, row));
 }
 
 /// `f(&mut a[j], b[j], c[j])` over three rows of equal length.
@@ -257,14 +322,14 @@ fn last_axis_div_add<T: Real>(q: &[T], m: Option<&[T]>, out: &mut [T]) {
 }
 
 /// `p <- p + step (masks ⊙ ∇ū)`, then `p[:, k] /= max(1, |p[:, k]|)`, gradient over every axis.
-/// One pass over `p` (rows of [`SEGMENT`] elements at a time, scratch on the stack).
+/// One pass over `p` ([`SEGMENT`] elements at a time, scratch on the stack).
 pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, masks: Option<&[T]>) {
     let shared = SharedMut::new(p);
     grid.for_tasks(|rows| dual_rows_simd(grid, rows, shared, ubar, step, masks));
 }
 
 /// The dual step on the rows `rows` of `p` (shared with the other tasks, which own other
-/// rows).
+/// rows), [`Grid::for_pieces`] at a time.
 #[inline(always)]
 fn dual_rows<T: Real>(
     grid: &Grid,
@@ -276,50 +341,52 @@ fn dual_rows<T: Real>(
 ) {
     let (n, w, d) = (grid.len, grid.width, grid.rank);
     let mut norm2 = [T::zero(); SEGMENT];
-    for r in rows {
-        let base = r * w;
-        let row = &ubar[base..base + w];
-        for j0 in (0..w).step_by(SEGMENT) {
-            let j1 = (j0 + SEGMENT).min(w);
-            let norm2 = &mut norm2[..j1 - j0];
-            norm2.fill(T::zero());
-            for a in 0..d {
-                let start = a * n + base;
-                // SAFETY: each task owns its rows `r`, in every component block.
-                let pa = unsafe { shared.slice(start + j0, j1 - j0) };
-                // ∇_a ū on [j0, j0 + len): `next − here`; 0 past `len` (the last index
-                // along a), where p is unchanged.
-                let (next, here) = if a == d - 1 {
-                    let hi = j1.min(w - 1);
-                    (&row[j0 + 1..hi + 1], &row[j0..hi])
-                } else if grid.coord(r, a) + 1 < grid.shape[a] {
-                    let s = grid.strides[a];
-                    (&ubar[base + s + j0..base + s + j1], &row[j0..j1])
-                } else {
-                    (&row[..0], &row[..0])
-                };
-                let moved = pa.iter_mut().zip(next.iter().zip(here));
+    grid.for_pieces(rows, |piece| {
+        let e0 = piece.start;
+        let norm2 = &mut norm2[..piece.len()];
+        norm2.fill(T::zero());
+        for a in 0..d {
+            let start = a * n;
+            // SAFETY: each task owns its rows, in every component block.
+            let pa = unsafe { shared.slice(start + e0, piece.len()) };
+            // p += step (m ⊙ (ū[e + s] − ū[e])) on the entries `lo..hi`, where ∇_a is defined
+            // (elsewhere it is 0 and p is unchanged).
+            let mut add = |lo: usize, hi: usize, s: usize| {
+                let moved = pa[lo - e0..hi - e0]
+                    .iter_mut()
+                    .zip(ubar[lo + s..hi + s].iter().zip(&ubar[lo..hi]));
                 match masks {
                     Some(m) => moved
-                        .zip(&m[start + j0..start + j1])
+                        .zip(&m[start + lo..start + hi])
                         .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
                     None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
                 }
-                norm2
-                    .iter_mut()
-                    .zip(pa.iter())
-                    .for_each(|(s, p)| *s += *p * *p);
+            };
+            if a == d - 1 {
+                // Along the rows: every entry but the last of each row.
+                for r in piece.start / w..piece.end.div_ceil(w) {
+                    let (lo, hi) = (e0.max(r * w), piece.end.min(r * w + w - 1));
+                    if lo < hi {
+                        add(lo, hi, 1);
+                    }
+                }
+            } else {
+                grid.valid_runs(&piece, a, true, |run| add(run.start, run.end, grid.strides[a]));
             }
             norm2
                 .iter_mut()
-                .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
-            for a in 0..d {
-                // SAFETY: as above.
-                let pa = unsafe { shared.slice(a * n + base + j0, j1 - j0) };
-                pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
-            }
+                .zip(pa.iter())
+                .for_each(|(s, p)| *s += *p * *p);
         }
-    }
+        norm2
+            .iter_mut()
+            .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
+        for a in 0..d {
+            // SAFETY: as above.
+            let pa = unsafe { shared.slice(a * n + e0, piece.len()) };
+            pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
+        }
+    });
 }
 
 /// Lane-wise `f64` sums of `(u_new − u_old)²` and `u_new²`.
@@ -402,8 +469,9 @@ pub fn tv_primal_step<T: Real>(
     })
 }
 
-/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows);
-/// returns the task's lane-wise sums (zero unless `s.sums`).
+/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows),
+/// blocks of [`Grid::rows_per_piece`] rows at a time; returns the task's lane-wise sums (zero
+/// unless `s.sums`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn primal_rows<T: Real>(
@@ -418,17 +486,19 @@ fn primal_rows<T: Real>(
     masks: Option<&[T]>,
 ) -> Lanes {
     let w = grid.width;
+    let k = grid.rows_per_piece();
     let axes = &ALL_AXES[..grid.rank];
     let mut acc = Lanes::default();
-    for (r, (u, b)) in (first..).zip(us.chunks_exact_mut(w).zip(bs.chunks_exact_mut(w))) {
-        let base = r * w;
-        grid.div_row(p, axes, masks, r, b);
-        zip3(b, u, &gradf[base..base + w], |b, u, g| {
+    for (c, (u, b)) in us.chunks_mut(k * w).zip(bs.chunks_mut(k * w)).enumerate() {
+        let r0 = first + c * k;
+        let piece = r0 * w..r0 * w + u.len();
+        grid.div_rows(p, axes, masks, r0..r0 + u.len() / w, b);
+        zip3(b, u, &gradf[piece.clone()], |b, u, g| {
             *b = u + s.tau * (s.lambda * *b - g)
         });
         if let Some(m) = mask {
             b.iter_mut()
-                .zip(&m[base..base + w])
+                .zip(&m[piece])
                 .for_each(|(v, m)| *v = if *m > T::zero() { *v } else { T::zero() });
         }
         if s.positivity {
