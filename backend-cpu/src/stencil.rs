@@ -171,23 +171,22 @@ impl Grid {
             }
             return;
         }
-        // `sign = true`: `out += m ⊙ q` on the entries `run` shifted back by `shift`, the
-        // entries with a successor along `axis`; `false`: `out −= m ⊙ q` at the predecessors.
-        let mut add = |run: Range<usize>, shift: usize, sign: bool| {
-            let o = &mut out[run.start - base..run.end - base];
-            let src = run.start - shift..run.end - shift;
-            let q = &q[src.clone()];
-            match (mask.map(|m| &m[src]), sign) {
-                (Some(m), true) => zip3(o, q, m, |o, q, m| *o += q * m),
-                (Some(m), false) => zip3(o, q, m, |o, q, m| *o -= q * m),
-                (None, true) => o.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
-                (None, false) => o.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
-            }
-        };
         let piece = base..rows.end * w;
-        self.valid_runs(&piece, axis, true, |run| add(run, 0, true));
-        let s = self.strides[axis];
-        self.valid_runs(&piece, axis, false, |run| add(run, s, false));
+        // `out += m ⊙ q` on the entries with a successor along `axis`, then `out −= m ⊙ q` at
+        // their predecessors, for the entries that have one.
+        for (next, shift) in [(true, 0), (false, self.strides[axis])] {
+            for run in self.runs(&piece, axis, next) {
+                let o = &mut out[run.start - base..run.end - base];
+                let src = run.start - shift..run.end - shift;
+                let q = &q[src.clone()];
+                match (mask.map(|m| &m[src]), next) {
+                    (Some(m), true) => zip3(o, q, m, |o, q, m| *o += q * m),
+                    (Some(m), false) => zip3(o, q, m, |o, q, m| *o -= q * m),
+                    (None, true) => o.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
+                    (None, false) => o.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
+                }
+            }
+        }
     }
 
     /// `out <- div(masks ⊙ p)` on the rows `rows` (`out` holds those rows), `p` holding one
@@ -215,59 +214,102 @@ impl Grid {
         (SEGMENT / self.width).max(1)
     }
 
-    /// `f(piece)` over the pieces of the rows `rows`, flat ranges of at most [`SEGMENT`]
-    /// elements: [`Self::rows_per_piece`] whole rows, or parts of one row when rows are longer.
-    #[inline(always)]
-    fn for_pieces(&self, rows: Range<usize>, mut f: impl FnMut(Range<usize>)) {
+    /// The pieces of the rows `rows`: flat ranges of at most [`SEGMENT`] elements,
+    /// [`Self::rows_per_piece`] whole rows, or parts of one row when rows are longer.
+    fn pieces(&self, rows: Range<usize>) -> Pieces {
         let w = self.width;
-        if w > SEGMENT {
-            for r in rows {
-                for j0 in (0..w).step_by(SEGMENT) {
-                    f(r * w + j0..r * w + (j0 + SEGMENT).min(w));
-                }
-            }
-        } else {
-            let k = self.rows_per_piece();
-            for r in rows.clone().step_by(k) {
-                f(r * w..(r + k).min(rows.end) * w);
-            }
+        Pieces {
+            width: w,
+            step: if w > SEGMENT {
+                SEGMENT
+            } else {
+                self.rows_per_piece() * w
+            },
+            at: rows.start * w,
+            end: rows.end * w,
         }
     }
 
-    /// `f(run)` over the maximal runs of entries of `piece` (a flat range of whole rows, or
-    /// inside one row) whose index along `axis` (not the last) is below its last
-    /// (`next = true`: they have a successor) or above 0 (`next = false`: a predecessor).
+    /// The maximal runs of entries of `piece` (a flat range of whole rows, or inside one row)
+    /// whose index along `axis` (not the last) is below its last (`next = true`: they have a
+    /// successor) or above 0 (`next = false`: a predecessor).
+    fn runs<'a>(&'a self, piece: &Range<usize>, axis: usize, next: bool) -> Runs<'a> {
+        Runs {
+            grid: self,
+            axis,
+            next,
+            row: piece.start / self.width,
+            end_row: piece.end.div_ceil(self.width),
+            piece: piece.clone(),
+        }
+    }
+}
+
+/// See [`Grid::pieces`].
+struct Pieces {
+    width: usize,
+    step: usize,
+    at: usize,
+    end: usize,
+}
+
+impl Iterator for Pieces {
+    type Item = Range<usize>;
+
     #[inline(always)]
-    fn valid_runs(
-        &self,
-        piece: &Range<usize>,
-        axis: usize,
-        next: bool,
-        mut f: impl FnMut(Range<usize>),
-    ) {
-        let w = self.width;
-        let valid = |r: usize| {
-            let i = self.coord(r, axis);
-            if next {
-                i + 1 < self.shape[axis]
-            } else {
-                i > 0
-            }
-        };
-        let mut run: Option<usize> = None;
-        for r in piece.start / w..piece.end.div_ceil(w) {
-            match (valid(r), run) {
-                (true, None) => run = Some(r),
-                (false, Some(r0)) => {
-                    f((r0 * w).max(piece.start)..r * w);
-                    run = None;
-                }
-                _ => {}
-            }
+    fn next(&mut self) -> Option<Range<usize>> {
+        if self.at >= self.end {
+            return None;
         }
-        if let Some(r0) = run {
-            f((r0 * w).max(piece.start)..piece.end);
+        let mut hi = (self.at + self.step).min(self.end);
+        if self.width > SEGMENT {
+            hi = hi.min((self.at / self.width + 1) * self.width);
         }
+        let piece = self.at..hi;
+        self.at = hi;
+        Some(piece)
+    }
+}
+
+/// See [`Grid::runs`].
+struct Runs<'a> {
+    grid: &'a Grid,
+    axis: usize,
+    next: bool,
+    row: usize,
+    end_row: usize,
+    piece: Range<usize>,
+}
+
+impl Runs<'_> {
+    #[inline(always)]
+    fn valid(&self, r: usize) -> bool {
+        let i = self.grid.coord(r, self.axis);
+        if self.next {
+            i + 1 < self.grid.shape[self.axis]
+        } else {
+            i > 0
+        }
+    }
+}
+
+impl Iterator for Runs<'_> {
+    type Item = Range<usize>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Range<usize>> {
+        while self.row < self.end_row && !self.valid(self.row) {
+            self.row += 1;
+        }
+        if self.row >= self.end_row {
+            return None;
+        }
+        let first = self.row;
+        while self.row < self.end_row && self.valid(self.row) {
+            self.row += 1;
+        }
+        let w = self.grid.width;
+        Some((first * w).max(self.piece.start)..(self.row * w).min(self.piece.end))
     }
 }
 
@@ -329,7 +371,7 @@ pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, mask
 }
 
 /// The dual step on the rows `rows` of `p` (shared with the other tasks, which own other
-/// rows), [`Grid::for_pieces`] at a time.
+/// rows), [`Grid::pieces`] at a time.
 #[inline(always)]
 fn dual_rows<T: Real>(
     grid: &Grid,
@@ -341,7 +383,7 @@ fn dual_rows<T: Real>(
 ) {
     let (n, w, d) = (grid.len, grid.width, grid.rank);
     let mut norm2 = [T::zero(); SEGMENT];
-    grid.for_pieces(rows, |piece| {
+    for piece in grid.pieces(rows) {
         let e0 = piece.start;
         let norm2 = &mut norm2[..piece.len()];
         norm2.fill(T::zero());
@@ -349,29 +391,20 @@ fn dual_rows<T: Real>(
             let start = a * n;
             // SAFETY: each task owns its rows, in every component block.
             let pa = unsafe { shared.slice(start + e0, piece.len()) };
-            // p += step (m ⊙ (ū[e + s] − ū[e])) on the entries `lo..hi`, where ∇_a is defined
-            // (elsewhere it is 0 and p is unchanged).
-            let mut add = |lo: usize, hi: usize, s: usize| {
-                let moved = pa[lo - e0..hi - e0]
-                    .iter_mut()
-                    .zip(ubar[lo + s..hi + s].iter().zip(&ubar[lo..hi]));
-                match masks {
-                    Some(m) => moved
-                        .zip(&m[start + lo..start + hi])
-                        .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
-                    None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
-                }
-            };
+            let m = masks.map(|m| &m[start..start + n]);
             if a == d - 1 {
                 // Along the rows: every entry but the last of each row.
                 for r in piece.start / w..piece.end.div_ceil(w) {
                     let (lo, hi) = (e0.max(r * w), piece.end.min(r * w + w - 1));
                     if lo < hi {
-                        add(lo, hi, 1);
+                        dual_add(&mut pa[lo - e0..hi - e0], ubar, m, lo..hi, 1, step);
                     }
                 }
             } else {
-                grid.valid_runs(&piece, a, true, |run| add(run.start, run.end, grid.strides[a]));
+                for run in grid.runs(&piece, a, true) {
+                    let o = &mut pa[run.start - e0..run.end - e0];
+                    dual_add(o, ubar, m, run, grid.strides[a], step);
+                }
             }
             norm2
                 .iter_mut()
@@ -386,7 +419,30 @@ fn dual_rows<T: Real>(
             let pa = unsafe { shared.slice(a * n + e0, piece.len()) };
             pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
         }
-    });
+    }
+}
+
+/// `p += step (m ⊙ (ū[e + s] − ū[e]))` for the entries `e` of `run` (where `∇` along the axis
+/// of stride `s` is defined; elsewhere it is 0 and `p` is unchanged), `p` holding those
+/// entries and `m` the component's gradient mask.
+#[inline(always)]
+fn dual_add<T: Real>(
+    p: &mut [T],
+    ubar: &[T],
+    m: Option<&[T]>,
+    run: Range<usize>,
+    s: usize,
+    step: T,
+) {
+    let moved = p
+        .iter_mut()
+        .zip(ubar[run.start + s..run.end + s].iter().zip(&ubar[run.clone()]));
+    match m {
+        Some(m) => moved
+            .zip(&m[run])
+            .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
+        None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
+    }
 }
 
 /// Lane-wise `f64` sums of `(u_new − u_old)²` and `u_new²`.
