@@ -434,9 +434,11 @@ fn dual_add<T: Real>(
     s: usize,
     step: T,
 ) {
-    let moved = p
-        .iter_mut()
-        .zip(ubar[run.start + s..run.end + s].iter().zip(&ubar[run.clone()]));
+    let moved = p.iter_mut().zip(
+        ubar[run.start + s..run.end + s]
+            .iter()
+            .zip(&ubar[run.clone()]),
+    );
     match m {
         Some(m) => moved
             .zip(&m[run])
