@@ -13,9 +13,16 @@ use backend_core::{PrimalStep, Real, StepSums};
 use rayon::prelude::*;
 use std::ops::Range;
 
-/// Elements per task of the fused TV steps, at least (fewer elements: one task, no
-/// parallelism); with 2 threads the 400x200 phalanx image is 4 tasks of 100 rows.
+/// Elements per task of the fused TV steps, at least, on images of `2 · TASK_ELEMS` elements
+/// or more; with 2 threads the 400x200 phalanx image is 4 tasks of 100 rows.
 const TASK_ELEMS: usize = 1 << 14;
+
+/// Images of `2 · SPLIT_ELEMS` to `2 · TASK_ELEMS` elements take two tasks of the fused TV
+/// steps (below: one, no parallelism). The multi-source separations iterate on such images
+/// (100x100, 50x20x20): one step takes 10–50 µs there, several times what handing half of it
+/// to the other thread costs, and a serial step lets the idle threads fall asleep between the
+/// parallel FFT passes.
+const SPLIT_ELEMS: usize = 1 << 12;
 
 /// Most tasks of one fused TV step: the length of the stack array of partial sums.
 const MAX_TASKS: usize = 64;
@@ -105,7 +112,12 @@ impl Grid {
         f: impl Fn(Range<usize>) -> R + Sync,
     ) -> ([R; MAX_TASKS], usize) {
         let rows = self.rows();
-        let tasks = (self.len / TASK_ELEMS).clamp(1, MAX_TASKS).min(rows);
+        let tasks = if self.len < 2 * TASK_ELEMS {
+            (self.len / SPLIT_ELEMS).clamp(1, 2)
+        } else {
+            (self.len / TASK_ELEMS).min(MAX_TASKS)
+        }
+        .min(rows);
         let mut out = [R::default(); MAX_TASKS];
         if tasks == 1 {
             out[0] = f(0..rows);
@@ -137,60 +149,167 @@ impl Grid {
         }
     }
 
-    /// `out += div_axis (mask ⊙ q)` on row `r`, `q` one component of the dual field and `mask`
-    /// its gradient mask.
+    /// `out += div_axis (mask ⊙ q)` on the rows `rows` (`out` holds those rows), `q` one
+    /// component of the dual field and `mask` its gradient mask.
     #[inline(always)]
-    fn div_row_add<T: Real>(
+    fn div_rows_add<T: Real>(
         &self,
         q: &[T],
         mask: Option<&[T]>,
         axis: usize,
-        r: usize,
+        rows: Range<usize>,
         out: &mut [T],
     ) {
         let w = self.width;
-        let row = |base: usize| (&q[base..base + w], mask.map(|m| &m[base..base + w]));
-        let base = r * w;
+        let base = rows.start * w;
         if axis == self.last() {
             if w > 1 {
-                let (q, m) = row(base);
-                last_axis_div_add(q, m, out);
+                for (r, o) in rows.zip(out.chunks_exact_mut(w)) {
+                    let row = r * w..(r + 1) * w;
+                    last_axis_div_add(&q[row.clone()], mask.map(|m| &m[row]), o);
+                }
             }
             return;
         }
-        let i = self.coord(r, axis);
-        if i + 1 < self.shape[axis] {
-            let (q, m) = row(base);
-            match m {
-                Some(m) => zip3(out, q, m, |o, q, m| *o += q * m),
-                None => out.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
-            }
-        }
-        if i > 0 {
-            let (q, m) = row(base - self.strides[axis]);
-            match m {
-                Some(m) => zip3(out, q, m, |o, q, m| *o -= q * m),
-                None => out.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
+        let piece = base..rows.end * w;
+        // `out += m ⊙ q` on the entries with a successor along `axis`, then `out −= m ⊙ q` at
+        // their predecessors, for the entries that have one.
+        for (next, shift) in [(true, 0), (false, self.strides[axis])] {
+            for run in self.runs(&piece, axis, next) {
+                let o = &mut out[run.start - base..run.end - base];
+                let src = run.start - shift..run.end - shift;
+                let q = &q[src.clone()];
+                match (mask.map(|m| &m[src]), next) {
+                    (Some(m), true) => zip3(o, q, m, |o, q, m| *o += q * m),
+                    (Some(m), false) => zip3(o, q, m, |o, q, m| *o -= q * m),
+                    (None, true) => o.iter_mut().zip(q).for_each(|(o, q)| *o += *q),
+                    (None, false) => o.iter_mut().zip(q).for_each(|(o, q)| *o -= *q),
+                }
             }
         }
     }
 
-    /// `out <- div(masks ⊙ p)` on row `r`, `p` holding one component per entry of `axes`.
+    /// `out <- div(masks ⊙ p)` on the rows `rows` (`out` holds those rows), `p` holding one
+    /// component per entry of `axes`.
     #[inline(always)]
-    fn div_row<T: Real>(
+    fn div_rows<T: Real>(
         &self,
         p: &[T],
         axes: &[usize],
         masks: Option<&[T]>,
-        r: usize,
+        rows: Range<usize>,
         out: &mut [T],
     ) {
         out.fill(T::zero());
         let n = self.len;
         for (k, &a) in axes.iter().enumerate() {
             let mask = masks.map(|m| &m[k * n..(k + 1) * n]);
-            self.div_row_add(&p[k * n..(k + 1) * n], mask, a, r, out);
+            self.div_rows_add(&p[k * n..(k + 1) * n], mask, a, rows.clone(), out);
         }
+    }
+
+    /// Rows per block of the fused TV steps: about [`SEGMENT`] elements (at least one row), so
+    /// that short rows (the 15 or 20 of small 3D images) still make long vector loops.
+    fn rows_per_piece(&self) -> usize {
+        (SEGMENT / self.width).max(1)
+    }
+
+    /// The pieces of the rows `rows`: flat ranges of at most [`SEGMENT`] elements,
+    /// [`Self::rows_per_piece`] whole rows, or parts of one row when rows are longer.
+    fn pieces(&self, rows: Range<usize>) -> Pieces {
+        let w = self.width;
+        Pieces {
+            width: w,
+            step: if w > SEGMENT {
+                SEGMENT
+            } else {
+                self.rows_per_piece() * w
+            },
+            at: rows.start * w,
+            end: rows.end * w,
+        }
+    }
+
+    /// The maximal runs of entries of `piece` (a flat range of whole rows, or inside one row)
+    /// whose index along `axis` (not the last) is below its last (`next = true`: they have a
+    /// successor) or above 0 (`next = false`: a predecessor).
+    fn runs<'a>(&'a self, piece: &Range<usize>, axis: usize, next: bool) -> Runs<'a> {
+        Runs {
+            grid: self,
+            axis,
+            next,
+            row: piece.start / self.width,
+            end_row: piece.end.div_ceil(self.width),
+            piece: piece.clone(),
+        }
+    }
+}
+
+/// See [`Grid::pieces`].
+struct Pieces {
+    width: usize,
+    step: usize,
+    at: usize,
+    end: usize,
+}
+
+impl Iterator for Pieces {
+    type Item = Range<usize>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Range<usize>> {
+        if self.at >= self.end {
+            return None;
+        }
+        let mut hi = (self.at + self.step).min(self.end);
+        if self.width > SEGMENT {
+            hi = hi.min((self.at / self.width + 1) * self.width);
+        }
+        let piece = self.at..hi;
+        self.at = hi;
+        Some(piece)
+    }
+}
+
+/// See [`Grid::runs`].
+struct Runs<'a> {
+    grid: &'a Grid,
+    axis: usize,
+    next: bool,
+    row: usize,
+    end_row: usize,
+    piece: Range<usize>,
+}
+
+impl Runs<'_> {
+    #[inline(always)]
+    fn valid(&self, r: usize) -> bool {
+        let i = self.grid.coord(r, self.axis);
+        if self.next {
+            i + 1 < self.grid.shape[self.axis]
+        } else {
+            i > 0
+        }
+    }
+}
+
+impl Iterator for Runs<'_> {
+    type Item = Range<usize>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Range<usize>> {
+        while self.row < self.end_row && !self.valid(self.row) {
+            self.row += 1;
+        }
+        if self.row >= self.end_row {
+            return None;
+        }
+        let first = self.row;
+        while self.row < self.end_row && self.valid(self.row) {
+            self.row += 1;
+        }
+        let w = self.grid.width;
+        Some((first * w).max(self.piece.start)..(self.row * w).min(self.piece.end))
     }
 }
 
@@ -210,7 +329,7 @@ pub fn grad<T: Real>(grid: &Grid, u: &[T], axes: &[usize], masks: Option<&[T]>, 
 
 /// `out <- div(masks ⊙ p)`.
 pub fn div<T: Real>(grid: &Grid, p: &[T], axes: &[usize], masks: Option<&[T]>, out: &mut [T]) {
-    grid.for_rows(out, |r, row| grid.div_row(p, axes, masks, r, row));
+    grid.for_rows(out, |r, row| grid.div_rows(p, axes, masks, r..r + 1, row));
 }
 
 /// `f(&mut a[j], b[j], c[j])` over three rows of equal length.
@@ -245,14 +364,14 @@ fn last_axis_div_add<T: Real>(q: &[T], m: Option<&[T]>, out: &mut [T]) {
 }
 
 /// `p <- p + step (masks ⊙ ∇ū)`, then `p[:, k] /= max(1, |p[:, k]|)`, gradient over every axis.
-/// One pass over `p` (rows of [`SEGMENT`] elements at a time, scratch on the stack).
+/// One pass over `p` ([`SEGMENT`] elements at a time, scratch on the stack).
 pub fn tv_dual_step<T: Real>(grid: &Grid, p: &mut [T], ubar: &[T], step: T, masks: Option<&[T]>) {
     let shared = SharedMut::new(p);
     grid.for_tasks(|rows| dual_rows_simd(grid, rows, shared, ubar, step, masks));
 }
 
 /// The dual step on the rows `rows` of `p` (shared with the other tasks, which own other
-/// rows).
+/// rows), [`Grid::pieces`] at a time.
 #[inline(always)]
 fn dual_rows<T: Real>(
     grid: &Grid,
@@ -264,49 +383,67 @@ fn dual_rows<T: Real>(
 ) {
     let (n, w, d) = (grid.len, grid.width, grid.rank);
     let mut norm2 = [T::zero(); SEGMENT];
-    for r in rows {
-        let base = r * w;
-        let row = &ubar[base..base + w];
-        for j0 in (0..w).step_by(SEGMENT) {
-            let j1 = (j0 + SEGMENT).min(w);
-            let norm2 = &mut norm2[..j1 - j0];
-            norm2.fill(T::zero());
-            for a in 0..d {
-                let start = a * n + base;
-                // SAFETY: each task owns its rows `r`, in every component block.
-                let pa = unsafe { shared.slice(start + j0, j1 - j0) };
-                // ∇_a ū on [j0, j0 + len): `next − here`; 0 past `len` (the last index
-                // along a), where p is unchanged.
-                let (next, here) = if a == d - 1 {
-                    let hi = j1.min(w - 1);
-                    (&row[j0 + 1..hi + 1], &row[j0..hi])
-                } else if grid.coord(r, a) + 1 < grid.shape[a] {
-                    let s = grid.strides[a];
-                    (&ubar[base + s + j0..base + s + j1], &row[j0..j1])
-                } else {
-                    (&row[..0], &row[..0])
-                };
-                let moved = pa.iter_mut().zip(next.iter().zip(here));
-                match masks {
-                    Some(m) => moved
-                        .zip(&m[start + j0..start + j1])
-                        .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
-                    None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
+    for piece in grid.pieces(rows) {
+        let e0 = piece.start;
+        let norm2 = &mut norm2[..piece.len()];
+        norm2.fill(T::zero());
+        for a in 0..d {
+            let start = a * n;
+            // SAFETY: each task owns its rows, in every component block.
+            let pa = unsafe { shared.slice(start + e0, piece.len()) };
+            let m = masks.map(|m| &m[start..start + n]);
+            if a == d - 1 {
+                // Along the rows: every entry but the last of each row.
+                for r in piece.start / w..piece.end.div_ceil(w) {
+                    let (lo, hi) = (e0.max(r * w), piece.end.min(r * w + w - 1));
+                    if lo < hi {
+                        dual_add(&mut pa[lo - e0..hi - e0], ubar, m, lo..hi, 1, step);
+                    }
                 }
-                norm2
-                    .iter_mut()
-                    .zip(pa.iter())
-                    .for_each(|(s, p)| *s += *p * *p);
+            } else {
+                for run in grid.runs(&piece, a, true) {
+                    let o = &mut pa[run.start - e0..run.end - e0];
+                    dual_add(o, ubar, m, run, grid.strides[a], step);
+                }
             }
             norm2
                 .iter_mut()
-                .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
-            for a in 0..d {
-                // SAFETY: as above.
-                let pa = unsafe { shared.slice(a * n + base + j0, j1 - j0) };
-                pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
-            }
+                .zip(pa.iter())
+                .for_each(|(s, p)| *s += *p * *p);
         }
+        norm2
+            .iter_mut()
+            .for_each(|s| *s = T::one() / s.sqrt().max(T::one()));
+        for a in 0..d {
+            // SAFETY: as above.
+            let pa = unsafe { shared.slice(a * n + e0, piece.len()) };
+            pa.iter_mut().zip(norm2.iter()).for_each(|(p, s)| *p *= *s);
+        }
+    }
+}
+
+/// `p += step (m ⊙ (ū[e + s] − ū[e]))` for the entries `e` of `run` (where `∇` along the axis
+/// of stride `s` is defined; elsewhere it is 0 and `p` is unchanged), `p` holding those
+/// entries and `m` the component's gradient mask.
+#[inline(always)]
+fn dual_add<T: Real>(
+    p: &mut [T],
+    ubar: &[T],
+    m: Option<&[T]>,
+    run: Range<usize>,
+    s: usize,
+    step: T,
+) {
+    let moved = p.iter_mut().zip(
+        ubar[run.start + s..run.end + s]
+            .iter()
+            .zip(&ubar[run.clone()]),
+    );
+    match m {
+        Some(m) => moved
+            .zip(&m[run])
+            .for_each(|((p, (b, a)), m)| *p += step * *m * (*b - *a)),
+        None => moved.for_each(|(p, (b, a))| *p += step * (*b - *a)),
     }
 }
 
@@ -390,8 +527,9 @@ pub fn tv_primal_step<T: Real>(
     })
 }
 
-/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows);
-/// returns the task's lane-wise sums (zero unless `s.sums`).
+/// The primal step on the rows `first ..` of `u` and `ubar` given as `us`, `bs` (whole rows),
+/// blocks of [`Grid::rows_per_piece`] rows at a time; returns the task's lane-wise sums (zero
+/// unless `s.sums`).
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn primal_rows<T: Real>(
@@ -406,17 +544,19 @@ fn primal_rows<T: Real>(
     masks: Option<&[T]>,
 ) -> Lanes {
     let w = grid.width;
+    let k = grid.rows_per_piece();
     let axes = &ALL_AXES[..grid.rank];
     let mut acc = Lanes::default();
-    for (r, (u, b)) in (first..).zip(us.chunks_exact_mut(w).zip(bs.chunks_exact_mut(w))) {
-        let base = r * w;
-        grid.div_row(p, axes, masks, r, b);
-        zip3(b, u, &gradf[base..base + w], |b, u, g| {
+    for (c, (u, b)) in us.chunks_mut(k * w).zip(bs.chunks_mut(k * w)).enumerate() {
+        let r0 = first + c * k;
+        let piece = r0 * w..r0 * w + u.len();
+        grid.div_rows(p, axes, masks, r0..r0 + u.len() / w, b);
+        zip3(b, u, &gradf[piece.clone()], |b, u, g| {
             *b = u + s.tau * (s.lambda * *b - g)
         });
         if let Some(m) = mask {
             b.iter_mut()
-                .zip(&m[base..base + w])
+                .zip(&m[piece])
                 .for_each(|(v, m)| *v = if *m > T::zero() { *v } else { T::zero() });
         }
         if s.positivity {

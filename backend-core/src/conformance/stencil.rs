@@ -197,14 +197,16 @@ pub fn grad_div_adjoint<B: Backend>(b: &B) {
 }
 
 /// Shapes for the TV steps (gradient over every axis).
-/// The shapes of the fused TV steps: those of [`cases`] with every axis, and one above
-/// 131072 pixels (more than one pixel per work item of a device's primal step with sums).
+/// The shapes of the fused TV steps: those of [`cases`] with every axis, one above 131072
+/// pixels (more than one pixel per work item of a device's primal step with sums), and a 3D
+/// one of short rows (19) whose blocks of rows straddle the planes (21 rows), in the mid-size
+/// range that the CPU splits in two.
 fn tv_shapes() -> Vec<Vec<usize>> {
     cases()
         .into_iter()
         .filter(|(s, a)| a.len() == s.len() && a[0] == 0)
         .map(|(s, _)| s)
-        .chain([vec![380, 360]])
+        .chain([vec![380, 360], vec![25, 21, 19]])
         .collect()
 }
 

@@ -181,11 +181,13 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
         let mut max_abs = vec![Vec::with_capacity(k_src); k_src];
         for (p, pair) in pairs.into_iter().enumerate() {
             let (k, j) = (p / k_src, p % k_src);
-            let r0 = crop_offset(&shapes[k], &shapes[j]);
-            let mut circulant = ArrayD::<T>::zeros(IxDyn(&grid));
+            let map = CirculantMap::new(&shapes[k], &shapes[j], &grid);
+            let mut circulant = vec![T::zero(); grid.iter().product()];
             for (a, &v) in pair.psi.indexed_iter() {
-                circulant[circulant_index(a.slice(), &r0, &grid)] = v;
+                circulant[map.index(a.slice())] = v;
             }
+            let circulant = ArrayD::from_shape_vec(IxDyn(&grid), circulant)
+                .map_err(|e| Error::Shape(format!("Toeplitz kernel grid: {e}")))?;
             backend.copy(&backend.upload(circulant.view())?, &mut pad)?;
             let mut kernel_hat = backend.zeros::<C<T>>(&sshape)?;
             backend.fft_r2c(&fft, &pad, &mut kernel_hat)?;
@@ -277,9 +279,12 @@ impl<B: Backend, T: Real> MultiToeplitz<B, T> {
         )?;
         let circulant = b.download(&circulant)?;
         let s = pair_grid(&self.shapes[k], &self.shapes[j]);
-        let r0 = crop_offset(&self.shapes[k], &self.shapes[j]);
+        let map = CirculantMap::new(&self.shapes[k], &self.shapes[j], &self.grid);
+        let circulant = circulant
+            .as_slice()
+            .ok_or_else(|| Error::Shape("Toeplitz kernel download not contiguous".into()))?;
         Ok(Some(ArrayD::from_shape_fn(IxDyn(&s), |a| {
-            circulant[circulant_index(a.slice(), &r0, &self.grid)]
+            circulant[map.index(a.slice())]
         })))
     }
 
@@ -314,15 +319,36 @@ fn crop_offset(shape_k: &[usize], shape_j: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// The index on the common grid `grid` of entry `a` of a pair's grid: `(a − r0) mod grid`.
-fn circulant_index(a: &[usize], r0: &[usize], grid: &[usize]) -> IxDyn {
-    let idx: Vec<usize> = a
-        .iter()
-        .zip(r0)
-        .zip(grid)
-        .map(|((&a, &r), &g)| (a + g - r % g) % g)
-        .collect();
-    IxDyn(&idx)
+/// Where the entries of a pair's grid go on the common grid `G` (row-major): entry `a` to
+/// `(a − r0) mod G` per axis, `r0` the pair's [`crop_offset`], as one flat index.
+struct CirculantMap {
+    /// Per axis, the flat offset (index times the grid's stride) of each index of the pair's
+    /// grid.
+    offsets: Vec<Vec<usize>>,
+}
+
+impl CirculantMap {
+    /// The map of the pair `(k, j)` (sources of shapes `shape_k`, `shape_j`) onto `grid`.
+    fn new(shape_k: &[usize], shape_j: &[usize], grid: &[usize]) -> Self {
+        let r0 = crop_offset(shape_k, shape_j);
+        let s = pair_grid(shape_k, shape_j);
+        let mut stride = grid.iter().product::<usize>();
+        let offsets = (0..grid.len())
+            .map(|ax| {
+                let g = grid[ax];
+                stride /= g;
+                (0..s[ax])
+                    .map(|a| (a + g - r0[ax] % g) % g * stride)
+                    .collect()
+            })
+            .collect();
+        CirculantMap { offsets }
+    }
+
+    /// The flat index on the common grid of entry `a` of the pair's grid.
+    fn index(&self, a: &[usize]) -> usize {
+        a.iter().zip(&self.offsets).map(|(&i, o)| o[i]).sum()
+    }
 }
 
 /// An R2C plan spec over every axis of `shape`.
