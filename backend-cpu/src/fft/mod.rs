@@ -14,11 +14,13 @@
 //! the transformed sizes), the scale folded into the last pass.
 
 mod convolve;
+mod lanes;
 mod leading;
 mod real;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
+use lanes::{LaneFft, LaneReal, Skip};
 use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
 use rayon::prelude::*;
 use real::HalfReal;
@@ -94,6 +96,12 @@ pub struct CpuFftPlan<T: Real> {
     /// The same through a half-length complex FFT without copies (R2C plans with an even last
     /// axis): what [`Self::r2c`] and [`Self::c2r`] use when present.
     half: Option<HalfReal<T>>,
+    /// Lane-SIMD transforms of the axes of `c2c` (`None` for lengths with a prime factor
+    /// above 5): what the strided (column) passes use when present.
+    lanes: Vec<Option<LaneFft<T>>>,
+    /// Lane-SIMD real transforms of the last axis (R2C plans, even last axis whose half has no
+    /// prime factor above 5): what [`Self::r2c`] and [`Self::c2r`] use when present.
+    lane_real: Option<LaneReal<T>>,
     /// Complex sizes of the transformed axes (the last one halved for R2C).
     cdims: Vec<usize>,
 }
@@ -106,6 +114,7 @@ impl<T: Real> CpuFftPlan<T> {
             FftKind::C2C => dims,
             FftKind::R2C => &dims[..dims.len() - 1],
         };
+        let lanes = complex_axes.iter().map(|&n| LaneFft::new(n)).collect();
         let c2c = complex_axes
             .iter()
             .map(|&n| AxisFft {
@@ -121,14 +130,17 @@ impl<T: Real> CpuFftPlan<T> {
             )
         });
         let last = dims[dims.len() - 1];
-        let half = (spec.kind == FftKind::R2C && last.is_multiple_of(2))
-            .then(|| HalfReal::new(last, &mut planners.c2c));
+        let even_r2c = spec.kind == FftKind::R2C && last.is_multiple_of(2);
+        let half = even_r2c.then(|| HalfReal::new(last, &mut planners.c2c));
+        let lane_real = even_r2c.then(|| LaneReal::new(last)).flatten();
         let s = spec.spectrum_shape();
         CpuFftPlan {
             spec: spec.clone(),
             c2c,
             real,
             half,
+            lanes,
+            lane_real,
             cdims: s[s.len() - spec.axes..].to_vec(),
         }
     }
@@ -177,6 +189,7 @@ impl<T: Real> CpuFftPlan<T> {
         }
         Work {
             lines: Vec::new(),
+            bufs: Vec::new(),
             scratch: vec![zero; scratch],
             real: vec![T::zero(); dims[dims.len() - 1]],
         }
@@ -201,21 +214,42 @@ impl<T: Real> CpuFftPlan<T> {
         let shared = SharedMut::new(slab);
         for a in axes {
             let inner: usize = cd[a + 1..].iter().product();
-            let width = block_width(inner, false);
-            let pass = ColumnPass {
-                n: cd[a],
-                inner,
-                width,
-                blocks: inner.div_ceil(width),
-                fft: self.c2c[a].get(dir).as_ref(),
-                scale: None,
-                prune: None,
-            };
+            let pass = self.column_pass(a, inner, false, dir, None, None);
             let matrices = len / (cd[a] * inner);
             for task in 0..matrices * pass.blocks {
                 // SAFETY: one task owns the slab; blocks are processed one at a time.
                 unsafe { pass.block(&shared, task, w) };
             }
+        }
+    }
+
+    /// The strided pass over transformed axis `a` (inner stride `inner`) of a parallel or
+    /// sequential loop: lane-SIMD when the axis has a lane plan (blocks a multiple of the lane
+    /// width wide), else rustfft on gathered lines.
+    fn column_pass(
+        &self,
+        a: usize,
+        inner: usize,
+        parallel: bool,
+        dir: Direction,
+        scale: Option<T>,
+        prune: Option<(usize, Pruning)>,
+    ) -> ColumnPass<'_, T> {
+        let lanes = self.lanes[a].as_ref();
+        let width = match lanes {
+            Some(_) => block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
+            None => block_width(inner, parallel),
+        };
+        ColumnPass {
+            n: self.complex_dims()[a],
+            inner,
+            width,
+            blocks: inner.div_ceil(width),
+            fft: self.c2c[a].get(dir).as_ref(),
+            lanes,
+            dir,
+            scale,
+            prune,
         }
     }
 
@@ -227,8 +261,21 @@ impl<T: Real> CpuFftPlan<T> {
         slab: usize,
         f: impl Fn(usize, &mut [E], &mut Work<T>) + Sync,
     ) {
+        self.for_aligned_slabs(data, slab, 1, f)
+    }
+
+    /// [`Self::for_slabs`] with a number of slabs per group that is a multiple of `align`
+    /// (but the last).
+    fn for_aligned_slabs<E: Send>(
+        &self,
+        data: &mut [E],
+        slab: usize,
+        align: usize,
+        f: impl Fn(usize, &mut [E], &mut Work<T>) + Sync,
+    ) {
         let count = data.len() / slab;
         let per_task = rows_per_task(count, slab);
+        let per_task = (per_task - per_task % align).max(align);
         data.par_chunks_mut(per_task * slab)
             .enumerate()
             .for_each(|(t, chunk)| {
@@ -248,18 +295,9 @@ impl<T: Real> CpuFftPlan<T> {
     ) {
         let n = self.complex_dims()[0];
         let inner = data.len() / self.spec.batch() / n;
-        let width = block_width(inner, true);
-        let pass = ColumnPass {
-            n,
-            inner,
-            width,
-            blocks: inner.div_ceil(width),
-            fft: self.c2c[0].get(dir).as_ref(),
-            scale,
-            prune,
-        };
+        let pass = self.column_pass(0, inner, true, dir, scale, prune);
         let shared = SharedMut::new(data);
-        self.for_tasks(self.spec.batch() * pass.blocks, n * width, |task, w| {
+        self.for_tasks(self.spec.batch() * pass.blocks, n * pass.width, |task, w| {
             // SAFETY: every task owns distinct column blocks.
             unsafe { pass.block(&shared, task, w) };
         });
@@ -365,35 +403,94 @@ impl<T: Real> CpuFftPlan<T> {
         Ok(())
     }
 
+    /// Slabs (of `rslab` reals, `cslab` complex) handled as one set of rows by the real-row
+    /// passes of [`Self::r2c`] / [`Self::c2r`]: with no strided axis inside a slab (1 or 2
+    /// transformed axes), a task's whole group of slabs (lane groups span slabs); with more,
+    /// one slab at a time (its inner axes are transformed while it is in cache). Also the
+    /// alignment of the task groups: a multiple of the lane width when slabs are single rows.
+    fn real_units(&self) -> (usize, usize, usize) {
+        let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let rslab: usize = dims[k.min(2) - 1..].iter().product();
+        let cslab: usize = self.complex_dims()[k.min(2) - 1..].iter().product();
+        let align = match (&self.lane_real, k) {
+            (Some(_), 1 | 2) => lanes::width::<T>(),
+            _ => 1,
+        };
+        (rslab, cslab, align)
+    }
+
+    /// `output (rows of n/2 + 1) <- rfft(input (rows of n))` over contiguous rows, unscaled.
+    fn real_rows_forward(&self, input: &[T], output: &mut [C<T>], w: &mut Work<T>) {
+        let dims = self.spec.dims();
+        let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
+        if let Some(plan) = &self.lane_real {
+            let bufs = w.bufs(lanes::buffers_len::<T>(plan.half()));
+            lanes::dispatch(lanes::RealForward {
+                plan,
+                input,
+                output,
+                bufs,
+            });
+            return;
+        }
+        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        for (o, i) in output.chunks_mut(m).zip(input.chunks(n)) {
+            if let Some(half) = &self.half {
+                half.forward(i, o, &mut w.scratch);
+            } else {
+                w.real.copy_from_slice(i);
+                fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
+                    .expect("buffer sizes follow the plan");
+            }
+        }
+    }
+
+    /// `output (rows of n) <- scale · irfft(input (rows of n/2 + 1))` over contiguous rows;
+    /// `input` is overwritten.
+    fn real_rows_inverse(&self, input: &mut [C<T>], output: &mut [T], scale: T, w: &mut Work<T>) {
+        let dims = self.spec.dims();
+        let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
+        if let Some(plan) = &self.lane_real {
+            let bufs = w.bufs(lanes::buffers_len::<T>(plan.half()));
+            lanes::dispatch(lanes::RealInverse {
+                plan,
+                input,
+                output,
+                scale,
+                bufs,
+            });
+            return;
+        }
+        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        for (i, o) in input.chunks_mut(m).zip(output.chunks_mut(n)) {
+            if let Some(half) = &self.half {
+                half.inverse(i, o, scale, &mut w.scratch);
+                continue;
+            }
+            // numpy ignores the imaginary parts of the DC and Nyquist bins.
+            i[0].im = T::zero();
+            if n % 2 == 0 {
+                i[m - 1].im = T::zero();
+            }
+            inv.process_with_scratch(i, o, &mut w.scratch)
+                .expect("buffer sizes follow the plan");
+            o.iter_mut().for_each(|v| *v *= scale);
+        }
+    }
+
     /// Real-to-complex forward transform (R2C plans): real rows first, then as [`Self::c2c`].
     pub fn r2c(&self, input: &[T], out: &mut [C<T>]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c")?;
-        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
-        let dims = self.spec.dims();
-        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
-        // Slabs: rows (one axis) or the blocks after the first transformed axis.
-        let (rslab, cslab) = if k == 1 {
-            (n, m)
-        } else {
-            (
-                dims[1..].iter().product::<usize>(),
-                self.complex_dims()[1..].iter().product::<usize>(),
-            )
-        };
-        self.for_slabs(out, cslab, |first, chunk, w| {
-            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                let src = &input[(first + j) * rslab..(first + j + 1) * rslab];
-                for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
-                    if let Some(half) = &self.half {
-                        half.forward(i, o, &mut w.scratch);
-                    } else {
-                        w.real.copy_from_slice(i);
-                        fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                            .expect("buffer sizes follow the plan");
-                    }
-                }
-                if k > 1 {
+        let (rslab, cslab, align) = self.real_units();
+        self.for_aligned_slabs(out, cslab, align, |first, chunk, w| {
+            let unit = if k <= 2 { chunk.len() } else { cslab };
+            for (j, s) in chunk.chunks_mut(unit).enumerate() {
+                let slabs = s.len() / cslab;
+                let src = &input[(first + j * unit / cslab) * rslab..][..slabs * rslab];
+                self.real_rows_forward(src, s, w);
+                if k > 2 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                 }
             }
@@ -408,57 +505,48 @@ impl<T: Real> CpuFftPlan<T> {
     /// of [`Self::r2c`]: first transformed axis, then per slab the inner axes and the real rows.
     pub fn c2r(&self, input: &mut [C<T>], out: &mut [T]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_c2r")?;
-        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
-        let dims = self.spec.dims();
-        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
         let scale = self.inverse_scale();
-        let (rslab, cslab) = if k == 1 {
-            (n, m)
-        } else {
+        if k > 1 {
             self.first_axis(input, Direction::Inverse, None, None);
-            (
-                dims[1..].iter().product::<usize>(),
-                self.complex_dims()[1..].iter().product::<usize>(),
-            )
-        };
+        }
+        let (rslab, cslab, align) = self.real_units();
         let shared_out = SharedMut::new(out);
-        self.for_slabs(input, cslab, |first, chunk, w| {
-            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                if k > 1 {
+        self.for_aligned_slabs(input, cslab, align, |first, chunk, w| {
+            let unit = if k <= 2 { chunk.len() } else { cslab };
+            for (j, s) in chunk.chunks_mut(unit).enumerate() {
+                let slabs = s.len() / cslab;
+                if k > 2 {
                     self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                 }
-                // SAFETY: slab `first + j` of the output belongs to this task.
-                let dst = unsafe { shared_out.slice((first + j) * rslab, rslab) };
-                for (i, o) in s.chunks_mut(m).zip(dst.chunks_mut(n)) {
-                    if let Some(half) = &self.half {
-                        half.inverse(i, o, scale, &mut w.scratch);
-                        continue;
-                    }
-                    // numpy ignores the imaginary parts of the DC and Nyquist bins.
-                    i[0].im = T::zero();
-                    if n % 2 == 0 {
-                        i[m - 1].im = T::zero();
-                    }
-                    inv.process_with_scratch(i, o, &mut w.scratch)
-                        .expect("buffer sizes follow the plan");
-                    o.iter_mut().for_each(|v| *v *= scale);
-                }
+                // SAFETY: these slabs of the output belong to this task.
+                let dst =
+                    unsafe { shared_out.slice((first + j * unit / cslab) * rslab, slabs * rslab) };
+                self.real_rows_inverse(s, dst, scale, w);
             }
         });
         Ok(())
     }
 }
 
-/// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
-/// real row.
+/// Working memory of one task: gathered column lines and lane buffers (grown on first use),
+/// FFT scratch, one real row.
 struct Work<T> {
     lines: Vec<C<T>>,
+    bufs: Vec<T>,
     scratch: Vec<C<T>>,
     real: Vec<T>,
 }
 
 impl<T: Real> Work<T> {
+    /// `len` values of lane buffers.
+    fn bufs(&mut self, len: usize) -> &mut [T] {
+        if self.bufs.len() < len {
+            self.bufs.resize(len, T::zero());
+        }
+        &mut self.bufs[..len]
+    }
+
     /// `len` elements of line storage, and the FFT scratch.
     fn lines(&mut self, len: usize) -> (&mut [C<T>], &mut [C<T>]) {
         if self.lines.len() < len {
@@ -508,6 +596,9 @@ struct ColumnPass<'a, T: Real> {
     width: usize,
     blocks: usize,
     fft: &'a dyn Fft<T>,
+    /// The lane-SIMD transform that replaces `fft` when present.
+    lanes: Option<&'a LaneFft<T>>,
+    dir: Direction,
     /// Applied to the output (the inverse's `1/N`).
     scale: Option<T>,
     /// The band of this axis and what it allows: rows outside it are not read
@@ -527,6 +618,25 @@ impl<T: Real> ColumnPass<'_, T> {
         let c0 = block * self.width;
         let width = self.width.min(inner - c0);
         let base = mat * n * inner + c0;
+        if let Some(fft) = self.lanes {
+            let skip = match self.prune {
+                None => Skip::None,
+                Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
+                Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
+            };
+            lanes::dispatch(lanes::Columns {
+                fft,
+                data,
+                base,
+                inner,
+                cols: width,
+                dir: self.dir,
+                scale: self.scale,
+                skip,
+                bufs: w.bufs(lanes::buffers_len::<T>(n)),
+            });
+            return;
+        }
         let ld = line_stride::<T>(n);
         let (lines, scratch) = w.lines(ld * width);
         // Rows lo..hi lie outside the band (none without pruning).

@@ -1,0 +1,557 @@
+//! Lane-SIMD batched FFTs: `W` independent lines (rows or columns) transformed at once, point
+//! `j` of the `W` lines held as `W` lanes (one 512-bit vector of `T`: [`width`]), so that every
+//! arithmetic operation of one transform is a vector operation over the lines and no shuffles
+//! are needed inside the transform (rustfft vectorises within one line: 2 complex f64 per
+//! 256-bit vector, with transposes between its steps).
+//!
+//! Lane layout of `W` lines of `n` points: a `[T]` buffer of `2·n·W` values, point `j` at
+//! `2·j·W`: the `W` real parts, then the `W` imaginary parts.
+//!
+//! Algorithm: Stockham autosort (out of place between two buffers, output in natural order),
+//! radix 4, 2, 3, 5 decimation-in-frequency stages with per-stage twiddles precomputed by the
+//! plan. Lengths with another prime factor have no lane plan ([`LaneFft::new`] is `None`): the
+//! callers use rustfft for them. The loops are compiled for AVX-512 / AVX2 + FMA at run time
+//! ([`dispatch`]).
+
+use crate::par::SharedMut;
+use backend_core::{Direction, Real, C};
+use std::ops::{Add, Mul, Sub};
+
+/// Lines per lane block: one 512-bit vector of `T` (8 for f64, 16 for f32).
+pub(super) const fn width<T>() -> usize {
+    64 / std::mem::size_of::<T>()
+}
+
+/// One Stockham stage of radix `radix`: `l1` sub-transforms of `radix · ido` points in, `l1 ·
+/// radix` of `ido` points out.
+struct Stage<T> {
+    radix: usize,
+    l1: usize,
+    ido: usize,
+    /// `e^{−2iπ·i·j/(radix·ido)}` for `i < ido`, `1 ≤ j < radix`: (re, im) at `2(i(radix−1) + j−1)`.
+    tw: Vec<T>,
+}
+
+/// A lane-SIMD complex FFT of `n` points (both directions, unnormalised).
+pub(super) struct LaneFft<T> {
+    n: usize,
+    stages: Vec<Stage<T>>,
+}
+
+impl<T: Real> LaneFft<T> {
+    /// The plan for `n ≥ 1` points, or `None` when `n` has a prime factor above 5.
+    pub(super) fn new(n: usize) -> Option<Self> {
+        let mut radices = Vec::new();
+        let mut m = n;
+        for p in [4, 2, 3, 5] {
+            while m > 0 && m.is_multiple_of(p) {
+                radices.push(p);
+                m /= p;
+            }
+        }
+        if m != 1 {
+            return None;
+        }
+        let mut l1 = 1;
+        let stages = radices
+            .into_iter()
+            .map(|radix| {
+                let ido = n / (l1 * radix);
+                let len = (radix * ido) as f64;
+                let tw = (0..ido)
+                    .flat_map(|i| (1..radix).map(move |j| (i * j) as f64))
+                    .flat_map(|ij| {
+                        let a = -2.0 * std::f64::consts::PI * ij / len;
+                        [T::of(a.cos()), T::of(a.sin())]
+                    })
+                    .collect();
+                let s = Stage { radix, l1, ido, tw };
+                l1 *= radix;
+                s
+            })
+            .collect();
+        Some(LaneFft { n, stages })
+    }
+
+    /// Points per line.
+    pub(super) fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Transforms the `W` lines of `a` (lane layout, `2·n·W` values), with `b` as the other
+    /// Stockham buffer (as long); returns the buffer that holds the result.
+    #[inline(always)]
+    fn run<'a, const W: usize, const FWD: bool>(
+        &self,
+        a: &'a mut [T],
+        b: &'a mut [T],
+    ) -> &'a mut [T] {
+        let (mut src, mut dst) = (a, b);
+        for s in &self.stages {
+            match s.radix {
+                2 => pass::<T, W, 2, FWD>(s, src, dst, |[a0, a1]| [a0 + a1, a0 - a1]),
+                3 => {
+                    let (half, s3) = (T::of(0.5), T::of(0.75f64.sqrt()));
+                    pass::<T, W, 3, FWD>(s, src, dst, |[a0, a1, a2]| {
+                        let t = a1 + a2;
+                        let m = a0 - t * half;
+                        let r = rot::<T, W, FWD>((a1 - a2) * s3);
+                        [a0 + t, m + r, m - r]
+                    })
+                }
+                4 => pass::<T, W, 4, FWD>(s, src, dst, |[a0, a1, a2, a3]| {
+                    let (t0, t1, t2) = (a0 + a2, a0 - a2, a1 + a3);
+                    let r = rot::<T, W, FWD>(a1 - a3);
+                    [t0 + t2, t1 + r, t0 - t2, t1 - r]
+                }),
+                5 => {
+                    let tau = 2.0 * std::f64::consts::PI / 5.0;
+                    let (c1, c2) = (T::of(tau.cos()), T::of((2.0 * tau).cos()));
+                    let (s1, s2) = (T::of(tau.sin()), T::of((2.0 * tau).sin()));
+                    pass::<T, W, 5, FWD>(s, src, dst, |[a0, a1, a2, a3, a4]| {
+                        let (t1, t2, t3, t4) = (a1 + a4, a2 + a3, a1 - a4, a2 - a3);
+                        let m1 = a0 + t1 * c1 + t2 * c2;
+                        let m2 = a0 + t1 * c2 + t2 * c1;
+                        let r1 = rot::<T, W, FWD>(t3 * s1 + t4 * s2);
+                        let r2 = rot::<T, W, FWD>(t3 * s2 - t4 * s1);
+                        [a0 + t1 + t2, m1 + r1, m2 + r2, m2 - r2, m1 - r1]
+                    })
+                }
+                _ => unreachable!("LaneFft::new plans radices 2, 3, 4, 5 only"),
+            }
+            std::mem::swap(&mut src, &mut dst);
+        }
+        src
+    }
+}
+
+/// `W` lanes of `T`.
+#[derive(Clone, Copy)]
+struct V<T, const W: usize>([T; W]);
+
+impl<T: Real, const W: usize> V<T, W> {
+    #[inline(always)]
+    fn map2(self, o: Self, f: impl Fn(T, T) -> T) -> Self {
+        let mut r = self;
+        for l in 0..W {
+            r.0[l] = f(self.0[l], o.0[l]);
+        }
+        r
+    }
+
+    #[inline(always)]
+    fn scale(self, s: T) -> Self {
+        let mut r = self;
+        for v in &mut r.0 {
+            *v = *v * s;
+        }
+        r
+    }
+}
+
+/// `W` lanes of complex numbers, split into real and imaginary parts.
+#[derive(Clone, Copy)]
+struct Z<T, const W: usize> {
+    re: V<T, W>,
+    im: V<T, W>,
+}
+
+impl<T: Real, const W: usize> Add for Z<T, W> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        Z {
+            re: self.re.map2(o.re, |a, b| a + b),
+            im: self.im.map2(o.im, |a, b| a + b),
+        }
+    }
+}
+
+impl<T: Real, const W: usize> Sub for Z<T, W> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        Z {
+            re: self.re.map2(o.re, |a, b| a - b),
+            im: self.im.map2(o.im, |a, b| a - b),
+        }
+    }
+}
+
+impl<T: Real, const W: usize> Mul<T> for Z<T, W> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, s: T) -> Self {
+        Z {
+            re: self.re.scale(s),
+            im: self.im.scale(s),
+        }
+    }
+}
+
+impl<T: Real, const W: usize> Z<T, W> {
+    /// Times `wr + i·wi` (forward) or its conjugate (inverse).
+    #[inline(always)]
+    fn twiddle<const FWD: bool>(self, wr: T, wi: T) -> Self {
+        let wi = if FWD { wi } else { -wi };
+        let mut r = self;
+        for l in 0..W {
+            let (a, b) = (self.re.0[l], self.im.0[l]);
+            r.re.0[l] = a * wr - b * wi;
+            r.im.0[l] = a * wi + b * wr;
+        }
+        r
+    }
+}
+
+/// `−i·z` (forward) or `i·z` (inverse).
+#[inline(always)]
+fn rot<T: Real, const W: usize, const FWD: bool>(z: Z<T, W>) -> Z<T, W> {
+    let mut r = z;
+    for l in 0..W {
+        let (a, b) = (z.re.0[l], z.im.0[l]);
+        (r.re.0[l], r.im.0[l]) = if FWD { (b, -a) } else { (-b, a) };
+    }
+    r
+}
+
+/// Point `e` of a lane buffer.
+#[inline(always)]
+fn ld<T: Real, const W: usize>(buf: &[T], e: usize) -> Z<T, W> {
+    let s = &buf[2 * W * e..2 * W * (e + 1)];
+    Z {
+        re: V(s[..W].try_into().expect("W lanes")),
+        im: V(s[W..].try_into().expect("W lanes")),
+    }
+}
+
+/// Writes point `e` of a lane buffer.
+#[inline(always)]
+fn st<T: Real, const W: usize>(buf: &mut [T], e: usize, z: Z<T, W>) {
+    let s = &mut buf[2 * W * e..2 * W * (e + 1)];
+    s[..W].copy_from_slice(&z.re.0);
+    s[W..].copy_from_slice(&z.im.0);
+}
+
+/// One Stockham stage of radix `P`: `cc(i, q, k) = cc[i + ido(q + P·k)]` to `ch(i, k, j) =
+/// ch[i + ido(k + l1·j)] = w^{ij} · butterfly(cc(i, ·, k))[j]`, `w = e^{∓2iπ/(P·ido)}`.
+#[inline(always)]
+fn pass<T: Real, const W: usize, const P: usize, const FWD: bool>(
+    s: &Stage<T>,
+    cc: &[T],
+    ch: &mut [T],
+    butterfly: impl Fn([Z<T, W>; P]) -> [Z<T, W>; P],
+) {
+    let (l1, ido) = (s.l1, s.ido);
+    for k in 0..l1 {
+        for i in 0..ido {
+            let a = std::array::from_fn(|q| ld::<T, W>(cc, i + ido * (q + P * k)));
+            let y = butterfly(a);
+            st(ch, i + ido * k, y[0]);
+            let tw = &s.tw[2 * (P - 1) * i..2 * (P - 1) * (i + 1)];
+            for j in 1..P {
+                let z = y[j].twiddle::<FWD>(tw[2 * (j - 1)], tw[2 * (j - 1) + 1]);
+                st(ch, i + ido * (k + l1 * j), z);
+            }
+        }
+    }
+}
+
+/// Work that runs at one lane width `W` ([`width`] of its `T`), compiled for the best
+/// instruction set of the running CPU by [`dispatch`].
+pub(super) trait Kernel<T: Real> {
+    /// Runs the work (implementations are `#[inline(always)]`, so that they are compiled with
+    /// the caller's target features).
+    fn run<const W: usize>(self);
+}
+
+/// Runs `k` at `W = width::<T>()`, compiled for AVX-512, AVX2 + FMA or the baseline.
+pub(super) fn dispatch<T: Real, K: Kernel<T>>(k: K) {
+    #[inline(always)]
+    fn at_width<T: Real, K: Kernel<T>>(k: K) {
+        match width::<T>() {
+            8 => k.run::<8>(),
+            16 => k.run::<16>(),
+            w => unreachable!("lane width {w}"),
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        fn avx512<T: Real, K: Kernel<T>>(k: K) {
+            at_width(k)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2<T: Real, K: Kernel<T>>(k: K) {
+            at_width(k)
+        }
+        if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl") {
+            // SAFETY: the CPU has every feature `avx512` is compiled for.
+            return unsafe { avx512(k) };
+        }
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            // SAFETY: the CPU has every feature `avx2` is compiled for.
+            return unsafe { avx2(k) };
+        }
+    }
+    at_width(k)
+}
+
+/// Values of the two lane buffers a transform of `n` points needs, together.
+pub(super) fn buffers_len<T>(n: usize) -> usize {
+    4 * n * width::<T>()
+}
+
+/// The two halves of `bufs` (at least [`buffers_len`]`(n)` values) as Stockham buffers.
+#[inline(always)]
+fn split<T, const W: usize>(bufs: &mut [T], n: usize) -> (&mut [T], &mut [T]) {
+    let (a, b) = bufs[..4 * n * W].split_at_mut(2 * n * W);
+    (a, b)
+}
+
+/// Rows `lo..hi` of a column block stay out of a column pass: zero on input
+/// ([`Skip::ZeroInput`]) or not written back ([`Skip::KeepOutput`]).
+#[derive(Clone, Copy)]
+pub(super) enum Skip {
+    None,
+    ZeroInput(usize, usize),
+    KeepOutput(usize, usize),
+}
+
+/// The transform of `cols` adjacent columns of an `n × inner` matrix (complex, row-major, the
+/// first column's top element at flat position `base`), in place, in lane groups of `W`
+/// adjacent columns (no transposes: one row of a group is `W` contiguous elements), scaled by
+/// `scale`. The caller guarantees that no other task touches these columns concurrently.
+pub(super) struct Columns<'a, T: Real> {
+    pub fft: &'a LaneFft<T>,
+    pub data: &'a SharedMut<C<T>>,
+    pub base: usize,
+    pub inner: usize,
+    pub cols: usize,
+    pub dir: Direction,
+    pub scale: Option<T>,
+    pub skip: Skip,
+    /// At least [`buffers_len`]`(n)` values.
+    pub bufs: &'a mut [T],
+}
+
+impl<T: Real> Kernel<T> for Columns<'_, T> {
+    #[inline(always)]
+    fn run<const W: usize>(self) {
+        match self.dir {
+            Direction::Forward => self.go::<W, true>(),
+            Direction::Inverse => self.go::<W, false>(),
+        }
+    }
+}
+
+impl<T: Real> Columns<'_, T> {
+    #[inline(always)]
+    fn go<const W: usize, const FWD: bool>(self) {
+        let n = self.fft.len();
+        let (a, b) = split::<T, W>(self.bufs, n);
+        let zero = T::zero();
+        let (lo, hi) = match self.skip {
+            Skip::ZeroInput(lo, hi) | Skip::KeepOutput(lo, hi) => (lo, hi),
+            Skip::None => (n, n),
+        };
+        let zero_input = matches!(self.skip, Skip::ZeroInput(..));
+        let keep_output = matches!(self.skip, Skip::KeepOutput(..));
+        let s = self.scale.unwrap_or(T::one());
+        for g in (0..self.cols).step_by(W) {
+            let wg = W.min(self.cols - g);
+            let col = self.base + g;
+            for i in 0..n {
+                let e = &mut a[2 * W * i..2 * W * (i + 1)];
+                if zero_input && (lo..hi).contains(&i) {
+                    e.fill(zero);
+                    continue;
+                }
+                // SAFETY: these columns belong to this task (see `Columns`).
+                let row = unsafe { self.data.slice(col + i * self.inner, wg) };
+                if wg == W {
+                    for l in 0..W {
+                        e[l] = row[l].re;
+                        e[W + l] = row[l].im;
+                    }
+                } else {
+                    e.fill(zero);
+                    for (l, v) in row.iter().enumerate() {
+                        e[l] = v.re;
+                        e[W + l] = v.im;
+                    }
+                }
+            }
+            let out = self.fft.run::<W, FWD>(a, b);
+            for i in 0..n {
+                if keep_output && (lo..hi).contains(&i) {
+                    continue;
+                }
+                let e = &out[2 * W * i..2 * W * (i + 1)];
+                // SAFETY: as above.
+                let row = unsafe { self.data.slice(col + i * self.inner, wg) };
+                if wg == W {
+                    for l in 0..W {
+                        row[l] = C::new(e[l] * s, e[W + l] * s);
+                    }
+                } else {
+                    for (l, v) in row.iter_mut().enumerate() {
+                        *v = C::new(e[l] * s, e[W + l] * s);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Real transforms of rows of even length `n` through lane FFTs of `h = n/2` points (the even
+/// samples as real parts, the odd ones as imaginary parts), the split into the `h + 1` bins
+/// (forward) and the merge of the bins (inverse) done in lane layout.
+///
+/// With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
+/// `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
+pub(super) struct LaneReal<T> {
+    fft: LaneFft<T>,
+    /// `w^k / 2` for `k` in `0..=h/2`: (re, im) at `2k`.
+    tw: Vec<T>,
+}
+
+impl<T: Real> LaneReal<T> {
+    /// The plan for rows of `n` points, `n` even, or `None` when `n/2` has a prime factor
+    /// above 5.
+    pub(super) fn new(n: usize) -> Option<Self> {
+        let h = n / 2;
+        let fft = LaneFft::new(h)?;
+        let tw = (0..=h / 2)
+            .flat_map(|k| {
+                let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                [T::of(0.5 * a.cos()), T::of(0.5 * a.sin())]
+            })
+            .collect();
+        Some(LaneReal { fft, tw })
+    }
+
+    /// Points of the half-length complex transform.
+    pub(super) fn half(&self) -> usize {
+        self.fft.len()
+    }
+}
+
+/// `output <- rfft(input)` (unscaled) for contiguous rows: `input` rows of `n = 2h` reals,
+/// `output` rows of `h + 1` complex bins, as many.
+pub(super) struct RealForward<'a, T: Real> {
+    pub plan: &'a LaneReal<T>,
+    pub input: &'a [T],
+    pub output: &'a mut [C<T>],
+    /// At least [`buffers_len`]`(h)` values.
+    pub bufs: &'a mut [T],
+}
+
+impl<T: Real> Kernel<T> for RealForward<'_, T> {
+    #[inline(always)]
+    fn run<const W: usize>(self) {
+        let h = self.plan.half();
+        let (n, m) = (2 * h, h + 1);
+        let tw = &self.plan.tw;
+        let (a, b) = split::<T, W>(self.bufs, h);
+        let half = T::of(0.5);
+        for (x, out) in self.input.chunks(W * n).zip(self.output.chunks_mut(W * m)) {
+            let wg = x.len() / n;
+            if wg < W {
+                a.fill(T::zero());
+            }
+            for (l, row) in x.chunks_exact(n).enumerate() {
+                for (j, p) in row.chunks_exact(2).enumerate() {
+                    a[2 * W * j + l] = p[0];
+                    a[2 * W * j + W + l] = p[1];
+                }
+            }
+            let z = self.plan.fft.run::<W, true>(a, b);
+            // X[0] and X[h] from Z[0]; the pairs (k, h − k) for k = 1 ..= h/2 (k = h − k
+            // when h is even: the formulas give conj Z[h/2]).
+            let z0 = ld::<T, W>(z, 0);
+            for (l, row) in out.chunks_exact_mut(m).enumerate() {
+                row[0] = C::new(z0.re.0[l] + z0.im.0[l], T::zero());
+                row[h] = C::new(z0.re.0[l] - z0.im.0[l], T::zero());
+            }
+            for k in 1..=h / 2 {
+                let (p, q) = (ld::<T, W>(z, k), ld::<T, W>(z, h - k));
+                let (tr, ti) = (tw[2 * k], tw[2 * k + 1]);
+                let mut xk = p;
+                let mut xhk = q;
+                for l in 0..W {
+                    let (er, ei) = (half * (p.re.0[l] + q.re.0[l]), half * (p.im.0[l] - q.im.0[l]));
+                    let (or, oi) = (p.re.0[l] - q.re.0[l], p.im.0[l] + q.im.0[l]);
+                    let (wr, wi) = (tr * oi + ti * or, ti * oi - tr * or);
+                    (xk.re.0[l], xk.im.0[l]) = (er + wr, ei + wi);
+                    (xhk.re.0[l], xhk.im.0[l]) = (er - wr, wi - ei);
+                }
+                for (l, row) in out.chunks_exact_mut(m).enumerate() {
+                    row[k] = C::new(xk.re.0[l], xk.im.0[l]);
+                    row[h - k] = C::new(xhk.re.0[l], xhk.im.0[l]);
+                }
+            }
+        }
+    }
+}
+
+/// `output <- scale · irfft(input)` (the unnormalised inverse times `scale`) for contiguous
+/// rows: `input` rows of `h + 1` bins (the imaginary parts of the DC and Nyquist bins ignored,
+/// as numpy does), `output` rows of `n = 2h` reals, as many.
+pub(super) struct RealInverse<'a, T: Real> {
+    pub plan: &'a LaneReal<T>,
+    pub input: &'a [C<T>],
+    pub output: &'a mut [T],
+    pub scale: T,
+    /// At least [`buffers_len`]`(h)` values.
+    pub bufs: &'a mut [T],
+}
+
+impl<T: Real> Kernel<T> for RealInverse<'_, T> {
+    #[inline(always)]
+    fn run<const W: usize>(self) {
+        let h = self.plan.half();
+        let (n, m) = (2 * h, h + 1);
+        let tw = &self.plan.tw;
+        let (a, b) = split::<T, W>(self.bufs, h);
+        let scale = self.scale;
+        let two = scale + scale;
+        for (x, out) in self.input.chunks(W * m).zip(self.output.chunks_mut(W * n)) {
+            let wg = x.len() / m;
+            let mut zk = Z {
+                re: V([T::zero(); W]),
+                im: V([T::zero(); W]),
+            };
+            let mut zhk = zk;
+            for (l, row) in x.chunks_exact(m).enumerate() {
+                let (x0, xh) = (row[0].re, row[h].re);
+                (zk.re.0[l], zk.im.0[l]) = ((x0 + xh) * scale, (x0 - xh) * scale);
+            }
+            st(a, 0, zk);
+            for k in 1..=h / 2 {
+                let (mut p, mut q) = (zk, zhk);
+                for (l, row) in x.chunks_exact(m).enumerate() {
+                    (p.re.0[l], p.im.0[l]) = (row[k].re, row[k].im);
+                    (q.re.0[l], q.im.0[l]) = (row[h - k].re, row[h - k].im);
+                }
+                let (tr, ti) = (tw[2 * k], tw[2 * k + 1]);
+                for l in 0..W {
+                    let (sr, si) = ((p.re.0[l] + q.re.0[l]) * scale, (p.im.0[l] - q.im.0[l]) * scale);
+                    let (fr, fi) = ((p.re.0[l] - q.re.0[l]) * two, (p.im.0[l] + q.im.0[l]) * two);
+                    let (dr, di) = (tr * fr + ti * fi, tr * fi - ti * fr);
+                    (zk.re.0[l], zk.im.0[l]) = (sr - di, si + dr);
+                    (zhk.re.0[l], zhk.im.0[l]) = (sr + di, dr - si);
+                }
+                st(a, k, zk);
+                st(a, h - k, zhk);
+            }
+            let z = self.plan.fft.run::<W, false>(a, b);
+            for (l, row) in out.chunks_exact_mut(n).enumerate().take(wg) {
+                for (j, p) in row.chunks_exact_mut(2).enumerate() {
+                    p[0] = z[2 * W * j + l];
+                    p[1] = z[2 * W * j + W + l];
+                }
+            }
+        }
+    }
+}
