@@ -89,39 +89,70 @@ impl<T: Real> LaneFft<T> {
         let (mut src, mut dst) = (a, b);
         for s in &self.stages {
             match s.radix {
-                2 => pass::<T, W, 2, FWD>(s, src, dst, |[a0, a1]| [a0 + a1, a0 - a1]),
-                3 => {
-                    let (half, s3) = (T::of(0.5), T::of(0.75f64.sqrt()));
-                    pass::<T, W, 3, FWD>(s, src, dst, |[a0, a1, a2]| {
-                        let t = a1 + a2;
-                        let m = a0 - t * half;
-                        let r = rot::<T, W, FWD>((a1 - a2) * s3);
-                        [a0 + t, m + r, m - r]
-                    })
-                }
-                4 => pass::<T, W, 4, FWD>(s, src, dst, |[a0, a1, a2, a3]| {
-                    let (t0, t1, t2) = (a0 + a2, a0 - a2, a1 + a3);
-                    let r = rot::<T, W, FWD>(a1 - a3);
-                    [t0 + t2, t1 + r, t0 - t2, t1 - r]
-                }),
-                5 => {
-                    let tau = 2.0 * std::f64::consts::PI / 5.0;
-                    let (c1, c2) = (T::of(tau.cos()), T::of((2.0 * tau).cos()));
-                    let (s1, s2) = (T::of(tau.sin()), T::of((2.0 * tau).sin()));
-                    pass::<T, W, 5, FWD>(s, src, dst, |[a0, a1, a2, a3, a4]| {
-                        let (t1, t2, t3, t4) = (a1 + a4, a2 + a3, a1 - a4, a2 - a3);
-                        let m1 = a0 + t1 * c1 + t2 * c2;
-                        let m2 = a0 + t1 * c2 + t2 * c1;
-                        let r1 = rot::<T, W, FWD>(t3 * s1 + t4 * s2);
-                        let r2 = rot::<T, W, FWD>(t3 * s2 - t4 * s1);
-                        [a0 + t1 + t2, m1 + r1, m2 + r2, m2 - r2, m1 - r1]
-                    })
-                }
+                2 => pass::<T, W, 2, FWD, R2>(s, src, dst),
+                3 => pass::<T, W, 3, FWD, R3>(s, src, dst),
+                4 => pass::<T, W, 4, FWD, R4>(s, src, dst),
+                5 => pass::<T, W, 5, FWD, R5>(s, src, dst),
                 _ => unreachable!("LaneFft::new plans radices 2, 3, 4, 5 only"),
             }
             std::mem::swap(&mut src, &mut dst);
         }
         src
+    }
+}
+
+/// The butterfly of a radix-`P` stage: `y[j] = Σ_q a[q] e^{∓2iπ·jq/P}` (− forward).
+trait Butterfly<T: Real, const W: usize, const P: usize> {
+    fn apply<const FWD: bool>(a: [Z<T, W>; P]) -> [Z<T, W>; P];
+}
+
+/// Radix 2.
+struct R2;
+/// Radix 3 (`e^{∓2iπ/3} = −1/2 ∓ i·√3/2`).
+struct R3;
+/// Radix 4.
+struct R4;
+/// Radix 5 (`c_k = cos(2πk/5)`, `s_k = sin(2πk/5)`).
+struct R5;
+
+impl<T: Real, const W: usize> Butterfly<T, W, 2> for R2 {
+    #[inline(always)]
+    fn apply<const FWD: bool>([a0, a1]: [Z<T, W>; 2]) -> [Z<T, W>; 2] {
+        [a0 + a1, a0 - a1]
+    }
+}
+
+impl<T: Real, const W: usize> Butterfly<T, W, 3> for R3 {
+    #[inline(always)]
+    fn apply<const FWD: bool>([a0, a1, a2]: [Z<T, W>; 3]) -> [Z<T, W>; 3] {
+        let t = a1 + a2;
+        let m = a0 - t * T::of(0.5);
+        let r = rot::<T, W, FWD>((a1 - a2) * T::of(0.75f64.sqrt()));
+        [a0 + t, m + r, m - r]
+    }
+}
+
+impl<T: Real, const W: usize> Butterfly<T, W, 4> for R4 {
+    #[inline(always)]
+    fn apply<const FWD: bool>([a0, a1, a2, a3]: [Z<T, W>; 4]) -> [Z<T, W>; 4] {
+        let (t0, t1, t2) = (a0 + a2, a0 - a2, a1 + a3);
+        let r = rot::<T, W, FWD>(a1 - a3);
+        [t0 + t2, t1 + r, t0 - t2, t1 - r]
+    }
+}
+
+impl<T: Real, const W: usize> Butterfly<T, W, 5> for R5 {
+    #[inline(always)]
+    fn apply<const FWD: bool>([a0, a1, a2, a3, a4]: [Z<T, W>; 5]) -> [Z<T, W>; 5] {
+        let tau = 2.0 * std::f64::consts::PI / 5.0;
+        let (c1, c2) = (T::of(tau.cos()), T::of((2.0 * tau).cos()));
+        let (s1, s2) = (T::of(tau.sin()), T::of((2.0 * tau).sin()));
+        let (t1, t2, t3, t4) = (a1 + a4, a2 + a3, a1 - a4, a2 - a3);
+        let m1 = a0 + t1 * c1 + t2 * c2;
+        let m2 = a0 + t1 * c2 + t2 * c1;
+        let r1 = rot::<T, W, FWD>(t3 * s1 + t4 * s2);
+        let r2 = rot::<T, W, FWD>(t3 * s2 - t4 * s1);
+        [a0 + t1 + t2, m1 + r1, m2 + r2, m2 - r2, m1 - r1]
     }
 }
 
@@ -236,17 +267,16 @@ fn st<T: Real, const W: usize>(buf: &mut [T], e: usize, z: Z<T, W>) {
 /// One Stockham stage of radix `P`: `cc(i, q, k) = cc[i + ido(q + P·k)]` to `ch(i, k, j) =
 /// ch[i + ido(k + l1·j)] = w^{ij} · butterfly(cc(i, ·, k))[j]`, `w = e^{∓2iπ/(P·ido)}`.
 #[inline(always)]
-fn pass<T: Real, const W: usize, const P: usize, const FWD: bool>(
+fn pass<T: Real, const W: usize, const P: usize, const FWD: bool, B: Butterfly<T, W, P>>(
     s: &Stage<T>,
     cc: &[T],
     ch: &mut [T],
-    butterfly: impl Fn([Z<T, W>; P]) -> [Z<T, W>; P],
 ) {
     let (l1, ido) = (s.l1, s.ido);
     for k in 0..l1 {
         for i in 0..ido {
             let a = std::array::from_fn(|q| ld::<T, W>(cc, i + ido * (q + P * k)));
-            let y = butterfly(a);
+            let y = B::apply::<FWD>(a);
             st(ch, i + ido * k, y[0]);
             let tw = &s.tw[2 * (P - 1) * i..2 * (P - 1) * (i + 1)];
             for j in 1..P {
@@ -297,12 +327,35 @@ pub(super) fn dispatch<T: Real, K: Kernel<T>>(k: K) {
     at_width(k)
 }
 
-/// Values of the two lane buffers a transform of `n` points needs, together.
-pub(super) fn buffers_len<T>(n: usize) -> usize {
-    4 * n * width::<T>()
+thread_local! {
+    /// Lane buffers of this thread, kept between transforms: a fresh allocation of this size
+    /// per task costs page faults and zeroing comparable to the transform itself.
+    static BUFFERS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The two halves of `bufs` (at least [`buffers_len`]`(n)` values) as Stockham buffers.
+/// `f` with the two lane buffers of a transform of `n` points, together (`4·n·W` values of
+/// `T`), taken from this thread's cache.
+pub(super) fn with_buffers<T: Real, R>(n: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
+    assert!(
+        std::mem::align_of::<T>() <= 8 && 8 % std::mem::size_of::<T>() == 0,
+        "lane buffers hold f32 or f64"
+    );
+    let len = 4 * n * width::<T>();
+    let words = (len * std::mem::size_of::<T>()).div_ceil(8);
+    // Taken out while in use, so that a nested call (none today) would allocate its own.
+    let mut v = BUFFERS.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    if v.len() < words {
+        v.resize(words, 0);
+    }
+    // SAFETY: `v` holds at least `len` values of `T` (size dividing 8, alignment at most 8),
+    // any bit pattern of which is a valid f32 / f64.
+    let bufs = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<T>(), len) };
+    let r = f(bufs);
+    BUFFERS.with(|b| *b.borrow_mut() = v);
+    r
+}
+
+/// The two halves of `bufs` (at least `4·n·W` values) as Stockham buffers.
 #[inline(always)]
 fn split<T, const W: usize>(bufs: &mut [T], n: usize) -> (&mut [T], &mut [T]) {
     let (a, b) = bufs[..4 * n * W].split_at_mut(2 * n * W);
@@ -331,7 +384,7 @@ pub(super) struct Columns<'a, T: Real> {
     pub dir: Direction,
     pub scale: Option<T>,
     pub skip: Skip,
-    /// At least [`buffers_len`]`(n)` values.
+    /// At least `4·n·W` values ([`with_buffers`]).
     pub bufs: &'a mut [T],
 }
 
@@ -443,7 +496,7 @@ pub(super) struct RealForward<'a, T: Real> {
     pub plan: &'a LaneReal<T>,
     pub input: &'a [T],
     pub output: &'a mut [C<T>],
-    /// At least [`buffers_len`]`(h)` values.
+    /// At least `4·h·W` values ([`with_buffers`]).
     pub bufs: &'a mut [T],
 }
 
@@ -480,7 +533,10 @@ impl<T: Real> Kernel<T> for RealForward<'_, T> {
                 let mut xk = p;
                 let mut xhk = q;
                 for l in 0..W {
-                    let (er, ei) = (half * (p.re.0[l] + q.re.0[l]), half * (p.im.0[l] - q.im.0[l]));
+                    let (er, ei) = (
+                        half * (p.re.0[l] + q.re.0[l]),
+                        half * (p.im.0[l] - q.im.0[l]),
+                    );
                     let (or, oi) = (p.re.0[l] - q.re.0[l], p.im.0[l] + q.im.0[l]);
                     let (wr, wi) = (tr * oi + ti * or, ti * oi - tr * or);
                     (xk.re.0[l], xk.im.0[l]) = (er + wr, ei + wi);
@@ -503,7 +559,7 @@ pub(super) struct RealInverse<'a, T: Real> {
     pub input: &'a [C<T>],
     pub output: &'a mut [T],
     pub scale: T,
-    /// At least [`buffers_len`]`(h)` values.
+    /// At least `4·h·W` values ([`with_buffers`]).
     pub bufs: &'a mut [T],
 }
 
@@ -536,7 +592,10 @@ impl<T: Real> Kernel<T> for RealInverse<'_, T> {
                 }
                 let (tr, ti) = (tw[2 * k], tw[2 * k + 1]);
                 for l in 0..W {
-                    let (sr, si) = ((p.re.0[l] + q.re.0[l]) * scale, (p.im.0[l] - q.im.0[l]) * scale);
+                    let (sr, si) = (
+                        (p.re.0[l] + q.re.0[l]) * scale,
+                        (p.im.0[l] - q.im.0[l]) * scale,
+                    );
                     let (fr, fi) = ((p.re.0[l] - q.re.0[l]) * two, (p.im.0[l] + q.im.0[l]) * two);
                     let (dr, di) = (tr * fr + ti * fi, tr * fi - ti * fr);
                     (zk.re.0[l], zk.im.0[l]) = (sr - di, si + dr);

@@ -189,7 +189,6 @@ impl<T: Real> CpuFftPlan<T> {
         }
         Work {
             lines: Vec::new(),
-            bufs: Vec::new(),
             scratch: vec![zero; scratch],
             real: vec![T::zero(); dims[dims.len() - 1]],
         }
@@ -425,12 +424,13 @@ impl<T: Real> CpuFftPlan<T> {
         let dims = self.spec.dims();
         let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
         if let Some(plan) = &self.lane_real {
-            let bufs = w.bufs(lanes::buffers_len::<T>(plan.half()));
-            lanes::dispatch(lanes::RealForward {
-                plan,
-                input,
-                output,
-                bufs,
+            lanes::with_buffers(plan.half(), |bufs| {
+                lanes::dispatch(lanes::RealForward {
+                    plan,
+                    input,
+                    output,
+                    bufs,
+                })
             });
             return;
         }
@@ -452,13 +452,14 @@ impl<T: Real> CpuFftPlan<T> {
         let dims = self.spec.dims();
         let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
         if let Some(plan) = &self.lane_real {
-            let bufs = w.bufs(lanes::buffers_len::<T>(plan.half()));
-            lanes::dispatch(lanes::RealInverse {
-                plan,
-                input,
-                output,
-                scale,
-                bufs,
+            lanes::with_buffers(plan.half(), |bufs| {
+                lanes::dispatch(lanes::RealInverse {
+                    plan,
+                    input,
+                    output,
+                    scale,
+                    bufs,
+                })
             });
             return;
         }
@@ -529,24 +530,15 @@ impl<T: Real> CpuFftPlan<T> {
     }
 }
 
-/// Working memory of one task: gathered column lines and lane buffers (grown on first use),
-/// FFT scratch, one real row.
+/// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
+/// real row.
 struct Work<T> {
     lines: Vec<C<T>>,
-    bufs: Vec<T>,
     scratch: Vec<C<T>>,
     real: Vec<T>,
 }
 
 impl<T: Real> Work<T> {
-    /// `len` values of lane buffers.
-    fn bufs(&mut self, len: usize) -> &mut [T] {
-        if self.bufs.len() < len {
-            self.bufs.resize(len, T::zero());
-        }
-        &mut self.bufs[..len]
-    }
-
     /// `len` elements of line storage, and the FFT scratch.
     fn lines(&mut self, len: usize) -> (&mut [C<T>], &mut [C<T>]) {
         if self.lines.len() < len {
@@ -624,16 +616,18 @@ impl<T: Real> ColumnPass<'_, T> {
                 Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
                 Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
             };
-            lanes::dispatch(lanes::Columns {
-                fft,
-                data,
-                base,
-                inner,
-                cols: width,
-                dir: self.dir,
-                scale: self.scale,
-                skip,
-                bufs: w.bufs(lanes::buffers_len::<T>(n)),
+            lanes::with_buffers(n, |bufs| {
+                lanes::dispatch(lanes::Columns {
+                    fft,
+                    data,
+                    base,
+                    inner,
+                    cols: width,
+                    dir: self.dir,
+                    scale: self.scale,
+                    skip,
+                    bufs,
+                })
             });
             return;
         }
