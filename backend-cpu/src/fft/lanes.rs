@@ -490,13 +490,86 @@ impl<T: Real> LaneReal<T> {
     }
 }
 
+/// `buf[W·c + l] = rows[l·stride + c]` for `c < len`, `l < wg` (the other lanes zero): `wg`
+/// rows into lane layout, by `W × W` blocks.
+#[inline(always)]
+fn rows_to_lanes<T: Real, const W: usize>(
+    rows: &[T],
+    stride: usize,
+    wg: usize,
+    len: usize,
+    buf: &mut [T],
+) {
+    let full = if wg == W { len - len % W } else { 0 };
+    for cb in (0..full).step_by(W) {
+        let mut blk = [[T::zero(); W]; W];
+        for (l, b) in blk.iter_mut().enumerate() {
+            b.copy_from_slice(&rows[l * stride + cb..][..W]);
+        }
+        let out = &mut buf[W * cb..W * (cb + W)];
+        for c in 0..W {
+            for l in 0..W {
+                out[W * c + l] = blk[l][c];
+            }
+        }
+    }
+    buf[W * full..W * len].fill(T::zero());
+    for l in 0..wg {
+        for c in full..len {
+            buf[W * c + l] = rows[l * stride + c];
+        }
+    }
+}
+
+/// The inverse of [`rows_to_lanes`]: `rows[l·stride + c] = buf[W·c + l]` for `c < len`,
+/// `l < wg`.
+#[inline(always)]
+fn lanes_to_rows<T: Real, const W: usize>(
+    buf: &[T],
+    len: usize,
+    rows: &mut [T],
+    stride: usize,
+    wg: usize,
+) {
+    let full = if wg == W { len - len % W } else { 0 };
+    for cb in (0..full).step_by(W) {
+        let mut blk = [[T::zero(); W]; W];
+        let src = &buf[W * cb..W * (cb + W)];
+        for c in 0..W {
+            for l in 0..W {
+                blk[l][c] = src[W * c + l];
+            }
+        }
+        for (l, b) in blk.iter().enumerate() {
+            rows[l * stride + cb..][..W].copy_from_slice(b);
+        }
+    }
+    for l in 0..wg {
+        for c in full..len {
+            rows[l * stride + c] = buf[W * c + l];
+        }
+    }
+}
+
+/// Complex rows read as their real and imaginary parts.
+fn as_reals<T: Real>(x: &[C<T>]) -> &[T] {
+    // SAFETY: `C<T>` is `#[repr(C)]` `{ re: T, im: T }`.
+    unsafe { std::slice::from_raw_parts(x.as_ptr().cast(), 2 * x.len()) }
+}
+
+/// [`as_reals`], mutable.
+fn as_reals_mut<T: Real>(x: &mut [C<T>]) -> &mut [T] {
+    // SAFETY: as in `as_reals`; the borrow of `x` moves into the result.
+    unsafe { std::slice::from_raw_parts_mut(x.as_mut_ptr().cast(), 2 * x.len()) }
+}
+
 /// `output <- rfft(input)` (unscaled) for contiguous rows: `input` rows of `n = 2h` reals,
 /// `output` rows of `h + 1` complex bins, as many.
 pub(super) struct RealForward<'a, T: Real> {
     pub plan: &'a LaneReal<T>,
     pub input: &'a [T],
     pub output: &'a mut [C<T>],
-    /// At least `4·h·W` values ([`with_buffers`]).
+    /// At least `4·(h + 1)·W` values ([`with_buffers`]).
     pub bufs: &'a mut [T],
 }
 
@@ -506,32 +579,47 @@ impl<T: Real> Kernel<T> for RealForward<'_, T> {
         let h = self.plan.half();
         let (n, m) = (2 * h, h + 1);
         let tw = &self.plan.tw;
-        let (a, b) = split::<T, W>(self.bufs, h);
+        let (a, b) = split::<T, W>(self.bufs, m);
         let half = T::of(0.5);
-        for (x, out) in self.input.chunks(W * n).zip(self.output.chunks_mut(W * m)) {
+        let output = as_reals_mut(self.output);
+        for (x, out) in self.input.chunks(W * n).zip(output.chunks_mut(W * 2 * m)) {
             let wg = x.len() / n;
-            if wg < W {
-                a.fill(T::zero());
-            }
-            for (l, row) in x.chunks_exact(n).enumerate() {
-                for (j, p) in row.chunks_exact(2).enumerate() {
-                    a[2 * W * j + l] = p[0];
-                    a[2 * W * j + W + l] = p[1];
-                }
-            }
-            let z = self.plan.fft.run::<W, true>(a, b);
-            // X[0] and X[h] from Z[0]; the pairs (k, h − k) for k = 1 ..= h/2 (k = h − k
-            // when h is even: the formulas give conj Z[h/2]).
+            // The real row read as h complex points: point j = (x[2j], x[2j+1]) is reals
+            // 2j, 2j+1, so the lane layout of the points is that of the reals.
+            rows_to_lanes::<T, W>(x, n, wg, n, a);
+            let z = self
+                .plan
+                .fft
+                .run::<W, true>(&mut a[..2 * h * W], &mut b[..2 * h * W]);
+            // Split in place, into h + 1 points: X[0] and X[h] from Z[0]; the pairs
+            // (k, h − k) for k = 1 ..= h/2 (k = h − k when h is even: conj Z[h/2]).
+            let z = if std::ptr::eq(z.as_ptr(), a.as_ptr()) {
+                &mut *a
+            } else {
+                &mut *b
+            };
             let z0 = ld::<T, W>(z, 0);
-            for (l, row) in out.chunks_exact_mut(m).enumerate() {
-                row[0] = C::new(z0.re.0[l] + z0.im.0[l], T::zero());
-                row[h] = C::new(z0.re.0[l] - z0.im.0[l], T::zero());
-            }
+            let zero = V([T::zero(); W]);
+            st(
+                z,
+                0,
+                Z {
+                    re: z0.re.map2(z0.im, |p, q| p + q),
+                    im: zero,
+                },
+            );
+            st(
+                z,
+                h,
+                Z {
+                    re: z0.re.map2(z0.im, |p, q| p - q),
+                    im: zero,
+                },
+            );
             for k in 1..=h / 2 {
                 let (p, q) = (ld::<T, W>(z, k), ld::<T, W>(z, h - k));
                 let (tr, ti) = (tw[2 * k], tw[2 * k + 1]);
-                let mut xk = p;
-                let mut xhk = q;
+                let (mut xk, mut xhk) = (p, q);
                 for l in 0..W {
                     let (er, ei) = (
                         half * (p.re.0[l] + q.re.0[l]),
@@ -542,11 +630,10 @@ impl<T: Real> Kernel<T> for RealForward<'_, T> {
                     (xk.re.0[l], xk.im.0[l]) = (er + wr, ei + wi);
                     (xhk.re.0[l], xhk.im.0[l]) = (er - wr, wi - ei);
                 }
-                for (l, row) in out.chunks_exact_mut(m).enumerate() {
-                    row[k] = C::new(xk.re.0[l], xk.im.0[l]);
-                    row[h - k] = C::new(xhk.re.0[l], xhk.im.0[l]);
-                }
+                st(z, k, xk);
+                st(z, h - k, xhk);
             }
+            lanes_to_rows::<T, W>(z, 2 * m, out, 2 * m, wg);
         }
     }
 }
@@ -559,7 +646,7 @@ pub(super) struct RealInverse<'a, T: Real> {
     pub input: &'a [C<T>],
     pub output: &'a mut [T],
     pub scale: T,
-    /// At least `4·h·W` values ([`with_buffers`]).
+    /// At least `4·(h + 1)·W` values ([`with_buffers`]).
     pub bufs: &'a mut [T],
 }
 
@@ -569,28 +656,24 @@ impl<T: Real> Kernel<T> for RealInverse<'_, T> {
         let h = self.plan.half();
         let (n, m) = (2 * h, h + 1);
         let tw = &self.plan.tw;
-        let (a, b) = split::<T, W>(self.bufs, h);
+        let (a, b) = split::<T, W>(self.bufs, m);
         let scale = self.scale;
         let two = scale + scale;
-        for (x, out) in self.input.chunks(W * m).zip(self.output.chunks_mut(W * n)) {
-            let wg = x.len() / m;
-            let mut zk = Z {
-                re: V([T::zero(); W]),
-                im: V([T::zero(); W]),
+        let input = as_reals(self.input);
+        for (x, out) in input.chunks(W * 2 * m).zip(self.output.chunks_mut(W * n)) {
+            let wg = x.len() / (2 * m);
+            rows_to_lanes::<T, W>(x, 2 * m, wg, 2 * m, a);
+            // Merge in place into h points: Z[0] from the real parts of X[0] and X[h].
+            let (x0, xh) = (ld::<T, W>(a, 0), ld::<T, W>(a, h));
+            let z0 = Z {
+                re: x0.re.map2(xh.re, |p, q| (p + q) * scale),
+                im: x0.re.map2(xh.re, |p, q| (p - q) * scale),
             };
-            let mut zhk = zk;
-            for (l, row) in x.chunks_exact(m).enumerate() {
-                let (x0, xh) = (row[0].re, row[h].re);
-                (zk.re.0[l], zk.im.0[l]) = ((x0 + xh) * scale, (x0 - xh) * scale);
-            }
-            st(a, 0, zk);
+            st(a, 0, z0);
             for k in 1..=h / 2 {
-                let (mut p, mut q) = (zk, zhk);
-                for (l, row) in x.chunks_exact(m).enumerate() {
-                    (p.re.0[l], p.im.0[l]) = (row[k].re, row[k].im);
-                    (q.re.0[l], q.im.0[l]) = (row[h - k].re, row[h - k].im);
-                }
+                let (p, q) = (ld::<T, W>(a, k), ld::<T, W>(a, h - k));
                 let (tr, ti) = (tw[2 * k], tw[2 * k + 1]);
+                let (mut zk, mut zhk) = (p, q);
                 for l in 0..W {
                     let (sr, si) = (
                         (p.re.0[l] + q.re.0[l]) * scale,
@@ -604,13 +687,11 @@ impl<T: Real> Kernel<T> for RealInverse<'_, T> {
                 st(a, k, zk);
                 st(a, h - k, zhk);
             }
-            let z = self.plan.fft.run::<W, false>(a, b);
-            for (l, row) in out.chunks_exact_mut(n).enumerate().take(wg) {
-                for (j, p) in row.chunks_exact_mut(2).enumerate() {
-                    p[0] = z[2 * W * j + l];
-                    p[1] = z[2 * W * j + W + l];
-                }
-            }
+            let z = self
+                .plan
+                .fft
+                .run::<W, false>(&mut a[..2 * h * W], &mut b[..2 * h * W]);
+            lanes_to_rows::<T, W>(z, n, out, n, wg);
         }
     }
 }

@@ -20,8 +20,8 @@ mod real;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
-use lanes::{LaneFft, LaneReal, Skip};
 use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
+use lanes::{LaneFft, LaneReal, Skip};
 use rayon::prelude::*;
 use real::HalfReal;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -114,7 +114,16 @@ impl<T: Real> CpuFftPlan<T> {
             FftKind::C2C => dims,
             FftKind::R2C => &dims[..dims.len() - 1],
         };
-        let lanes = complex_axes.iter().map(|&n| LaneFft::new(n)).collect();
+        let lanes = complex_axes
+            .iter()
+            .map(|&n| {
+                if std::env::var("XL").unwrap_or_default().contains('c') {
+                    LaneFft::new(n)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let c2c = complex_axes
             .iter()
             .map(|&n| AxisFft {
@@ -132,7 +141,10 @@ impl<T: Real> CpuFftPlan<T> {
         let last = dims[dims.len() - 1];
         let even_r2c = spec.kind == FftKind::R2C && last.is_multiple_of(2);
         let half = even_r2c.then(|| HalfReal::new(last, &mut planners.c2c));
-        let lane_real = even_r2c.then(|| LaneReal::new(last)).flatten();
+        let lane_real = even_r2c
+            .then(|| LaneReal::new(last))
+            .flatten()
+            .filter(|_| std::env::var("XL").unwrap_or_default().contains('r'));
         let s = spec.spectrum_shape();
         CpuFftPlan {
             spec: spec.clone(),
@@ -296,10 +308,14 @@ impl<T: Real> CpuFftPlan<T> {
         let inner = data.len() / self.spec.batch() / n;
         let pass = self.column_pass(0, inner, true, dir, scale, prune);
         let shared = SharedMut::new(data);
-        self.for_tasks(self.spec.batch() * pass.blocks, n * pass.width, |task, w| {
-            // SAFETY: every task owns distinct column blocks.
-            unsafe { pass.block(&shared, task, w) };
-        });
+        self.for_tasks(
+            self.spec.batch() * pass.blocks,
+            n * pass.width,
+            |task, w| {
+                // SAFETY: every task owns distinct column blocks.
+                unsafe { pass.block(&shared, task, w) };
+            },
+        );
     }
 
     /// `f(task, work)` for every task of `0..tasks` (each touching about `elems` elements), in
@@ -424,7 +440,7 @@ impl<T: Real> CpuFftPlan<T> {
         let dims = self.spec.dims();
         let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
         if let Some(plan) = &self.lane_real {
-            lanes::with_buffers(plan.half(), |bufs| {
+            lanes::with_buffers(plan.half() + 1, |bufs| {
                 lanes::dispatch(lanes::RealForward {
                     plan,
                     input,
@@ -452,7 +468,7 @@ impl<T: Real> CpuFftPlan<T> {
         let dims = self.spec.dims();
         let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
         if let Some(plan) = &self.lane_real {
-            lanes::with_buffers(plan.half(), |bufs| {
+            lanes::with_buffers(plan.half() + 1, |bufs| {
                 lanes::dispatch(lanes::RealInverse {
                     plan,
                     input,
