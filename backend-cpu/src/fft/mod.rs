@@ -21,7 +21,7 @@ mod real;
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
 use backend_core::{Direction, Error, FftKind, FftSpec, Pruning, Real, Result, C};
-use lanes::{LaneFft, LaneReal, Skip};
+use lanes::{LaneFft, Skip};
 use rayon::prelude::*;
 use real::HalfReal;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
@@ -96,12 +96,9 @@ pub struct CpuFftPlan<T: Real> {
     /// The same through a half-length complex FFT without copies (R2C plans with an even last
     /// axis): what [`Self::r2c`] and [`Self::c2r`] use when present.
     half: Option<HalfReal<T>>,
-    /// Lane-SIMD transforms of the axes of `c2c` (`None` for lengths with a prime factor
-    /// above 5): what the strided (column) passes use when present.
+    /// Lane-SIMD transforms of the axes of `c2c` where they pay ([`lanes::LANE_MAX`]): what
+    /// the strided (column) passes use when present.
     lanes: Vec<Option<LaneFft<T>>>,
-    /// Lane-SIMD real transforms of the last axis (R2C plans, even last axis whose half has no
-    /// prime factor above 5): what [`Self::r2c`] and [`Self::c2r`] use when present.
-    lane_real: Option<LaneReal<T>>,
     /// Complex sizes of the transformed axes (the last one halved for R2C).
     cdims: Vec<usize>,
 }
@@ -114,16 +111,7 @@ impl<T: Real> CpuFftPlan<T> {
             FftKind::C2C => dims,
             FftKind::R2C => &dims[..dims.len() - 1],
         };
-        let lanes = complex_axes
-            .iter()
-            .map(|&n| {
-                if std::env::var("XL").unwrap_or_default().contains('c') {
-                    LaneFft::new(n)
-                } else {
-                    None
-                }
-            })
-            .collect();
+        let lanes = complex_axes.iter().map(|&n| LaneFft::new(n)).collect();
         let c2c = complex_axes
             .iter()
             .map(|&n| AxisFft {
@@ -139,12 +127,8 @@ impl<T: Real> CpuFftPlan<T> {
             )
         });
         let last = dims[dims.len() - 1];
-        let even_r2c = spec.kind == FftKind::R2C && last.is_multiple_of(2);
-        let half = even_r2c.then(|| HalfReal::new(last, &mut planners.c2c));
-        let lane_real = even_r2c
-            .then(|| LaneReal::new(last))
-            .flatten()
-            .filter(|_| std::env::var("XL").unwrap_or_default().contains('r'));
+        let half = (spec.kind == FftKind::R2C && last.is_multiple_of(2))
+            .then(|| HalfReal::new(last, &mut planners.c2c));
         let s = spec.spectrum_shape();
         CpuFftPlan {
             spec: spec.clone(),
@@ -152,7 +136,6 @@ impl<T: Real> CpuFftPlan<T> {
             real,
             half,
             lanes,
-            lane_real,
             cdims: s[s.len() - spec.axes..].to_vec(),
         }
     }
@@ -272,21 +255,8 @@ impl<T: Real> CpuFftPlan<T> {
         slab: usize,
         f: impl Fn(usize, &mut [E], &mut Work<T>) + Sync,
     ) {
-        self.for_aligned_slabs(data, slab, 1, f)
-    }
-
-    /// [`Self::for_slabs`] with a number of slabs per group that is a multiple of `align`
-    /// (but the last).
-    fn for_aligned_slabs<E: Send>(
-        &self,
-        data: &mut [E],
-        slab: usize,
-        align: usize,
-        f: impl Fn(usize, &mut [E], &mut Work<T>) + Sync,
-    ) {
         let count = data.len() / slab;
         let per_task = rows_per_task(count, slab);
-        let per_task = (per_task - per_task % align).max(align);
         data.par_chunks_mut(per_task * slab)
             .enumerate()
             .for_each(|(t, chunk)| {
@@ -418,96 +388,35 @@ impl<T: Real> CpuFftPlan<T> {
         Ok(())
     }
 
-    /// Slabs (of `rslab` reals, `cslab` complex) handled as one set of rows by the real-row
-    /// passes of [`Self::r2c`] / [`Self::c2r`]: with no strided axis inside a slab (1 or 2
-    /// transformed axes), a task's whole group of slabs (lane groups span slabs); with more,
-    /// one slab at a time (its inner axes are transformed while it is in cache). Also the
-    /// alignment of the task groups: a multiple of the lane width when slabs are single rows.
-    fn real_units(&self) -> (usize, usize, usize) {
-        let k = self.spec.axes;
-        let dims = self.spec.dims();
-        let rslab: usize = dims[k.min(2) - 1..].iter().product();
-        let cslab: usize = self.complex_dims()[k.min(2) - 1..].iter().product();
-        let align = match (&self.lane_real, k) {
-            (Some(_), 1 | 2) => lanes::width::<T>(),
-            _ => 1,
-        };
-        (rslab, cslab, align)
-    }
-
-    /// `output (rows of n/2 + 1) <- rfft(input (rows of n))` over contiguous rows, unscaled.
-    fn real_rows_forward(&self, input: &[T], output: &mut [C<T>], w: &mut Work<T>) {
-        let dims = self.spec.dims();
-        let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
-        if let Some(plan) = &self.lane_real {
-            lanes::with_buffers(plan.half() + 1, |bufs| {
-                lanes::dispatch(lanes::RealForward {
-                    plan,
-                    input,
-                    output,
-                    bufs,
-                })
-            });
-            return;
-        }
-        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
-        for (o, i) in output.chunks_mut(m).zip(input.chunks(n)) {
-            if let Some(half) = &self.half {
-                half.forward(i, o, &mut w.scratch);
-            } else {
-                w.real.copy_from_slice(i);
-                fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
-                    .expect("buffer sizes follow the plan");
-            }
-        }
-    }
-
-    /// `output (rows of n) <- scale · irfft(input (rows of n/2 + 1))` over contiguous rows;
-    /// `input` is overwritten.
-    fn real_rows_inverse(&self, input: &mut [C<T>], output: &mut [T], scale: T, w: &mut Work<T>) {
-        let dims = self.spec.dims();
-        let (n, m) = (dims[dims.len() - 1], dims[dims.len() - 1] / 2 + 1);
-        if let Some(plan) = &self.lane_real {
-            lanes::with_buffers(plan.half() + 1, |bufs| {
-                lanes::dispatch(lanes::RealInverse {
-                    plan,
-                    input,
-                    output,
-                    scale,
-                    bufs,
-                })
-            });
-            return;
-        }
-        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
-        for (i, o) in input.chunks_mut(m).zip(output.chunks_mut(n)) {
-            if let Some(half) = &self.half {
-                half.inverse(i, o, scale, &mut w.scratch);
-                continue;
-            }
-            // numpy ignores the imaginary parts of the DC and Nyquist bins.
-            i[0].im = T::zero();
-            if n % 2 == 0 {
-                i[m - 1].im = T::zero();
-            }
-            inv.process_with_scratch(i, o, &mut w.scratch)
-                .expect("buffer sizes follow the plan");
-            o.iter_mut().for_each(|v| *v *= scale);
-        }
-    }
-
     /// Real-to-complex forward transform (R2C plans): real rows first, then as [`Self::c2c`].
     pub fn r2c(&self, input: &[T], out: &mut [C<T>]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c")?;
+        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
-        let (rslab, cslab, align) = self.real_units();
-        self.for_aligned_slabs(out, cslab, align, |first, chunk, w| {
-            let unit = if k <= 2 { chunk.len() } else { cslab };
-            for (j, s) in chunk.chunks_mut(unit).enumerate() {
-                let slabs = s.len() / cslab;
-                let src = &input[(first + j * unit / cslab) * rslab..][..slabs * rslab];
-                self.real_rows_forward(src, s, w);
-                if k > 2 {
+        let dims = self.spec.dims();
+        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
+        // Slabs: rows (one axis) or the blocks after the first transformed axis.
+        let (rslab, cslab) = if k == 1 {
+            (n, m)
+        } else {
+            (
+                dims[1..].iter().product::<usize>(),
+                self.complex_dims()[1..].iter().product::<usize>(),
+            )
+        };
+        self.for_slabs(out, cslab, |first, chunk, w| {
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                let src = &input[(first + j) * rslab..(first + j + 1) * rslab];
+                for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
+                    if let Some(half) = &self.half {
+                        half.forward(i, o, &mut w.scratch);
+                    } else {
+                        w.real.copy_from_slice(i);
+                        fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
+                            .expect("buffer sizes follow the plan");
+                    }
+                }
+                if k > 1 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                 }
             }
@@ -522,24 +431,42 @@ impl<T: Real> CpuFftPlan<T> {
     /// of [`Self::r2c`]: first transformed axis, then per slab the inner axes and the real rows.
     pub fn c2r(&self, input: &mut [C<T>], out: &mut [T]) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_c2r")?;
+        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
         let scale = self.inverse_scale();
-        if k > 1 {
+        let (rslab, cslab) = if k == 1 {
+            (n, m)
+        } else {
             self.first_axis(input, Direction::Inverse, None, None);
-        }
-        let (rslab, cslab, align) = self.real_units();
+            (
+                dims[1..].iter().product::<usize>(),
+                self.complex_dims()[1..].iter().product::<usize>(),
+            )
+        };
         let shared_out = SharedMut::new(out);
-        self.for_aligned_slabs(input, cslab, align, |first, chunk, w| {
-            let unit = if k <= 2 { chunk.len() } else { cslab };
-            for (j, s) in chunk.chunks_mut(unit).enumerate() {
-                let slabs = s.len() / cslab;
-                if k > 2 {
+        self.for_slabs(input, cslab, |first, chunk, w| {
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                if k > 1 {
                     self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                 }
-                // SAFETY: these slabs of the output belong to this task.
-                let dst =
-                    unsafe { shared_out.slice((first + j * unit / cslab) * rslab, slabs * rslab) };
-                self.real_rows_inverse(s, dst, scale, w);
+                // SAFETY: slab `first + j` of the output belongs to this task.
+                let dst = unsafe { shared_out.slice((first + j) * rslab, rslab) };
+                for (i, o) in s.chunks_mut(m).zip(dst.chunks_mut(n)) {
+                    if let Some(half) = &self.half {
+                        half.inverse(i, o, scale, &mut w.scratch);
+                        continue;
+                    }
+                    // numpy ignores the imaginary parts of the DC and Nyquist bins.
+                    i[0].im = T::zero();
+                    if n % 2 == 0 {
+                        i[m - 1].im = T::zero();
+                    }
+                    inv.process_with_scratch(i, o, &mut w.scratch)
+                        .expect("buffer sizes follow the plan");
+                    o.iter_mut().for_each(|v| *v *= scale);
+                }
             }
         });
         Ok(())
