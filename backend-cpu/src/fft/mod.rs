@@ -9,6 +9,9 @@
 //!   contiguous lines, transforms them together and scatters them back: a cache-blocked
 //!   transpose fused with the transform. Blocks of different columns are disjoint, so they run
 //!   in parallel.
+//!   Columns of at most [`lanes::LANE_MAX`] points whose length has no prime factor above 5
+//!   are transformed without the gather: [`lanes`] transforms 8 (f64) or 16 (f32) adjacent
+//!   columns at once, one column per SIMD lane.
 //!
 //! Normalisation is numpy's "backward": forward unscaled, inverse scaled by `1/N` (product of
 //! the transformed sizes), the scale folded into the last pass.
