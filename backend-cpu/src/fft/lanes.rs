@@ -184,7 +184,7 @@ impl<T: Real, const W: usize> V<T, W> {
     fn scale(self, s: T) -> Self {
         let mut r = self;
         for v in &mut r.0 {
-            *v = *v * s;
+            *v *= s;
         }
         r
     }
