@@ -1,8 +1,8 @@
-//! Lane-SIMD batched FFTs: `W` independent lines (rows or columns) transformed at once, point
-//! `j` of the `W` lines held as `W` lanes (one 512-bit vector of `T`: [`width`]), so that every
-//! arithmetic operation of one transform is a vector operation over the lines and no shuffles
-//! are needed inside the transform (rustfft vectorises within one line: 2 complex f64 per
-//! 256-bit vector, with transposes between its steps).
+//! Lane-SIMD batched FFTs: `W` independent lines (adjacent columns of a strided pass)
+//! transformed at once, point `j` of the `W` lines held as `W` lanes (one 512-bit vector of
+//! `T`: [`width`]), so that every arithmetic operation of one transform is a vector operation
+//! over the lines and no shuffles are needed inside the transform (rustfft vectorises within
+//! one line: 2 complex f64 per 256-bit vector, with transposes between its steps).
 //!
 //! Lane layout of `W` lines of `n` points: a `[T]` buffer of `2·n·W` values, point `j` at
 //! `2·j·W`: the `W` real parts, then the `W` imaginary parts.
