@@ -230,6 +230,43 @@ pub fn large_prime_lengths<B: Backend>(b: &B) {
     per_precision!(large_prime_lengths_t, b);
 }
 
+fn column_lengths_t<B: Backend, T: Real>(b: &B) {
+    // Strided (column) passes over lengths of every radix the CPU backend's lane-SIMD FFT
+    // plans (1, 2, 3, 4, 5 and products, up to 256 points), lengths it leaves to rustfft (a
+    // factor 7 or 11, more than 256 points), column counts that 8 and 16 lanes do not divide.
+    c2c_cases::<B, T>(
+        b,
+        &[
+            (&[1, 5], 2),
+            (&[2, 3], 2),
+            (&[3, 17], 2),
+            (&[4, 9], 2),
+            (&[5, 16], 2),
+            (&[30, 33], 2),
+            (&[256, 3], 2),
+            (&[14, 9], 2),
+            (&[11, 2, 17], 3),
+            (&[260, 3], 2),
+            (&[25, 12, 18], 3),
+        ],
+    );
+    r2c_c2r_cases::<B, T>(
+        b,
+        &[
+            (&[25, 6], 2),
+            (&[12, 10, 34], 3),
+            (&[14, 20], 2),
+            (&[2, 45, 8], 2),
+        ],
+    );
+}
+
+/// Multi-axis C2C, R2C and C2R on column lengths of radices 2, 3, 4, 5 and others, and
+/// column counts of every remainder by the SIMD width, against the direct DFT.
+pub fn column_lengths<B: Backend>(b: &B) {
+    per_precision!(column_lengths_t, b);
+}
+
 fn c2r_ignores_dc_nyquist_imag_t<B: Backend, T: Real>(b: &B) {
     for n in [10, 11] {
         let shape = [4, n];

@@ -165,6 +165,7 @@ macro_rules! conformance_list {
                 c2c_direct,
                 r2c_c2r_direct,
                 large_prime_lengths,
+                column_lengths,
                 c2r_ignores_dc_nyquist_imag,
                 rfft_dataset_sizes,
                 round_trip_2d_3d,
