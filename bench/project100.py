@@ -1,6 +1,6 @@
 """`epri project` on a 100^3 image vs PyEPRI's proj3d (issue 12), run from the repository root.
 
-    python3 bench/project100.py [REPS] [EPRI]
+    python3 bench/project100.py [REPS] [EPRI ...]
 
 Inputs (deterministic, float32, written to /tmp/epri-project100/):
 * image.npy: 100x100x100, axes (Y, X, Z), three uniform balls (radii 0.3 - 0.6 cm) on zero;
@@ -13,15 +13,17 @@ Inputs (deterministic, float32, written to /tmp/epri-project100/):
 Times (median of REPS runs, default 7, after one warm-up run):
 * epri: the whole process `EPRI project --image .. --B .. --h .. --fgrad .. --delta 0.03
   --out ..` (EPRI defaults to target/release/epri; reading, plan, projection, writing, process
-  start and exit), plus the time the command prints for its plan + projection;
+  start and exit), plus the time the command prints for its plan + projection; with several
+  EPRI binaries (before / after a change) their runs alternate, so that they see the same load;
 * PyEPRI 1.1.1: `pyepri.monosrc.proj3d(u, delta, B, h, fgrad, backend=numpy, eps=1e-6)`
   (nodes, finufft plan and execution, irfft: one call), finufft with PyEPRI's own thread count
   max(1, physical cores - 1).
-Then the relative l2 difference of the two projections (P, Nb) = (1000, 512).
+Each with its CPU time (user + system, all threads; median). Then the relative l2 difference of the two projections (P, Nb) = (1000, 512).
 """
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -70,25 +72,34 @@ def median(v):
 
 def main():
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 7
-    epri = sys.argv[2] if len(sys.argv) > 2 else "target/release/epri"
+    epris = sys.argv[2:] or ["target/release/epri"]
     a = inputs()
     out = f"{DIR}/proj_epri.npy"
-    cmd = [epri, "project"]
+    args = ["project"]
     for k in ("image", "B", "h", "fgrad"):
-        cmd += [f"--{k}", f"{DIR}/{k}.npy"]
-    cmd += ["--delta", str(DELTA), "--out", out]
-    wall, inner = [], []
+        args += [f"--{k}", f"{DIR}/{k}.npy"]
+    args += ["--delta", str(DELTA), "--out", out]
+    wall = {e: [] for e in epris}
+    inner = {e: [] for e in epris}
+    cpu = {e: [] for e in epris}
+    outs = {}
     for i in range(reps + 1):
-        if os.path.exists(out):
-            os.remove(out)
-        s = time.perf_counter()
-        r = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        t = time.perf_counter() - s
-        m = re.search(r" in ([0-9.]+) ?(ms|s) ", r.stdout)
-        if i > 0:
-            wall.append(t)
-            if m:
-                inner.append(float(m.group(1)) * (1e-3 if m.group(2) == "ms" else 1.0))
+        for e in epris:
+            if os.path.exists(out):
+                os.remove(out)
+            ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+            s = time.perf_counter()
+            r = subprocess.run([e] + args, capture_output=True, text=True, check=True)
+            t = time.perf_counter() - s
+            ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            c = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+            m = re.search(r" in ([0-9.]+) ?(ms|s) ", r.stdout)
+            if i > 0:
+                wall[e].append(t)
+                cpu[e].append(c)
+                if m:
+                    inner[e].append(float(m.group(1)) * (1e-3 if m.group(2) == "ms" else 1.0))
+            outs[e] = np.load(out)
     backend = backends.create_numpy_backend()
     u, B, h, fgrad = a["image"], a["B"], a["h"], a["fgrad"]
 
@@ -96,23 +107,25 @@ def main():
         return monosrc.proj3d(u, DELTA, B, h, fgrad, backend=backend, eps=1e-6)
 
     ref = proj()
-    py = []
+    py, pycpu = [], []
     for _ in range(reps):
+        c = time.process_time()
         s = time.perf_counter()
         proj()
         py.append(time.perf_counter() - s)
-    mine = np.load(out)
-    err = np.linalg.norm(mine.astype(np.float64) - ref) / np.linalg.norm(ref)
+        pycpu.append(time.process_time() - c)
     threads = max(1, psutil.cpu_count(logical=False) - 1)
-    print("# " + " ".join(cmd))
+    print("# EPRI " + " ".join(args))
     print(f"# load: {os.getloadavg()[0]:.2f} (1 min), {psutil.cpu_count(logical=False)} physical cores, "
           f"PyEPRI finufft threads max(1, cores - 1) = {threads}")
-    print(f"epri project (whole process)\t{median(wall):.4f} s\tmin {min(wall):.4f}")
-    if inner:
-        print(f"epri plan + projection (printed)\t{median(inner):.4f} s")
-    print(f"PyEPRI proj3d\t{median(py):.4f} s\tmin {min(py):.4f}")
-    print(f"speed-up (whole process)\t{median(py) / median(wall):.2f}x")
-    print(f"relative l2 difference\t{err:.2e}")
+    print(f"PyEPRI proj3d\t{median(py):.4f} s\tmin {min(py):.4f}\tCPU {median(pycpu):.4f} s")
+    for e in epris:
+        err = np.linalg.norm(outs[e].astype(np.float64) - ref) / np.linalg.norm(ref)
+        print(f"{e} project (whole process)\t{median(wall[e]):.4f} s\tmin {min(wall[e]):.4f}"
+              f"\tCPU {median(cpu[e]):.4f} s\tspeed-up {median(py) / median(wall[e]):.2f}x")
+        if inner[e]:
+            print(f"{e} plan + projection (printed)\t{median(inner[e]):.4f} s")
+        print(f"{e} relative l2 difference to PyEPRI\t{err:.2e}")
 
 
 if __name__ == "__main__":
