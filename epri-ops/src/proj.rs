@@ -49,10 +49,12 @@ impl Default for ProjectorOptions {
 /// spectral axis, then per retained column `α` one type-2 NUFFT of that spectral slice at the nodes of
 /// that column (see [`crate::spectral`]).
 ///
-/// Construction builds the nodes, both NUFFT plans (points set once, upsampling factor from
+/// Construction builds the nodes, the NUFFT plans (points set once, upsampling factor from
 /// [`backend_core::nufft::choose_upsampfac`]), the FFT plan along B, the per-node spectrum weights and every scratch
 /// buffer: `apply` and `adjoint` allocate nothing (4D on the GPU backends: the temporary of
-/// [`Backend::fft_r2c_leading`]'s provided body).
+/// [`Backend::fft_r2c_leading`]'s provided body), except that a 2D/3D operator plans its
+/// type-1 NUFFT (fine grid, FFT plan, sorted points) on its first backprojection: a projection
+/// alone (`epri project`) never pays for it.
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
     nodes: FrequencyNodes<T>,
@@ -74,12 +76,34 @@ struct FourierCore<B: Backend, T: Real> {
     /// halved off the DC column (the irfft doubles the bins `0 < α < Nb/2`).
     adj: B::Buffer<C<T>>,
     /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
-    plans: Option<(NufftPlan<B, T>, NufftPlan<B, T>)>,
+    plans: Option<ImagePlans<B, T>>,
     /// The complex image, or for a spectral-spatial image one spectral slice
     /// `(1, Ny, Nx, Nz)`.
     image_c: B::Buffer<C<T>>,
     values: B::Buffer<C<T>>,
     spectral: Option<SpectralStage<B, T>>,
+}
+
+/// The NUFFTs of a 2D/3D image at the nodes.
+struct ImagePlans<B: Backend, T: Real> {
+    type2: NufftPlan<B, T>,
+    /// Planned by [`ImagePlans::type1`] on the first backprojection.
+    type1: Option<NufftPlan<B, T>>,
+    /// Image shape (Y, X[, Z]) and NUFFT accuracy, for the type-1 plan.
+    shape: Vec<usize>,
+    eps: f64,
+}
+
+impl<B: Backend, T: Real> ImagePlans<B, T> {
+    /// The type-1 NUFFT at `nodes`, planned on the first call.
+    fn type1(&mut self, b: &B, nodes: &FrequencyNodes<T>) -> Result<&mut NufftPlan<B, T>> {
+        if self.type1.is_none() {
+            let mut plan = NufftPlan::new(b, NufftType::Type1, &self.shape, 1, self.eps)?;
+            plan.set_points(&nodes.coord_views())?;
+            self.type1 = Some(plan);
+        }
+        Ok(self.type1.as_mut().expect("planned above"))
+    }
 }
 
 /// The spectral axis of a spectral-spatial projector.
@@ -114,9 +138,9 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
     fn forward(&mut self, b: &B, u: &B::Buffer<T>, four: &mut B::Buffer<C<T>>) -> Result<()> {
         match &mut self.spectral {
             None => {
-                let (type2, _) = self.plans.as_mut().expect("2D/3D plans");
+                let plans = self.plans.as_mut().expect("2D/3D plans");
                 b.to_complex(u, &mut self.image_c)?;
-                type2.execute(&self.image_c, &mut self.values)?;
+                plans.type2.execute(&self.image_c, &mut self.values)?;
             }
             Some(s) => {
                 s.axis.forward(b, u, &mut s.half)?;
@@ -136,13 +160,21 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         Ok(())
     }
 
-    fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
+    fn adjoint(
+        &mut self,
+        b: &B,
+        nodes: &FrequencyNodes<T>,
+        four: &B::Buffer<C<T>>,
+        out: &mut B::Buffer<T>,
+    ) -> Result<()> {
         b.gather(four, &self.indexes, &mut self.values)?;
         b.cmul(&mut self.values, &self.adj, false)?;
         match &mut self.spectral {
             None => {
-                let (_, type1) = self.plans.as_mut().expect("2D/3D plans");
-                type1.execute(&self.values, &mut self.image_c)?;
+                let plans = self.plans.as_mut().expect("2D/3D plans");
+                plans
+                    .type1(b, nodes)?
+                    .execute(&self.values, &mut self.image_c)?;
                 b.complex_part(&self.image_c, Part::Re, out)?;
             }
             Some(s) => {
@@ -327,11 +359,15 @@ impl<B: Backend, T: Real> Projector<B, T> {
             };
             (None, backend.zeros(&slice)?, Some(stage))
         } else {
-            let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
-            let coords = nodes.coord_views();
-            type2.set_points(&coords)?;
-            type1.set_points(&coords)?;
-            (Some((type2, type1)), backend.zeros(image_shape)?, None)
+            let mut type2 = plan(NufftType::Type2)?;
+            type2.set_points(&nodes.coord_views())?;
+            let plans = ImagePlans {
+                type2,
+                type1: None,
+                shape: image_shape.to_vec(),
+                eps: opts.eps,
+            };
+            (Some(plans), backend.zeros(image_shape)?, None)
         };
         let core = FourierCore {
             indexes,
@@ -380,7 +416,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
             b.to_complex(p, &mut self.four)?;
             b.fft_c2c(&self.fft_b, &mut self.four, Direction::Forward)?;
         }
-        self.core.adjoint(b, &self.four, out)
+        self.core.adjoint(b, &self.nodes, &self.four, out)
     }
 
     /// Projection in the Fourier domain (PyEPRI's `proj2d_rfft` / `proj2d_fft` and 3D twins):
@@ -408,7 +444,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
             &self.nodes.fourier_shape(),
         )?;
         self.check("image out", out.shape(), &self.image_shape)?;
-        self.core.adjoint(&self.backend, fp, out)
+        self.core.adjoint(&self.backend, &self.nodes, fp, out)
     }
 
     fn check(&self, what: &str, got: &[usize], expected: &[usize]) -> Result<()> {

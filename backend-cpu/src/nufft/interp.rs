@@ -28,16 +28,16 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
         .map_init(
             Default::default,
             |(sub, lanes): &mut (Vec<C<T>>, Vec<T>), ch| {
-                let cells = ch.len();
+                // The runs visit the box's cells in order: appending them builds the box
+                // without zeroing it first.
                 sub.clear();
-                sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
                 for t in 0..n_trans {
                     let gt = &fine[t * flen..(t + 1) * flen];
-                    let st = &mut sub[t * cells..(t + 1) * cells];
-                    for_each_run(ch, pts.fine, |s, gi, len| {
-                        st[s..s + len].copy_from_slice(&gt[gi..gi + len]);
+                    for_each_run(ch, pts.fine, |_, gi, len| {
+                        sub.extend_from_slice(&gt[gi..gi + len]);
                     });
                 }
+                debug_assert_eq!(sub.len(), ch.len() * n_trans);
                 lanes.clear();
                 lanes.resize(ch.range.len() * n_trans * L, T::zero());
                 interp_box::<T, L>(pts, ch, sub, lanes);

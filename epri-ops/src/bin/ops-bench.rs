@@ -2,6 +2,12 @@
 //! CPU backend (1 and 2 rayon threads), side by side with PyEPRI 1.1.1 (numpy backend, run in the
 //! same invocation by `python3 bench/ops_pyepri.py`), float32, eps 1e-6.
 //!
+//! `ops-bench --stages=DIR --delta=CM [REPS]`: the stages of one projection `A u` (what `epri
+//! project` does) on DIR/{image,B,h,fgrad}.npy (float32, as `bench/project100.py` writes them),
+//! CPU backend, all rayon threads: reading the files, the nodes, the NUFFT plans (fine grid +
+//! FFT plan, sorted points), the projector's whole plan, its application and the type-2 NUFFT's
+//! three steps, writing the .npy; median of REPS (default 7) after one warm-up.
+//!
 //! Cases (datasets/ .npy files, run from the workspace root):
 //! * 2D phalanx geometry (113 gradients x 2000 field samples), 256x256 image, delta 8e-3 cm:
 //!   proj, backproj (measured sinogram), Toeplitz kernel (512x512, with its rfft2), Toeplitz apply;
@@ -16,11 +22,13 @@
 
 mod common;
 
-use backend_core::Backend;
+use backend_core::nufft::{NufftPlan, NufftType};
+use backend_core::{Backend, Direction, FftKind, FftSpec, Pruning, C};
 use backend_cpu::CpuBackend;
 use common::{median_ms, npy, Res};
-use epri_ops::{Geometry, Projector, ProjectorOptions, ToeplitzKernel};
-use ndarray::{Array1, Array2};
+use epri_ops::{FrequencyNodes, Geometry, Projector, ProjectorOptions, ToeplitzKernel};
+use ndarray::{Array1, Array2, Array3};
+use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 use std::collections::BTreeMap;
 use std::process::{Command, ExitCode};
 
@@ -148,8 +156,158 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// `DIR/NAME.npy`.
+fn read<A: ReadNpyExt>(dir: &str, name: &str) -> Res<A> {
+    let path = format!("{dir}/{name}.npy");
+    let f = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    Ok(A::read_npy(std::io::BufReader::new(f)).map_err(|e| format!("{path}: {e}"))?)
+}
+
+/// `--stages`: the stages of one projection of DIR's image (see the module documentation).
+fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
+    let b = CpuBackend::new()?;
+    let load = || -> Res<_> {
+        let u: Array3<f32> = read(dir, "image")?;
+        let bgrid: Array1<f32> = read(dir, "B")?;
+        let h: Array1<f32> = read(dir, "h")?;
+        let fgrad: Array2<f32> = read(dir, "fgrad")?;
+        Ok((u, bgrid, h, fgrad))
+    };
+    let (u, bgrid, h, fgrad) = load()?;
+    let shape = u.shape().to_vec();
+    let opts = ProjectorOptions {
+        rfft_mode: true,
+        eps: EPS,
+    };
+    let g = Geometry::new(bgrid.view(), delta, fgrad.view())?;
+    let nodes = FrequencyNodes::new(&g, true)?;
+    let coords = nodes.coord_views();
+    let mut rows: Vec<(String, f64)> = Vec::new();
+    rows.push((
+        "read image, B, h, fgrad (.npy)".into(),
+        median_ms(reps, || load().map(drop))?,
+    ));
+    rows.push((
+        "geometry + frequency nodes".into(),
+        median_ms(reps, || {
+            FrequencyNodes::new(&Geometry::new(bgrid.view(), delta, fgrad.view())?, true)?;
+            Ok(())
+        })?,
+    ));
+    for (name, ty) in [("type-2", NufftType::Type2), ("type-1", NufftType::Type1)] {
+        let mut plan = NufftPlan::<_, f32>::new(&b, ty, &shape, 1, EPS)?;
+        plan.set_points(&coords)?;
+        let sigma = plan.params().kernel.upsampfac;
+        rows.push((
+            format!(
+                "{name} NUFFT plan, whole (sigma {sigma}, width {}, fine grid {:?})",
+                plan.params().kernel.width,
+                plan.params().fine
+            ),
+            median_ms(reps, || {
+                NufftPlan::<_, f32>::new(&b, ty, &shape, 1, EPS)?.set_points(&coords)?;
+                Ok(())
+            })?,
+        ));
+        rows.push((
+            format!("  {name}: fine grid + FFT plan + factors"),
+            median_ms(reps, || {
+                NufftPlan::<_, f32>::with_upsampfac(&b, ty, &shape, 1, EPS, sigma)?;
+                Ok(())
+            })?,
+        ));
+        rows.push((
+            format!("  {name}: sorted points ({})", nodes.len()),
+            median_ms(reps, || {
+                b.nufft_setpts(&coords, plan.params())?;
+                Ok(())
+            })?,
+        ));
+    }
+    rows.push((
+        "Projector::new (whole plan)".into(),
+        median_ms(reps, || {
+            Projector::new(&b, &g, h.view(), &shape, opts)?;
+            Ok(())
+        })?,
+    ));
+    let mut a = Projector::new(&b, &g, h.view(), &shape, opts)?;
+    let ub = b.upload(u.view().into_dyn())?;
+    let mut sino = b.zeros::<f32>(&g.sino_shape())?;
+    rows.push((
+        "Projector::apply".into(),
+        median_ms(reps, || Ok(a.apply(&ub, &mut sino)?))?,
+    ));
+    let mut plan = NufftPlan::<_, f32>::new(&b, NufftType::Type2, &shape, 1, EPS)?;
+    plan.set_points(&coords)?;
+    let params = plan.params().clone();
+    let pts = b.nufft_setpts(&coords, &params)?;
+    let factors = b.upload_flat(&[shape.iter().sum()], vec![1.0f32; shape.iter().sum()])?;
+    let mut fine_shape = vec![1];
+    fine_shape.extend(&params.fine);
+    let fft = b.fft_plan::<f32>(&FftSpec::new(&fine_shape, 3, FftKind::C2C)?)?;
+    let mut fine = b.zeros::<C<f32>>(&fine_shape)?;
+    let mut uc = b.zeros::<C<f32>>(&shape)?;
+    b.to_complex(&ub, &mut uc)?;
+    let mut values = b.zeros::<C<f32>>(&[nodes.len()])?;
+    rows.push((
+        "  precompensate (fine grid <- modes)".into(),
+        median_ms(reps, || {
+            Ok(b.nufft_precompensate(&params, &factors, &uc, &mut fine)?)
+        })?,
+    ));
+    rows.push((
+        "  fine-grid FFT (pruned)".into(),
+        median_ms(reps, || {
+            Ok(b.fft_c2c_pruned(
+                &fft,
+                &mut fine,
+                Direction::Forward,
+                &params.modes,
+                Pruning::ZeroInput,
+            )?)
+        })?,
+    ));
+    rows.push((
+        "  interpolation".into(),
+        median_ms(reps, || {
+            Ok(b.nufft_interp(&pts, &params, &fine, &mut values)?)
+        })?,
+    ));
+    let host = b.download(&sino)?;
+    let out = std::env::temp_dir().join("ops-bench-stages.npy");
+    rows.push((
+        "write projections (.npy)".into(),
+        median_ms(reps, || {
+            let f = std::io::BufWriter::new(std::fs::File::create(&out)?);
+            host.write_npy(f)?;
+            Ok(())
+        })?,
+    ));
+    std::fs::remove_file(&out)?;
+    println!(
+        "# ops-bench --stages={dir}: CPU backend f32, eps {EPS:e}, {} rayon threads, median of {reps} runs",
+        rayon::current_num_threads()
+    );
+    println!("| stage | ms |");
+    println!("|---|---|");
+    for (name, t) in rows {
+        println!("| {name} | {t:.2} |");
+    }
+    Ok(())
+}
+
 fn main_res() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(dir) = args.iter().find_map(|a| a.strip_prefix("--stages=")) {
+        let delta = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--delta="))
+            .ok_or("--stages needs --delta=CM")?
+            .parse::<f32>()?;
+        let reps = args.iter().find_map(|a| a.parse().ok()).unwrap_or(7);
+        return stages(dir, delta, reps);
+    }
     let python = !args.iter().any(|a| a == "--no-python");
     let rounds = args
         .iter()
