@@ -55,6 +55,7 @@ impl CudaDriver {
             local_mem_bytes: local.max(0) as u64,
             global_mem_bytes: ctx.total_mem().map_err(driver)? as u64,
             group_size: BLOCK,
+            cpu: false,
         };
         Ok(CudaDriver {
             caps,

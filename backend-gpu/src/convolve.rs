@@ -14,9 +14,20 @@ use crate::fft::{AxisPlan, GpuFftPlan, Method};
 use crate::kernels::{FFT_CONV_LINES, FFT_CONV_ROWS_C2R, FFT_CONV_ROWS_R2C};
 use backend_core::{fft::convolve_composed, Backend, DeviceBuffer, Precision, Real, Result, C};
 
-/// Work-group size (the kernels take any): one warp. CPU time of the 800x400 product on PoCL
-/// with 16 / 32 / 64 items: 7.9 / 8.4 / 9.8 ms.
+/// Work-group size (the kernels take any) on a GPU: one warp.
 const GROUP: usize = 32;
+
+/// Work-group size of the line kernels: [`GROUP`], or one item on a CPU device
+/// ([`crate::Caps::cpu`]: PoCL runs a group's items as a loop on one thread, and each item's
+/// loop over the butterflies is then the whole stage). CPU time of the 800x400 product on PoCL,
+/// one run: 7.8–7.9 ms with 1 item, 7.6–7.9 with 8, 8.1–8.3 with 16, 9.0–9.3 with 32.
+fn group_size(cpu: bool) -> usize {
+    if cpu {
+        1
+    } else {
+        GROUP
+    }
+}
 
 /// A length transformed in local memory: radices (a `DIMS`, 1 after the last), twiddles.
 struct Line<'p, M> {
@@ -81,8 +92,9 @@ pub(crate) fn convolve<D: Driver, T: Real>(
     }
     let (a, b) = (u.shape(), out.shape());
     let prec = T::PRECISION;
+    let group = group_size(be.driver().caps().cpu);
     let shape = |x: &[usize]| Arg::dims("fft_convolve", x, 1);
-    let rows_of = |x: &[usize]| Range::groups(x[..k - 1].iter().product(), GROUP);
+    let rows_of = |x: &[usize]| Range::groups(x[..k - 1].iter().product(), group);
     let row_args = |blk| -> Result<[Arg<'_, D::Mem>; 7]> {
         let h = Arg::size(half.h)?;
         let (rank, radices) = (Arg::I32(k as i32), Arg::Dims(rows.radices));
@@ -102,7 +114,7 @@ pub(crate) fn convolve<D: Driver, T: Real>(
     // Axis `d` on the lines whose leading indices lie within `blk`.
     let pass = |(d, l): &(usize, Line<'_, D::Mem>), blk: &[usize], nin, nout, mode| {
         let inner: usize = s[d + 1..].iter().product();
-        let lines = Range::groups(blk[..*d].iter().product::<usize>() * inner, GROUP);
+        let lines = Range::groups(blk[..*d].iter().product::<usize>() * inner, group);
         let (mem, khat) = (Arg::Mem(&spec.mem), Arg::Mem(&kernel_hat.mem));
         let (n, inner, radices) = (Arg::size(l.n)?, Arg::size(inner)?, Arg::Dims(l.radices));
         let (blk, s, nin, nout) = (shape(blk)?, shape(&s)?, Arg::size(nin)?, Arg::size(nout)?);

@@ -25,6 +25,9 @@ pub struct Caps {
     pub global_mem_bytes: u64,
     /// Work-group (block) size of launches that do not fix theirs.
     pub group_size: usize,
+    /// The device is a CPU (an OpenCL CPU driver such as PoCL, which runs the items of a work
+    /// group as a loop on one thread): some kernels take other work-group sizes there.
+    pub cpu: bool,
 }
 
 /// One kernel argument, in the order the kernel file documents; `M` is the driver's memory.

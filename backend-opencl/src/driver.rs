@@ -49,6 +49,9 @@ impl OpenClDriver {
             local_mem_bytes: device.local_mem_size().unwrap_or(0),
             global_mem_bytes: device.global_mem_size().unwrap_or(0),
             group_size: device.max_work_group_size().unwrap_or(64).clamp(1, 128),
+            cpu: device
+                .dev_type()
+                .is_ok_and(|t| t & opencl3::device::CL_DEVICE_TYPE_CPU != 0),
         };
         Ok(OpenClDriver {
             caps,

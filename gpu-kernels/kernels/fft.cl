@@ -308,32 +308,69 @@ KERNEL fft_c2r_pre(GLOBAL const REAL2 *x, GLOBAL REAL2 *z, GLOBAL const REAL2 *r
 #define EPRI_FFT_LOCAL_MAX 2048
 #endif
 
-/* One stage of radix R: in -> out, ns = product of the earlier radices. */
-FUNC void epri_fft_stage_local(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
-                               GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
-    uint m = n / R, tws = n / (ns * R);
+/* The butterflies j = LOCAL_ID(0), + LOCAL_SIZE(0), ... of a stage of radix R (2, 3, 4, 5 or 7:
+ * a constant where inlined, so that the loops over r unroll and v stays in registers):
+ * in[j + r m] times its twiddle -> out[d + r ns], m = n / R, ns = product of the earlier
+ * radices. j = q ns + k split by a multiply-high (q = mul_hi(j, 2^32 / ns + 1), exact for j, ns
+ * < 2^16) instead of a division per butterfly. */
+FUNC void epri_fft_stage_local_r(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
+                                 GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
+    uint m = n / R, tws = n / (ns * R), magic = 0xffffffffu / ns + 1u;
     for (uint j = LOCAL_ID(0); j < m; j += LOCAL_SIZE(0)) {
-        uint k = j % ns;
-        uint d = (j / ns) * ns * R + k;
-        if (R > 7) {
-            uint twp = n / R;
-            for (uint q = 0; q < R; q++) {
-                REAL2 acc = MAKE_REAL2((REAL)0, (REAL)0);
-                for (uint r = 0; r < R; r++) {
-                    REAL2 w = epri_dft_root(tw, r, k, tws, q, R, twp, inv);
-                    acc = c_add(acc, c_mul(in[j + r * m], w));
-                }
-                out[d + q * ns] = acc;
-            }
-            continue;
-        }
+        uint q = ns == 1 ? j : MUL_HI(j, magic);
+        uint k = j - q * ns;
         REAL2 v[7];
-        for (uint r = 0; r < R; r++) v[r] = epri_twiddle(in[j + r * m], tw, r * k * tws, inv);
+        v[0] = in[j];
+        for (uint r = 1; r < R; r++) {
+            REAL2 w = tw[r * k * tws];
+            v[r] = c_mul(in[j + r * m], inv ? c_conj(w) : w);
+        }
         if (R == 2) epri_bfly2(v);
         else if (R == 3) epri_bfly3(v, inv);
         else if (R == 4) epri_bfly4(v, inv);
         else epri_bfly_odd(v, R, inv, tw, n);
+        uint d = j + q * ns * (R - 1);
         for (uint r = 0; r < R; r++) out[d + r * ns] = v[r];
+    }
+}
+
+/* One stage of radix R: in -> out, ns = product of the earlier radices. A loop per radix, with
+ * the radix a constant in it (PoCL, which runs a group's items as a loop on one CPU thread,
+ * then runs unrolled butterflies with no per-butterfly radix switch). */
+FUNC void epri_fft_stage_local(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
+                               GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
+    if (R == 4) {
+        epri_fft_stage_local_r(in, out, tw, n, 4, ns, inv);
+        return;
+    }
+    if (R == 2) {
+        epri_fft_stage_local_r(in, out, tw, n, 2, ns, inv);
+        return;
+    }
+    if (R == 3) {
+        epri_fft_stage_local_r(in, out, tw, n, 3, ns, inv);
+        return;
+    }
+    if (R == 5) {
+        epri_fft_stage_local_r(in, out, tw, n, 5, ns, inv);
+        return;
+    }
+    if (R == 7) {
+        epri_fft_stage_local_r(in, out, tw, n, 7, ns, inv);
+        return;
+    }
+    uint m = n / R, tws = n / (ns * R), twp = n / R;
+    for (uint j = LOCAL_ID(0); j < m; j += LOCAL_SIZE(0)) {
+        uint k = j % ns;
+        uint d = (j / ns) * ns * R + k;
+        for (uint q = 0; q < R; q++) {
+            REAL2 acc = MAKE_REAL2((REAL)0, (REAL)0);
+            for (uint r = 0; r < R; r++) {
+                REAL2 w = epri_dft_root(tw, r, k, tws, q, R, twp, inv);
+                acc = c_add(acc, c_mul(in[j + r * m], w));
+            }
+            out[d + q * ns] = acc;
+        }
     }
 }
 

@@ -10,6 +10,8 @@
  * - complex numbers are REAL2 (x = re, y = im) and only the FUNC helpers below do complex
  *   arithmetic (CUDA has no vector operators);
  * - shapes of up to EPRI_MAX_RANK axes travel by value in a DIMS struct (unused entries 1/0);
+ * - FUNC helpers are always inlined (so that constant arguments specialise them);
+ * - MUL_HI(a, b): the high 32 bits of the 64-bit product of two uints;
  * - LOCAL declares a work-group array in a kernel; LOCAL_SPACE qualifies a pointer into one
  *   (OpenCL's __local; nothing in CUDA, whose pointers are generic).
  */
@@ -34,6 +36,7 @@ typedef unsigned long long ulong;
 #define GLOBAL_SIZE(d) ((d) == 0 ? gridDim.x * blockDim.x : (d) == 1 ? gridDim.y * blockDim.y : gridDim.z * blockDim.z)
 #define NUM_GROUPS(d) ((d) == 0 ? gridDim.x : (d) == 1 ? gridDim.y : gridDim.z)
 #define BARRIER __syncthreads()
+#define MUL_HI(a, b) __umulhi((a), (b))
 #define MAKE_UINT2(a, b) make_uint2((a), (b))
 #define MAKE_UINT4(a, b, c, d) make_uint4((a), (b), (c), (d))
 #ifdef REAL_IS_DOUBLE
@@ -51,7 +54,7 @@ typedef float2 REAL2;
 #else
 /* ------------------------------------------------------------------ OpenCL C */
 #define KERNEL __kernel void
-#define FUNC static inline
+#define FUNC static inline __attribute__((always_inline))
 #define GLOBAL __global
 #define LOCAL __local
 #define LOCAL_SPACE __local
@@ -62,6 +65,7 @@ typedef float2 REAL2;
 #define GLOBAL_SIZE(d) ((uint)get_global_size(d))
 #define NUM_GROUPS(d) ((uint)get_num_groups(d))
 #define BARRIER barrier(CLK_LOCAL_MEM_FENCE)
+#define MUL_HI(a, b) mul_hi((a), (b))
 #define MAKE_UINT2(a, b) ((uint2)((a), (b)))
 #define MAKE_UINT4(a, b, c, d) ((uint4)((a), (b), (c), (d)))
 #ifdef REAL_IS_DOUBLE
