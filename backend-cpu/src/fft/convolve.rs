@@ -322,7 +322,11 @@ fn gather_tiled<T: Real>(
     let row = |i: usize| -> &[C<T>] { unsafe { data.slice(c0 + i * inner, width) } };
     let tiled = rows - rows % TILE;
     for i0 in (0..tiled).step_by(TILE) {
-        let tile: [&[C<T>]; TILE] = std::array::from_fn(|r| row(i0 + r));
+        // A loop, not `std::array::from_fn`, which LLVM does not always inline here.
+        let mut tile: [&[C<T>]; TILE] = [&[]; TILE];
+        for (r, t) in tile.iter_mut().enumerate() {
+            *t = row(i0 + r);
+        }
         for (l, line) in lines.chunks_mut(ld).take(width).enumerate() {
             for (v, src) in line[i0..i0 + TILE].iter_mut().zip(&tile) {
                 *v = src[l];
@@ -353,7 +357,10 @@ fn scatter_tiled<T: Real>(
     let row = |i: usize| -> &mut [C<T>] { unsafe { data.slice(c0 + i * inner, width) } };
     let tiled = rows - rows % TILE;
     for i0 in (0..tiled).step_by(TILE) {
-        let mut tile: [&mut [C<T>]; TILE] = std::array::from_fn(|r| row(i0 + r));
+        let mut tile: [&mut [C<T>]; TILE] = Default::default();
+        for (r, t) in tile.iter_mut().enumerate() {
+            *t = row(i0 + r);
+        }
         for (l, line) in lines.chunks(ld).take(width).enumerate() {
             for (dst, &v) in tile.iter_mut().zip(&line[i0..i0 + TILE]) {
                 dst[l] = v;
