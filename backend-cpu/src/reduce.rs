@@ -1,5 +1,7 @@
 //! Reductions to one host scalar: blocked sums accumulated in `f64` (each block summed
-//! sequentially, blocks combined pairwise by rayon's tree), max and min.
+//! sequentially, in parallel; the block sums then added in block order, so that a sum does not
+//! depend on how rayon split the work: the same input gives the same bits on every run), max
+//! and min.
 
 use crate::par::{PAR_CHUNK, PAR_MIN};
 use backend_core::{Real, Reduce};
@@ -11,10 +13,11 @@ fn sum_f64(n: usize, term: impl Fn(usize) -> f64 + Sync) -> f64 {
     if n < PAR_MIN {
         block(0, n)
     } else {
-        (0..n.div_ceil(PAR_CHUNK))
+        let blocks: Vec<f64> = (0..n.div_ceil(PAR_CHUNK))
             .into_par_iter()
             .map(|c| block(c * PAR_CHUNK, ((c + 1) * PAR_CHUNK).min(n)))
-            .sum()
+            .collect();
+        blocks.iter().sum()
     }
 }
 
