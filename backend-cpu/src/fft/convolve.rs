@@ -25,7 +25,7 @@
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
 
-use super::{block_width, line_stride, transform_lines, CpuFftPlan, Work};
+use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work, TILE};
 use crate::par::SharedMut;
 use crate::stencil::widest_simd;
 use backend_core::{Direction, Real, Result, C};
@@ -252,7 +252,7 @@ widest_simd!(fn conv_block_simd => conv_block(
 ) -> ());
 
 /// [`ColumnConv::block`], compiled for the running CPU's vectors (the products, and the
-/// transposes of [`gather_tiled`] and [`scatter_tiled`]); its caller owns the column block.
+/// transposes of [`gather_lines`] and [`scatter_tiled`]); its caller owns the column block.
 #[inline(always)]
 fn conv_block<T: Real>(
     conv: &ColumnConv<'_, T>,
@@ -268,7 +268,8 @@ fn conv_block<T: Real>(
     let (lines, scratch) = w.lines(per * (nk + usize::from(nk > 1)));
     let (sources, acc) = lines.split_at_mut(per * nk);
     for ((d, src), &rows_in) in data.iter().zip(sources.chunks_mut(per)).zip(&conv.rows_in) {
-        gather_tiled(d, c0, inner, rows_in, width, ld, src);
+        // SAFETY: the caller owns this column block (columns `c0 .. c0 + width`).
+        unsafe { gather_lines(d, c0, inner, 0..rows_in, width, ld, src) };
         for line in src.chunks_mut(ld) {
             line[rows_in..n].fill(C::new(T::zero(), T::zero()));
         }
@@ -301,46 +302,7 @@ fn conv_block<T: Real>(
     }
 }
 
-/// Rows handled together by [`gather_tiled`] and [`scatter_tiled`]: each line receives or
-/// gives `TILE` consecutive values at a time (64 bytes in single precision).
-const TILE: usize = 8;
-
-/// Copies the first `rows` rows of `width` adjacent columns (from flat position `c0`, rows
-/// `inner` apart) into the same positions of the lines of `lines` (`ld` apart, one per column),
-/// `TILE` rows at a time; the caller owns those columns.
-#[inline(always)]
-fn gather_tiled<T: Real>(
-    data: &SharedMut<C<T>>,
-    c0: usize,
-    inner: usize,
-    rows: usize,
-    width: usize,
-    ld: usize,
-    lines: &mut [C<T>],
-) {
-    // SAFETY: the calling task owns columns `c0 .. c0 + width` of every row.
-    let row = |i: usize| -> &[C<T>] { unsafe { data.slice(c0 + i * inner, width) } };
-    let tiled = rows - rows % TILE;
-    for i0 in (0..tiled).step_by(TILE) {
-        // A loop, not `std::array::from_fn`, which LLVM does not always inline here.
-        let mut tile: [&[C<T>]; TILE] = [&[]; TILE];
-        for (r, t) in tile.iter_mut().enumerate() {
-            *t = row(i0 + r);
-        }
-        for (l, line) in lines.chunks_mut(ld).take(width).enumerate() {
-            for (v, src) in line[i0..i0 + TILE].iter_mut().zip(&tile) {
-                *v = src[l];
-            }
-        }
-    }
-    for i in tiled..rows {
-        for (line, &v) in lines.chunks_mut(ld).zip(row(i)) {
-            line[i] = v;
-        }
-    }
-}
-
-/// The converse of [`gather_tiled`]: position `i` of every line to row `i` of the columns, for
+/// The converse of [`gather_lines`]: position `i` of every line to row `i` of the columns, for
 /// the first `rows` rows; the caller owns those columns.
 #[inline(always)]
 fn scatter_tiled<T: Real>(
