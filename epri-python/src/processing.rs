@@ -53,11 +53,13 @@ struct Solver {
     use_toeplitz: bool,
     eps: f64,
     lipschitz: Lipschitz,
+    /// Evaluate the stopping rule every that many iterations (epri only; ≥ 1).
+    check_every: usize,
     cancel: Arc<AtomicBool>,
 }
 
 impl Solver {
-    /// PyEPRI's solver arguments (`ndisplay` its `Ndisplay`).
+    /// PyEPRI's solver arguments (`ndisplay` its `Ndisplay`) and epri's `check_every`.
     #[allow(clippy::too_many_arguments)]
     fn new(
         lbda: f64,
@@ -69,6 +71,7 @@ impl Solver {
         disable_toeplitz_kernel: bool,
         eps: f64,
         lipschitz_const: &Bound<'_, PyAny>,
+        check_every: usize,
     ) -> PyResult<Self> {
         Ok(Solver {
             lambda: lbda,
@@ -80,6 +83,7 @@ impl Solver {
             use_toeplitz: !disable_toeplitz_kernel,
             eps,
             lipschitz: lipschitz(lipschitz_const)?,
+            check_every,
             cancel: Arc::new(AtomicBool::new(false)),
         })
     }
@@ -94,6 +98,7 @@ impl Solver {
             use_toeplitz: self.use_toeplitz,
             eps: self.eps,
             energy_every: self.eval_energy.then_some(self.ndisplay.max(1)),
+            check_every: self.check_every,
             cancel: Some(self.cancel.clone()),
             ..TvOptions::default()
         }
@@ -174,6 +179,7 @@ pub fn tv_mono<'py>(
     eps: f64,
     disable_toeplitz_kernel: bool,
     lipschitz_const: &Bound<'py, PyAny>,
+    check_every: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let p = precision_of(proj, "proj")?;
     let dim = out_shape.len().unwrap_or(0);
@@ -192,6 +198,7 @@ pub fn tv_mono<'py>(
         disable_toeplitz_kernel,
         eps,
         lipschitz_const,
+        check_every,
     )?;
     let mut reporter = solver.reporter("tv_monosrc", verbose);
     let job = TvMono {
@@ -272,6 +279,7 @@ pub fn tv_spec<'py>(
     eps: f64,
     disable_toeplitz_kernel: bool,
     lipschitz_const: &Bound<'py, PyAny>,
+    check_every: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let p = precision_of(proj, "proj")?;
     let shape = shape(out_shape, "out_shape", 4)?;
@@ -285,6 +293,7 @@ pub fn tv_spec<'py>(
         disable_toeplitz_kernel,
         eps,
         lipschitz_const,
+        check_every,
     )?;
     let mut reporter = solver.reporter("tv_spectral", verbose);
     let job = TvSpectral {
@@ -372,6 +381,7 @@ pub fn tv_multi<'py>(
     ndisplay: usize,
     eps: f64,
     lipschitz_const: &Bound<'py, PyAny>,
+    check_every: usize,
 ) -> PyResult<Bound<'py, PyList>> {
     let p = first_precision(proj, "proj")?;
     let first_shape = sequence(out_shape, "out_shape")?
@@ -391,6 +401,7 @@ pub fn tv_multi<'py>(
         disable_toeplitz_kernel,
         eps,
         lipschitz_const,
+        check_every,
     )?;
     let mut reporter = solver.reporter("tv_multisrc", verbose);
     let job = TvMulti {

@@ -119,3 +119,24 @@ def test_verbose_prints_progress(capsys):
                                tol=0.0, verbose=True, Ndisplay=5, eval_energy=True)
     out = capsys.readouterr().out
     assert "iteration 5/10" in out and "iteration 10/10" in out and "energy" in out
+
+
+def test_check_every_stops_at_the_next_checked_iteration(capsys):
+    """epri's ``check_every = K`` evaluates the stopping rule on every K-th iteration: the run
+    stops at the first multiple of K at or after the iteration where K = 1 stops."""
+    a = Acquisition(3, 2, np.float32)
+    proj = epri.monosrc.proj2d(a.u, a.delta, a.B, a.h, a.fgrad)
+
+    def iterations(**kw):
+        epri.processing.tv_monosrc(proj, a.B, a.fgrad, a.delta, a.h, 1.0, a.shape,
+                                   nitermax=500, tol=1e-3, verbose=True, Ndisplay=1, **kw)
+        return capsys.readouterr().out.count("iteration ")
+
+    n1 = iterations()
+    assert 1 < n1 < 500
+    k = next(k for k in (7, 6, 5, 4) if n1 % k)
+    nk = iterations(check_every=k)
+    assert nk % k == 0 and n1 < nk < n1 + k
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="check_every"):
+            iterations(check_every=bad)
