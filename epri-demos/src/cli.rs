@@ -3,7 +3,7 @@
 use crate::io::Sources;
 use backend_core::{DeviceSpec, Precision};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use epri_ops::recon::LambdaRule;
+use epri_ops::recon::{LambdaRule, TvOptions};
 use std::path::PathBuf;
 
 /// EPR imaging: projection, backprojection, TV-regularised and filtered-backprojection
@@ -89,15 +89,75 @@ pub struct ComputeArgs {
     pub precision: Option<PrecisionArg>,
 }
 
-/// How often the TV solvers evaluate their stopping rule.
-#[derive(Args, Clone, Copy, Debug)]
-pub struct CheckArgs {
+/// The TV solvers' options shared by `tv`, `spectral` and `separate`: noise level, iterations,
+/// stopping rule, positivity, NUFFT accuracy, progress.
+#[derive(Args, Clone, Debug)]
+pub struct SolverArgs {
+    /// Noise standard deviation of one projection sample, in the unit of the projections, for
+    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
+    /// info` prints it)
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
+    pub sigma: Option<f64>,
+    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
+    /// into this PNG
+    #[arg(long, value_name = "FILE")]
+    pub lambda_report: Option<PathBuf>,
+    /// Maximum number of iterations (the tolerance usually stops earlier)
+    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
+    pub iters: usize,
+    /// Tolerance of --stop change (‖u − u_prev‖ < tol·‖u‖; for `separate` summed over the
+    /// sources: Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖²) and --stop gap
+    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
+    pub tol: f64,
+    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
+    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
+    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
+    pub stop: StopArg,
     /// Evaluate the stopping rule every K iterations only (default 1, as PyEPRI). On a GPU
     /// the rule's norms are the only values read back from the device in an iteration: with
     /// K = 10–50 the loop runs without waiting for them, and stops at most K − 1 iterations
     /// after the iteration at which the rule first holds
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = check_every)]
     pub check_every: usize,
+    /// Constrain the image(s) to be non-negative (`spectral`: for absorption profiles)
+    #[arg(long)]
+    pub positivity: bool,
+    /// NUFFT relative accuracy
+    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
+    pub eps: f64,
+    /// No progress bar
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl SolverArgs {
+    /// The defaults of the command line with `iters` and `tol` (the gallery's runs).
+    pub fn new(iters: usize, tol: f64) -> Self {
+        SolverArgs {
+            sigma: None,
+            lambda_report: None,
+            iters,
+            tol,
+            stop: StopArg::Change,
+            check_every: 1,
+            positivity: false,
+            eps: 1e-6,
+            quiet: false,
+        }
+    }
+
+    /// The solver options these arguments set: tolerance, iteration cap, positivity, NUFFT
+    /// accuracy, stopping-rule period (λ, the stopping rule and the energy are the caller's).
+    pub fn tv_options<T>(&self) -> TvOptions<T> {
+        TvOptions {
+            tol: self.tol,
+            max_iter: self.iters,
+            positivity: self.positivity,
+            eps: self.eps,
+            check_every: self.check_every,
+            ..TvOptions::default()
+        }
+    }
 }
 
 /// `epri info`.
@@ -186,37 +246,9 @@ pub struct TvArgs {
     /// noise (discrepancy principle)
     #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
     pub lambda: LambdaArg,
-    /// Noise standard deviation of one projection sample, in the unit of the projections, for
-    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
-    /// info` prints it)
-    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
-    pub sigma: Option<f64>,
-    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
-    /// into this PNG
-    #[arg(long, value_name = "FILE")]
-    pub lambda_report: Option<PathBuf>,
-    /// Maximum number of iterations (the tolerance usually stops earlier)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
-    pub iters: usize,
-    /// Tolerance of --stop change (‖u − u_prev‖ < tol·‖u‖) and --stop gap
-    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
-    pub tol: f64,
-    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
-    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
-    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
-    pub stop: StopArg,
-    /// Constrain the image to be non-negative
-    #[arg(long)]
-    pub positivity: bool,
     /// Show the energy ½‖Au − s‖² + λ·TV(u) every 20 iterations (costs one projection each)
     #[arg(long)]
     pub energy: bool,
-    /// No progress bar
-    #[arg(long)]
-    pub quiet: bool,
-    /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
-    pub eps: f64,
     /// Output image: .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -224,7 +256,7 @@ pub struct TvArgs {
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub solver: SolverArgs,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -284,43 +316,15 @@ pub struct SpectralArgs {
     /// `epri tv` does (λ_B stays as given)
     #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
     pub lambda: LambdaArg,
-    /// Noise standard deviation of one projection sample, in the unit of the projections, for
-    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
-    /// info` prints it)
-    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
-    pub sigma: Option<f64>,
-    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
-    /// into this PNG
-    #[arg(long, value_name = "FILE")]
-    pub lambda_report: Option<PathBuf>,
     /// Spectral TV weight λ_B (same normalisation; 0: spectra unregularised)
     #[arg(long = "lambda-spectral", value_name = "L2", default_value_t = 0.0, allow_negative_numbers = true, value_parser = non_negative)]
     pub lambda_spectral: f64,
-    /// Maximum number of iterations (the tolerance usually stops earlier)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
-    pub iters: usize,
-    /// Tolerance of --stop change (‖u − u_prev‖ < tol·‖u‖) and --stop gap
-    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
-    pub tol: f64,
-    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
-    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
-    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
-    pub stop: StopArg,
-    /// Constrain the image to be non-negative (for absorption profiles)
-    #[arg(long)]
-    pub positivity: bool,
     /// The voxels hold absorption profiles (projected as their derivative along B)
     #[arg(long)]
     pub absorption: bool,
     /// Show the energy every 20 iterations (costs one projection each)
     #[arg(long)]
     pub energy: bool,
-    /// No progress bar
-    #[arg(long)]
-    pub quiet: bool,
-    /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
-    pub eps: f64,
     /// Output image (NB, NY, NX, NZ): .npy
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -329,7 +333,7 @@ pub struct SpectralArgs {
     #[arg(long, value_name = "FILE")]
     pub png: Option<PathBuf>,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub solver: SolverArgs,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }
@@ -383,35 +387,6 @@ pub struct SeparateArgs {
     /// `auto` / `auto:discrepancy` choose it as `epri tv` does
     #[arg(long = "lambda", value_name = "L|auto|auto:discrepancy", allow_negative_numbers = true, value_parser = parse_lambda)]
     pub lambda: LambdaArg,
-    /// Noise standard deviation of one projection sample, in the unit of the projections, for
-    /// `--lambda auto` and `--stop discrepancy` (default: estimated from the data, as `epri
-    /// info` prints it)
-    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = positive)]
-    pub sigma: Option<f64>,
-    /// With `--lambda auto`: draw the residual and SURE of every λ tried, and the chosen λ,
-    /// into this PNG
-    #[arg(long, value_name = "FILE")]
-    pub lambda_report: Option<PathBuf>,
-    /// Maximum number of iterations (the tolerance usually stops earlier)
-    #[arg(long, value_name = "N", default_value_t = 1_000_000, allow_negative_numbers = true, value_parser = count)]
-    pub iters: usize,
-    /// Tolerance of --stop change (Σ‖u_j − u_j,prev‖² < tol²·Σ‖u_j‖², sum over the sources)
-    /// and --stop gap
-    #[arg(long, value_name = "T", default_value_t = 1e-5, allow_negative_numbers = true, value_parser = non_negative)]
-    pub tol: f64,
-    /// Stopping rule: change (relative change below --tol), gap (relative primal-dual
-    /// residual below --tol) or discrepancy (residual at the noise level m·σ²)
-    #[arg(long, value_enum, value_name = "RULE", default_value = "change")]
-    pub stop: StopArg,
-    /// Constrain the images to be non-negative
-    #[arg(long)]
-    pub positivity: bool,
-    /// No progress bar
-    #[arg(long)]
-    pub quiet: bool,
-    /// NUFFT relative accuracy
-    #[arg(long, value_name = "E", default_value_t = 1e-6, allow_negative_numbers = true, value_parser = positive)]
-    pub eps: f64,
     /// Output prefix: writes PREFIX_<source>.npy, the source named by its spectrum stem
     /// without the leading h (htam.npy -> PREFIX_tam.npy)
     #[arg(long, value_name = "PREFIX")]
@@ -420,7 +395,7 @@ pub struct SeparateArgs {
     #[arg(long)]
     pub png: bool,
     #[command(flatten)]
-    pub check: CheckArgs,
+    pub solver: SolverArgs,
     #[command(flatten)]
     pub compute: ComputeArgs,
 }

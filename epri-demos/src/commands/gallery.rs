@@ -13,7 +13,7 @@ use super::separate::{SeparateJob, Source};
 use super::tv::{
     nearest_trial, noise_origin, progress_bar, report, rule_words, LambdaReport, TvJob, TvParams,
 };
-use crate::cli::{GalleryArgs, LambdaArg, StopArg};
+use crate::cli::{GalleryArgs, LambdaArg, SolverArgs, StopArg};
 use crate::dispatch::Device;
 use crate::error::{Error, Result};
 use crate::io::array::dtype_name;
@@ -716,14 +716,8 @@ fn reconstruct(
                 shape: e.shapes[0].to_vec(),
                 delta: e.delta,
                 lambda: weight(lambda)?,
-                sigma: None,
-                iters,
-                tol,
-                stop: StopArg::Change,
-                positivity: false,
                 energy: false,
-                check_every: 1,
-                eps: 1e-6,
+                solver: SolverArgs::new(iters, tol),
             };
             let bar = progress_bar(iters, tol, false);
             let mut progress = report(&bar);
@@ -766,12 +760,7 @@ fn reconstruct(
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let opts = epri_ops::recon::tv::TvOptions {
-                tol,
-                max_iter: iters,
-                eps: 1e-6,
-                ..Default::default()
-            };
+            let opts = SolverArgs::new(iters, tol).tv_options();
             let bar = progress_bar(iters, tol, false);
             let mut progress = report(&bar);
             let job = SeparateJob {

@@ -254,7 +254,12 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         ..Sources::default()
     };
     let acq = Acquisition::load(&src, true, false)?;
-    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
+    check_auto_args(
+        a.lambda,
+        a.solver.stop,
+        a.solver.sigma,
+        a.solver.lambda_report.as_deref(),
+    )?;
     let sources = load_sources(&acq, a)?;
     let outputs: Vec<(PathBuf, PathBuf)> = sources
         .iter()
@@ -276,7 +281,12 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         })
         .collect();
     let mut named = named;
-    named.extend(a.lambda_report.as_deref().map(|p| ("--lambda-report", p)));
+    named.extend(
+        a.solver
+            .lambda_report
+            .as_deref()
+            .map(|p| ("--lambda-report", p)),
+    );
     crate::io::output::check_outputs(&inputs, &named)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes: Vec<Vec<usize>> = sources.iter().map(|s| s.shape.clone()).collect();
@@ -285,20 +295,13 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         &device,
         precision,
         a.delta,
-        Some(a.eps),
+        Some(a.solver.eps),
         None,
         Workload::Tv(&shapes),
     )?;
-    let opts = TvOptions {
-        tol: a.tol,
-        max_iter: a.iters,
-        positivity: a.positivity,
-        eps: a.eps,
-        check_every: a.check.check_every,
-        ..TvOptions::default()
-    };
-    let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report_watching(&bar, a.stop);
+    let opts = a.solver.tv_options();
+    let bar = progress_bar(a.solver.iters, a.solver.tol, a.solver.quiet);
+    let mut progress = report_watching(&bar, a.solver.stop);
     let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
@@ -309,8 +312,8 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
             delta: a.delta,
             opts,
             lambda: a.lambda,
-            stop: a.stop,
-            sigma: a.sigma,
+            stop: a.solver.stop,
+            sigma: a.solver.sigma,
             progress: &mut progress,
             on_trial: &mut on_trial,
             on_warning: &mut |w| {
@@ -322,9 +325,14 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
     let (images, stats) = result?;
     let took = t0.elapsed();
     if let Some(search) = &stats.search {
-        print_lambda_choice(stats.lambda, search, a.lambda_report.as_deref(), &acq.label)?;
+        print_lambda_choice(
+            stats.lambda,
+            search,
+            a.solver.lambda_report.as_deref(),
+            &acq.label,
+        )?;
     }
-    let why = why_stopped(stats.stop, a.tol);
+    let why = why_stopped(stats.stop, a.solver.tol);
     let iterations = stats.iterations;
     println!(
         "separated {} sources ({}): {iterations} iterations ({why}) in {} on {}",

@@ -52,29 +52,30 @@ impl Job for SpectralJob<'_> {
             .into_dimensionality::<Ix2>()
             .map_err(|e| Error::data(format!("fgrad: {e}")))?;
         let geom = Geometry::new(b.view(), T::of(a.delta), fgrad.view())?;
-        let noise = noise_level(proj.view(), a.sigma, a.lambda, a.stop, self.on_warning)?;
+        let noise = noise_level(
+            proj.view(),
+            a.solver.sigma,
+            a.lambda,
+            a.solver.stop,
+            self.on_warning,
+        )?;
         let opts = SpectralTvOptions {
             tv: TvOptions {
-                tol: a.tol,
-                max_iter: a.iters,
-                positivity: a.positivity,
-                eps: a.eps,
                 energy_every: a.energy.then_some(ENERGY_EVERY),
-                check_every: a.check.check_every,
-                ..TvOptions::default()
+                ..a.solver.tv_options()
             },
             lambda_spectral: a.lambda_spectral,
             absorption: a.absorption,
         };
         let mut problem = SpectralTvProblem::new(backend, proj.view(), &geom, &a.shape.0, &opts)?;
         let (lambda, start, search) =
-            resolve_lambda(&mut problem, a.lambda, noise, a.tol, self.on_trial)?;
+            resolve_lambda(&mut problem, a.lambda, noise, a.solver.tol, self.on_trial)?;
         let (image, iterations, energy, stop) = problem.solve(
             lambda,
             start.as_ref(),
-            a.tol,
-            a.iters,
-            stop_rule(a.stop, noise),
+            a.solver.tol,
+            a.solver.iters,
+            stop_rule(a.solver.stop, noise),
             self.progress,
         )?;
         let r = TvResult {
@@ -110,9 +111,14 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
             shape[0]
         )));
     }
-    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
+    check_auto_args(
+        a.lambda,
+        a.solver.stop,
+        a.solver.sigma,
+        a.solver.lambda_report.as_deref(),
+    )?;
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
-    if let Some(report) = &a.lambda_report {
+    if let Some(report) = &a.solver.lambda_report {
         let mut outputs = vec![
             ("--out", a.out.as_path()),
             ("--lambda-report", report.as_path()),
@@ -126,12 +132,12 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
         &device,
         precision,
         a.delta,
-        Some(a.eps),
+        Some(a.solver.eps),
         None,
         Workload::Spectral(shape),
     )?;
-    let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report_watching(&bar, a.stop);
+    let bar = progress_bar(a.solver.iters, a.solver.tol, a.solver.quiet);
+    let mut progress = report_watching(&bar, a.solver.stop);
     let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
@@ -150,7 +156,12 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
     let (r, lambda, search) = result?;
     let took = t0.elapsed();
     if let Some(search) = &search {
-        print_lambda_choice(lambda, search, a.lambda_report.as_deref(), &acq.label)?;
+        print_lambda_choice(
+            lambda,
+            search,
+            a.solver.lambda_report.as_deref(),
+            &acq.label,
+        )?;
     }
     let image = match precision {
         backend_core::Precision::F32 => HostArray::from_real(r.image.mapv(|v| v as f32)),
@@ -184,7 +195,7 @@ fn finish(
         let b: Vec<f64> = acq.b.to_f64().iter().copied().collect();
         crate::render::write_spectral_png(png, u.view(), &b, a.absorption, a.delta, &title)?;
     }
-    let why = why_stopped(r.stop, a.tol);
+    let why = why_stopped(r.stop, a.solver.tol);
     println!(
         "spectral-spatial image {} ({}): {} iterations ({why}) in {} on {device}",
         fmt_shape(image.shape()),

@@ -3,7 +3,7 @@
 
 use super::checks::{self, Workload};
 use super::{check_dims, fmt_duration, open, save_image};
-use crate::cli::{LambdaArg, StopArg, TvArgs};
+use crate::cli::{LambdaArg, SolverArgs, StopArg, TvArgs};
 use crate::dispatch::Job;
 use crate::error::Result;
 use crate::error::{one_line_text, Error, MAX_MESSAGE_CHARS};
@@ -36,22 +36,10 @@ pub struct TvParams {
     pub delta: f64,
     /// Dimensionless regularisation weight, or the rule that chooses it.
     pub lambda: LambdaArg,
-    /// Noise standard deviation for an automatic λ (default: estimated from the data).
-    pub sigma: Option<f64>,
-    /// Iteration cap.
-    pub iters: usize,
-    /// Stopping tolerance.
-    pub tol: f64,
-    /// Stopping rule.
-    pub stop: StopArg,
-    /// Non-negativity constraint.
-    pub positivity: bool,
     /// Evaluate the energy every [`ENERGY_EVERY`] iterations.
     pub energy: bool,
-    /// Evaluate the stopping rule every that many iterations (>= 1).
-    pub check_every: usize,
-    /// NUFFT accuracy.
-    pub eps: f64,
+    /// Noise level, iterations, stopping rule, positivity, NUFFT accuracy.
+    pub solver: SolverArgs,
 }
 
 /// How an automatic λ was chosen.
@@ -126,26 +114,19 @@ impl Job for TvJob<'_> {
             LambdaArg::Value(l) => l,
             LambdaArg::Auto(_) => 1.0,
         };
+        let s = &p.solver;
+        let noise = noise_level(proj.view(), s.sigma, p.lambda, s.stop, self.on_warning)?;
         let opts = TvOptions {
             lambda: fixed,
-            tol: p.tol,
-            max_iter: p.iters,
-            positivity: p.positivity,
-            eps: p.eps,
             energy_every: p.energy.then_some(ENERGY_EVERY),
-            check_every: p.check_every,
-            ..TvOptions::default()
-        };
-        let noise = noise_level(proj.view(), p.sigma, p.lambda, p.stop, self.on_warning)?;
-        let opts = TvOptions {
-            stop: stop_rule(p.stop, noise),
-            ..opts
+            stop: stop_rule(s.stop, noise),
+            ..s.tv_options()
         };
         let mut problem =
             TvProblem::new(backend, proj.view(), &geom, data.h.view(), &p.shape, &opts)?;
         let (lambda, start, search) =
-            resolve_lambda(&mut problem, p.lambda, noise, p.tol, self.on_trial)?;
-        let r = problem.solve(lambda, start.as_ref(), p.tol, p.iters, self.progress)?;
+            resolve_lambda(&mut problem, p.lambda, noise, s.tol, self.on_trial)?;
+        let r = problem.solve(lambda, start.as_ref(), s.tol, s.iters, self.progress)?;
         let stats = TvStats {
             lambda,
             search,
@@ -399,10 +380,20 @@ pub fn report_trial(bar: &ProgressBar) -> impl FnMut(&LambdaTrial) + '_ {
 pub fn run(a: &TvArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
-    check_auto_args(a.lambda, a.stop, a.sigma, a.lambda_report.as_deref())?;
+    check_auto_args(
+        a.lambda,
+        a.solver.stop,
+        a.solver.sigma,
+        a.solver.lambda_report.as_deref(),
+    )?;
     let mut outputs = vec![("--out", a.out.as_path())];
     outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
-    outputs.extend(a.lambda_report.as_deref().map(|p| ("--lambda-report", p)));
+    outputs.extend(
+        a.solver
+            .lambda_report
+            .as_deref()
+            .map(|p| ("--lambda-report", p)),
+    );
     check_outputs(&acq.files, &outputs)?;
     let (device, precision) = open(&a.compute, acq.precision())?;
     let shapes = [a.shape.0.clone()];
@@ -411,7 +402,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
         &device,
         precision,
         a.delta,
-        Some(a.eps),
+        Some(a.solver.eps),
         None,
         Workload::Tv(&shapes),
     )?;
@@ -419,17 +410,11 @@ pub fn run(a: &TvArgs) -> Result<()> {
         shape: a.shape.0.clone(),
         delta: a.delta,
         lambda: a.lambda,
-        sigma: a.sigma,
-        iters: a.iters,
-        tol: a.tol,
-        stop: a.stop,
-        positivity: a.positivity,
         energy: a.energy,
-        check_every: a.check.check_every,
-        eps: a.eps,
+        solver: a.solver.clone(),
     };
-    let bar = progress_bar(a.iters, a.tol, a.quiet);
-    let mut progress = report_watching(&bar, a.stop);
+    let bar = progress_bar(a.solver.iters, a.solver.tol, a.solver.quiet);
+    let mut progress = report_watching(&bar, a.solver.stop);
     let mut on_trial = report_trial(&bar);
     let t0 = Instant::now();
     let result = device.run(
@@ -451,9 +436,14 @@ pub fn run(a: &TvArgs) -> Result<()> {
     let title = format!("{}: TV, λ = {}", acq.label, fmt_value(stats.lambda));
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
     if let Some(search) = &stats.search {
-        print_lambda_choice(stats.lambda, search, a.lambda_report.as_deref(), &acq.label)?;
+        print_lambda_choice(
+            stats.lambda,
+            search,
+            a.solver.lambda_report.as_deref(),
+            &acq.label,
+        )?;
     }
-    let why = why_stopped(stats.stop, a.tol);
+    let why = why_stopped(stats.stop, a.solver.tol);
     println!(
         "TV image {} ({}): {} iterations ({why}) in {} on {}",
         fmt_shape(image.shape()),
