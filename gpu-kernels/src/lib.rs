@@ -105,12 +105,13 @@ pub const KERNEL_NAMES: &[&str] = &[
 ];
 
 /// The full program text for one dialect and precision: `#define REAL_IS_DOUBLE` when
-/// `double`, then the prelude, then every kernel file (each preceded by a `#line`-style
-/// comment naming it, for readable compiler logs).
+/// `double`, `#define EPRI_FFT_LANES fft_lanes` (lines per work group of the local-memory FFT
+/// kernels: 1, or in OpenCL C only an OpenCL vector width 2, 3, 4, 8 or 16), then the prelude, then every kernel file (each preceded
+/// by a `#line`-style comment naming it, for readable compiler logs).
 ///
 /// The dialect only changes the header comment: the prelude itself chooses the spelling from
 /// `__CUDACC__`. NVRTC needs no include path.
-pub fn source(dialect: Dialect, double: bool) -> String {
+pub fn source(dialect: Dialect, double: bool, fft_lanes: usize) -> String {
     let mut s = String::with_capacity(64 * 1024);
     s.push_str(match dialect {
         Dialect::OpenCl => "/* epri kernels: OpenCL C */\n",
@@ -119,6 +120,7 @@ pub fn source(dialect: Dialect, double: bool) -> String {
     if double {
         s.push_str("#define REAL_IS_DOUBLE 1\n");
     }
+    s.push_str(&format!("#define EPRI_FFT_LANES {fft_lanes}\n"));
     s.push_str("/* ---- prelude.h ---- */\n");
     s.push_str(PRELUDE);
     for (name, text) in FILES {
@@ -139,12 +141,12 @@ mod tests {
         let [d, f] = [true, false].map(fft_local_max);
         let def = "#define EPRI_FFT_LOCAL_MAX";
         let want = format!("#ifdef REAL_IS_DOUBLE\n{def} {d}\n#else\n{def} {f}\n");
-        assert!(source(Dialect::OpenCl, false).contains(&want), "{want}");
+        assert!(source(Dialect::OpenCl, false, 1).contains(&want), "{want}");
     }
 
     #[test]
     fn every_listed_kernel_is_defined_once() {
-        let src = source(Dialect::OpenCl, false);
+        let src = source(Dialect::OpenCl, false, 1);
         for name in KERNEL_NAMES {
             let plain = src.matches(&format!("KERNEL {name}(")).count();
             // index kernels are instantiated by a macro: `KERNEL fill_##SUF(` + `(uint, w4, ..)`
@@ -172,8 +174,8 @@ mod tests {
 
     #[test]
     fn precision_define_only_for_double() {
-        assert!(source(Dialect::Cuda, true)
+        assert!(source(Dialect::Cuda, true, 1)
             .starts_with("/* epri kernels: CUDA C (NVRTC) */\n#define REAL_IS_DOUBLE"));
-        assert!(!source(Dialect::OpenCl, false).contains("#define REAL_IS_DOUBLE 1"));
+        assert!(!source(Dialect::OpenCl, false, 1).contains("#define REAL_IS_DOUBLE 1"));
     }
 }
