@@ -37,8 +37,9 @@ pub struct ClProgram {
 const CPU_FFT_LANES: usize = 8;
 
 impl OpenClDriver {
-    /// Opens `device`, labelled `label` (`opencl:P:D (name)`).
-    pub(crate) fn new(device: Device, label: String) -> Result<Self> {
+    /// Opens `device`, labelled `label` (`opencl:P:D (name)`), with `fft_lanes` in place of the
+    /// device's [`Caps::fft_lanes`] if given.
+    pub(crate) fn new(device: Device, label: String, fft_lanes: Option<usize>) -> Result<Self> {
         let context = Context::from_device(&device).map_err(|e| cl_error(&label, e))?;
         #[allow(deprecated)]
         let queue = CommandQueue::create_default(&context, 0).map_err(|e| cl_error(&label, e))?;
@@ -58,7 +59,7 @@ impl OpenClDriver {
             global_mem_bytes: device.global_mem_size().unwrap_or(0),
             group_size: device.max_work_group_size().unwrap_or(64).clamp(1, 128),
             cpu,
-            fft_lanes: if cpu { CPU_FFT_LANES } else { 1 },
+            fft_lanes: fft_lanes.unwrap_or(if cpu { CPU_FFT_LANES } else { 1 }),
         };
         Ok(OpenClDriver {
             caps,

@@ -173,6 +173,17 @@ mod tests {
     }
 
     #[test]
+    fn the_fft_lanes_are_defined_before_the_prelude() {
+        for lanes in [1, 8] {
+            let src = source(Dialect::OpenCl, true, lanes);
+            let define = src
+                .find(&format!("#define EPRI_FFT_LANES {lanes}\n"))
+                .unwrap();
+            assert!(define < src.find("---- prelude.h ----").unwrap(), "{lanes}");
+        }
+    }
+
+    #[test]
     fn precision_define_only_for_double() {
         assert!(source(Dialect::Cuda, true, 1)
             .starts_with("/* epri kernels: CUDA C (NVRTC) */\n#define REAL_IS_DOUBLE"));
