@@ -6,11 +6,13 @@
 //! `GROUP_ID(d)`, `LOCAL_SIZE(d)`, `GLOBAL_SIZE(d)`, `BARRIER`, `REAL` / `REAL2` (float or
 //! double, chosen by `#define REAL_IS_DOUBLE`), `MAKE_REAL2`, `ATOMIC_ADD_REAL` (CUDA
 //! `atomicAdd`; OpenCL a compare-and-swap loop), `uint` / `ulong` for CUDA, and complex
-//! helpers (`c_add`, `c_mul`, ...). Each kernel file documents, above every kernel, its
-//! arguments in order and its launch geometry (all launches are 1D).
+//! helpers (`c_add`, `c_mul`, ...), and `LANE`: one `REAL` of each of the `EPRI_FFT_LANES`
+//! lines that a work group of the local-memory FFT kernels transforms (`REAL` when 1; a
+//! `floatN` / `doubleN` vector on OpenCL CPU devices). Each kernel file documents, above every
+//! kernel, its arguments in order and its launch geometry (all launches are 1D).
 //!
-//! [`source`] returns the prelude and every kernel file for one dialect and precision: one
-//! program per precision. Kernels whose name ends in `_w4`, `_w8`, `_w16` move 4-, 8- or
+//! [`source`] returns the prelude and every kernel file for one dialect, precision and lane
+//! count: one program per precision on a device. Kernels whose name ends in `_w4`, `_w8`, `_w16` move 4-, 8- or
 //! 16-byte words and do not depend on the precision.
 
 /// The two C dialects the kernels are written for.
