@@ -108,8 +108,8 @@ pub const KERNEL_NAMES: &[&str] = &[
 
 /// The full program text for one dialect and precision: `#define REAL_IS_DOUBLE` when
 /// `double`, `#define EPRI_FFT_LANES fft_lanes` (lines per work group of the local-memory FFT
-/// kernels: 1, or in OpenCL C only an OpenCL vector width 2, 3, 4, 8 or 16), then the prelude, then every kernel file (each preceded
-/// by a `#line`-style comment naming it, for readable compiler logs).
+/// kernels: 1, or in OpenCL C only 2, 4 or 8), then the prelude, then every kernel file (each
+/// preceded by a `#line`-style comment naming it, for readable compiler logs).
 ///
 /// The dialect only changes the header comment: the prelude itself chooses the spelling from
 /// `__CUDACC__`. NVRTC needs no include path.
