@@ -103,8 +103,8 @@ pub trait Driver: Send + Sync + 'static {
     fn read(&self, src: &Self::Mem, dst: &mut [u8]) -> Result<()>;
     /// Enqueues `dst[..bytes] <- src[..bytes]` (`bytes > 0`, distinct allocations).
     fn copy(&self, src: &Self::Mem, dst: &mut Self::Mem, bytes: usize) -> Result<()>;
-    /// Builds `gpu_kernels::source` for precision `prec` and [`Caps::fft_lanes`]; a compiler failure is
-    /// [`backend_core::Error::KernelBuild`] with the log.
+    /// Builds `gpu_kernels::source` for precision `prec` and [`Caps::fft_lanes`]; a compiler
+    /// failure is [`backend_core::Error::KernelBuild`] with the log.
     fn build(&self, prec: Precision) -> Result<Self::Program>;
     /// Enqueues `kernel` of `program` over `range` (`range.global > 0`) with `args`, which the
     /// caller has checked against the kernel's parameter list.

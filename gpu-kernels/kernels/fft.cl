@@ -33,10 +33,10 @@ FUNC REAL2 epri_dft_root(GLOBAL const REAL2 *tw, uint r, uint k, uint tws, uint 
 FUNC REAL epri_sg(int inv) { return inv ? (REAL)1 : (REAL)-1; }
 
 /* Butterflies of radix 2, 3, 4 and odd R <= 7 on the split parts xr[r], xi[r] (r < R) of type
- * T, and the real-FFT pre/post-processing steps, made by EPRI_BUTTERFLIES for T = REAL (suffix _s: the global stage kernels) and T = LANE
- * (suffix _l: the local-memory kernels, one line per lane). Odd R by symmetric pairs:
- * X_q = A_q + sg i B_q, X_{R-q} = A_q - sg i B_q, with the constants W_R^m = tw[m n / R] of the
- * twiddle table. */
+ * T, and the real-FFT pre/post-processing steps, made by EPRI_BUTTERFLIES for T = REAL (suffix
+ * _s: the global stage kernels) and T = LANE (suffix _l: the local-memory kernels, one line per
+ * lane). Odd R by symmetric pairs: X_q = A_q + sg i B_q, X_{R-q} = A_q - sg i B_q, with the
+ * constants W_R^m = tw[m n / R] of the twiddle table. */
 #define EPRI_BUTTERFLIES(T, SUF)                                                             \
     FUNC void epri_bfly2_##SUF(T *xr, T *xi) {                                               \
         T ar = xr[0], ai = xi[0];                                                            \

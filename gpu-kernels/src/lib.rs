@@ -12,8 +12,8 @@
 //! kernel, its arguments in order and its launch geometry (all launches are 1D).
 //!
 //! [`source`] returns the prelude and every kernel file for one dialect, precision and lane
-//! count: one program per precision on a device. Kernels whose name ends in `_w4`, `_w8`, `_w16` move 4-, 8- or
-//! 16-byte words and do not depend on the precision.
+//! count: one program per precision on a device. Kernels whose name ends in `_w4`, `_w8`,
+//! `_w16` move 4-, 8- or 16-byte words and do not depend on the precision.
 
 /// The two C dialects the kernels are written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
