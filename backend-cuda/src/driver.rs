@@ -56,6 +56,8 @@ impl CudaDriver {
             global_mem_bytes: ctx.total_mem().map_err(driver)? as u64,
             group_size: BLOCK,
             cpu: false,
+            // The kernels' LANE type is a vector only in OpenCL C.
+            fft_lanes: 1,
         };
         Ok(CudaDriver {
             caps,

@@ -54,7 +54,7 @@ impl Image {
 
 /// The CUDA source of the kernels for one precision.
 pub fn source(prec: Precision) -> String {
-    gpu_kernels::source(gpu_kernels::Dialect::Cuda, prec == Precision::F64)
+    gpu_kernels::source(gpu_kernels::Dialect::Cuda, prec == Precision::F64, 1)
 }
 
 /// Compiles the kernels of one precision for `target`; a failure carries NVRTC's log.

@@ -3,7 +3,8 @@
 //! axes `k-2 .. 1` on the lines within `u`'s block; axis 0 forward, times the kernel, inverse in
 //! one launch; then the axes `1 .. k-2` inverse and the rows of `out`, on `out`'s block only.
 //! Zero rows of the padded input and cropped ones are never touched, `pad` is unused: 3
-//! launches in 2D, 5 in 3D. An odd last axis, a line longer than
+//! launches in 2D, 5 in 3D. A work group transforms [`crate::Caps::fft_lanes`] adjacent lines
+//! at once (one per vector lane on CPU devices). An odd last axis, a line longer than
 //! [`gpu_kernels::fft_local_max`], a Bluestein length or too little local memory: the composed
 //! version.
 
@@ -69,14 +70,17 @@ pub(crate) fn convolve<D: Driver, T: Real>(
         spec.shape(),
     )?;
     let max = gpu_kernels::fft_local_max(T::PRECISION == Precision::F64);
-    let fits = be.driver().caps().local_mem_bytes >= (2 * max * size_of::<C<T>>()) as u64;
+    let caps = be.driver().caps();
+    let lanes = caps.fft_lanes;
+    let fits = caps.local_mem_bytes >= (2 * max * lanes * size_of::<C<T>>()) as u64;
     let composed = |out, pad, spec| convolve_composed(be, plan, kernel_hat, u, out, pad, spec);
     let (Some(half), true) = (&plan.half, fits) else {
         return composed(out, pad, spec);
     };
     let s = sp.spectrum_shape();
     let k = s.len();
-    let Some(rows) = line(&half.axis, max)? else {
+    // `fft_conv_rows_c2r` gathers the h + 1 values of a row into one half of local memory.
+    let Some(rows) = line(&half.axis, max - 1)? else {
         return composed(out, pad, spec);
     };
     // The axes of more than one point before the last (the plan leaves out the others).
@@ -92,9 +96,11 @@ pub(crate) fn convolve<D: Driver, T: Real>(
     }
     let (a, b) = (u.shape(), out.shape());
     let prec = T::PRECISION;
-    let group = group_size(be.driver().caps().cpu);
+    let group = group_size(caps.cpu);
     let shape = |x: &[usize]| Arg::dims("fft_convolve", x, 1);
-    let rows_of = |x: &[usize]| Range::groups(x[..k - 1].iter().product(), group);
+    // A group per `lanes` lines.
+    let groups = |lines: usize| Range::groups(lines.div_ceil(lanes), group);
+    let rows_of = |x: &[usize]| groups(x[..k - 1].iter().product());
     let row_args = |blk| -> Result<[Arg<'_, D::Mem>; 7]> {
         let h = Arg::size(half.h)?;
         let (rank, radices) = (Arg::I32(k as i32), Arg::Dims(rows.radices));
@@ -114,7 +120,7 @@ pub(crate) fn convolve<D: Driver, T: Real>(
     // Axis `d` on the lines whose leading indices lie within `blk`.
     let pass = |(d, l): &(usize, Line<'_, D::Mem>), blk: &[usize], nin, nout, mode| {
         let inner: usize = s[d + 1..].iter().product();
-        let lines = Range::groups(blk[..*d].iter().product::<usize>() * inner, group);
+        let lines = groups(blk[..*d].iter().product::<usize>() * inner);
         let (mem, khat) = (Arg::Mem(&spec.mem), Arg::Mem(&kernel_hat.mem));
         let (n, inner, radices) = (Arg::size(l.n)?, Arg::size(inner)?, Arg::Dims(l.radices));
         let (blk, s, nin, nout) = (shape(blk)?, shape(&s)?, Arg::size(nin)?, Arg::size(nout)?);

@@ -28,6 +28,10 @@ pub struct Caps {
     /// The device is a CPU (an OpenCL CPU driver such as PoCL, which runs the items of a work
     /// group as a loop on one thread): some kernels take other work-group sizes there.
     pub cpu: bool,
+    /// Lines per work group of the local-memory FFT kernels (`EPRI_FFT_LANES` in the programs
+    /// this device builds): 1, or on an OpenCL CPU device a vector width (8), so that each
+    /// butterfly runs on that many lines in vector registers.
+    pub fft_lanes: usize,
 }
 
 /// One kernel argument, in the order the kernel file documents; `M` is the driver's memory.
@@ -99,8 +103,8 @@ pub trait Driver: Send + Sync + 'static {
     fn read(&self, src: &Self::Mem, dst: &mut [u8]) -> Result<()>;
     /// Enqueues `dst[..bytes] <- src[..bytes]` (`bytes > 0`, distinct allocations).
     fn copy(&self, src: &Self::Mem, dst: &mut Self::Mem, bytes: usize) -> Result<()>;
-    /// Builds `gpu_kernels::source` for precision `prec`; a compiler failure is
-    /// [`backend_core::Error::KernelBuild`] with the log.
+    /// Builds `gpu_kernels::source` for precision `prec` and [`Caps::fft_lanes`]; a compiler
+    /// failure is [`backend_core::Error::KernelBuild`] with the log.
     fn build(&self, prec: Precision) -> Result<Self::Program>;
     /// Enqueues `kernel` of `program` over `range` (`range.global > 0`) with `args`, which the
     /// caller has checked against the kernel's parameter list.

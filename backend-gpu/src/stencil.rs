@@ -98,6 +98,12 @@ pub(crate) struct Primal<'a, D: Driver, T: Real> {
     pub masks: Option<&'a Buf<D, T>>,
 }
 
+/// Most work groups of the primal step with sums on a CPU device. PoCL runs each round of a
+/// group's 256-item reduction tree as a loop over the items: with one group per 256 pixels
+/// (313 on the 400x200 phalanx grid) the trees took ≈ 20% of the step (perf, 2026-11-29); 16
+/// groups keep 2–8 cores busy, each item striding over the pixels.
+const CPU_PRIMAL_GROUPS: usize = 16;
+
 /// One launch; with `step.sums`, fixed-size groups that each write their two partial sums into
 /// the device's partial-result buffer, read back once ([`reduce::with_partials`]).
 pub(crate) fn tv_primal_step<D: Driver, T: Real>(
@@ -145,7 +151,12 @@ pub(crate) fn tv_primal_step<D: Driver, T: Real>(
         return Ok(None);
     }
     let wg = gpu_kernels::REDUCE_GROUP_SIZE;
-    let groups = n.div_ceil(wg).min(reduce::PRIMAL_MAX_GROUPS);
+    let most = if b.driver().caps().cpu {
+        CPU_PRIMAL_GROUPS
+    } else {
+        reduce::PRIMAL_MAX_GROUPS
+    };
+    let groups = n.div_ceil(wg).min(most);
     let sums = reduce::with_partials(
         b,
         2 * groups,

@@ -59,6 +59,49 @@ fn discover() -> Result<&'static [Entry]> {
         .map_err(|e| Error::DeviceUnavailable(e.clone()))
 }
 
+/// The discovered device `spec` (`None`: the first one).
+fn find(spec: Option<(usize, usize)>) -> Result<&'static Entry> {
+    let entries = discover()?;
+    match spec {
+        None => entries.first().ok_or_else(|| {
+            Error::DeviceUnavailable("no OpenCL device found on any platform".into())
+        }),
+        Some((p, d)) => entries
+            .iter()
+            .find(|e| e.platform == p && e.index == d)
+            .ok_or_else(|| {
+                let known: Vec<String> = entries
+                    .iter()
+                    .map(|e| format!("opencl:{}:{}", e.platform, e.index))
+                    .collect();
+                Error::DeviceUnavailable(format!(
+                    "no OpenCL device opencl:{p}:{d}; devices present: [{}]",
+                    known.join(", ")
+                ))
+            }),
+    }
+}
+
+/// Opens device `spec` (as [`Discover::open`]) as a handle of its own — its own context, queue
+/// and programs, shared with no other handle — whose programs transform `fft_lanes` lines per
+/// work group in the local-memory FFT kernels instead of the device's choice
+/// ([`backend_gpu::Caps::fft_lanes`]): 1 runs their GPU form on a CPU device. `fft_lanes` must
+/// be 1, 2, 4 or 8 ([`Error::InvalidArgument`] otherwise).
+pub fn open_with_fft_lanes(
+    spec: Option<(usize, usize)>,
+    fft_lanes: usize,
+) -> Result<GpuBackend<OpenClDriver>> {
+    if !matches!(fft_lanes, 1 | 2 | 4 | 8) {
+        return Err(Error::InvalidArgument(format!(
+            "{fft_lanes} FFT lanes: 1, 2, 4 or 8 expected"
+        )));
+    }
+    let entry = find(spec)?;
+    let label = format!("opencl:{}:{} ({})", entry.platform, entry.index, entry.name);
+    let driver = OpenClDriver::new(entry.device, label, Some(fft_lanes))?;
+    Ok(GpuBackend::from_driver(driver))
+}
+
 impl Discover for OpenClDriver {
     /// `(platform, device)` as listed by [`Discover::list_devices`], or `None` for the first
     /// device found.
@@ -66,25 +109,7 @@ impl Discover for OpenClDriver {
 
     /// Opens the device (see [`Discover::open`]).
     fn open(spec: Option<(usize, usize)>) -> Result<GpuBackend<Self>> {
-        let entries = discover()?;
-        let entry = match spec {
-            None => entries.first().ok_or_else(|| {
-                Error::DeviceUnavailable("no OpenCL device found on any platform".into())
-            })?,
-            Some((p, d)) => entries
-                .iter()
-                .find(|e| e.platform == p && e.index == d)
-                .ok_or_else(|| {
-                    let known: Vec<String> = entries
-                        .iter()
-                        .map(|e| format!("opencl:{}:{}", e.platform, e.index))
-                        .collect();
-                    Error::DeviceUnavailable(format!(
-                        "no OpenCL device opencl:{p}:{d}; devices present: [{}]",
-                        known.join(", ")
-                    ))
-                })?,
-        };
+        let entry = find(spec)?;
         let key = (entry.platform, entry.index);
         let mut opened = OPENED
             .lock()
@@ -93,7 +118,7 @@ impl Discover for OpenClDriver {
             return Ok(s.clone());
         }
         let label = format!("opencl:{}:{} ({})", key.0, key.1, entry.name);
-        let backend = GpuBackend::from_driver(OpenClDriver::new(entry.device, label)?);
+        let backend = GpuBackend::from_driver(OpenClDriver::new(entry.device, label, None)?);
         opened.push((key, backend.clone()));
         Ok(backend)
     }

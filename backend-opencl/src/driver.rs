@@ -31,9 +31,15 @@ pub struct ClProgram {
     kernels: Mutex<HashMap<&'static str, (kernel::Kernel, usize)>>,
 }
 
+/// [`Caps::fft_lanes`] on a CPU device: lines per work group of the local-memory FFT kernels,
+/// each butterfly on `float8` / `double8` vectors of that many lines (PoCL vectorises neither
+/// across work items nor the `float2` arithmetic of one line).
+const CPU_FFT_LANES: usize = 8;
+
 impl OpenClDriver {
-    /// Opens `device`, labelled `label` (`opencl:P:D (name)`).
-    pub(crate) fn new(device: Device, label: String) -> Result<Self> {
+    /// Opens `device`, labelled `label` (`opencl:P:D (name)`), with `fft_lanes` in place of the
+    /// device's [`Caps::fft_lanes`] if given.
+    pub(crate) fn new(device: Device, label: String, fft_lanes: Option<usize>) -> Result<Self> {
         let context = Context::from_device(&device).map_err(|e| cl_error(&label, e))?;
         #[allow(deprecated)]
         let queue = CommandQueue::create_default(&context, 0).map_err(|e| cl_error(&label, e))?;
@@ -41,6 +47,9 @@ impl OpenClDriver {
             .extensions()
             .map(|x| x.split_whitespace().any(|e| e == "cl_khr_fp64"))
             .unwrap_or(false);
+        let cpu = device
+            .dev_type()
+            .is_ok_and(|t| t & opencl3::device::CL_DEVICE_TYPE_CPU != 0);
         let caps = Caps {
             label,
             fp64,
@@ -49,9 +58,8 @@ impl OpenClDriver {
             local_mem_bytes: device.local_mem_size().unwrap_or(0),
             global_mem_bytes: device.global_mem_size().unwrap_or(0),
             group_size: device.max_work_group_size().unwrap_or(64).clamp(1, 128),
-            cpu: device
-                .dev_type()
-                .is_ok_and(|t| t & opencl3::device::CL_DEVICE_TYPE_CPU != 0),
+            cpu,
+            fft_lanes: fft_lanes.unwrap_or(if cpu { CPU_FFT_LANES } else { 1 }),
         };
         Ok(OpenClDriver {
             caps,
@@ -112,7 +120,8 @@ impl Driver for OpenClDriver {
     }
 
     fn build(&self, prec: Precision) -> Result<ClProgram> {
-        let src = gpu_kernels::source(gpu_kernels::Dialect::OpenCl, prec == Precision::F64);
+        let double = prec == Precision::F64;
+        let src = gpu_kernels::source(gpu_kernels::Dialect::OpenCl, double, self.caps.fft_lanes);
         let program = Program::create_and_build_from_source(&self.context, &src, "")
             .map_err(|log| Error::KernelBuild { log })?;
         Ok(ClProgram {

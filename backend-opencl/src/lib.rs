@@ -15,6 +15,7 @@
 mod device;
 mod driver;
 
+pub use device::open_with_fft_lanes;
 pub use driver::{ClProgram, OpenClDriver};
 
 /// The OpenCL backend: `OpenClBackend::new(Some((platform, device)))` or `new(None)` for the

@@ -28,21 +28,124 @@ FUNC REAL2 epri_dft_root(GLOBAL const REAL2 *tw, uint r, uint k, uint tws, uint 
     return inv ? c_conj(w) : w;
 }
 
-/* Loads the R inputs of butterfly j and applies the stage twiddles. */
+/* -1 forward, +1 inverse: the sign sg of the butterflies' sg i products,
+ * sg i (a + i b) = -sg b + i sg a. */
+FUNC REAL epri_sg(int inv) { return inv ? (REAL)1 : (REAL)-1; }
+
+/* Butterflies of radix 2, 3, 4 and odd R <= 7 on the split parts xr[r], xi[r] (r < R) of type
+ * T, and the real-FFT pre/post-processing steps, made by EPRI_BUTTERFLIES for T = REAL (suffix
+ * _s: the global stage kernels) and T = LANE (suffix _l: the local-memory kernels, one line per
+ * lane). Odd R by symmetric pairs: X_q = A_q + sg i B_q, X_{R-q} = A_q - sg i B_q, with the
+ * constants W_R^m = tw[m n / R] of the twiddle table. */
+#define EPRI_BUTTERFLIES(T, SUF)                                                             \
+    FUNC void epri_bfly2_##SUF(T *xr, T *xi) {                                               \
+        T ar = xr[0], ai = xi[0];                                                            \
+        xr[0] = ar + xr[1];                                                                  \
+        xi[0] = ai + xi[1];                                                                  \
+        xr[1] = ar - xr[1];                                                                  \
+        xi[1] = ai - xi[1];                                                                  \
+    }                                                                                        \
+    FUNC void epri_bfly3_##SUF(T *xr, T *xi, REAL sg) {                                      \
+        const REAL h = (REAL)0.86602540378443864676; /* sqrt(3) / 2 */                       \
+        T sr = xr[1] + xr[2], si = xi[1] + xi[2];                                            \
+        T dr = (xr[1] - xr[2]) * h, di = (xi[1] - xi[2]) * h;                                \
+        T mr = xr[0] - sr * (REAL)0.5, mi = xi[0] - si * (REAL)0.5;                          \
+        T idr = di * -sg, idi = dr * sg;                                                     \
+        xr[0] = xr[0] + sr;                                                                  \
+        xi[0] = xi[0] + si;                                                                  \
+        xr[1] = mr + idr;                                                                    \
+        xi[1] = mi + idi;                                                                    \
+        xr[2] = mr - idr;                                                                    \
+        xi[2] = mi - idi;                                                                    \
+    }                                                                                        \
+    FUNC void epri_bfly4_##SUF(T *xr, T *xi, REAL sg) {                                      \
+        T t0r = xr[0] + xr[2], t0i = xi[0] + xi[2];                                          \
+        T t1r = xr[0] - xr[2], t1i = xi[0] - xi[2];                                          \
+        T t2r = xr[1] + xr[3], t2i = xi[1] + xi[3];                                          \
+        T t3r = (xi[1] - xi[3]) * -sg, t3i = (xr[1] - xr[3]) * sg;                           \
+        xr[0] = t0r + t2r;                                                                   \
+        xi[0] = t0i + t2i;                                                                   \
+        xr[1] = t1r + t3r;                                                                   \
+        xi[1] = t1i + t3i;                                                                   \
+        xr[2] = t0r - t2r;                                                                   \
+        xi[2] = t0i - t2i;                                                                   \
+        xr[3] = t1r - t3r;                                                                   \
+        xi[3] = t1i - t3i;                                                                   \
+    }                                                                                        \
+    FUNC void epri_bfly_odd_##SUF(T *xr, T *xi, uint R, REAL sg, GLOBAL const REAL2 *tw,     \
+                                  uint n) {                                                  \
+        T yr[7], yi[7];                                                                      \
+        uint h = R / 2, tws = n / R;                                                         \
+        yr[0] = xr[0];                                                                       \
+        yi[0] = xi[0];                                                                       \
+        for (uint r = 1; r <= h; r++) {                                                      \
+            yr[0] = yr[0] + (xr[r] + xr[R - r]);                                             \
+            yi[0] = yi[0] + (xi[r] + xi[R - r]);                                             \
+        }                                                                                    \
+        for (uint q = 1; q <= h; q++) {                                                      \
+            T ar = xr[0], ai = xi[0];                                                        \
+            T br = ar - ar, bi = ar - ar;                                                    \
+            for (uint r = 1; r <= h; r++) {                                                  \
+                REAL2 w = tw[((q * r) % R) * tws];                                           \
+                REAL c = w.x, s = -w.y; /* cos, sin of 2 pi q r / R */                       \
+                ar = ar + (xr[r] + xr[R - r]) * c;                                           \
+                ai = ai + (xi[r] + xi[R - r]) * c;                                           \
+                br = br + (xr[r] - xr[R - r]) * s;                                           \
+                bi = bi + (xi[r] - xi[R - r]) * s;                                           \
+            }                                                                                \
+            T ibr = bi * -sg, ibi = br * sg;                                                 \
+            yr[q] = ar + ibr;                                                                \
+            yi[q] = ai + ibi;                                                                \
+            yr[R - q] = ar - ibr;                                                            \
+            yi[R - q] = ai - ibi;                                                            \
+        }                                                                                    \
+        for (uint r = 0; r < R; r++) {                                                       \
+            xr[r] = yr[r];                                                                   \
+            xi[r] = yi[r];                                                                   \
+        }                                                                                    \
+    }                                                                                        \
+    /* Real FFT of length 2h from the complex FFT Z of length h: X[k] = e + w (a - conj b) / \
+     * (2 i), e = (a + conj b) / 2, from a = Z[k mod h], b = Z[(h - k) mod h], w = rtw[k]. */  \
+    FUNC void epri_r2c_combine_##SUF(T ar, T ai, T br, T bi, REAL2 w, T *xr, T *xi) {        \
+        T er = (ar + br) * (REAL)0.5, ei = (ai - bi) * (REAL)0.5;                            \
+        T dr = (ar - br) * (REAL)0.5, di = (ai + bi) * (REAL)0.5;                            \
+        *xr = er + di * w.x + dr * w.y;                                                      \
+        *xi = ei + di * w.y - dr * w.x;                                                      \
+    }                                                                                        \
+    /* Its inverse: Z[k] = scale (e + i conj(w) d), e = (a + conj b) / 2, d = (a - conj b) / \
+     * 2, from a = X[k], b = X[h - k], w = rtw[k] (the caller drops the imaginary parts of   \
+     * X[0] and X[h]). */                                                                    \
+    FUNC void epri_c2r_combine_##SUF(T ar, T ai, T br, T bi, REAL2 w, REAL scale, T *zr,     \
+                                     T *zi) {                                                \
+        T er = (ar + br) * (REAL)0.5, ei = (ai - bi) * (REAL)0.5;                            \
+        T dr = (ar - br) * (REAL)0.5, di = (ai + bi) * (REAL)0.5;                            \
+        T o_r = dr * w.x + di * w.y, o_i = di * w.x - dr * w.y;                              \
+        *zr = (er - o_i) * scale;                                                            \
+        *zi = (ei + o_r) * scale;                                                            \
+    }
+
+EPRI_BUTTERFLIES(REAL, s)
+EPRI_BUTTERFLIES(LANE, l)
+
+/* Loads the R inputs of butterfly j, applies the stage twiddles and splits them into xr, xi. */
 FUNC void epri_fft_load(GLOBAL const REAL2 *in, GLOBAL const REAL2 *tw, uint base, uint inner,
-                        uint n, uint R, uint j, uint ns, int inv, REAL2 *v) {
+                        uint n, uint R, uint j, uint ns, int inv, REAL *xr, REAL *xi) {
     uint m = n / R;
     uint k = j % ns;
     uint tws = n / (ns * R);
-    for (uint r = 0; r < R; r++)
-        v[r] = epri_twiddle(in[base + (j + r * m) * inner], tw, r * k * tws, inv);
+    for (uint r = 0; r < R; r++) {
+        REAL2 v = epri_twiddle(in[base + (j + r * m) * inner], tw, r * k * tws, inv);
+        xr[r] = v.x;
+        xi[r] = v.y;
+    }
 }
 
 /* Stores the R outputs of butterfly j at their autosorted places. */
 FUNC void epri_fft_store(GLOBAL REAL2 *out, uint base, uint inner, uint R, uint j, uint ns,
-                         REAL scale, REAL2 *v) {
+                         REAL scale, REAL *xr, REAL *xi) {
     uint d = (j / ns) * ns * R + j % ns;
-    for (uint r = 0; r < R; r++) out[base + (d + r * ns) * inner] = c_scale(v[r], scale);
+    for (uint r = 0; r < R; r++)
+        out[base + (d + r * ns) * inner] = MAKE_REAL2(xr[r] * scale, xi[r] * scale);
 }
 
 /* Splits the work item into (outer b, butterfly j, inner i); returns 0 past the end. */
@@ -57,108 +160,54 @@ FUNC int epri_fft_item(uint nthreads, uint n, uint R, uint inner, uint *base, ui
     return 1;
 }
 
-/* Odd radix R <= 7 by symmetric pairs: X_q = A_q -/+ i B_q, X_{R-q} = A_q +/- i B_q; the
- * constants W_R^m = tw[m * n / R] come from the twiddle table. */
-FUNC void epri_bfly_odd(REAL2 *v, uint R, int inv, GLOBAL const REAL2 *tw, uint n) {
-    REAL2 y[7];
-    uint h = R / 2, tws = n / R;
-    REAL2 v0 = v[0];
-    REAL2 sum = v0;
-    for (uint r = 1; r <= h; r++) sum = c_add(sum, c_add(v[r], v[R - r]));
-    y[0] = sum;
-    for (uint q = 1; q <= h; q++) {
-        REAL2 A = v0;
-        REAL2 B = MAKE_REAL2((REAL)0, (REAL)0);
-        for (uint r = 1; r <= h; r++) {
-            REAL2 w = tw[((q * r) % R) * tws];
-            REAL c = w.x, s = -w.y; /* cos, sin of 2 pi q r / R */
-            A = c_add(A, c_scale(c_add(v[r], v[R - r]), c));
-            B = c_add(B, c_scale(c_sub(v[r], v[R - r]), s));
-        }
-        REAL2 iB = c_mul_mi(B, inv);
-        y[q] = c_add(A, iB);
-        y[R - q] = c_sub(A, iB);
-    }
-    for (uint r = 0; r < R; r++) v[r] = y[r];
-}
-
-/* Butterflies of radix 2, 3, 4 on v. */
-FUNC void epri_bfly2(REAL2 *v) {
-    REAL2 a = v[0];
-    v[0] = c_add(a, v[1]);
-    v[1] = c_sub(a, v[1]);
-}
-
-FUNC void epri_bfly3(REAL2 *v, int inv) {
-    const REAL h = (REAL)0.86602540378443864676; /* sqrt(3) / 2 */
-    REAL2 s = c_add(v[1], v[2]);
-    REAL2 d = c_scale(c_sub(v[1], v[2]), h);
-    REAL2 m = c_sub(v[0], c_scale(s, (REAL)0.5));
-    REAL2 id = c_mul_mi(d, inv);
-    v[0] = c_add(v[0], s);
-    v[1] = c_add(m, id);
-    v[2] = c_sub(m, id);
-}
-
-FUNC void epri_bfly4(REAL2 *v, int inv) {
-    REAL2 t0 = c_add(v[0], v[2]);
-    REAL2 t1 = c_sub(v[0], v[2]);
-    REAL2 t2 = c_add(v[1], v[3]);
-    REAL2 t3 = c_mul_mi(c_sub(v[1], v[3]), inv);
-    v[0] = c_add(t0, t2);
-    v[1] = c_add(t1, t3);
-    v[2] = c_sub(t0, t2);
-    v[3] = c_sub(t1, t3);
-}
-
 KERNEL fft_radix2(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const REAL2 *tw, uint n,
                   uint inner, uint ns, uint nthreads, int inv, REAL scale) {
     uint base, j;
     if (!epri_fft_item(nthreads, n, 2, inner, &base, &j)) return;
-    REAL2 v[2];
-    epri_fft_load(in, tw, base, inner, n, 2, j, ns, inv, v);
-    epri_bfly2(v);
-    epri_fft_store(out, base, inner, 2, j, ns, scale, v);
+    REAL xr[2], xi[2];
+    epri_fft_load(in, tw, base, inner, n, 2, j, ns, inv, xr, xi);
+    epri_bfly2_s(xr, xi);
+    epri_fft_store(out, base, inner, 2, j, ns, scale, xr, xi);
 }
 
 KERNEL fft_radix3(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const REAL2 *tw, uint n,
                   uint inner, uint ns, uint nthreads, int inv, REAL scale) {
     uint base, j;
     if (!epri_fft_item(nthreads, n, 3, inner, &base, &j)) return;
-    REAL2 v[3];
-    epri_fft_load(in, tw, base, inner, n, 3, j, ns, inv, v);
-    epri_bfly3(v, inv);
-    epri_fft_store(out, base, inner, 3, j, ns, scale, v);
+    REAL xr[3], xi[3];
+    epri_fft_load(in, tw, base, inner, n, 3, j, ns, inv, xr, xi);
+    epri_bfly3_s(xr, xi, epri_sg(inv));
+    epri_fft_store(out, base, inner, 3, j, ns, scale, xr, xi);
 }
 
 KERNEL fft_radix4(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const REAL2 *tw, uint n,
                   uint inner, uint ns, uint nthreads, int inv, REAL scale) {
     uint base, j;
     if (!epri_fft_item(nthreads, n, 4, inner, &base, &j)) return;
-    REAL2 v[4];
-    epri_fft_load(in, tw, base, inner, n, 4, j, ns, inv, v);
-    epri_bfly4(v, inv);
-    epri_fft_store(out, base, inner, 4, j, ns, scale, v);
+    REAL xr[4], xi[4];
+    epri_fft_load(in, tw, base, inner, n, 4, j, ns, inv, xr, xi);
+    epri_bfly4_s(xr, xi, epri_sg(inv));
+    epri_fft_store(out, base, inner, 4, j, ns, scale, xr, xi);
 }
 
 KERNEL fft_radix5(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const REAL2 *tw, uint n,
                   uint inner, uint ns, uint nthreads, int inv, REAL scale) {
     uint base, j;
     if (!epri_fft_item(nthreads, n, 5, inner, &base, &j)) return;
-    REAL2 v[5];
-    epri_fft_load(in, tw, base, inner, n, 5, j, ns, inv, v);
-    epri_bfly_odd(v, 5, inv, tw, n);
-    epri_fft_store(out, base, inner, 5, j, ns, scale, v);
+    REAL xr[5], xi[5];
+    epri_fft_load(in, tw, base, inner, n, 5, j, ns, inv, xr, xi);
+    epri_bfly_odd_s(xr, xi, 5, epri_sg(inv), tw, n);
+    epri_fft_store(out, base, inner, 5, j, ns, scale, xr, xi);
 }
 
 KERNEL fft_radix7(GLOBAL const REAL2 *in, GLOBAL REAL2 *out, GLOBAL const REAL2 *tw, uint n,
                   uint inner, uint ns, uint nthreads, int inv, REAL scale) {
     uint base, j;
     if (!epri_fft_item(nthreads, n, 7, inner, &base, &j)) return;
-    REAL2 v[7];
-    epri_fft_load(in, tw, base, inner, n, 7, j, ns, inv, v);
-    epri_bfly_odd(v, 7, inv, tw, n);
-    epri_fft_store(out, base, inner, 7, j, ns, scale, v);
+    REAL xr[7], xi[7];
+    epri_fft_load(in, tw, base, inner, n, 7, j, ns, inv, xr, xi);
+    epri_bfly_odd_s(xr, xi, 7, epri_sg(inv), tw, n);
+    epri_fft_store(out, base, inner, 7, j, ns, scale, xr, xi);
 }
 
 /* Any odd radix p (a prime > 7): a direct DFT of the p twiddled inputs, read again from
@@ -249,26 +298,6 @@ KERNEL fft_hermitian_extend(GLOBAL const REAL2 *spec, GLOBAL REAL2 *full, uint n
  * rtw[k] = exp(-2 i pi k / n), k <= h.
  */
 
-/* X[k] from a = Z[k mod h], b = Z[(h - k) mod h], w = rtw[k]. */
-FUNC REAL2 epri_r2c_combine(REAL2 a, REAL2 b, REAL2 w) {
-    b = c_conj(b);
-    REAL2 e = c_scale(c_add(a, b), (REAL)0.5);
-    REAL2 o = c_mul_mi(c_scale(c_sub(a, b), (REAL)0.5), 0); /* (a - b) / (2 i) */
-    return c_add(e, c_mul(w, o));
-}
-
-/* Z[k] from a = X[k], b = X[h - k], w = rtw[k] (k = 0: imaginary parts dropped). */
-FUNC REAL2 epri_c2r_combine(REAL2 a, REAL2 b, REAL2 w, uint k, REAL scale) {
-    if (k == 0) {
-        a.y = (REAL)0;
-        b.y = (REAL)0;
-    }
-    b = c_conj(b);
-    REAL2 e = c_scale(c_add(a, b), (REAL)0.5);
-    REAL2 o = c_mul(c_conj(w), c_scale(c_sub(a, b), (REAL)0.5));
-    return c_scale(c_add(e, c_mul_mi(o, 1)), scale); /* e + i o */
-}
-
 /* fft_r2c_post: from Z = FFT_h(z) to the half spectrum X[k], k = 0..h:
  *   X[k] = (Z[k] + conj(Z[h-k])) / 2 - i rtw[k] (Z[k] - conj(Z[h-k])) / 2   (Z[h] = Z[0]).
  * Launch: 1D, one work item per output element (rows * (h + 1)).
@@ -278,7 +307,10 @@ KERNEL fft_r2c_post(GLOBAL const REAL2 *z, GLOBAL REAL2 *x, GLOBAL const REAL2 *
     uint g = GLOBAL_ID(0);
     if (g >= rows * (h + 1)) return;
     uint r = g / (h + 1), k = g % (h + 1);
-    x[g] = epri_r2c_combine(z[r * h + k % h], z[r * h + (h - k) % h], rtw[k]);
+    REAL2 a = z[r * h + k % h], b = z[r * h + (h - k) % h];
+    REAL xr, xi;
+    epri_r2c_combine_s(a.x, a.y, b.x, b.y, rtw[k], &xr, &xi);
+    x[g] = MAKE_REAL2(xr, xi);
 }
 
 /* fft_c2r_pre: from the half spectrum X (imaginary parts of X[0] and X[h] ignored) to
@@ -292,16 +324,25 @@ KERNEL fft_c2r_pre(GLOBAL const REAL2 *x, GLOBAL REAL2 *z, GLOBAL const REAL2 *r
     uint g = GLOBAL_ID(0);
     if (g >= rows * h) return;
     uint r = g / h, k = g % h;
-    z[g] = epri_c2r_combine(x[r * (h + 1) + k], x[r * (h + 1) + h - k], rtw[k], k, scale);
+    REAL2 a = x[r * (h + 1) + k], b = x[r * (h + 1) + h - k];
+    if (k == 0) {
+        a.y = (REAL)0;
+        b.y = (REAL)0;
+    }
+    REAL zr, zi;
+    epri_c2r_combine_s(a.x, a.y, b.x, b.y, rtw[k], scale, &zr, &zi);
+    z[g] = MAKE_REAL2(zr, zi);
 }
 
-/* Line FFTs in local memory, one work group per line (any group size): the line (n <=
- * EPRI_FFT_LOCAL_MAX) read once, every stage between the halves of a local buffer, written
- * once. `radices`: the stage radices in order, 1 after the last (primes > 7: direct DFT).
- * They make the zero-padded convolution (Backend::fft_convolve) on a grid of rank k, last axis
- * 2h, spectrum shape s, input block a, output block b: rows of u (fft_conv_rows_r2c), axes
- * k-2..1 forward on the lines within a, axis 0 forward * K inverse, axes 1..k-2 inverse on the
- * lines within b, rows of out (fft_conv_rows_c2r); nothing else of the grid is touched. */
+/* Line FFTs in local memory, EPRI_FFT_LANES lines per work group (any group size): each
+ * line (n <= EPRI_FFT_LOCAL_MAX) read once into its lane of split real / imaginary LANE arrays,
+ * every stage between the halves of these arrays, written once. `radices`: the stage radices
+ * in order, 1 after the last (primes > 7: direct DFT). They make the zero-padded convolution
+ * (Backend::fft_convolve) on a grid of rank k, last axis 2h, spectrum shape s, input block a,
+ * output block b: rows of u (fft_conv_rows_r2c), axes k-2..1 forward on the lines within a,
+ * axis 0 forward * K inverse, axes 1..k-2 inverse on the lines within b, rows of out
+ * (fft_conv_rows_c2r); nothing else of the grid is touched. Group g holds the lines
+ * g EPRI_FFT_LANES + l, lane l; lanes past the last line compute zeros and store nothing. */
 #ifdef REAL_IS_DOUBLE
 #define EPRI_FFT_LOCAL_MAX 1024
 #else
@@ -309,80 +350,94 @@ KERNEL fft_c2r_pre(GLOBAL const REAL2 *x, GLOBAL REAL2 *z, GLOBAL const REAL2 *r
 #endif
 
 /* The butterflies j = LOCAL_ID(0), + LOCAL_SIZE(0), ... of a stage of radix R (2, 3, 4, 5 or 7:
- * a constant where inlined, so that the loops over r unroll and v stays in registers):
+ * a constant where inlined, so that the loops over r unroll and x stays in registers):
  * in[j + r m] times its twiddle -> out[d + r ns], m = n / R, ns = product of the earlier
- * radices. j = q ns + k split by a multiply-high (q = mul_hi(j, 2^32 / ns + 1), exact for j, ns
- * < 2^16) instead of a division per butterfly. */
-FUNC void epri_fft_stage_local_r(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
+ * radices, on all lanes at once. j = q ns + k split by a multiply-high (q = mul_hi(j, 2^32 / ns
+ * + 1), exact for j, ns < 2^16) instead of a division per butterfly. */
+FUNC void epri_fft_stage_local_r(LOCAL_SPACE const LANE *ir, LOCAL_SPACE const LANE *ii,
+                                 LOCAL_SPACE LANE *outr, LOCAL_SPACE LANE *outi,
                                  GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
     uint m = n / R, tws = n / (ns * R), magic = 0xffffffffu / ns + 1u;
+    REAL sg = epri_sg(inv);
     for (uint j = LOCAL_ID(0); j < m; j += LOCAL_SIZE(0)) {
         uint q = ns == 1 ? j : MUL_HI(j, magic);
         uint k = j - q * ns;
-        REAL2 v[7];
-        v[0] = in[j];
+        LANE xr[7], xi[7];
+        xr[0] = ir[j];
+        xi[0] = ii[j];
         for (uint r = 1; r < R; r++) {
             REAL2 w = tw[r * k * tws];
-            v[r] = c_mul(in[j + r * m], inv ? c_conj(w) : w);
+            REAL wi = w.y * -sg; /* conj(w) if inverse */
+            LANE a = ir[j + r * m], b = ii[j + r * m];
+            xr[r] = a * w.x - b * wi;
+            xi[r] = a * wi + b * w.x;
         }
-        if (R == 2) epri_bfly2(v);
-        else if (R == 3) epri_bfly3(v, inv);
-        else if (R == 4) epri_bfly4(v, inv);
-        else epri_bfly_odd(v, R, inv, tw, n);
+        if (R == 2) epri_bfly2_l(xr, xi);
+        else if (R == 3) epri_bfly3_l(xr, xi, sg);
+        else if (R == 4) epri_bfly4_l(xr, xi, sg);
+        else epri_bfly_odd_l(xr, xi, R, sg, tw, n);
         uint d = j + q * ns * (R - 1);
-        for (uint r = 0; r < R; r++) out[d + r * ns] = v[r];
+        for (uint r = 0; r < R; r++) {
+            outr[d + r * ns] = xr[r];
+            outi[d + r * ns] = xi[r];
+        }
     }
 }
 
 /* One stage of radix R: in -> out, ns = product of the earlier radices. A loop per radix, with
  * the radix a constant in it (PoCL, which runs a group's items as a loop on one CPU thread,
  * then runs unrolled butterflies with no per-butterfly radix switch). */
-FUNC void epri_fft_stage_local(LOCAL_SPACE const REAL2 *in, LOCAL_SPACE REAL2 *out,
+FUNC void epri_fft_stage_local(LOCAL_SPACE const LANE *ir, LOCAL_SPACE const LANE *ii,
+                               LOCAL_SPACE LANE *outr, LOCAL_SPACE LANE *outi,
                                GLOBAL const REAL2 *tw, uint n, uint R, uint ns, int inv) {
     if (R == 4) {
-        epri_fft_stage_local_r(in, out, tw, n, 4, ns, inv);
+        epri_fft_stage_local_r(ir, ii, outr, outi, tw, n, 4, ns, inv);
         return;
     }
     if (R == 2) {
-        epri_fft_stage_local_r(in, out, tw, n, 2, ns, inv);
+        epri_fft_stage_local_r(ir, ii, outr, outi, tw, n, 2, ns, inv);
         return;
     }
     if (R == 3) {
-        epri_fft_stage_local_r(in, out, tw, n, 3, ns, inv);
+        epri_fft_stage_local_r(ir, ii, outr, outi, tw, n, 3, ns, inv);
         return;
     }
     if (R == 5) {
-        epri_fft_stage_local_r(in, out, tw, n, 5, ns, inv);
+        epri_fft_stage_local_r(ir, ii, outr, outi, tw, n, 5, ns, inv);
         return;
     }
     if (R == 7) {
-        epri_fft_stage_local_r(in, out, tw, n, 7, ns, inv);
+        epri_fft_stage_local_r(ir, ii, outr, outi, tw, n, 7, ns, inv);
         return;
     }
+    /* A prime R > 7: direct DFT, starting from the r = 0 term (its root is 1). */
     uint m = n / R, tws = n / (ns * R), twp = n / R;
     for (uint j = LOCAL_ID(0); j < m; j += LOCAL_SIZE(0)) {
         uint k = j % ns;
         uint d = (j / ns) * ns * R + k;
         for (uint q = 0; q < R; q++) {
-            REAL2 acc = MAKE_REAL2((REAL)0, (REAL)0);
-            for (uint r = 0; r < R; r++) {
+            LANE accr = ir[j], acci = ii[j];
+            for (uint r = 1; r < R; r++) {
                 REAL2 w = epri_dft_root(tw, r, k, tws, q, R, twp, inv);
-                acc = c_add(acc, c_mul(in[j + r * m], w));
+                LANE a = ir[j + r * m], b = ii[j + r * m];
+                accr = accr + (a * w.x - b * w.y);
+                acci = acci + (a * w.y + b * w.x);
             }
-            out[d + q * ns] = acc;
+            outr[d + q * ns] = accr;
+            outi[d + q * ns] = acci;
         }
     }
 }
 
-/* All stages of the line in half `cur` of buf; returns the half holding the result. Called by
- * every item, after a barrier. */
-FUNC uint epri_fft_line_local(LOCAL_SPACE REAL2 *buf, uint cur, GLOBAL const REAL2 *tw, uint n,
-                              DIMS radices, int inv) {
+/* All stages of the lines in half `cur` of (br, bi); returns the half holding the result.
+ * Called by every item, after a barrier. */
+FUNC uint epri_fft_line_local(LOCAL_SPACE LANE *br, LOCAL_SPACE LANE *bi, uint cur,
+                              GLOBAL const REAL2 *tw, uint n, DIMS radices, int inv) {
     uint ns = 1;
     for (int st = 0; st < EPRI_MAX_RANK && radices.d[st] > 1; st++) {
         uint R = (uint)radices.d[st];
-        epri_fft_stage_local(buf + cur * EPRI_FFT_LOCAL_MAX, buf + (1 - cur) * EPRI_FFT_LOCAL_MAX,
-                             tw, n, R, ns, inv);
+        uint a = cur * EPRI_FFT_LOCAL_MAX, b = (1 - cur) * EPRI_FFT_LOCAL_MAX;
+        epri_fft_stage_local(br + a, bi + a, br + b, bi + b, tw, n, R, ns, inv);
         BARRIER;
         ns *= R;
         cur = 1 - cur;
@@ -402,77 +457,157 @@ FUNC uint epri_block_row(uint row, int naxes, DIMS blk, DIMS dims) {
     return g;
 }
 
+/* Product of the first `naxes` entries of `blk`. */
+FUNC uint epri_block_count(int naxes, DIMS blk) {
+    uint c = 1;
+    for (int a = 0; a < naxes; a++) c *= (uint)blk.d[a];
+    return c;
+}
+
+/* Offsets in spec (shape s) of the rows row0 + l of a block blk (rank `rank`), (h + 1) complex
+ * values each; 0 for the lanes past the `rows` rows. */
+FUNC void epri_lane_rows(uint *off, uint row0, uint rows, int rank, DIMS blk, DIMS s, uint h) {
+    for (uint l = 0; l < EPRI_FFT_LANES; l++)
+        off[l] = row0 + l < rows ? epri_block_row(row0 + l, rank - 1, blk, s) * (h + 1) : 0;
+}
+
 /* fft_conv_rows_r2c: rfft (zero-padded to 2h) of each row of u (shape blk, rank `rank`) into
- * its row of spec (shape s). Launch: a group per row of u.
+ * its row of spec (shape s). Launch: a group per EPRI_FFT_LANES rows of u.
  * Args: u, spec, tw (of h), rtw (h + 1), h, radices (of h), rank, blk, s. */
 KERNEL fft_conv_rows_r2c(GLOBAL const REAL *u, GLOBAL REAL2 *spec, GLOBAL const REAL2 *tw,
                          GLOBAL const REAL2 *rtw, uint h, DIMS radices, int rank, DIMS blk,
                          DIMS s) {
-    LOCAL REAL2 buf[2 * EPRI_FFT_LOCAL_MAX];
-    uint row = GROUP_ID(0), lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
-    uint len = (uint)blk.d[rank - 1];
-    GLOBAL const REAL *x = u + row * len;
+    LOCAL LANE br[2 * EPRI_FFT_LOCAL_MAX];
+    LOCAL LANE bi[2 * EPRI_FFT_LOCAL_MAX];
+    uint row0 = GROUP_ID(0) * EPRI_FFT_LANES, lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
+    uint len = (uint)blk.d[rank - 1], rows = epri_block_count(rank - 1, blk);
+    uint off[EPRI_FFT_LANES];
+    epri_lane_rows(off, row0, rows, rank, blk, s, h);
     for (uint j = lid; j < h; j += L) {
         uint e = 2 * j;
-        buf[j] = MAKE_REAL2(e < len ? x[e] : (REAL)0, e + 1 < len ? x[e + 1] : (REAL)0);
+        for (uint l = 0; l < EPRI_FFT_LANES; l++) {
+            uint x = (row0 + l) * len + e;
+            int ok = row0 + l < rows;
+            LANE_AT(br + j, l) = ok && e < len ? u[x] : (REAL)0;
+            LANE_AT(bi + j, l) = ok && e + 1 < len ? u[x + 1] : (REAL)0;
+        }
     }
     BARRIER;
-    uint c = epri_fft_line_local(buf, 0, tw, h, radices, 0);
-    LOCAL_SPACE const REAL2 *z = buf + c * EPRI_FFT_LOCAL_MAX;
-    GLOBAL REAL2 *X = spec + epri_block_row(row, rank - 1, blk, s) * (h + 1);
-    for (uint k = lid; k <= h; k += L)
-        X[k] = epri_r2c_combine(z[k % h], z[(h - k) % h], rtw[k]);
+    uint c = epri_fft_line_local(br, bi, 0, tw, h, radices, 0) * EPRI_FFT_LOCAL_MAX;
+    for (uint k = lid; k <= h; k += L) {
+        uint k1 = c + k % h, k2 = c + (h - k) % h;
+        LANE xr, xi;
+        epri_r2c_combine_l(br[k1], bi[k1], br[k2], bi[k2], rtw[k], &xr, &xi);
+        for (uint l = 0; l < EPRI_FFT_LANES && row0 + l < rows; l++)
+            spec[off[l] + k] = MAKE_REAL2(LANE_PRIV(xr, l), LANE_PRIV(xi, l));
+    }
 }
 
 /* fft_conv_rows_c2r: each row of out (shape blk) <- irfft of its row of spec (times khat if
- * `mul`), cropped, times scale h (2 / N: irfftn's 1 / N). Launch: a group per row of out.
+ * `mul`), cropped, times scale h (2 / N: irfftn's 1 / N). Needs h < EPRI_FFT_LOCAL_MAX (the
+ * h + 1 values X[k] of a row are gathered into the second half of the local arrays first).
+ * Launch: a group per EPRI_FFT_LANES rows of out.
  * Args: spec, khat, out, tw (of h), rtw (h + 1), h, radices (of h), rank, blk, s, mul, scale. */
 KERNEL fft_conv_rows_c2r(GLOBAL const REAL2 *spec, GLOBAL const REAL2 *khat, GLOBAL REAL *out,
                          GLOBAL const REAL2 *tw, GLOBAL const REAL2 *rtw, uint h, DIMS radices,
                          int rank, DIMS blk, DIMS s, int mul, REAL scale) {
-    LOCAL REAL2 buf[2 * EPRI_FFT_LOCAL_MAX];
-    uint row = GROUP_ID(0), lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
-    uint off = epri_block_row(row, rank - 1, blk, s) * (h + 1);
-    for (uint k = lid; k < h; k += L) {
-        REAL2 a = spec[off + k], b = spec[off + h - k];
-        if (mul) {
-            a = c_mul(a, khat[off + k]);
-            b = c_mul(b, khat[off + h - k]);
+    LOCAL LANE br[2 * EPRI_FFT_LOCAL_MAX];
+    LOCAL LANE bi[2 * EPRI_FFT_LOCAL_MAX];
+    uint row0 = GROUP_ID(0) * EPRI_FFT_LANES, lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
+    uint len = (uint)blk.d[rank - 1], rows = epri_block_count(rank - 1, blk);
+    uint off[EPRI_FFT_LANES];
+    epri_lane_rows(off, row0, rows, rank, blk, s, h);
+    LOCAL_SPACE LANE *xr = br + EPRI_FFT_LOCAL_MAX, *xi = bi + EPRI_FFT_LOCAL_MAX;
+    for (uint k = lid; k <= h; k += L)
+        for (uint l = 0; l < EPRI_FFT_LANES; l++) {
+            REAL2 a = MAKE_REAL2((REAL)0, (REAL)0);
+            if (row0 + l < rows) {
+                a = spec[off[l] + k];
+                if (mul) a = c_mul(a, khat[off[l] + k]);
+            }
+            LANE_AT(xr + k, l) = a.x;
+            LANE_AT(xi + k, l) = (k == 0 || k == h) ? (REAL)0 : a.y;
         }
-        buf[k] = epri_c2r_combine(a, b, rtw[k], k, scale);
+    BARRIER;
+    for (uint k = lid; k < h; k += L) {
+        LANE zr, zi;
+        epri_c2r_combine_l(xr[k], xi[k], xr[h - k], xi[h - k], rtw[k], scale, &zr, &zi);
+        br[k] = zr;
+        bi[k] = zi;
     }
     BARRIER;
-    uint c = epri_fft_line_local(buf, 0, tw, h, radices, 1);
-    LOCAL_SPACE const REAL2 *z = buf + c * EPRI_FFT_LOCAL_MAX;
-    uint len = (uint)blk.d[rank - 1];
-    GLOBAL REAL *y = out + row * len;
+    uint c = epri_fft_line_local(br, bi, 0, tw, h, radices, 1) * EPRI_FFT_LOCAL_MAX;
     for (uint e = lid; e < len; e += L) {
-        REAL2 v = z[e / 2];
-        y[e] = (e & 1u) ? v.y : v.x;
+        LOCAL_SPACE const LANE *z = ((e & 1u) ? bi : br) + c + e / 2;
+        for (uint l = 0; l < EPRI_FFT_LANES && row0 + l < rows; l++)
+            out[(row0 + l) * len + e] = LANE_AT(z, l);
     }
 }
 
 /* fft_conv_lines: lines along `axis` of data (shape s, n = s[axis], inner = prod s[axis+1..])
  * with leading indices within blk: the first nin values read (zeros after), transformed (mode
  * 0 forward, 1 inverse, 2 forward * khat inverse; unscaled), the first nout written back.
- * Launch: a group per line. Args: data, khat, tw, n, inner, radices, axis, blk, s, nin, nout,
- * mode. */
+ * Launch: a group per EPRI_FFT_LANES lines (line l: leading index l / inner within blk, inner
+ * index l % inner, so that adjacent lanes are adjacent in memory).
+ * Args: data, khat, tw, n, inner, radices, axis, blk, s, nin, nout, mode. */
 KERNEL fft_conv_lines(GLOBAL REAL2 *data, GLOBAL const REAL2 *khat, GLOBAL const REAL2 *tw,
                       uint n, uint inner, DIMS radices, int axis, DIMS blk, DIMS s, uint nin,
                       uint nout, int mode) {
-    LOCAL REAL2 buf[2 * EPRI_FFT_LOCAL_MAX];
-    uint l = GROUP_ID(0), lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
-    uint base = epri_block_row(l / inner, axis, blk, s) * n * inner + l % inner;
-    for (uint m = lid; m < n; m += L)
-        buf[m] = m < nin ? data[base + m * inner] : MAKE_REAL2((REAL)0, (REAL)0);
-    BARRIER;
-    uint c = epri_fft_line_local(buf, 0, tw, n, radices, mode == 1);
-    if (mode == 2) {
-        LOCAL_SPACE REAL2 *z = buf + c * EPRI_FFT_LOCAL_MAX;
-        for (uint m = lid; m < n; m += L) z[m] = c_mul(z[m], khat[base + m * inner]);
-        BARRIER;
-        c = epri_fft_line_local(buf, c, tw, n, radices, 1);
+    LOCAL LANE br[2 * EPRI_FFT_LOCAL_MAX];
+    LOCAL LANE bi[2 * EPRI_FFT_LOCAL_MAX];
+    uint l0 = GROUP_ID(0) * EPRI_FFT_LANES, lid = LOCAL_ID(0), L = LOCAL_SIZE(0);
+    uint lines = epri_block_count(axis, blk) * inner;
+    uint base[EPRI_FFT_LANES];
+    for (uint l = 0; l < EPRI_FFT_LANES; l++) {
+        uint t = l0 + l < lines ? l0 + l : 0;
+        base[l] = epri_block_row(t / inner, axis, blk, s) * n * inner + t % inner;
     }
-    LOCAL_SPACE const REAL2 *z = buf + c * EPRI_FFT_LOCAL_MAX;
-    for (uint m = lid; m < nout; m += L) data[base + m * inner] = z[m];
+    /* All lanes valid and in one block row: the lines' elements m are adjacent in memory. */
+    int contig = l0 % inner + EPRI_FFT_LANES <= inner && l0 + EPRI_FFT_LANES <= lines;
+    for (uint m = lid; m < n; m += L) {
+        if (contig) {
+            LANE re = LANE_ZERO, im = LANE_ZERO;
+            if (m < nin) LANE_LOAD_C(data + base[0] + m * inner, re, im);
+            br[m] = re;
+            bi[m] = im;
+            continue;
+        }
+        for (uint l = 0; l < EPRI_FFT_LANES; l++) {
+            REAL2 v = MAKE_REAL2((REAL)0, (REAL)0);
+            if (m < nin && l0 + l < lines) v = data[base[l] + m * inner];
+            LANE_AT(br + m, l) = v.x;
+            LANE_AT(bi + m, l) = v.y;
+        }
+    }
+    BARRIER;
+    uint c = epri_fft_line_local(br, bi, 0, tw, n, radices, mode == 1);
+    if (mode == 2) {
+        uint o = c * EPRI_FFT_LOCAL_MAX;
+        for (uint m = lid; m < n; m += L) {
+            LANE kr, ki;
+            if (contig) {
+                LANE_LOAD_C(khat + base[0] + m * inner, kr, ki);
+            } else {
+                for (uint l = 0; l < EPRI_FFT_LANES; l++) {
+                    REAL2 kv = khat[base[l] + m * inner];
+                    LANE_PRIV(kr, l) = kv.x;
+                    LANE_PRIV(ki, l) = kv.y;
+                }
+            }
+            LANE zr = br[o + m], zi = bi[o + m];
+            br[o + m] = zr * kr - zi * ki;
+            bi[o + m] = zr * ki + zi * kr;
+        }
+        BARRIER;
+        c = epri_fft_line_local(br, bi, c, tw, n, radices, 1);
+    }
+    uint o = c * EPRI_FFT_LOCAL_MAX;
+    for (uint m = lid; m < nout; m += L) {
+        if (contig) {
+            LANE_STORE_C(data + base[0] + m * inner, br[o + m], bi[o + m]);
+            continue;
+        }
+        for (uint l = 0; l < EPRI_FFT_LANES && l0 + l < lines; l++)
+            data[base[l] + m * inner] = MAKE_REAL2(LANE_AT(br + o + m, l), LANE_AT(bi + o + m, l));
+    }
 }

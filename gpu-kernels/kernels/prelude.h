@@ -8,7 +8,7 @@
  *   against their element count (the host rounds the global size up to the work-group size);
  * - sizes and counts are `uint`, flags and small codes `int`, scalars `REAL`;
  * - complex numbers are REAL2 (x = re, y = im) and only the FUNC helpers below do complex
- *   arithmetic (CUDA has no vector operators);
+ *   arithmetic (CUDA has no vector operators), or kernels on split real / imaginary parts;
  * - shapes of up to EPRI_MAX_RANK axes travel by value in a DIMS struct (unused entries 1/0);
  * - FUNC helpers are always inlined (so that constant arguments specialise them);
  * - MUL_HI(a, b): the high 32 bits of the 64-bit product of two uints;
@@ -73,6 +73,7 @@ typedef float2 REAL2;
 #pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable
 typedef double REAL;
 typedef double2 REAL2;
+#define EPRI_REAL_NAME double
 #define MAKE_REAL2(a, b) ((double2)((a), (b)))
 /* No float atomics on PoCL: compare-and-swap on the 64-bit pattern. */
 FUNC void epri_atomic_add_real(volatile GLOBAL REAL *p, REAL v) {
@@ -85,6 +86,7 @@ FUNC void epri_atomic_add_real(volatile GLOBAL REAL *p, REAL v) {
 #else
 typedef float REAL;
 typedef float2 REAL2;
+#define EPRI_REAL_NAME float
 #define MAKE_REAL2(a, b) ((float2)((a), (b)))
 FUNC void epri_atomic_add_real(volatile GLOBAL REAL *p, REAL v) {
     union { uint u; float f; } old_v, new_v;
@@ -99,6 +101,53 @@ FUNC void epri_atomic_add_real(volatile GLOBAL REAL *p, REAL v) {
 #endif
 
 /* ------------------------------------------------------------------ shared helpers */
+/* EPRI_FFT_LANES (the host's `#define`, 1 if absent): lines per work group of the local-memory
+ * FFT kernels (fft_conv_*). A LANE holds one REAL of each of these lines: REAL itself when 1;
+ * otherwise (OpenCL only, n = 2, 4 or 8) the vector REALn, so that every butterfly runs on n
+ * lines at once in vector registers (CPU devices, whose compilers do not vectorise across work
+ * items here).
+ * LANE_AT(p, l): lane l of the LANE at local address p; LANE_PRIV(v, l): of a private LANE. */
+#ifndef EPRI_FFT_LANES
+#define EPRI_FFT_LANES 1
+#endif
+#if EPRI_FFT_LANES == 1
+typedef REAL LANE;
+/* LANE_LOAD_C(p, re, im): the EPRI_FFT_LANES complex values at global p split into the LANEs
+ * re, im; LANE_STORE_C(p, re, im): the reverse. */
+#define LANE_LOAD_C(p, re, im) do { REAL2 v_ = *(p); re = v_.x; im = v_.y; } while (0)
+#define LANE_STORE_C(p, re, im) (*(p) = MAKE_REAL2((re), (im)))
+#elif defined(__CUDACC__)
+#error "EPRI_FFT_LANES must be 1 on CUDA"
+#else
+#define EPRI_CAT_(a, b) a##b
+#define EPRI_CAT(a, b) EPRI_CAT_(a, b)
+typedef EPRI_CAT(EPRI_REAL_NAME, EPRI_FFT_LANES) LANE;
+#if EPRI_FFT_LANES == 2
+#define EPRI_LANES2 4
+#elif EPRI_FFT_LANES == 4
+#define EPRI_LANES2 8
+#elif EPRI_FFT_LANES == 8
+#define EPRI_LANES2 16
+#else
+#error "EPRI_FFT_LANES must be 1, 2, 4 or 8"
+#endif
+typedef EPRI_CAT(EPRI_REAL_NAME, EPRI_LANES2) EPRI_LANE_PAIR;
+#define LANE_LOAD_C(p, re, im) do {                                                        \
+        EPRI_LANE_PAIR v_ = EPRI_CAT(vload, EPRI_LANES2)(0, (GLOBAL const REAL *)(p));    \
+        re = v_.even;                                                                      \
+        im = v_.odd;                                                                       \
+    } while (0)
+#define LANE_STORE_C(p, re, im) do {                                                       \
+        EPRI_LANE_PAIR v_;                                                                 \
+        v_.even = (re);                                                                    \
+        v_.odd = (im);                                                                     \
+        EPRI_CAT(vstore, EPRI_LANES2)(v_, 0, (GLOBAL REAL *)(p));                          \
+    } while (0)
+#endif
+#define LANE_ZERO ((LANE)((REAL)0))
+#define LANE_AT(p, l) (((LOCAL_SPACE REAL *)(p))[l])
+#define LANE_PRIV(v, l) (((REAL *)&(v))[l])
+
 /* A shape (or offsets, or axis list) of up to EPRI_MAX_RANK entries, passed by value. */
 typedef struct { int d[EPRI_MAX_RANK]; } DIMS;
 
@@ -107,8 +156,6 @@ FUNC REAL2 c_sub(REAL2 a, REAL2 b) { return MAKE_REAL2(a.x - b.x, a.y - b.y); }
 FUNC REAL2 c_mul(REAL2 a, REAL2 b) { return MAKE_REAL2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 FUNC REAL2 c_conj(REAL2 a) { return MAKE_REAL2(a.x, -a.y); }
 FUNC REAL2 c_scale(REAL2 a, REAL s) { return MAKE_REAL2(a.x * s, a.y * s); }
-/* a * (-i) when `inverse` is 0, a * (+i) otherwise */
-FUNC REAL2 c_mul_mi(REAL2 a, int inverse) { return inverse ? MAKE_REAL2(-a.y, a.x) : MAKE_REAL2(a.y, -a.x); }
 /* numpy-style max / min: NaN propagates */
 FUNC REAL r_max(REAL a, REAL b) { return (a >= b || a != a) ? a : b; }
 FUNC REAL r_min(REAL a, REAL b) { return (a <= b || a != a) ? a : b; }

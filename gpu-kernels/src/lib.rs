@@ -6,12 +6,14 @@
 //! `GROUP_ID(d)`, `LOCAL_SIZE(d)`, `GLOBAL_SIZE(d)`, `BARRIER`, `REAL` / `REAL2` (float or
 //! double, chosen by `#define REAL_IS_DOUBLE`), `MAKE_REAL2`, `ATOMIC_ADD_REAL` (CUDA
 //! `atomicAdd`; OpenCL a compare-and-swap loop), `uint` / `ulong` for CUDA, and complex
-//! helpers (`c_add`, `c_mul`, ...). Each kernel file documents, above every kernel, its
-//! arguments in order and its launch geometry (all launches are 1D).
+//! helpers (`c_add`, `c_mul`, ...), and `LANE`: one `REAL` of each of the `EPRI_FFT_LANES`
+//! lines that a work group of the local-memory FFT kernels transforms (`REAL` when 1; a
+//! `floatN` / `doubleN` vector on OpenCL CPU devices). Each kernel file documents, above every
+//! kernel, its arguments in order and its launch geometry (all launches are 1D).
 //!
-//! [`source`] returns the prelude and every kernel file for one dialect and precision: one
-//! program per precision. Kernels whose name ends in `_w4`, `_w8`, `_w16` move 4-, 8- or
-//! 16-byte words and do not depend on the precision.
+//! [`source`] returns the prelude and every kernel file for one dialect, precision and lane
+//! count: one program per precision on a device. Kernels whose name ends in `_w4`, `_w8`,
+//! `_w16` move 4-, 8- or 16-byte words and do not depend on the precision.
 
 /// The two C dialects the kernels are written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -105,12 +107,13 @@ pub const KERNEL_NAMES: &[&str] = &[
 ];
 
 /// The full program text for one dialect and precision: `#define REAL_IS_DOUBLE` when
-/// `double`, then the prelude, then every kernel file (each preceded by a `#line`-style
-/// comment naming it, for readable compiler logs).
+/// `double`, `#define EPRI_FFT_LANES fft_lanes` (lines per work group of the local-memory FFT
+/// kernels: 1, or in OpenCL C only 2, 4 or 8), then the prelude, then every kernel file (each
+/// preceded by a `#line`-style comment naming it, for readable compiler logs).
 ///
 /// The dialect only changes the header comment: the prelude itself chooses the spelling from
 /// `__CUDACC__`. NVRTC needs no include path.
-pub fn source(dialect: Dialect, double: bool) -> String {
+pub fn source(dialect: Dialect, double: bool, fft_lanes: usize) -> String {
     let mut s = String::with_capacity(64 * 1024);
     s.push_str(match dialect {
         Dialect::OpenCl => "/* epri kernels: OpenCL C */\n",
@@ -119,6 +122,7 @@ pub fn source(dialect: Dialect, double: bool) -> String {
     if double {
         s.push_str("#define REAL_IS_DOUBLE 1\n");
     }
+    s.push_str(&format!("#define EPRI_FFT_LANES {fft_lanes}\n"));
     s.push_str("/* ---- prelude.h ---- */\n");
     s.push_str(PRELUDE);
     for (name, text) in FILES {
@@ -139,12 +143,12 @@ mod tests {
         let [d, f] = [true, false].map(fft_local_max);
         let def = "#define EPRI_FFT_LOCAL_MAX";
         let want = format!("#ifdef REAL_IS_DOUBLE\n{def} {d}\n#else\n{def} {f}\n");
-        assert!(source(Dialect::OpenCl, false).contains(&want), "{want}");
+        assert!(source(Dialect::OpenCl, false, 1).contains(&want), "{want}");
     }
 
     #[test]
     fn every_listed_kernel_is_defined_once() {
-        let src = source(Dialect::OpenCl, false);
+        let src = source(Dialect::OpenCl, false, 1);
         for name in KERNEL_NAMES {
             let plain = src.matches(&format!("KERNEL {name}(")).count();
             // index kernels are instantiated by a macro: `KERNEL fill_##SUF(` + `(uint, w4, ..)`
@@ -171,9 +175,20 @@ mod tests {
     }
 
     #[test]
+    fn the_fft_lanes_are_defined_before_the_prelude() {
+        for lanes in [1, 8] {
+            let src = source(Dialect::OpenCl, true, lanes);
+            let define = src
+                .find(&format!("#define EPRI_FFT_LANES {lanes}\n"))
+                .unwrap();
+            assert!(define < src.find("---- prelude.h ----").unwrap(), "{lanes}");
+        }
+    }
+
+    #[test]
     fn precision_define_only_for_double() {
-        assert!(source(Dialect::Cuda, true)
+        assert!(source(Dialect::Cuda, true, 1)
             .starts_with("/* epri kernels: CUDA C (NVRTC) */\n#define REAL_IS_DOUBLE"));
-        assert!(!source(Dialect::OpenCl, false).contains("#define REAL_IS_DOUBLE 1"));
+        assert!(!source(Dialect::OpenCl, false, 1).contains("#define REAL_IS_DOUBLE 1"));
     }
 }
