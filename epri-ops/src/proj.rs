@@ -114,7 +114,7 @@ fn image_nufft<B: Backend, T: Real>(
     shape: &[usize],
     eps: f64,
 ) -> Result<NufftPlan<B, T>> {
-    NufftPlan::new(b, ty, shape, 1, eps)
+    Ok(NufftPlan::new(b, ty, shape, 1, eps)?)
 }
 
 /// The spectral axis of a spectral-spatial projector.
