@@ -15,8 +15,7 @@ const HUGE_MIN_BYTES: usize = 4 << 20;
 pub(crate) fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     let n = count(shape)?;
     let mut v: Vec<E> = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| refused::<E>(shape, n))?;
+    v.try_reserve_exact(n).map_err(|_| refused::<E>(shape, n))?;
     advise_huge_pages(v.as_ptr().cast(), n * std::mem::size_of::<E>());
     Ok(v)
 }

@@ -63,7 +63,8 @@ mod cpu {
                 let got = type1_bits(m, threads);
                 let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
                 assert_eq!(
-                    differ, 0,
+                    differ,
+                    0,
                     "{threads} threads, run {run}: {differ} of {} modes differ in bits from \
                      the 1-thread result",
                     want.len()
