@@ -10,6 +10,7 @@
 //! parallel loop started from a thread outside the pool is handed to the pool and the caller
 //! sleeps until it ends, which costs a few microseconds per call.
 
+mod alloc;
 mod backproject;
 mod buffer;
 mod elementwise;
@@ -76,27 +77,6 @@ fn mask_data<T: Element>(masks: Option<&CpuBuffer<T>>) -> Option<&[T]> {
     masks.map(|m| m.as_slice())
 }
 
-/// An empty vector with room for exactly the elements of `shape`: an element count that
-/// overflows, or memory the allocator refuses, is [`Error::OutOfMemory`] instead of an abort.
-fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
-    let n = shape
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| {
-            Error::OutOfMemory(format!(
-                "a buffer of shape {shape:?} (element count overflows)"
-            ))
-        })?;
-    let mut v = Vec::new();
-    v.try_reserve_exact(n).map_err(|_| {
-        Error::OutOfMemory(format!(
-            "a buffer of shape {shape:?} ({} bytes) could not be allocated",
-            n as u128 * std::mem::size_of::<E>() as u128
-        ))
-    })?;
-    Ok(v)
-}
-
 impl Backend for CpuBackend {
     type Buffer<E: Element> = CpuBuffer<E>;
     type FftPlan<T: Real> = CpuFftPlan<T>;
@@ -117,13 +97,11 @@ impl Backend for CpuBackend {
     // ---- memory ----------------------------------------------------------------------------
 
     fn zeros<E: Element>(&self, shape: &[usize]) -> Result<CpuBuffer<E>> {
-        let mut data = reserve::<E>(shape)?;
-        data.resize(shape.iter().product(), E::default());
-        CpuBuffer::from_vec(shape, data)
+        CpuBuffer::from_vec(shape, alloc::zeroed::<E>(shape)?)
     }
 
     fn upload<E: Element>(&self, host: ArrayViewD<'_, E>) -> Result<CpuBuffer<E>> {
-        let mut data = reserve::<E>(host.shape())?;
+        let mut data = alloc::reserve::<E>(host.shape())?;
         match host.as_slice() {
             Some(s) => data.extend_from_slice(s),
             None => data.extend(host.iter().copied()),

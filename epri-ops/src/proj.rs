@@ -98,12 +98,23 @@ impl<B: Backend, T: Real> ImagePlans<B, T> {
     /// The type-1 NUFFT at `nodes`, planned on the first call.
     fn type1(&mut self, b: &B, nodes: &FrequencyNodes<T>) -> Result<&mut NufftPlan<B, T>> {
         if self.type1.is_none() {
-            let mut plan = NufftPlan::new(b, NufftType::Type1, &self.shape, 1, self.eps)?;
+            let mut plan = image_nufft(b, NufftType::Type1, &self.shape, self.eps)?;
             plan.set_points(&nodes.coord_views())?;
             self.type1 = Some(plan);
         }
         Ok(self.type1.as_mut().expect("planned above"))
     }
+}
+
+/// A NUFFT of the image (or of one spatial slice of it) of shape `shape` (Y, X[, Z]) at
+/// accuracy `eps`, one vector per execution: the one recipe of every projector plan.
+fn image_nufft<B: Backend, T: Real>(
+    b: &B,
+    ty: NufftType,
+    shape: &[usize],
+    eps: f64,
+) -> Result<NufftPlan<B, T>> {
+    Ok(NufftPlan::new(b, ty, shape, 1, eps)?)
 }
 
 /// The spectral axis of a spectral-spatial projector.
@@ -287,7 +298,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let plan = |ty| NufftPlan::new(backend, ty, spatial, 1, opts.eps);
+        let plan = |ty| image_nufft(backend, ty, spatial, opts.eps);
         let idx = nodes.indexes().to_vec();
         let indexes = backend.upload_flat(&[idx.len()], idx)?;
         let sino_shape = geometry.sino_shape();

@@ -29,6 +29,14 @@ const SEGMENT_LOG2: u32 = 3;
 /// Most points of one subproblem.
 const MAX_SUBPROBLEM: usize = 10_000;
 
+/// The points are cut into at least this many subproblems (when each can hold at least
+/// [`MIN_SUBPROBLEM`] points): enough for the threads of a workstation, and a cut that does
+/// not depend on the thread count, so neither do the type-1 sums (see `spread`).
+const MIN_SUBPROBLEMS: usize = 16;
+
+/// Fewest points of a subproblem cut for parallelism (smaller boxes cost more than they save).
+const MIN_SUBPROBLEM: usize = 1_000;
+
 /// One point, ready for the kernel: stencil start and local kernel variable per axis.
 #[derive(Clone, Copy, Debug)]
 pub struct Pt<T> {
@@ -161,10 +169,11 @@ pub(crate) fn prepare<T: Real>(
         .collect();
     let sorted = radix_sort(recs, usize::BITS - (total_bins - 1).leading_zeros());
 
-    // Subproblems: enough for every thread, none larger than MAX_SUBPROBLEM, in 3D none across
-    // two segments of a tile column (see `TILE`).
-    let threads = rayon::current_num_threads().max(1);
-    let per = m.div_ceil(threads).clamp(1, MAX_SUBPROBLEM);
+    // Subproblems: at least MIN_SUBPROBLEMS unless smaller than MIN_SUBPROBLEM, none larger
+    // than MAX_SUBPROBLEM, in 3D none across two segments of a tile column (see `TILE`).
+    let per = m
+        .div_ceil(MIN_SUBPROBLEMS)
+        .clamp(MIN_SUBPROBLEM, MAX_SUBPROBLEM);
     let segment_shift = 2 * tile_log2 + SEGMENT_LOG2;
     let segment = |bin: u32| if d == 3 { bin >> segment_shift } else { 0 };
     let mut ranges = Vec::new();

@@ -1,18 +1,20 @@
-//! Type-1 spreading: each subproblem spreads its sorted points into a private box, which is
-//! then added to the periodic fine grid under a lock (FINUFFT's subproblem scheme).
+//! Type-1 spreading: each subproblem spreads its sorted points into a private box; the boxes
+//! are added to the periodic fine grid in subproblem order, whatever thread finished first, so
+//! the sums (and the type-1 result) are the same bits from run to run and for any thread count
+//! (the subproblems themselves do not depend on the thread count, see `points`).
 
 use super::horner::{self, madd};
 use super::points::{Chunk, CpuPoints};
 use super::subgrid::for_each_run;
 use super::{as_reals_mut, simd_dispatch, unit};
 use backend_core::{Real, C};
-use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`, wrapped periodically.
 pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
-    fine.par_chunks_mut(1 << 14)
-        .for_each(|s| s.fill(C::new(T::zero(), T::zero())));
+    crate::par::for_each(fine, |x| *x = C::new(T::zero(), T::zero()));
     match pts.horner.lanes() {
         8 => spread_lanes::<T, 8>(pts, c, fine),
         16 => spread_lanes::<T, 16>(pts, c, fine),
@@ -21,19 +23,55 @@ pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>])
     }
 }
 
+/// The fine grid and the boxes spread but not yet added to it.
+struct InOrder<'a, T> {
+    fine: &'a mut [C<T>],
+    /// Index of the next subproblem to add.
+    next: usize,
+    /// Boxes of later subproblems, waiting for `next`.
+    pending: BTreeMap<usize, Vec<C<T>>>,
+    /// Box buffers to reuse.
+    free: Vec<Vec<C<T>>>,
+}
+
 fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
     let n_trans = pts.params.n_trans;
     let flen = pts.fine.iter().product::<usize>();
-    let global = Mutex::new(fine);
-    pts.chunks.par_iter().for_each_init(
-        Default::default,
-        |(sub, cs): &mut (Vec<C<T>>, Vec<C<T>>), ch| {
-            let cells = ch.len();
+    let m = pts.len();
+    let add = |fine: &mut [C<T>], ch: &Chunk, sub: &[C<T>]| {
+        let cells = ch.len();
+        for t in 0..n_trans {
+            let gt = &mut fine[t * flen..(t + 1) * flen];
+            let st = &sub[t * cells..(t + 1) * cells];
+            for_each_run(ch, pts.fine, |s, gi, len| {
+                for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
+                    *x += *y;
+                }
+            });
+        }
+    };
+    let state = Mutex::new(InOrder {
+        fine,
+        next: 0,
+        pending: BTreeMap::new(),
+        free: Vec::new(),
+    });
+    // Workers take the subproblems in increasing order, so at most about one box per worker
+    // waits for an earlier one.
+    let taken = AtomicUsize::new(0);
+    let work = || {
+        let mut cs: Vec<C<T>> = Vec::new();
+        loop {
+            let i = taken.fetch_add(1, Ordering::Relaxed);
+            let Some(ch) = pts.chunks.get(i) else {
+                return;
+            };
+            let reuse = state.lock().unwrap_or_else(|e| e.into_inner()).free.pop();
+            let mut sub = reuse.unwrap_or_default();
             sub.clear();
-            sub.resize(cells * n_trans, C::new(T::zero(), T::zero()));
+            sub.resize(ch.len() * n_trans, C::new(T::zero(), T::zero()));
             // Gather the strengths in sorted order first: a tight loop of independent loads
             // instead of one cache miss per point inside the spreading loop.
-            let m = pts.len();
             cs.clear();
             for t in 0..n_trans {
                 let ct = &c[t * m..(t + 1) * m];
@@ -43,19 +81,27 @@ fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &
                         .map(|r| ct[r.1 as usize]),
                 );
             }
-            spread_box::<T, L>(pts, ch, cs, sub);
-            let mut g = global.lock().unwrap_or_else(|e| e.into_inner());
-            for t in 0..n_trans {
-                let gt = &mut g[t * flen..(t + 1) * flen];
-                let st = &sub[t * cells..(t + 1) * cells];
-                for_each_run(ch, pts.fine, |s, gi, len| {
-                    for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
-                        *x += *y;
-                    }
-                });
+            spread_box::<T, L>(pts, ch, &cs, &mut sub);
+            let mut guard = state.lock().unwrap_or_else(|e| e.into_inner());
+            let g = &mut *guard;
+            g.pending.insert(i, sub);
+            while let Some(sub) = g.pending.remove(&g.next) {
+                add(g.fine, &pts.chunks[g.next], &sub);
+                g.next += 1;
+                g.free.push(sub);
             }
-        },
-    );
+        }
+    };
+    let workers = rayon::current_num_threads().min(pts.chunks.len());
+    if workers <= 1 {
+        work();
+    } else {
+        rayon::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|_| work());
+            }
+        });
+    }
 }
 
 simd_dispatch!(fn spread_box => spread_box_impl<T, L>(
