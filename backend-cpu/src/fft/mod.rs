@@ -232,18 +232,22 @@ impl<T: Real> CpuFftPlan<T> {
         scale: Option<T>,
         prune: Option<(usize, Pruning)>,
     ) -> ColumnPass<'_, T> {
-        let lanes = self.lanes[a].as_ref();
-        let width = match lanes {
-            Some(_) => block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
-            None => block_width(inner, parallel),
+        let (width, fft) = match &self.lanes[a] {
+            Some(lanes) => (
+                block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
+                LineFft::Lanes(lanes),
+            ),
+            None => (
+                block_width(inner, parallel),
+                LineFft::Gathered(self.c2c[a].get(dir).as_ref()),
+            ),
         };
         ColumnPass {
             n: self.complex_dims()[a],
             inner,
             width,
             blocks: inner.div_ceil(width),
-            fft: self.c2c[a].get(dir).as_ref(),
-            lanes,
+            fft,
             dir,
             scale,
             prune,
@@ -533,15 +537,21 @@ struct ColumnPass<'a, T: Real> {
     inner: usize,
     width: usize,
     blocks: usize,
-    fft: &'a dyn Fft<T>,
-    /// The lane-SIMD transform that replaces `fft` when present.
-    lanes: Option<&'a LaneFft<T>>,
+    fft: LineFft<'a, T>,
     dir: Direction,
     /// Applied to the output (the inverse's `1/N`).
     scale: Option<T>,
     /// The band of this axis and what it allows: rows outside it are not read
     /// ([`Pruning::ZeroInput`]: they are zero) or not written back ([`Pruning::KeepOutput`]).
     prune: Option<(usize, Pruning)>,
+}
+
+/// How a [`ColumnPass`] transforms its columns.
+enum LineFft<'a, T: Real> {
+    /// rustfft on columns gathered into contiguous lines (in the pass's direction).
+    Gathered(&'a dyn Fft<T>),
+    /// Lane-SIMD, in place in the columns (both directions).
+    Lanes(&'a LaneFft<T>),
 }
 
 impl<T: Real> ColumnPass<'_, T> {
@@ -556,27 +566,30 @@ impl<T: Real> ColumnPass<'_, T> {
         let c0 = block * self.width;
         let width = self.width.min(inner - c0);
         let base = mat * n * inner + c0;
-        if let Some(fft) = self.lanes {
-            let skip = match self.prune {
-                None => Skip::None,
-                Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
-                Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
-            };
-            lanes::with_buffers(n, |bufs| {
-                lanes::dispatch(lanes::Columns {
-                    fft,
-                    data,
-                    base,
-                    inner,
-                    cols: width,
-                    dir: self.dir,
-                    scale: self.scale,
-                    skip,
-                    bufs,
-                })
-            });
-            return;
-        }
+        let fft = match self.fft {
+            LineFft::Gathered(fft) => fft,
+            LineFft::Lanes(fft) => {
+                let skip = match self.prune {
+                    None => Skip::None,
+                    Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
+                    Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
+                };
+                lanes::with_buffers(n, |bufs| {
+                    lanes::dispatch(lanes::Columns {
+                        fft,
+                        data,
+                        base,
+                        inner,
+                        cols: width,
+                        dir: self.dir,
+                        scale: self.scale,
+                        skip,
+                        bufs,
+                    })
+                });
+                return;
+            }
+        };
         let ld = line_stride::<T>(n);
         let (lines, scratch) = w.lines(ld * width);
         // Rows lo..hi lie outside the band (none without pruning).
@@ -593,7 +606,7 @@ impl<T: Real> ColumnPass<'_, T> {
         } else {
             gather_lines(data, base, inner, 0..n, width, ld, lines);
         }
-        transform_lines(self.fft, lines, n, ld, scratch);
+        transform_lines(fft, lines, n, ld, scratch);
         let s = self.scale.unwrap_or(T::one());
         let keep =
             |i: usize| !matches!(self.prune, Some((_, Pruning::KeepOutput))) || i < lo || i >= hi;
