@@ -185,10 +185,16 @@ impl<T: Real> CpuFftPlan<T> {
         if let Some(h) = &self.half {
             scratch = scratch.max(h.scratch_len());
         }
+        // The real row is for realfft (odd last axis) alone.
+        let real = if self.half.is_none() {
+            dims[dims.len() - 1]
+        } else {
+            0
+        };
         Work {
             lines: Vec::new(),
             scratch: vec![zero; scratch],
-            real: vec![T::zero(); dims[dims.len() - 1]],
+            real: vec![T::zero(); real],
         }
     }
 
@@ -481,7 +487,7 @@ impl<T: Real> CpuFftPlan<T> {
 }
 
 /// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
-/// real row.
+/// real row (R2C plans without [`HalfReal`], else empty).
 struct Work<T> {
     lines: Vec<C<T>>,
     scratch: Vec<C<T>>,
