@@ -302,12 +302,15 @@ impl<T: Real> CpuFftPlan<T> {
     }
 
     /// `f(task, work)` for every task of `0..tasks` (each touching about `elems` elements), in
-    /// parallel groups of consecutive tasks balanced over the threads ([`per_task`]).
+    /// parallel groups of consecutive tasks balanced over the threads ([`group_count`]): group
+    /// `g` of `G` runs tasks `g·tasks/G .. (g+1)·tasks/G`, so that the sizes differ by one at
+    /// most (14 column blocks in 6 groups: 2, 2, 3, 2, 2, 3, where groups of `⌈14/6⌉ = 3`
+    /// made 5 groups, 8 blocks on one thread and 6 on the other).
     fn for_tasks(&self, tasks: usize, elems: usize, f: impl Fn(usize, &mut Work<T>) + Sync) {
-        let per = per_task(tasks, TASK_MIN.div_ceil(elems.max(1)));
-        (0..tasks.div_ceil(per)).into_par_iter().for_each(|t| {
+        let groups = group_count(tasks, TASK_MIN.div_ceil(elems.max(1)));
+        (0..groups).into_par_iter().for_each(|g| {
             let mut w = self.work();
-            for task in t * per..((t + 1) * per).min(tasks) {
+            for task in g * tasks / groups..(g + 1) * tasks / groups {
                 f(task, &mut w);
             }
         });
@@ -509,10 +512,16 @@ fn rows_per_task(rows: usize, len: usize) -> usize {
     per_task(rows, TASK_MIN.div_ceil(len))
 }
 
-/// Items per parallel task for `count` items of which a task should hold at least `min`: at
-/// most 4 tasks per thread, and a multiple of the thread count when there are several tasks,
-/// so that the threads finish together (5 equal tasks on 2 threads take 3 task times).
+/// Items per parallel task for `count` items of which a task should hold at least `min`
+/// ([`group_count`] tasks, the last one possibly shorter).
 fn per_task(count: usize, min: usize) -> usize {
+    count.div_ceil(group_count(count, min)).max(1)
+}
+
+/// Parallel tasks for `count` items of which a task should hold at least `min`: at most 4 per
+/// thread, and a multiple of the thread count when there are several, so that the threads
+/// finish together (5 equal tasks on 2 threads take 3 task times).
+fn group_count(count: usize, min: usize) -> usize {
     let threads = rayon::current_num_threads();
     let mut tasks = (count / min.max(1)).clamp(1, 4 * threads).min(count.max(1));
     if tasks > threads {
@@ -520,7 +529,7 @@ fn per_task(count: usize, min: usize) -> usize {
     } else if tasks > 1 {
         tasks = threads.min(count);
     }
-    count.div_ceil(tasks).max(1)
+    tasks
 }
 
 /// Transforms every contiguous row (`fft.len()` elements) of `data`, then scales by `scale`.
