@@ -185,10 +185,16 @@ impl<T: Real> CpuFftPlan<T> {
         if let Some(h) = &self.half {
             scratch = scratch.max(h.scratch_len());
         }
+        // The real row is for realfft (odd last axis) alone.
+        let real = if self.half.is_none() {
+            dims[dims.len() - 1]
+        } else {
+            0
+        };
         Work {
             lines: Vec::new(),
             scratch: vec![zero; scratch],
-            real: vec![T::zero(); dims[dims.len() - 1]],
+            real: vec![T::zero(); real],
         }
     }
 
@@ -232,18 +238,22 @@ impl<T: Real> CpuFftPlan<T> {
         scale: Option<T>,
         prune: Option<(usize, Pruning)>,
     ) -> ColumnPass<'_, T> {
-        let lanes = self.lanes[a].as_ref();
-        let width = match lanes {
-            Some(_) => block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
-            None => block_width(inner, parallel),
+        let (width, fft) = match &self.lanes[a] {
+            Some(lanes) => (
+                block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
+                LineFft::Lanes(lanes),
+            ),
+            None => (
+                block_width(inner, parallel),
+                LineFft::Gathered(self.c2c[a].get(dir).as_ref()),
+            ),
         };
         ColumnPass {
             n: self.complex_dims()[a],
             inner,
             width,
             blocks: inner.div_ceil(width),
-            fft: self.c2c[a].get(dir).as_ref(),
-            lanes,
+            fft,
             dir,
             scale,
             prune,
@@ -292,12 +302,15 @@ impl<T: Real> CpuFftPlan<T> {
     }
 
     /// `f(task, work)` for every task of `0..tasks` (each touching about `elems` elements), in
-    /// parallel groups of consecutive tasks balanced over the threads ([`per_task`]).
+    /// parallel groups of consecutive tasks balanced over the threads ([`group_count`]): group
+    /// `g` of `G` runs tasks `g·tasks/G .. (g+1)·tasks/G`, so that the sizes differ by one at
+    /// most (14 column blocks in 6 groups: 2, 2, 3, 2, 2, 3, where groups of `⌈14/6⌉ = 3`
+    /// made 5 groups, 8 blocks on one thread and 6 on the other).
     fn for_tasks(&self, tasks: usize, elems: usize, f: impl Fn(usize, &mut Work<T>) + Sync) {
-        let per = per_task(tasks, TASK_MIN.div_ceil(elems.max(1)));
-        (0..tasks.div_ceil(per)).into_par_iter().for_each(|t| {
+        let groups = group_count(tasks, TASK_MIN.div_ceil(elems.max(1)));
+        (0..groups).into_par_iter().for_each(|g| {
             let mut w = self.work();
-            for task in t * per..((t + 1) * per).min(tasks) {
+            for task in g * tasks / groups..(g + 1) * tasks / groups {
                 f(task, &mut w);
             }
         });
@@ -477,7 +490,7 @@ impl<T: Real> CpuFftPlan<T> {
 }
 
 /// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
-/// real row.
+/// real row (R2C plans without [`HalfReal`], else empty).
 struct Work<T> {
     lines: Vec<C<T>>,
     scratch: Vec<C<T>>,
@@ -499,10 +512,16 @@ fn rows_per_task(rows: usize, len: usize) -> usize {
     per_task(rows, TASK_MIN.div_ceil(len))
 }
 
-/// Items per parallel task for `count` items of which a task should hold at least `min`: at
-/// most 4 tasks per thread, and a multiple of the thread count when there are several tasks,
-/// so that the threads finish together (5 equal tasks on 2 threads take 3 task times).
+/// Items per parallel task for `count` items of which a task should hold at least `min`
+/// ([`group_count`] tasks, the last one possibly shorter).
 fn per_task(count: usize, min: usize) -> usize {
+    count.div_ceil(group_count(count, min)).max(1)
+}
+
+/// Parallel tasks for `count` items of which a task should hold at least `min`: at most 4 per
+/// thread, and a multiple of the thread count when there are several, so that the threads
+/// finish together (5 equal tasks on 2 threads take 3 task times).
+fn group_count(count: usize, min: usize) -> usize {
     let threads = rayon::current_num_threads();
     let mut tasks = (count / min.max(1)).clamp(1, 4 * threads).min(count.max(1));
     if tasks > threads {
@@ -510,7 +529,7 @@ fn per_task(count: usize, min: usize) -> usize {
     } else if tasks > 1 {
         tasks = threads.min(count);
     }
-    count.div_ceil(tasks).max(1)
+    tasks
 }
 
 /// Transforms every contiguous row (`fft.len()` elements) of `data`, then scales by `scale`.
@@ -533,15 +552,21 @@ struct ColumnPass<'a, T: Real> {
     inner: usize,
     width: usize,
     blocks: usize,
-    fft: &'a dyn Fft<T>,
-    /// The lane-SIMD transform that replaces `fft` when present.
-    lanes: Option<&'a LaneFft<T>>,
+    fft: LineFft<'a, T>,
     dir: Direction,
     /// Applied to the output (the inverse's `1/N`).
     scale: Option<T>,
     /// The band of this axis and what it allows: rows outside it are not read
     /// ([`Pruning::ZeroInput`]: they are zero) or not written back ([`Pruning::KeepOutput`]).
     prune: Option<(usize, Pruning)>,
+}
+
+/// How a [`ColumnPass`] transforms its columns.
+enum LineFft<'a, T: Real> {
+    /// rustfft on columns gathered into contiguous lines (in the pass's direction).
+    Gathered(&'a dyn Fft<T>),
+    /// Lane-SIMD, in place in the columns (both directions).
+    Lanes(&'a LaneFft<T>),
 }
 
 impl<T: Real> ColumnPass<'_, T> {
@@ -556,27 +581,30 @@ impl<T: Real> ColumnPass<'_, T> {
         let c0 = block * self.width;
         let width = self.width.min(inner - c0);
         let base = mat * n * inner + c0;
-        if let Some(fft) = self.lanes {
-            let skip = match self.prune {
-                None => Skip::None,
-                Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
-                Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
-            };
-            lanes::with_buffers(n, |bufs| {
-                lanes::dispatch(lanes::Columns {
-                    fft,
-                    data,
-                    base,
-                    inner,
-                    cols: width,
-                    dir: self.dir,
-                    scale: self.scale,
-                    skip,
-                    bufs,
-                })
-            });
-            return;
-        }
+        let fft = match self.fft {
+            LineFft::Gathered(fft) => fft,
+            LineFft::Lanes(fft) => {
+                let skip = match self.prune {
+                    None => Skip::None,
+                    Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
+                    Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
+                };
+                lanes::with_buffers(n, |bufs| {
+                    lanes::dispatch(lanes::Columns {
+                        fft,
+                        data,
+                        base,
+                        inner,
+                        cols: width,
+                        dir: self.dir,
+                        scale: self.scale,
+                        skip,
+                        bufs,
+                    })
+                });
+                return;
+            }
+        };
         let ld = line_stride::<T>(n);
         let (lines, scratch) = w.lines(ld * width);
         // Rows lo..hi lie outside the band (none without pruning).
@@ -593,7 +621,7 @@ impl<T: Real> ColumnPass<'_, T> {
         } else {
             gather_lines(data, base, inner, 0..n, width, ld, lines);
         }
-        transform_lines(self.fft, lines, n, ld, scratch);
+        transform_lines(fft, lines, n, ld, scratch);
         let s = self.scale.unwrap_or(T::one());
         let keep =
             |i: usize| !matches!(self.prune, Some((_, Pruning::KeepOutput))) || i < lo || i >= hi;

@@ -1,11 +1,12 @@
 //! Real transforms of contiguous rows of even length `n` through one complex FFT of `h = n/2`
 //! points (the even samples as real parts, the odd ones as imaginary parts), without
-//! intermediate buffers: the forward transform copies the real row (zero-padded when shorter),
-//! read as `h` complex numbers, into the output row, transforms it there and splits it into
-//! the `h + 1` bins in place; the inverse merges the bins into the input row with the scale
-//! folded in, then transforms it into the output row read as `h` complex numbers (or in place
-//! when only the first values are wanted, then copied). The splitting and merging
-//! loops are compiled for AVX-512 / AVX2 when the CPU has them (rustfft's own kernels are).
+//! intermediate rows: the forward transform copies the real row (zero-padded when shorter),
+//! read as `h` complex numbers, into the front of its scratch, transforms it from there into
+//! the output row and splits it into the `h + 1` bins in place; the inverse merges the bins
+//! into the input row with the scale folded in, then transforms it into the output row read as
+//! `h` complex numbers (or in place when only the first values are wanted, then copied). The
+//! splitting and merging loops are compiled for AVX-512 / AVX2 when the CPU has them (rustfft's
+//! own kernels are).
 //!
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
 //! `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
@@ -41,8 +42,7 @@ impl<T: Real> HalfReal<T> {
 
     /// Scratch (complex elements) that [`Self::forward`] and [`Self::inverse`] need.
     pub(super) fn scratch_len(&self) -> usize {
-        self.fwd
-            .get_inplace_scratch_len()
+        (self.fwd.len() + self.fwd.get_outofplace_scratch_len())
             .max(self.inv.get_inplace_scratch_len())
             .max(self.inv.get_outofplace_scratch_len())
     }
@@ -50,16 +50,21 @@ impl<T: Real> HalfReal<T> {
     /// `output (h + 1) <- rfft(input (at most n), zero-padded to n)`, unscaled.
     pub(super) fn forward(&self, input: &[T], output: &mut [C<T>], scratch: &mut [C<T>]) {
         let h = self.fwd.len();
-        // Copied, then in place: rustfft's immutable path costs more than the copy.
+        // Copied into the front of the scratch (a per-task buffer that stays in cache), then
+        // transformed out of place into the output: measured 3-9 % faster on 250- and
+        // 1000-point halves than a copy into the output transformed in place, and than
+        // rustfft's immutable path (which reads the input row directly).
+        let (buf, scratch) = scratch.split_at_mut(h);
         let full = input.len() / 2;
-        output[..full].copy_from_slice(as_complex(&input[..2 * full]));
+        buf[..full].copy_from_slice(as_complex(&input[..2 * full]));
         let mut filled = full;
         if let Some(&last) = input.get(2 * full) {
-            output[full] = C::new(last, T::zero());
+            buf[full] = C::new(last, T::zero());
             filled += 1;
         }
-        output[filled..h].fill(C::new(T::zero(), T::zero()));
-        self.fwd.process_with_scratch(&mut output[..h], scratch);
+        buf[filled..].fill(C::new(T::zero(), T::zero()));
+        self.fwd
+            .process_outofplace_with_scratch(buf, &mut output[..h], scratch);
         let z0 = output[0];
         output[0] = C::new(z0.re + z0.im, T::zero());
         output[h] = C::new(z0.re - z0.im, T::zero());
