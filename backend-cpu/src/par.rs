@@ -201,3 +201,70 @@ impl Drop for PanicFlag<'_> {
         self.0.notify();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::phased;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every task of a phase finds every task of the earlier phases done, whatever the pool
+    /// size, and each task runs once.
+    #[test]
+    fn phased_orders_phases() {
+        let phases = [37, 0, 5, 64, 1];
+        for threads in [1, 2, 3, 8] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let runs: Vec<Vec<AtomicUsize>> = phases
+                .iter()
+                .map(|&n| (0..n).map(|_| AtomicUsize::new(0)).collect())
+                .collect();
+            let late = AtomicUsize::new(0);
+            pool.install(|| {
+                phased(
+                    &phases,
+                    || (),
+                    |p, t, _| {
+                        let earlier_done = runs[..p]
+                            .iter()
+                            .flatten()
+                            .all(|r| r.load(Ordering::SeqCst) == 1);
+                        if !earlier_done {
+                            late.fetch_add(1, Ordering::SeqCst);
+                        }
+                        // Long enough for the other threads to claim tasks meanwhile.
+                        std::thread::sleep(std::time::Duration::from_micros(20));
+                        runs[p][t].fetch_add(1, Ordering::SeqCst);
+                    },
+                )
+            });
+            assert_eq!(late.load(Ordering::SeqCst), 0, "{threads} threads");
+            assert!(runs.iter().flatten().all(|r| r.load(Ordering::SeqCst) == 1));
+        }
+    }
+
+    /// A panicking task reaches the caller instead of leaving the other threads waiting.
+    #[test]
+    fn phased_propagates_panics() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let result = std::panic::catch_unwind(|| {
+            pool.install(|| {
+                phased(
+                    &[4, 4],
+                    || (),
+                    |p, t, _| {
+                        if p == 0 && t == 1 {
+                            panic!("task failed");
+                        }
+                    },
+                )
+            })
+        });
+        assert!(result.is_err());
+    }
+}
