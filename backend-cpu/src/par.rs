@@ -171,7 +171,7 @@ impl Progress {
                 return false;
             }
             spins += 1;
-            if spins % 64 == 0 && start.elapsed() > SPIN {
+            if spins.is_multiple_of(64) && start.elapsed() > SPIN {
                 self.sleepers.fetch_add(1, Ordering::SeqCst);
                 let mut guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
                 while !self.reached(target) && !self.failed.load(Ordering::SeqCst) {
