@@ -252,7 +252,7 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        let result = std::panic::catch_unwind(|| {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             pool.install(|| {
                 phased(
                     &[4, 4],
@@ -264,7 +264,7 @@ mod tests {
                     },
                 )
             })
-        });
+        }));
         assert!(result.is_err());
     }
 }
