@@ -126,10 +126,10 @@ pub fn phased<W>(
     }
 }
 
-/// How long a thread of [`phased`] spins (or yields) waiting for the other threads to complete a
-/// phase (about one task) before it sleeps: waking a sleeping thread costs tens of microseconds, but
+/// How long a thread of [`phased`] spins waiting for the other threads to complete a phase
+/// before it sleeps: waking a sleeping thread costs tens of microseconds, but
 /// a spinning one takes a core that, on a loaded machine, another process could use.
-const SPIN: Duration = Duration::from_micros(50);
+const SPIN: Duration = Duration::from_micros(20);
 
 /// The tasks of a [`phased`] run completed so far, and the means of sleeping until enough are.
 #[derive(Default)]
@@ -161,8 +161,8 @@ impl Progress {
         self.done.load(Ordering::SeqCst) >= target
     }
 
-    /// Waits until `target` tasks are done: spins, then yields the core, for [`SPIN`] in all,
-    /// then sleeps. `false` when a task panicked meanwhile.
+    /// Waits until `target` tasks are done: spins for [`SPIN`], then sleeps. `false` when a
+    /// task panicked meanwhile.
     fn wait_for(&self, target: usize) -> bool {
         let start = Instant::now();
         let mut spins = 0u32;
@@ -179,11 +179,8 @@ impl Progress {
                 }
                 drop(guard);
                 self.sleepers.fetch_sub(1, Ordering::SeqCst);
-            } else if spins < 256 {
-                std::hint::spin_loop();
             } else {
-                // On a loaded machine the thread being waited for may be waiting for a core.
-                std::thread::yield_now();
+                std::hint::spin_loop();
             }
         }
         !self.failed.load(Ordering::SeqCst)
