@@ -569,20 +569,25 @@ fn primal_rows<T: Real>(
 
 /// Defines `fn $name` running `$inner` (an `#[inline(always)]` function, whose callees are
 /// too) compiled for the widest vectors of the running CPU: AVX-512, AVX2, or baseline x86-64.
-/// The operations are the same (no FMA contraction), so are the results.
+/// The operations are the same (no FMA contraction), so are the results. Attributes before
+/// `fn` go to the compiled variants (`#[inline(never)]`: a loop over slice arguments keeps
+/// their no-alias guarantee, which LLVM may lose, and with it the vectorised loop, once the
+/// variant is inlined into a caller that splits the slices from one buffer).
 macro_rules! widest_simd {
-    (fn $name:ident => $inner:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty) => {
+    ($(#[$attr:meta])* fn $name:ident => $inner:ident ($($arg:ident : $ty:ty),* $(,)?) -> $ret:ty) => {
         #[allow(clippy::too_many_arguments)]
         fn $name<T: Real>($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx512f,avx512vl,avx2")]
+                $(#[$attr])*
                 fn avx512<T: Real>($($arg: $ty),*) -> $ret {
                     $inner::<T>($($arg),*)
                 }
                 #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = "avx2")]
+                $(#[$attr])*
                 fn avx2<T: Real>($($arg: $ty),*) -> $ret {
                     $inner::<T>($($arg),*)
                 }

@@ -25,11 +25,14 @@
 //! the doubled grids of the TV Toeplitz products this halves the real transforms (2D) and most
 //! of the inner axes (3D), and the first axis is read and written once instead of four times.
 
-use super::{block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work, TILE};
-use crate::par::SharedMut;
+use super::{
+    block_width, gather_lines, line_stride, transform_lines, CpuFftPlan, Work, TASK_MIN, TILE,
+};
+use crate::par::{phased, SharedMut};
 use crate::stencil::widest_simd;
 use backend_core::{Direction, Real, Result, C};
 use rustfft::Fft;
+use std::ops::Range;
 
 impl<T: Real> CpuFftPlan<T> {
     /// Rearranges the spectrum `kernel` (the plan's spectrum shape, row-major) for
@@ -91,17 +94,39 @@ impl<T: Real> CpuFftPlan<T> {
         }
         let cslab: usize = self.complex_dims()[1..].iter().product();
         let middle = &g[1..k - 1];
-
-        // 1. real rows of each input block, then the inner axes, slab by slab.
-        for ((input, in_shape), inter) in inputs.iter().zip(in_shapes).zip(inters.iter_mut()) {
-            let a_slab: usize = in_shape[1..].iter().product();
-            let a_last = in_shape[k - 1];
-            self.for_slabs(
-                &mut inter[..in_shape[0] * cslab],
-                cslab,
-                |first, chunk, w| {
-                    for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                        let src = &input[(first + j) * a_slab..(first + j + 1) * a_slab];
+        let conv = ColumnConv {
+            n: g[0],
+            inner: cslab,
+            width: block_width(cslab, true),
+            rows_in: in_shapes.iter().map(|s| s[0]).collect(),
+            rows_out: out_shapes.iter().map(|s| s[0]).collect(),
+            fwd: self.c2c[0].fwd.as_ref(),
+            inv: self.c2c[0].inv.as_ref(),
+            kernels,
+        };
+        let (fwd_tasks, inv_tasks) = (
+            slab_tasks(&conv.rows_in, cslab),
+            slab_tasks(&conv.rows_out, cslab),
+        );
+        let blocks = cslab.div_ceil(conv.width);
+        let shared: Vec<SharedMut<C<T>>> = inters.iter_mut().map(|s| SharedMut::new(s)).collect();
+        let shared_outs: Vec<SharedMut<T>> = outs.iter_mut().map(|o| SharedMut::new(o)).collect();
+        // 1. real rows of each input block, then the inner axes, slab by slab; 2. the first axis
+        // (forward, products, inverse) per column block; 3. the inner axes inverse, then the
+        // real rows of each output block, slab by slab. One parallel region for the three.
+        phased(
+            &[fwd_tasks.len(), blocks, inv_tasks.len()],
+            || self.work(),
+            |phase, task, w| match phase {
+                0 => {
+                    let (j, ref slabs) = fwd_tasks[task];
+                    let (input, in_shape) = (inputs[j], in_shapes[j]);
+                    let a_slab: usize = in_shape[1..].iter().product();
+                    let a_last = in_shape[k - 1];
+                    for sl in slabs.clone() {
+                        // SAFETY: the slabs of a task belong to it alone in this phase.
+                        let s = unsafe { shared[j].slice(sl * cslab, cslab) };
+                        let src = &input[sl * a_slab..(sl + 1) * a_slab];
                         for (r, o) in s.chunks_mut(m).enumerate() {
                             match row_in_block(r, middle, &in_shape[1..k - 1]) {
                                 Some(q) => {
@@ -114,57 +139,51 @@ impl<T: Real> CpuFftPlan<T> {
                             self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                         }
                     }
-                },
-            );
-        }
-
-        // 2. the first axis: forward, products, inverse, per column block.
-        let conv = ColumnConv {
-            n: g[0],
-            inner: cslab,
-            width: block_width(cslab, true),
-            rows_in: in_shapes.iter().map(|s| s[0]).collect(),
-            rows_out: out_shapes.iter().map(|s| s[0]).collect(),
-            fwd: self.c2c[0].fwd.as_ref(),
-            inv: self.c2c[0].inv.as_ref(),
-            kernels,
-        };
-        let shared: Vec<SharedMut<C<T>>> = inters.iter_mut().map(|s| SharedMut::new(s)).collect();
-        self.for_tasks(
-            cslab.div_ceil(conv.width),
-            nk * conv.n * conv.width,
-            |block, w| {
-                // SAFETY: every task owns distinct column blocks.
-                unsafe { conv.block(&shared, block, w) };
-            },
-        );
-
-        // 3. inner axes inverse, then the real rows of each output block, slab by slab.
-        for ((out, out_shape), inter) in outs.iter_mut().zip(out_shapes).zip(inters.iter_mut()) {
-            let (rows_out, b_slab, b_last) = (
-                out_shape[0],
-                out_shape[1..].iter().product::<usize>(),
-                out_shape[k - 1],
-            );
-            let shared_out = SharedMut::new(out);
-            self.for_slabs(&mut inter[..rows_out * cslab], cslab, |first, chunk, w| {
-                for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                    if k > 2 {
-                        self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
-                    }
-                    // SAFETY: slab `first + j` of the output belongs to this task.
-                    let dst = unsafe { shared_out.slice((first + j) * b_slab, b_slab) };
-                    for (r, i) in s.chunks_mut(m).enumerate() {
-                        if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
-                            let o = &mut dst[q * b_last..(q + 1) * b_last];
-                            self.row_inverse(i, w, o);
+                }
+                // SAFETY: every task owns distinct column blocks, of every channel.
+                1 => unsafe { conv.block(&shared, task, w) },
+                _ => {
+                    let (j, ref slabs) = inv_tasks[task];
+                    let out_shape = out_shapes[j];
+                    let (b_slab, b_last) =
+                        (out_shape[1..].iter().product::<usize>(), out_shape[k - 1]);
+                    for sl in slabs.clone() {
+                        // SAFETY: the slabs of a task, of the spectrum and of the output, belong
+                        // to it alone in this phase.
+                        let s = unsafe { shared[j].slice(sl * cslab, cslab) };
+                        if k > 2 {
+                            self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                        }
+                        let dst = unsafe { shared_outs[j].slice(sl * b_slab, b_slab) };
+                        for (r, i) in s.chunks_mut(m).enumerate() {
+                            if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
+                                let o = &mut dst[q * b_last..(q + 1) * b_last];
+                                self.row_inverse(i, w, o);
+                            }
                         }
                     }
                 }
-            });
-        }
+            },
+        );
         Ok(())
     }
+}
+
+/// The tasks of a pass over the leading slabs of `K` channels (`slabs[j]` of channel `j`, of
+/// `cslab` elements each): `(channel, slab range)`, a few slabs each (at least
+/// [`TASK_MIN`] elements, at most an eighth of a thread's share of the channel), so that the
+/// threads claiming them one by one finish together.
+fn slab_tasks(slabs: &[usize], cslab: usize) -> Vec<(usize, Range<usize>)> {
+    let threads = rayon::current_num_threads();
+    let mut tasks = Vec::new();
+    for (j, &count) in slabs.iter().enumerate() {
+        let per = TASK_MIN
+            .div_ceil(cslab)
+            .min(count.div_ceil(8 * threads))
+            .max(1);
+        tasks.extend((0..count.div_ceil(per)).map(|t| (j, t * per..((t + 1) * per).min(count))));
+    }
+    tasks
 }
 
 /// The position of row `r` of a slab (row-major over the middle axes `dims`) among the rows of
@@ -279,9 +298,7 @@ fn conv_block<T: Real>(
         let column = |l: usize| (c0 + l) * n..(c0 + l + 1) * n;
         let result = if nk == 1 {
             for (l, line) in sources.chunks_mut(ld).enumerate() {
-                for (v, h) in line[..n].iter_mut().zip(&row[0][column(l)]) {
-                    *v *= *h;
-                }
+                mul_line_simd(&mut line[..n], &row[0][column(l)]);
             }
             &mut *sources
         } else {
@@ -289,10 +306,7 @@ fn conv_block<T: Real>(
                 let a = &mut a[..n];
                 a.fill(C::new(T::zero(), T::zero()));
                 for (h, src) in row.iter().zip(sources.chunks(per)) {
-                    let line = &src[l * ld..l * ld + n];
-                    for ((a, v), h) in a.iter_mut().zip(line).zip(&h[column(l)]) {
-                        *a += *v * *h;
-                    }
+                    mul_add_line_simd(a, &src[l * ld..l * ld + n], &h[column(l)]);
                 }
             }
             &mut *acc
@@ -301,6 +315,41 @@ fn conv_block<T: Real>(
         scatter_tiled(result, ld, rows_out, d, c0, inner, width);
     }
 }
+
+/// `v · h` with numpy's operation order, `(a c − b d) + i (a d + b c)`, both parts computed
+/// before either is stored: written so (not as `Complex`'s `*=`, which stores the real part
+/// before reading the imaginary one), and compiled apart from their caller ([`widest_simd`]
+/// with `#[inline(never)]`), the loops of [`mul_line`] and [`mul_add_line`] vectorise (a
+/// vector of products per instruction instead of one).
+#[inline(always)]
+fn cmul<T: Real>(v: C<T>, h: C<T>) -> C<T> {
+    C::new(v.re * h.re - v.im * h.im, v.re * h.im + v.im * h.re)
+}
+
+/// `v[i] <- v[i] · h[i]`.
+#[inline(always)]
+fn mul_line<T: Real>(v: &mut [C<T>], h: &[C<T>]) {
+    for (v, h) in v.iter_mut().zip(h) {
+        *v = cmul(*v, *h);
+    }
+}
+
+/// `acc[i] <- acc[i] + v[i] · h[i]`.
+#[inline(always)]
+fn mul_add_line<T: Real>(acc: &mut [C<T>], v: &[C<T>], h: &[C<T>]) {
+    for (a, (v, h)) in acc.iter_mut().zip(v.iter().zip(h)) {
+        let p = cmul(*v, *h);
+        *a = C::new(a.re + p.re, a.im + p.im);
+    }
+}
+
+widest_simd!(#[inline(never)] fn mul_line_simd => mul_line(v: &mut [C<T>], h: &[C<T>]) -> ());
+
+widest_simd!(#[inline(never)] fn mul_add_line_simd => mul_add_line(
+    acc: &mut [C<T>],
+    v: &[C<T>],
+    h: &[C<T>],
+) -> ());
 
 /// The converse of [`gather_lines`]: position `i` of every line to row `i` of the columns, for
 /// the first `rows` rows; the caller owns those columns.
