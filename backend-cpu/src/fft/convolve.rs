@@ -113,58 +113,53 @@ impl<T: Real> CpuFftPlan<T> {
         let shared_outs: Vec<SharedMut<T>> = outs.iter_mut().map(|o| SharedMut::new(o)).collect();
         // 1. real rows of each input block, then the inner axes, slab by slab; 2. the first axis
         // (forward, products, inverse) per column block; 3. the inner axes inverse, then the
-        // real rows of each output block, slab by slab. One parallel region for the three.
-        phased(
-            &[fwd_tasks.len(), blocks, inv_tasks.len()],
-            || self.work(),
-            |phase, task, w| match phase {
-                0 => {
-                    let (j, ref slabs) = fwd_tasks[task];
-                    let (input, in_shape) = (inputs[j], in_shapes[j]);
-                    let a_slab: usize = in_shape[1..].iter().product();
-                    let a_last = in_shape[k - 1];
-                    for sl in slabs.clone() {
-                        // SAFETY: the slabs of a task belong to it alone in this phase.
-                        let s = unsafe { shared[j].slice(sl * cslab, cslab) };
-                        let src = &input[sl * a_slab..(sl + 1) * a_slab];
-                        for (r, o) in s.chunks_mut(m).enumerate() {
-                            match row_in_block(r, middle, &in_shape[1..k - 1]) {
-                                Some(q) => {
-                                    self.row_forward(&src[q * a_last..(q + 1) * a_last], o, w)
-                                }
-                                None => o.fill(C::new(T::zero(), T::zero())),
-                            }
+        // real rows of each output block, slab by slab.
+        let phases = [fwd_tasks.len(), blocks, inv_tasks.len()];
+        let task = |phase: usize, task: usize, w: &mut Work<T>| match phase {
+            0 => {
+                let (j, ref slabs) = fwd_tasks[task];
+                let (input, in_shape) = (inputs[j], in_shapes[j]);
+                let a_slab: usize = in_shape[1..].iter().product();
+                let a_last = in_shape[k - 1];
+                for sl in slabs.clone() {
+                    // SAFETY: the slabs of a task belong to it alone in this phase.
+                    let s = unsafe { shared[j].slice(sl * cslab, cslab) };
+                    let src = &input[sl * a_slab..(sl + 1) * a_slab];
+                    for (r, o) in s.chunks_mut(m).enumerate() {
+                        match row_in_block(r, middle, &in_shape[1..k - 1]) {
+                            Some(q) => self.row_forward(&src[q * a_last..(q + 1) * a_last], o, w),
+                            None => o.fill(C::new(T::zero(), T::zero())),
                         }
-                        if k > 2 {
-                            self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                    }
+                    if k > 2 {
+                        self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                    }
+                }
+            }
+            // SAFETY: every task owns distinct column blocks, of every channel.
+            1 => unsafe { conv.block(&shared, task, w) },
+            _ => {
+                let (j, ref slabs) = inv_tasks[task];
+                let out_shape = out_shapes[j];
+                let (b_slab, b_last) = (out_shape[1..].iter().product::<usize>(), out_shape[k - 1]);
+                for sl in slabs.clone() {
+                    // SAFETY: the slabs of a task, of the spectrum and of the output, belong
+                    // to it alone in this phase.
+                    let s = unsafe { shared[j].slice(sl * cslab, cslab) };
+                    if k > 2 {
+                        self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                    }
+                    let dst = unsafe { shared_outs[j].slice(sl * b_slab, b_slab) };
+                    for (r, i) in s.chunks_mut(m).enumerate() {
+                        if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
+                            let o = &mut dst[q * b_last..(q + 1) * b_last];
+                            self.row_inverse(i, w, o);
                         }
                     }
                 }
-                // SAFETY: every task owns distinct column blocks, of every channel.
-                1 => unsafe { conv.block(&shared, task, w) },
-                _ => {
-                    let (j, ref slabs) = inv_tasks[task];
-                    let out_shape = out_shapes[j];
-                    let (b_slab, b_last) =
-                        (out_shape[1..].iter().product::<usize>(), out_shape[k - 1]);
-                    for sl in slabs.clone() {
-                        // SAFETY: the slabs of a task, of the spectrum and of the output, belong
-                        // to it alone in this phase.
-                        let s = unsafe { shared[j].slice(sl * cslab, cslab) };
-                        if k > 2 {
-                            self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
-                        }
-                        let dst = unsafe { shared_outs[j].slice(sl * b_slab, b_slab) };
-                        for (r, i) in s.chunks_mut(m).enumerate() {
-                            if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
-                                let o = &mut dst[q * b_last..(q + 1) * b_last];
-                                self.row_inverse(i, w, o);
-                            }
-                        }
-                    }
-                }
-            },
-        );
+            }
+        };
+        phased(&phases, || self.work(), task);
         Ok(())
     }
 }
