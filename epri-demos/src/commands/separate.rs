@@ -254,12 +254,7 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
         ..Sources::default()
     };
     let acq = Acquisition::load(&src, true, false)?;
-    check_auto_args(
-        a.lambda,
-        a.solver.stop,
-        a.solver.sigma,
-        a.solver.lambda_report.as_deref(),
-    )?;
+    check_auto_args(a.lambda, &a.solver)?;
     let sources = load_sources(&acq, a)?;
     let outputs: Vec<(PathBuf, PathBuf)> = sources
         .iter()

@@ -111,12 +111,7 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
             shape[0]
         )));
     }
-    check_auto_args(
-        a.lambda,
-        a.solver.stop,
-        a.solver.sigma,
-        a.solver.lambda_report.as_deref(),
-    )?;
+    check_auto_args(a.lambda, &a.solver)?;
     check_image_outputs(&acq.files, &a.out, a.png.as_deref())?;
     if let Some(report) = &a.solver.lambda_report {
         let mut outputs = vec![

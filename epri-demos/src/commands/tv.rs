@@ -223,19 +223,14 @@ pub fn resolve_lambda<B: Backend, T: Real, P: LambdaProblem<B, T>>(
 
 /// Refuses `--sigma` without an automatic λ or the discrepancy stop, and `--lambda-report`
 /// without an automatic λ.
-pub fn check_auto_args(
-    lambda: LambdaArg,
-    stop: StopArg,
-    sigma: Option<f64>,
-    lambda_report: Option<&Path>,
-) -> Result<()> {
+pub fn check_auto_args(lambda: LambdaArg, solver: &SolverArgs) -> Result<()> {
     let auto = matches!(lambda, LambdaArg::Auto(_));
-    if !auto && lambda_report.is_some() {
+    if !auto && solver.lambda_report.is_some() {
         return Err(Error::usage(
             "--lambda-report goes with --lambda auto (or auto:discrepancy)",
         ));
     }
-    if !auto && stop != StopArg::Discrepancy && sigma.is_some() {
+    if !auto && solver.stop != StopArg::Discrepancy && solver.sigma.is_some() {
         return Err(Error::usage(
             "--sigma goes with --lambda auto (or auto:discrepancy) or --stop discrepancy",
         ));
@@ -380,12 +375,7 @@ pub fn report_trial(bar: &ProgressBar) -> impl FnMut(&LambdaTrial) + '_ {
 pub fn run(a: &TvArgs) -> Result<()> {
     let acq = Acquisition::load(&a.sources, true, true)?;
     check_dims(&a.shape.0, acq.dim(), "--shape")?;
-    check_auto_args(
-        a.lambda,
-        a.solver.stop,
-        a.solver.sigma,
-        a.solver.lambda_report.as_deref(),
-    )?;
+    check_auto_args(a.lambda, &a.solver)?;
     let mut outputs = vec![("--out", a.out.as_path())];
     outputs.extend(a.png.as_deref().map(|p| ("--png", p)));
     outputs.extend(
