@@ -20,8 +20,11 @@ pub(crate) fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     Ok(v)
 }
 
-/// The elements of `shape`, all zero (`E::default()`).
-pub(crate) fn zeroed<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
+/// The elements of `shape`, all zero (`E::default()`), in memory not yet written (fresh pages
+/// from the allocator, faulted in at their first write): the buffer to read a file into.
+///
+/// Errors: [`Error::OutOfMemory`] when the element count overflows or the allocation is refused.
+pub fn zeroed<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     let n = count(shape)?;
     let layout = Layout::array::<E>(n).map_err(|_| refused::<E>(shape, n))?;
     if layout.size() == 0 || !zero_bits_are_default::<E>() {

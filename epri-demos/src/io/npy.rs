@@ -5,14 +5,19 @@
 //! Python literals (strings, numbers, `True`/`False`/`None`, tuples, lists, dicts, nested at most
 //! [`MAX_NESTING`] deep, linear time), then the data, whose length must be exactly what `descr`
 //! and `shape` say (checked before anything is allocated) and whose values must be finite.
-//! [`parse_npy`] does it on bytes, [`read_npy`] on a file. Writing goes through `ndarray-npy`.
+//! [`parse_npy`] does it on bytes, [`read_npy`] on a file; [`open_npy`] reads the header alone,
+//! then [`NpyFile::read`] the data straight into an array of the precision asked for (one copy
+//! from the file, `float64` data converted to `float32` on the fly or the reverse). Writing
+//! goes through `ndarray-npy`.
 
-use super::array::{fmt_shape, HostArray};
+use super::array::{dtype_name, fmt_shape, HostArray};
 use super::quoted;
 use crate::error::{Error, Result};
+use backend_core::{Precision, Real};
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// numpy's magic string, the first 6 bytes of every `.npy` file.
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -40,10 +45,18 @@ pub struct NpyHeader {
     pub data_len: usize,
 }
 
-/// Reads a `float32` or `float64` `.npy` file of any dimension. Fortran-ordered files
-/// (`fortran_order: True`, as PyEPRI's `fgrad` arrays) keep their logical shape and values.
-/// The header is checked against the file's length before the data are read.
-pub fn read_npy(path: &Path) -> Result<HostArray> {
+/// A `.npy` file opened for reading: its header parsed and checked against the file's length
+/// (the data length is exactly what the header calls for), the data not read yet.
+pub struct NpyFile {
+    path: PathBuf,
+    file: std::fs::File,
+    header: NpyHeader,
+}
+
+/// Opens a `float32` or `float64` `.npy` file of any dimension and reads its header only (at
+/// most the preamble and [`MAX_HEADER_LEN`] bytes), checked against the file's length; then
+/// [`NpyFile::read`] reads the data.
+pub fn open_npy(path: &Path) -> Result<NpyFile> {
     let (mut file, len) = super::open_regular(path)?;
     let mut bytes = Vec::new();
     // Longest preamble: magic, version, 4-byte length, then the header.
@@ -52,9 +65,57 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
     let header = parse_header(&bytes).map_err(|m| Error::file(path, m))?;
     let data_in_file = len.saturating_sub(header.data_offset as u64);
     check_data_len(&header, data_in_file).map_err(|m| Error::file(path, m))?;
-    let rest = len.saturating_sub(bytes.len() as u64);
-    super::read_up_to(path, &mut file, rest, &mut bytes)?;
-    parse_npy(&bytes).map_err(|m| Error::file(path, m))
+    file.seek(SeekFrom::Start(header.data_offset as u64))
+        .map_err(|e| Error::file(path, io_msg(&e)))?;
+    Ok(NpyFile {
+        path: path.to_path_buf(),
+        file,
+        header,
+    })
+}
+
+impl NpyFile {
+    /// What the header says.
+    pub fn header(&self) -> &NpyHeader {
+        &self.header
+    }
+
+    /// The stored precision: `float32` or `float64`.
+    pub fn precision(&self) -> Precision {
+        if self.header.item_size == 4 {
+            Precision::F32
+        } else {
+            Precision::F64
+        }
+    }
+
+    /// Reads the data as `T`, whatever the stored precision, into an array of the header's
+    /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
+    /// logical values). Stored in `T`, the bytes are read straight into the array's memory;
+    /// stored in the other precision, they are converted chunk by chunk as they are read.
+    /// Every value must be finite, in the file and in `T` (a `float64` value beyond the
+    /// `float32` range is an error, not an infinity).
+    pub fn read<T: Real>(mut self) -> Result<ArrayD<T>> {
+        let h = &self.header;
+        decode(h, &mut self.file)
+            .and_then(|values| into_array(h, values))
+            .map_err(|m| Error::file(&self.path, m))
+    }
+
+    /// Reads the data in the stored precision (see [`NpyFile::read`]).
+    pub fn read_stored(self) -> Result<HostArray> {
+        Ok(match self.precision() {
+            Precision::F32 => HostArray::F32(self.read()?),
+            Precision::F64 => HostArray::F64(self.read()?),
+        })
+    }
+}
+
+/// Reads a `float32` or `float64` `.npy` file of any dimension, in its stored precision.
+/// Fortran-ordered files (`fortran_order: True`, as PyEPRI's `fgrad` arrays) keep their logical
+/// shape and values. The header is checked against the file's length before the data are read.
+pub fn read_npy(path: &Path) -> Result<HostArray> {
+    open_npy(path)?.read_stored()
 }
 
 /// Decodes the bytes of a whole `.npy` file: header, then data (exactly the length the header
@@ -62,37 +123,92 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
 /// finite. The error says what is wrong, on one line, without naming a file.
 pub fn parse_npy(bytes: &[u8]) -> std::result::Result<HostArray, String> {
     let h = parse_header(bytes)?;
-    let data = &bytes[h.data_offset..];
+    let mut data = &bytes[h.data_offset..];
     check_data_len(&h, data.len() as u64)?;
-    let shape = IxDyn(&h.shape).set_f(h.fortran_order);
-    let n = h.data_len / h.item_size;
-    let reserve_failed = |_| format!("cannot allocate {} bytes for the data", h.data_len);
-    macro_rules! decode {
-        ($t:ty, $variant:ident) => {{
-            let mut values: Vec<$t> = Vec::new();
-            values.try_reserve_exact(n).map_err(reserve_failed)?;
-            values.extend(data.chunks_exact(h.item_size).map(|c| {
-                let c = c.try_into().expect("chunk of the item size");
-                if h.big_endian {
-                    <$t>::from_be_bytes(c)
-                } else {
-                    <$t>::from_le_bytes(c)
-                }
-            }));
-            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                return Err(non_finite_msg(i, values[i] as f64));
-            }
-            HostArray::$variant(
-                ArrayD::from_shape_vec(shape, values)
-                    .map_err(|e| format!("shape {}: {e}", fmt_shape(&h.shape)))?,
-            )
-        }};
-    }
     Ok(if h.item_size == 4 {
-        decode!(f32, F32)
+        HostArray::F32(into_array(&h, decode(&h, &mut data)?)?)
     } else {
-        decode!(f64, F64)
+        HostArray::F64(into_array(&h, decode(&h, &mut data)?)?)
     })
+}
+
+/// Bytes converted per chunk when the stored precision is not the one read.
+const CONVERT_CHUNK: usize = 16 << 10;
+
+/// Reads the `h.data_len` bytes of data from `src` as values of `T`, in file order: straight
+/// into the final vector when `T` is the stored type (then swapped in place if the byte order
+/// is not the machine's), else through a chunk of [`CONVERT_CHUNK`] bytes converted as read.
+/// Every value must be finite, stored and converted.
+fn decode<T: Real>(h: &NpyHeader, src: &mut impl Read) -> std::result::Result<Vec<T>, String> {
+    let n = h.data_len / h.item_size;
+    let read_failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated .npy file: the data end early".to_string(),
+        _ => io_msg(&e),
+    };
+    let size = std::mem::size_of::<T>();
+    let refused = || {
+        format!(
+            "cannot allocate {} bytes for the data",
+            n as u128 * size as u128
+        )
+    };
+    if size == h.item_size {
+        let mut values = backend_cpu::alloc::zeroed::<T>(&[n]).map_err(|_| refused())?;
+        // SAFETY: `T` is `f32` or `f64` (`Real`), plain data without padding for which every
+        // byte pattern is a valid value; the slice covers exactly the `n` initialised values.
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size)
+        };
+        src.read_exact(bytes).map_err(read_failed)?;
+        if h.big_endian != cfg!(target_endian = "big") {
+            bytes.chunks_exact_mut(size).for_each(|v| v.reverse());
+        }
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(non_finite_msg(i, values[i].f64()));
+        }
+        return Ok(values);
+    }
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(n).map_err(|_| refused())?;
+    let mut chunk = vec![0u8; CONVERT_CHUNK.min(h.data_len)];
+    let mut left = h.data_len;
+    while left > 0 {
+        let c = &mut chunk[..left.min(CONVERT_CHUNK)];
+        src.read_exact(c).map_err(read_failed)?;
+        left -= c.len();
+        for b in c.chunks_exact(h.item_size) {
+            let x = stored_value(h, b);
+            let i = values.len();
+            if !x.is_finite() {
+                return Err(non_finite_msg(i, x));
+            }
+            let v = T::of(x);
+            if !v.is_finite() {
+                return Err(format!(
+                    "value {i} (counted in file order from 0) is {x}: beyond the {} range (read it in float64)",
+                    dtype_name(T::PRECISION)
+                ));
+            }
+            values.push(v);
+        }
+    }
+    Ok(values)
+}
+
+/// The value stored in `b` (one item of the file's type and byte order), as `f64`.
+fn stored_value(h: &NpyHeader, b: &[u8]) -> f64 {
+    match (h.item_size, h.big_endian) {
+        (4, false) => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+        (4, true) => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
+        (_, false) => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+        (_, true) => f64::from_be_bytes(b.try_into().expect("8 bytes")),
+    }
+}
+
+/// The values in file order as an array of the header's shape and order.
+fn into_array<T: Real>(h: &NpyHeader, values: Vec<T>) -> std::result::Result<ArrayD<T>, String> {
+    ArrayD::from_shape_vec(IxDyn(&h.shape).set_f(h.fortran_order), values)
+        .map_err(|e| format!("shape {}: {e}", fmt_shape(&h.shape)))
 }
 
 fn non_finite_msg(index: usize, x: f64) -> String {
