@@ -622,3 +622,18 @@ impl Backend for CpuBackend {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_flat_takes_the_vector_as_the_buffer() {
+        let b = CpuBackend::new().unwrap();
+        let v: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let at = v.as_ptr();
+        let buf = b.upload_flat(&[3, 4], v).unwrap();
+        assert_eq!(buf.as_slice().as_ptr(), at, "no copy");
+        assert_eq!(buf.as_slice()[7], 7.0);
+    }
+}

@@ -28,15 +28,22 @@ pub fn upload_download_roundtrip<B: Backend>(b: &B) {
         let d = b.upload(f.view()).unwrap();
         assert_eq!(b.download(&d).unwrap(), f);
     }
-    let d = b.upload_flat(&[3, 4, 5], a.iter().copied().collect()).unwrap();
+    let d = b
+        .upload_flat(&[3, 4, 5], a.iter().copied().collect())
+        .unwrap();
     assert_eq!(d.shape(), &[3, 4, 5]);
     assert_eq!(b.download(&d).unwrap(), a);
     let d = b.upload_flat(&[2, 2], vec![1u32, 2, 3, 4]).unwrap();
-    assert_eq!(b.download(&d).unwrap().into_raw_vec_and_offset().0, [1, 2, 3, 4]);
+    assert_eq!(
+        b.download(&d).unwrap().into_raw_vec_and_offset().0,
+        [1, 2, 3, 4]
+    );
     for shape in [&[2usize, 3][..], &[usize::MAX, 3]] {
         match b.upload_flat(shape, vec![1.0f32; 5]) {
             Err(Error::InvalidArgument(_)) => {}
-            Err(e) => panic!("upload_flat of 5 values as {shape:?}: expected InvalidArgument, got {e}"),
+            Err(e) => {
+                panic!("upload_flat of 5 values as {shape:?}: expected InvalidArgument, got {e}")
+            }
             Ok(_) => panic!("upload_flat of 5 values as {shape:?} succeeded"),
         }
     }

@@ -156,9 +156,8 @@ fn decode<T: Real>(h: &NpyHeader, src: &mut impl Read) -> std::result::Result<Ve
         let mut values = backend_cpu::alloc::zeroed::<T>(&[n]).map_err(|_| refused())?;
         // SAFETY: `T` is `f32` or `f64` (`Real`), plain data without padding for which every
         // byte pattern is a valid value; the slice covers exactly the `n` initialised values.
-        let bytes = unsafe {
-            std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size)
-        };
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size) };
         src.read_exact(bytes).map_err(read_failed)?;
         if h.big_endian != cfg!(target_endian = "big") {
             bytes.chunks_exact_mut(size).for_each(|v| v.reverse());
@@ -683,6 +682,125 @@ mod tests {
             let expect = 0.796460 + k as f64 * 178.40708 / 112.0;
             assert!((a - expect).abs() < 1e-3, "column {k}: {a} vs {expect}");
         }
+    }
+
+    /// A `.npy` file of `shape` whose data are `data`, header `descr` and `fortran_order`.
+    fn npy_bytes(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+        let order = if fortran { "True" } else { "False" };
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("epri-npy-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn each_byte_order_and_precision_reads_in_either_precision() {
+        let values = [1.5f64, -2.25, 1e-3, 3.0e5, 0.0, -7.0];
+        let dir = scratch("orders");
+        for (descr, item) in [("<f4", 4), (">f4", 4), ("<f8", 8), (">f8", 8)] {
+            let data: Vec<u8> = values
+                .iter()
+                .flat_map(|&v| match descr {
+                    "<f4" => (v as f32).to_le_bytes().to_vec(),
+                    ">f4" => (v as f32).to_be_bytes().to_vec(),
+                    "<f8" => v.to_le_bytes().to_vec(),
+                    _ => v.to_be_bytes().to_vec(),
+                })
+                .collect();
+            let bytes = npy_bytes(descr, false, "(2, 3)", &data);
+            let stored = parse_npy(&bytes).unwrap();
+            assert_eq!(stored.precision() == Precision::F32, item == 4, "{descr}");
+            let expect64: Vec<f64> = values
+                .iter()
+                .map(|&v| if item == 4 { v as f32 as f64 } else { v })
+                .collect();
+            assert_eq!(
+                stored.to_f64().into_raw_vec_and_offset().0,
+                expect64,
+                "{descr}"
+            );
+            let p = dir.join("a.npy");
+            std::fs::write(&p, &bytes).unwrap();
+            let as64 = open_npy(&p).unwrap().read::<f64>().unwrap();
+            assert_eq!(as64.shape(), &[2, 3]);
+            assert_eq!(as64.into_raw_vec_and_offset().0, expect64, "{descr} as f64");
+            let as32 = open_npy(&p).unwrap().read::<f32>().unwrap();
+            let expect32: Vec<f32> = expect64.iter().map(|&v| v as f32).collect();
+            assert_eq!(as32.into_raw_vec_and_offset().0, expect32, "{descr} as f32");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fortran_order_is_kept_in_the_other_precision() {
+        // Column-major (2, 3): file order a00 a10 a01 a11 a02 a12.
+        let file_order = [0.0f64, 10.0, 1.0, 11.0, 2.0, 12.0];
+        let data: Vec<u8> = file_order.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let dir = scratch("fortran");
+        let p = dir.join("f.npy");
+        std::fs::write(&p, npy_bytes("<f8", true, "(2, 3)", &data)).unwrap();
+        let a = open_npy(&p).unwrap().read::<f32>().unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        for i in 0..2 {
+            for j in 0..3 {
+                assert_eq!(a[[i, j]], (10 * i + j) as f32);
+            }
+        }
+        let c = HostArray::F32(a).into_real::<f32>();
+        assert!(c.is_standard_layout());
+        assert_eq!(c[[1, 2]], 12.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn values_beyond_float32_or_not_finite_are_refused_by_index() {
+        let dir = scratch("range");
+        let p = dir.join("big.npy");
+        let data: Vec<u8> = [1.0f64, 1e300, 2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        std::fs::write(&p, npy_bytes("<f8", false, "(3,)", &data)).unwrap();
+        assert_eq!(open_npy(&p).unwrap().read::<f64>().unwrap()[1], 1e300);
+        let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+        assert!(e.contains("value 1 ") && e.contains("float32 range"), "{e}");
+        let data: Vec<u8> = [1.0f32, 2.0, f32::NAN]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        std::fs::write(&p, npy_bytes(">f4", false, "(3,)", &data)).unwrap();
+        for e in [
+            open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string(),
+            open_npy(&p).unwrap().read::<f64>().unwrap_err().to_string(),
+        ] {
+            assert!(e.contains("value 2 ") && e.contains("finite"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn arrays_of_the_precision_asked_for_are_moved_not_copied() {
+        let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 5]), |i| (i[0] + i[1]) as f32);
+        let at = a.as_ptr();
+        let h = HostArray::from_real(a);
+        assert_eq!(h.precision(), Precision::F32);
+        let b = h.into_real::<f32>();
+        assert_eq!(b.as_ptr(), at, "moved through HostArray both ways");
+        let c = HostArray::from_real(b).into_real::<f64>();
+        assert_eq!(c[[3, 4]], 7.0);
     }
 
     #[test]
