@@ -18,7 +18,7 @@ use std::path::Path;
 pub const MAX_ECHO_CHARS: usize = 80;
 
 /// Reads one array from a `.npy` file or the data of a BES3T `.DSC`/`.DTA` file, in its stored
-/// precision.
+/// precision. Every value is finite: a file holding NaN or an infinity is an error naming it.
 pub fn read_array(path: &Path) -> Result<HostArray> {
     read_array_as(path, None)
 }
