@@ -20,8 +20,9 @@ pub(crate) fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     Ok(v)
 }
 
-/// The elements of `shape`, all zero (`E::default()`), in memory not yet written (fresh pages
-/// from the allocator, faulted in at their first write): the buffer to read a file into.
+/// The elements of `shape`, all zero (`E::default()`), from the allocator's zeroed memory
+/// (`alloc_zeroed`: fresh pages are not written before their first use): also the buffer a
+/// file is read into.
 ///
 /// Errors: [`Error::OutOfMemory`] when the element count overflows or the allocation is refused.
 pub fn zeroed<E: Element>(shape: &[usize]) -> Result<Vec<E>> {

@@ -75,11 +75,6 @@ pub fn open_npy(path: &Path) -> Result<NpyFile> {
 }
 
 impl NpyFile {
-    /// What the header says.
-    pub fn header(&self) -> &NpyHeader {
-        &self.header
-    }
-
     /// The stored precision: `float32` or `float64`.
     pub fn precision(&self) -> Precision {
         if self.header.item_size == 4 {
