@@ -491,7 +491,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         self.copy(src, &mut b)?;
         Ok(b)
     }
-    /// Uploads an array of any dimension given as shape + flat data (row-major).
+    /// Uploads an array of any dimension given as shape + flat data (row-major). By default a
+    /// copy, as [`Backend::upload`]; a host backend may take `data` itself as the buffer.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] when `data.len()` is not the product of `shape`.
     fn upload_flat<E: Element>(&self, shape: &[usize], data: Vec<E>) -> Result<Self::Buffer<E>> {
         let a = ArrayD::from_shape_vec(IxDyn(shape), data).map_err(|e| {
             crate::Error::InvalidArgument(format!("upload of shape {shape:?}: {e}"))

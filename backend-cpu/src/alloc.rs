@@ -20,8 +20,12 @@ pub(crate) fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     Ok(v)
 }
 
-/// The elements of `shape`, all zero (`E::default()`).
-pub(crate) fn zeroed<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
+/// The elements of `shape`, all zero (`E::default()`), from the allocator's zeroed memory
+/// (`alloc_zeroed`: fresh pages are not written before their first use): also the buffer a
+/// file is read into.
+///
+/// Errors: [`Error::OutOfMemory`] when the element count overflows or the allocation is refused.
+pub fn zeroed<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
     let n = count(shape)?;
     let layout = Layout::array::<E>(n).map_err(|_| refused::<E>(shape, n))?;
     if layout.size() == 0 || !zero_bits_are_default::<E>() {

@@ -10,7 +10,7 @@
 //! parallel loop started from a thread outside the pool is handed to the pool and the caller
 //! sleeps until it ends, which costs a few microseconds per call.
 
-mod alloc;
+pub mod alloc;
 mod backproject;
 mod buffer;
 mod elementwise;
@@ -107,6 +107,19 @@ impl Backend for CpuBackend {
             None => data.extend(host.iter().copied()),
         }
         CpuBuffer::from_vec(host.shape(), data)
+    }
+
+    /// Takes `data` itself as the buffer: no copy, no new allocation (nor the huge-page advice
+    /// of [`alloc`]: the pages are already there).
+    fn upload_flat<E: Element>(&self, shape: &[usize], data: Vec<E>) -> Result<CpuBuffer<E>> {
+        let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if n != Some(data.len()) {
+            return Err(Error::InvalidArgument(format!(
+                "upload of shape {shape:?}: {} values given",
+                data.len()
+            )));
+        }
+        CpuBuffer::from_vec(shape, data)
     }
 
     fn download<E: Element>(&self, buf: &CpuBuffer<E>) -> Result<ArrayD<E>> {
@@ -607,5 +620,20 @@ impl Backend for CpuBackend {
         };
         backproject::backproject(&bp, out.as_mut_slice());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_flat_takes_the_vector_as_the_buffer() {
+        let b = CpuBackend::new().unwrap();
+        let v: Vec<f32> = (0..12).map(|i| i as f32).collect();
+        let at = v.as_ptr();
+        let buf = b.upload_flat(&[3, 4], v).unwrap();
+        assert_eq!(buf.as_slice().as_ptr(), at, "no copy");
+        assert_eq!(buf.as_slice()[7], 7.0);
     }
 }

@@ -65,17 +65,26 @@ impl<T: Real> FrequencyNodes<T> {
         let rows: Vec<ArrayView1<'_, T>> = (0..d)
             .map(|a| fgrad.row(image_axis_to_fgrad_row(a)))
             .collect();
-        let mut coords: Vec<Vec<T>> = vec![Vec::new(); d];
-        let mut indexes = Vec::new();
+        let kept = |k: usize, a: i64| {
+            let aa = T::of(a.unsigned_abs() as f64);
+            mu[k] * aa < bound && 2 * a.unsigned_abs() < nb as u64
+        };
+        // Counted first, so that every array is allocated once at its final size.
+        let m: usize = (0..p)
+            .map(|k| alpha.iter().filter(|&&a| kept(k, a)).count())
+            .sum();
+        let mut coords: Vec<Vec<T>> = (0..d).map(|_| vec![T::zero(); m]).collect();
+        let mut indexes = vec![0u32; m];
+        let mut at = 0;
         for k in 0..p {
             let scaled: Vec<T> = rows.iter().map(|r| delta * r[k]).collect();
             for (c, &a) in alpha.iter().enumerate() {
-                let aa = T::of(a.unsigned_abs() as f64);
-                if mu[k] * aa < bound && 2 * a.unsigned_abs() < nb as u64 {
-                    indexes.push((k * ncols + c) as u32);
-                    for (axis, s) in scaled.iter().enumerate() {
-                        coords[axis].push(-(*s * xi[c]));
+                if kept(k, a) {
+                    indexes[at] = (k * ncols + c) as u32;
+                    for (coord, s) in coords.iter_mut().zip(&scaled) {
+                        coord[at] = -(*s * xi[c]);
                     }
+                    at += 1;
                 }
             }
         }

@@ -5,7 +5,8 @@ use ndarray::{ArrayD, IxDyn};
 use num_complex::Complex;
 
 /// Upload then download returns the same array, for every element type and a non-contiguous
-/// (transposed, Fortran-order) input.
+/// (transposed, Fortran-order) input; `upload_flat` of flat row-major data likewise, and a
+/// length that is not the shape's is an invalid argument.
 pub fn upload_download_roundtrip<B: Backend>(b: &B) {
     let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| {
         (i[0] * 100 + i[1] * 10 + i[2]) as f32
@@ -26,6 +27,25 @@ pub fn upload_download_roundtrip<B: Backend>(b: &B) {
         let f = a.mapv(|x| x as f64 / 3.0);
         let d = b.upload(f.view()).unwrap();
         assert_eq!(b.download(&d).unwrap(), f);
+    }
+    let d = b
+        .upload_flat(&[3, 4, 5], a.iter().copied().collect())
+        .unwrap();
+    assert_eq!(d.shape(), &[3, 4, 5]);
+    assert_eq!(b.download(&d).unwrap(), a);
+    let d = b.upload_flat(&[2, 2], vec![1u32, 2, 3, 4]).unwrap();
+    assert_eq!(
+        b.download(&d).unwrap().into_raw_vec_and_offset().0,
+        [1, 2, 3, 4]
+    );
+    for shape in [&[2usize, 3][..], &[usize::MAX, 3]] {
+        match b.upload_flat(shape, vec![1.0f32; 5]) {
+            Err(Error::InvalidArgument(_)) => {}
+            Err(e) => {
+                panic!("upload_flat of 5 values as {shape:?}: expected InvalidArgument, got {e}")
+            }
+            Ok(_) => panic!("upload_flat of 5 values as {shape:?} succeeded"),
+        }
     }
 }
 

@@ -479,10 +479,9 @@ fn synthetic_mixture(
             spectra: Vec::new(),
             ..acq.clone()
         };
-        let image = HostArray::F64(phantom.into_dyn());
         let job = ProjectJob {
             acq: &single,
-            image: &image,
+            image: HostArray::F64(phantom.into_dyn()),
             delta: DELTA,
             absorption: false,
             eps: 1e-6,

@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::io::acquisition::input_files;
 use crate::io::array::{dtype_name, fmt_shape};
 use crate::io::output::check_outputs;
-use crate::io::{npy::write_npy, read_array, Acquisition, HostArray};
-use backend_core::{Backend, Real};
+use crate::io::{npy::write_npy, read_array_as, Acquisition, HostArray};
+use backend_core::{Backend, Precision, Real};
 use epri_ops::proj::{Projector, ProjectorOptions};
 use std::time::Instant;
 
@@ -41,8 +41,9 @@ pub fn plan_projector<B: Backend, T: Real>(
 pub struct ProjectJob<'a> {
     /// B, fgrad, and h for a 2D/3D image.
     pub acq: &'a Acquisition,
-    /// Image (Y, X[, Z]), or spectral-spatial (Nb, Ny, Nx, Nz).
-    pub image: &'a HostArray,
+    /// Image (Y, X[, Z]), or spectral-spatial (Nb, Ny, Nx, Nz); uploaded without a copy when
+    /// it is C-ordered in the precision the job runs in (on the CPU).
+    pub image: HostArray,
     /// Pixel size, cm.
     pub delta: f64,
     /// Spectral-spatial images: the voxels hold absorption profiles.
@@ -54,16 +55,17 @@ pub struct ProjectJob<'a> {
 impl Job for ProjectJob<'_> {
     type Output = HostArray;
     fn run<B: Backend, T: Real>(self, backend: &B) -> Result<HostArray> {
-        let u = self.image.to_real::<T>();
+        let shape = self.image.shape().to_vec();
         let mut op = plan_projector::<B, T>(
             backend,
             self.acq,
-            u.shape(),
+            &shape,
             self.delta,
             self.absorption,
             self.eps,
         )?;
-        let ub = backend.upload(u.view())?;
+        let (u, _) = self.image.into_real::<T>().into_raw_vec_and_offset();
+        let ub = backend.upload_flat(&shape, u)?;
         let mut out = backend.zeros::<T>(&[self.acq.nproj(), self.acq.nb()])?;
         op.apply(&ub, &mut out)?;
         Ok(HostArray::from_real(backend.download(&out)?))
@@ -118,7 +120,8 @@ pub fn check_absorption(absorption: bool, shape: &[usize], what: &str) -> Result
 
 /// Runs `epri project`.
 pub fn run(a: &ProjectArgs) -> Result<()> {
-    let image = read_array(&a.image)?;
+    // Read in the precision the command runs in.
+    let image = read_array_as(&a.image, a.compute.precision.map(Precision::from))?;
     let spectral = image.shape().len() == 4;
     let image_opt = format!("--image {}", a.image.display());
     refuse_h(a.sources.h.is_some(), image.shape(), &image_opt)?;
@@ -144,12 +147,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
             ),
         ));
     }
-    if !image.all_finite() {
-        return Err(Error::file(
-            &a.image,
-            "the image holds NaN or infinite values",
-        ));
-    }
+    // Every value is finite: the readers refuse a file that holds NaN or an infinity.
     let (device, precision) = open(&a.compute, image.precision())?;
     let work = if spectral {
         Workload::SpectralOperator(image.shape())
@@ -165,12 +163,13 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         Some(&image),
         work,
     )?;
+    let image_shape = image.shape().to_vec();
     let t0 = Instant::now();
     let proj = device.run(
         precision,
         ProjectJob {
             acq: &acq,
-            image: &image,
+            image,
             delta: a.delta,
             absorption: a.absorption,
             eps: a.eps,
@@ -183,7 +182,7 @@ pub fn run(a: &ProjectArgs) -> Result<()> {
         "projections {} ({}) of image {} in {} on {} -> {}",
         fmt_shape(proj.shape()),
         dtype_name(precision),
-        fmt_shape(image.shape()),
+        fmt_shape(&image_shape),
         fmt_duration(took),
         device.name(),
         a.out.display()

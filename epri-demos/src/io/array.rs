@@ -2,6 +2,7 @@
 
 use backend_core::{Precision, Real};
 use ndarray::{ArrayD, IxDyn};
+use std::any::Any;
 
 /// An array read from a file, in the precision it was stored in.
 #[derive(Clone, Debug)]
@@ -13,11 +14,25 @@ pub enum HostArray {
 }
 
 impl HostArray {
-    /// Wraps an array of `T` (`f32` or `f64`) without changing its values.
+    /// Wraps an array of `T` (`f32` or `f64`), moved, not copied.
     pub fn from_real<T: Real>(a: ArrayD<T>) -> Self {
-        match T::PRECISION {
-            Precision::F32 => HostArray::F32(a.mapv(|x| x.f64() as f32)),
-            Precision::F64 => HostArray::F64(a.mapv(|x| x.f64())),
+        match same_type::<T, f32>(a) {
+            Ok(a) => HostArray::F32(a),
+            Err(a) => HostArray::F64(same_type::<T, f64>(a).unwrap_or_else(|a| a.mapv(T::f64))),
+        }
+    }
+
+    /// The values as `T` in standard (C, row-major) layout, like [`HostArray::to_real`], but
+    /// consuming the array: moved without a copy when it already is `T` in that layout.
+    pub fn into_real<T: Real>(self) -> ArrayD<T> {
+        match self {
+            HostArray::F32(a) if a.is_standard_layout() => {
+                same_type(a).unwrap_or_else(|a| HostArray::F32(a).to_real())
+            }
+            HostArray::F64(a) if a.is_standard_layout() => {
+                same_type(a).unwrap_or_else(|a| HostArray::F64(a).to_real())
+            }
+            other => other.to_real(),
         }
     }
 
@@ -88,5 +103,14 @@ pub fn fmt_shape(shape: &[usize]) -> String {
             let v: Vec<String> = shape.iter().map(|n| n.to_string()).collect();
             format!("({})", v.join(", "))
         }
+    }
+}
+
+/// `a` as an array of `B` when `A` is `B` (a move), else `a` back.
+fn same_type<A: 'static, B: 'static>(a: ArrayD<A>) -> Result<ArrayD<B>, ArrayD<A>> {
+    let mut slot = Some(a);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<ArrayD<B>>>() {
+        Some(b) => Ok(b.take().expect("the slot was just filled")),
+        None => Err(slot.take().expect("the slot was not taken")),
     }
 }

@@ -10,18 +10,31 @@ pub use acquisition::{Acquisition, Sources};
 pub use array::HostArray;
 
 use crate::error::{Error, Result};
+use backend_core::Precision;
 use std::io::Read;
 use std::path::Path;
 
 /// Most characters of file text echoed in an error message (the rest is cut, `...` marks it).
 pub const MAX_ECHO_CHARS: usize = 80;
 
-/// Reads one array from a `.npy` file or the data of a BES3T `.DSC`/`.DTA` file.
+/// Reads one array from a `.npy` file or the data of a BES3T `.DSC`/`.DTA` file, in its stored
+/// precision. Every value is finite: a file holding NaN or an infinity is an error naming it.
 pub fn read_array(path: &Path) -> Result<HostArray> {
+    read_array_as(path, None)
+}
+
+/// Reads one array as [`read_array`] does; a `.npy` file in `precision` when given (`None`: its
+/// stored precision), converted while it is read, never held in both precisions (a value
+/// beyond the range of `precision` is an error naming the file). BES3T data come as stored.
+pub fn read_array_as(path: &Path, precision: Option<Precision>) -> Result<HostArray> {
     if bes3t::is_bes3t(path) {
         Ok(bes3t::read_bes3t(path)?.data_array())
     } else if has_extension(path, "npy") {
-        npy::read_npy(path)
+        let file = npy::open_npy(path)?;
+        Ok(match precision.unwrap_or(file.precision()) {
+            Precision::F32 => HostArray::F32(file.read()?),
+            Precision::F64 => HostArray::F64(file.read()?),
+        })
     } else {
         Err(Error::file(
             path,

@@ -5,14 +5,19 @@
 //! Python literals (strings, numbers, `True`/`False`/`None`, tuples, lists, dicts, nested at most
 //! [`MAX_NESTING`] deep, linear time), then the data, whose length must be exactly what `descr`
 //! and `shape` say (checked before anything is allocated) and whose values must be finite.
-//! [`parse_npy`] does it on bytes, [`read_npy`] on a file. Writing goes through `ndarray-npy`.
+//! [`parse_npy`] does it on bytes, [`read_npy`] on a file; [`open_npy`] reads the header alone,
+//! then [`NpyFile::read`] the data straight into an array of the precision asked for (one copy
+//! from the file, `float64` data converted to `float32` on the fly or the reverse). Writing
+//! goes through `ndarray-npy`.
 
-use super::array::{fmt_shape, HostArray};
+use super::array::{dtype_name, fmt_shape, HostArray};
 use super::quoted;
 use crate::error::{Error, Result};
+use backend_core::{Precision, Real};
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// numpy's magic string, the first 6 bytes of every `.npy` file.
 const MAGIC: &[u8] = b"\x93NUMPY";
@@ -40,10 +45,18 @@ pub struct NpyHeader {
     pub data_len: usize,
 }
 
-/// Reads a `float32` or `float64` `.npy` file of any dimension. Fortran-ordered files
-/// (`fortran_order: True`, as PyEPRI's `fgrad` arrays) keep their logical shape and values.
-/// The header is checked against the file's length before the data are read.
-pub fn read_npy(path: &Path) -> Result<HostArray> {
+/// A `.npy` file opened for reading: its header parsed and checked against the file's length
+/// (the data length is exactly what the header calls for), the data not read yet.
+pub struct NpyFile {
+    path: PathBuf,
+    file: std::fs::File,
+    header: NpyHeader,
+}
+
+/// Opens a `float32` or `float64` `.npy` file of any dimension and reads its header only (at
+/// most the preamble and [`MAX_HEADER_LEN`] bytes), checked against the file's length; then
+/// [`NpyFile::read`] reads the data.
+pub fn open_npy(path: &Path) -> Result<NpyFile> {
     let (mut file, len) = super::open_regular(path)?;
     let mut bytes = Vec::new();
     // Longest preamble: magic, version, 4-byte length, then the header.
@@ -52,9 +65,52 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
     let header = parse_header(&bytes).map_err(|m| Error::file(path, m))?;
     let data_in_file = len.saturating_sub(header.data_offset as u64);
     check_data_len(&header, data_in_file).map_err(|m| Error::file(path, m))?;
-    let rest = len.saturating_sub(bytes.len() as u64);
-    super::read_up_to(path, &mut file, rest, &mut bytes)?;
-    parse_npy(&bytes).map_err(|m| Error::file(path, m))
+    file.seek(SeekFrom::Start(header.data_offset as u64))
+        .map_err(|e| Error::file(path, io_msg(&e)))?;
+    Ok(NpyFile {
+        path: path.to_path_buf(),
+        file,
+        header,
+    })
+}
+
+impl NpyFile {
+    /// The stored precision: `float32` or `float64`.
+    pub fn precision(&self) -> Precision {
+        if self.header.item_size == 4 {
+            Precision::F32
+        } else {
+            Precision::F64
+        }
+    }
+
+    /// Reads the data as `T`, whatever the stored precision, into an array of the header's
+    /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
+    /// logical values). Stored in `T`, the bytes are read straight into the array's memory;
+    /// stored in the other precision, they are converted chunk by chunk as they are read.
+    /// Every value must be finite, in the file and in `T` (a `float64` value beyond the
+    /// `float32` range is an error, not an infinity).
+    pub fn read<T: Real>(mut self) -> Result<ArrayD<T>> {
+        let h = &self.header;
+        decode(h, &mut self.file)
+            .and_then(|values| into_array(h, values))
+            .map_err(|m| Error::file(&self.path, m))
+    }
+
+    /// Reads the data in the stored precision (see [`NpyFile::read`]).
+    pub fn read_stored(self) -> Result<HostArray> {
+        Ok(match self.precision() {
+            Precision::F32 => HostArray::F32(self.read()?),
+            Precision::F64 => HostArray::F64(self.read()?),
+        })
+    }
+}
+
+/// Reads a `float32` or `float64` `.npy` file of any dimension, in its stored precision.
+/// Fortran-ordered files (`fortran_order: True`, as PyEPRI's `fgrad` arrays) keep their logical
+/// shape and values. The header is checked against the file's length before the data are read.
+pub fn read_npy(path: &Path) -> Result<HostArray> {
+    open_npy(path)?.read_stored()
 }
 
 /// Decodes the bytes of a whole `.npy` file: header, then data (exactly the length the header
@@ -62,37 +118,91 @@ pub fn read_npy(path: &Path) -> Result<HostArray> {
 /// finite. The error says what is wrong, on one line, without naming a file.
 pub fn parse_npy(bytes: &[u8]) -> std::result::Result<HostArray, String> {
     let h = parse_header(bytes)?;
-    let data = &bytes[h.data_offset..];
+    let mut data = &bytes[h.data_offset..];
     check_data_len(&h, data.len() as u64)?;
-    let shape = IxDyn(&h.shape).set_f(h.fortran_order);
-    let n = h.data_len / h.item_size;
-    let reserve_failed = |_| format!("cannot allocate {} bytes for the data", h.data_len);
-    macro_rules! decode {
-        ($t:ty, $variant:ident) => {{
-            let mut values: Vec<$t> = Vec::new();
-            values.try_reserve_exact(n).map_err(reserve_failed)?;
-            values.extend(data.chunks_exact(h.item_size).map(|c| {
-                let c = c.try_into().expect("chunk of the item size");
-                if h.big_endian {
-                    <$t>::from_be_bytes(c)
-                } else {
-                    <$t>::from_le_bytes(c)
-                }
-            }));
-            if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-                return Err(non_finite_msg(i, values[i] as f64));
-            }
-            HostArray::$variant(
-                ArrayD::from_shape_vec(shape, values)
-                    .map_err(|e| format!("shape {}: {e}", fmt_shape(&h.shape)))?,
-            )
-        }};
-    }
     Ok(if h.item_size == 4 {
-        decode!(f32, F32)
+        HostArray::F32(into_array(&h, decode(&h, &mut data)?)?)
     } else {
-        decode!(f64, F64)
+        HostArray::F64(into_array(&h, decode(&h, &mut data)?)?)
     })
+}
+
+/// Bytes converted per chunk when the stored precision is not the one read.
+const CONVERT_CHUNK: usize = 16 << 10;
+
+/// Reads the `h.data_len` bytes of data from `src` as values of `T`, in file order: straight
+/// into the final vector when `T` is the stored type (then swapped in place if the byte order
+/// is not the machine's), else through a chunk of [`CONVERT_CHUNK`] bytes converted as read.
+/// Every value must be finite, stored and converted.
+fn decode<T: Real>(h: &NpyHeader, src: &mut impl Read) -> std::result::Result<Vec<T>, String> {
+    let n = h.data_len / h.item_size;
+    let read_failed = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => "truncated .npy file: the data end early".to_string(),
+        _ => io_msg(&e),
+    };
+    let size = std::mem::size_of::<T>();
+    let refused = || {
+        format!(
+            "cannot allocate {} bytes for the data",
+            n as u128 * size as u128
+        )
+    };
+    if size == h.item_size {
+        let mut values = backend_cpu::alloc::zeroed::<T>(&[n]).map_err(|_| refused())?;
+        // SAFETY: `T` is `f32` or `f64` (`Real`), plain data without padding for which every
+        // byte pattern is a valid value; the slice covers exactly the `n` initialised values.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size) };
+        src.read_exact(bytes).map_err(read_failed)?;
+        if h.big_endian != cfg!(target_endian = "big") {
+            bytes.chunks_exact_mut(size).for_each(|v| v.reverse());
+        }
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            return Err(non_finite_msg(i, values[i].f64()));
+        }
+        return Ok(values);
+    }
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(n).map_err(|_| refused())?;
+    let mut chunk = vec![0u8; CONVERT_CHUNK.min(h.data_len)];
+    let mut left = h.data_len;
+    while left > 0 {
+        let c = &mut chunk[..left.min(CONVERT_CHUNK)];
+        src.read_exact(c).map_err(read_failed)?;
+        left -= c.len();
+        for b in c.chunks_exact(h.item_size) {
+            let x = stored_value(h, b);
+            let i = values.len();
+            if !x.is_finite() {
+                return Err(non_finite_msg(i, x));
+            }
+            let v = T::of(x);
+            if !v.is_finite() {
+                return Err(format!(
+                    "value {i} (counted in file order from 0) is {x}: beyond the {} range (read it in float64)",
+                    dtype_name(T::PRECISION)
+                ));
+            }
+            values.push(v);
+        }
+    }
+    Ok(values)
+}
+
+/// The value stored in `b` (one item of the file's type and byte order), as `f64`.
+fn stored_value(h: &NpyHeader, b: &[u8]) -> f64 {
+    match (h.item_size, h.big_endian) {
+        (4, false) => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
+        (4, true) => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
+        (_, false) => f64::from_le_bytes(b.try_into().expect("8 bytes")),
+        (_, true) => f64::from_be_bytes(b.try_into().expect("8 bytes")),
+    }
+}
+
+/// The values in file order as an array of the header's shape and order.
+fn into_array<T: Real>(h: &NpyHeader, values: Vec<T>) -> std::result::Result<ArrayD<T>, String> {
+    ArrayD::from_shape_vec(IxDyn(&h.shape).set_f(h.fortran_order), values)
+        .map_err(|e| format!("shape {}: {e}", fmt_shape(&h.shape)))
 }
 
 fn non_finite_msg(index: usize, x: f64) -> String {
@@ -567,6 +677,125 @@ mod tests {
             let expect = 0.796460 + k as f64 * 178.40708 / 112.0;
             assert!((a - expect).abs() < 1e-3, "column {k}: {a} vs {expect}");
         }
+    }
+
+    /// A `.npy` file of `shape` whose data are `data`, header `descr` and `fortran_order`.
+    fn npy_bytes(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
+        let order = if fortran { "True" } else { "False" };
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}");
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+        bytes.extend((header.len() as u16).to_le_bytes());
+        bytes.extend(header.as_bytes());
+        bytes.extend(data);
+        bytes
+    }
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("epri-npy-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn each_byte_order_and_precision_reads_in_either_precision() {
+        let values = [1.5f64, -2.25, 1e-3, 3.0e5, 0.0, -7.0];
+        let dir = scratch("orders");
+        for (descr, item) in [("<f4", 4), (">f4", 4), ("<f8", 8), (">f8", 8)] {
+            let data: Vec<u8> = values
+                .iter()
+                .flat_map(|&v| match descr {
+                    "<f4" => (v as f32).to_le_bytes().to_vec(),
+                    ">f4" => (v as f32).to_be_bytes().to_vec(),
+                    "<f8" => v.to_le_bytes().to_vec(),
+                    _ => v.to_be_bytes().to_vec(),
+                })
+                .collect();
+            let bytes = npy_bytes(descr, false, "(2, 3)", &data);
+            let stored = parse_npy(&bytes).unwrap();
+            assert_eq!(stored.precision() == Precision::F32, item == 4, "{descr}");
+            let expect64: Vec<f64> = values
+                .iter()
+                .map(|&v| if item == 4 { v as f32 as f64 } else { v })
+                .collect();
+            assert_eq!(
+                stored.to_f64().into_raw_vec_and_offset().0,
+                expect64,
+                "{descr}"
+            );
+            let p = dir.join("a.npy");
+            std::fs::write(&p, &bytes).unwrap();
+            let as64 = open_npy(&p).unwrap().read::<f64>().unwrap();
+            assert_eq!(as64.shape(), &[2, 3]);
+            assert_eq!(as64.into_raw_vec_and_offset().0, expect64, "{descr} as f64");
+            let as32 = open_npy(&p).unwrap().read::<f32>().unwrap();
+            let expect32: Vec<f32> = expect64.iter().map(|&v| v as f32).collect();
+            assert_eq!(as32.into_raw_vec_and_offset().0, expect32, "{descr} as f32");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fortran_order_is_kept_in_the_other_precision() {
+        // Column-major (2, 3): file order a00 a10 a01 a11 a02 a12.
+        let file_order = [0.0f64, 10.0, 1.0, 11.0, 2.0, 12.0];
+        let data: Vec<u8> = file_order.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let dir = scratch("fortran");
+        let p = dir.join("f.npy");
+        std::fs::write(&p, npy_bytes("<f8", true, "(2, 3)", &data)).unwrap();
+        let a = open_npy(&p).unwrap().read::<f32>().unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        for i in 0..2 {
+            for j in 0..3 {
+                assert_eq!(a[[i, j]], (10 * i + j) as f32);
+            }
+        }
+        let c = HostArray::F32(a).into_real::<f32>();
+        assert!(c.is_standard_layout());
+        assert_eq!(c[[1, 2]], 12.0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn values_beyond_float32_or_not_finite_are_refused_by_index() {
+        let dir = scratch("range");
+        let p = dir.join("big.npy");
+        let data: Vec<u8> = [1.0f64, 1e300, 2.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        std::fs::write(&p, npy_bytes("<f8", false, "(3,)", &data)).unwrap();
+        assert_eq!(open_npy(&p).unwrap().read::<f64>().unwrap()[1], 1e300);
+        let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+        assert!(e.contains("value 1 ") && e.contains("float32 range"), "{e}");
+        let data: Vec<u8> = [1.0f32, 2.0, f32::NAN]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        std::fs::write(&p, npy_bytes(">f4", false, "(3,)", &data)).unwrap();
+        for e in [
+            open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string(),
+            open_npy(&p).unwrap().read::<f64>().unwrap_err().to_string(),
+        ] {
+            assert!(e.contains("value 2 ") && e.contains("finite"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn arrays_of_the_precision_asked_for_are_moved_not_copied() {
+        let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 5]), |i| (i[0] + i[1]) as f32);
+        let at = a.as_ptr();
+        let h = HostArray::from_real(a);
+        assert_eq!(h.precision(), Precision::F32);
+        let b = h.into_real::<f32>();
+        assert_eq!(b.as_ptr(), at, "moved through HostArray both ways");
+        let c = HostArray::from_real(b).into_real::<f64>();
+        assert_eq!(c[[3, 4]], 7.0);
     }
 
     #[test]
