@@ -419,6 +419,54 @@ pub trait Backend: Clone + Send + Sync + 'static {
         fine: &mut Self::Buffer<C<T>>,
     ) -> Result<()>;
 
+    /// Whether the backend has the half-spectrum NUFFT stages ([`Self::nufft_precompensate_r2c`],
+    /// [`Self::nufft_interp_half`]) that type-2 plans of real modes
+    /// ([`crate::nufft::NufftPlan::new_real`]) run on. The provided answer is `false`: such plans
+    /// then make the modes complex and run the complex stages (same result, twice the fine grid).
+    fn nufft_half_spectrum(&self) -> bool {
+        false
+    }
+    /// Type-2 pre-compensation of real modes fused with the fine grid's real FFT:
+    /// `half <- rfftn(fine)` over the grid axes, `fine[t, k mod nf] = modes[t, k] · Π_a
+    /// factors_a[k_a]` and zero elsewhere (the grid [`Self::nufft_precompensate`] writes, real).
+    /// `modes` has shape `(n_trans, modes...)`, `plan` is an R2C plan of the real fine grids
+    /// `(n_trans, fine...)` over the grid axes, `half` its spectrum `(n_trans, fine[..d−1],
+    /// fine[d−1]/2 + 1)`: the fine grid's spectrum for `k_{d−1} ∈ [0, nf_{d−1}/2]`, the rest
+    /// being `F(−k) = conj F(k)`. The provided body fails: only backends with
+    /// [`Self::nufft_half_spectrum`] implement it.
+    fn nufft_precompensate_r2c<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &Self::Buffer<T>,
+        plan: &Self::FftPlan<T>,
+        modes: &Self::Buffer<T>,
+        half: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (params, factors, plan, modes, half);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_precompensate_r2c: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+    /// Type-2 interpolation from a Hermitian fine grid given by its half spectrum `half`
+    /// (shape as in [`Self::nufft_precompensate_r2c`]): as [`Self::nufft_interp`] on the full
+    /// grid, each cell `k` with `k_{d−1} mod nf_{d−1} > nf_{d−1}/2` read as `conj half[−k mod
+    /// nf]`. The provided body fails: only backends with [`Self::nufft_half_spectrum`]
+    /// implement it.
+    fn nufft_interp_half<T: Real>(
+        &self,
+        pts: &Self::NufftPoints<T>,
+        params: &SpreadParams,
+        half: &Self::Buffer<C<T>>,
+        c: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (pts, params, half, c);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_interp_half: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+
     // ---- filtered backprojection (its last step) ----------------------------------
 
     /// Linear-interpolation backprojection: for every grid point `x` (row-major over `grids`, one

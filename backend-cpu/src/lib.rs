@@ -576,6 +576,37 @@ impl Backend for CpuBackend {
         )
     }
 
+    fn nufft_half_spectrum(&self) -> bool {
+        true
+    }
+
+    fn nufft_precompensate_r2c<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &CpuBuffer<T>,
+        plan: &CpuFftPlan<T>,
+        modes: &CpuBuffer<T>,
+        half: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::precompensate_r2c(
+            params,
+            factors.as_slice(),
+            plan,
+            modes.as_slice(),
+            half.as_mut_slice(),
+        )
+    }
+
+    fn nufft_interp_half<T: Real>(
+        &self,
+        pts: &CpuPoints<T>,
+        params: &SpreadParams,
+        half: &CpuBuffer<C<T>>,
+        c: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::interp_half(pts, params, half.as_slice(), c.as_mut_slice())
+    }
+
     // ---- filtered backprojection -------------------------------------------------------------
 
     fn interp_backproject<T: Real>(

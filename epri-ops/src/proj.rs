@@ -86,6 +86,7 @@ struct FourierCore<B: Backend, T: Real> {
 
 /// The NUFFTs of a 2D/3D image at the nodes.
 struct ImagePlans<B: Backend, T: Real> {
+    /// Type 2 of the real image ([`NufftPlan::new_real`]).
     type2: NufftPlan<B, T>,
     /// Planned by [`ImagePlans::type1`] on the first backprojection.
     type1: Option<NufftPlan<B, T>>,
@@ -150,8 +151,7 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         match &mut self.spectral {
             None => {
                 let plans = self.plans.as_mut().expect("2D/3D plans");
-                b.to_complex(u, &mut self.image_c)?;
-                plans.type2.execute(&self.image_c, &mut self.values)?;
+                plans.type2.execute_real(u, &mut self.values)?;
             }
             Some(s) => {
                 s.axis.forward(b, u, &mut s.half)?;
@@ -370,7 +370,8 @@ impl<B: Backend, T: Real> Projector<B, T> {
             };
             (None, backend.zeros(&slice)?, Some(stage))
         } else {
-            let mut type2 = plan(NufftType::Type2)?;
+            // The image is real: its spectrum is Hermitian (half-spectrum fine grid).
+            let mut type2 = NufftPlan::new_real(backend, spatial, 1, opts.eps, None)?;
             type2.set_points(&nodes.coord_views())?;
             let plans = ImagePlans {
                 type2,

@@ -443,6 +443,75 @@ impl<T: Real> CpuFftPlan<T> {
         Ok(())
     }
 
+    /// [`Self::r2c`] of a real array that is zero outside the box of `band` (one entry per
+    /// transformed axis, see [`Pruning`]; the last axis' entry is not used), given row by row:
+    /// `row(r, buf)` writes real row `r` (row-major over the batch and the transformed axes but
+    /// the last) into `buf` (the last axis' length), for the rows inside the box only. Rows
+    /// and slabs outside the box are not transformed, their spectrum rows only zeroed: the
+    /// type-2 NUFFT's zero-padded real fine grid, never stored.
+    pub(crate) fn r2c_rows_pruned(
+        &self,
+        out: &mut [C<T>],
+        band: &[usize],
+        row: impl Fn(usize, &mut [T]) + Sync,
+    ) -> Result<()> {
+        self.check_kind(FftKind::R2C, "fft_r2c_rows_pruned")?;
+        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
+        let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let (n, m) = (dims[k - 1], dims[k - 1] / 2 + 1);
+        let (rows, cslab, middle, mid_band) = if k == 1 {
+            (1, m, &[][..], &[][..])
+        } else {
+            (
+                dims[1..k - 1].iter().product::<usize>(),
+                self.complex_dims()[1..].iter().product::<usize>(),
+                &dims[1..k - 1],
+                &band[1..k - 1],
+            )
+        };
+        let slab_in_band = |s: usize| k == 1 || in_band(s % dims[0], dims[0], band[0]);
+        let row_in_band = |mut r: usize| {
+            middle.iter().zip(mid_band).rev().all(|(&n, &b)| {
+                let i = r % n;
+                r /= n;
+                in_band(i, n, b)
+            })
+        };
+        let zero = C::new(T::zero(), T::zero());
+        self.for_slabs(out, cslab, |first, chunk, w| {
+            let mut buf = vec![T::zero(); n];
+            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
+                let slab = first + j;
+                if !slab_in_band(slab) {
+                    s.fill(zero);
+                    continue;
+                }
+                for (r, o) in s.chunks_mut(m).enumerate() {
+                    if !row_in_band(r) {
+                        o.fill(zero);
+                        continue;
+                    }
+                    row(slab * rows + r, &mut buf);
+                    if let Some(half) = &self.half {
+                        half.forward(&buf, o, &mut w.scratch);
+                    } else {
+                        fwd.process_with_scratch(&mut buf, o, &mut w.scratch)
+                            .expect("buffer sizes follow the plan");
+                    }
+                }
+                if k > 1 {
+                    self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                }
+            }
+        });
+        if k > 1 {
+            let band0 = Some((band[0], Pruning::ZeroInput));
+            self.first_axis(out, Direction::Forward, None, band0);
+        }
+        Ok(())
+    }
+
     /// Complex-to-real inverse transform (R2C plans); `input` is overwritten. The mirror image
     /// of [`Self::r2c`]: first transformed axis, then per slab the inner axes and the real rows.
     pub fn c2r(&self, input: &mut [C<T>], out: &mut [T]) -> Result<()> {

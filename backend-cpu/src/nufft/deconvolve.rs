@@ -2,6 +2,7 @@
 //! per-axis kernel correction factors (type-1 deconvolution, type-2 pre-compensation).
 
 use super::points::pad3;
+use crate::fft::CpuFftPlan;
 use backend_core::nufft::SpreadParams;
 use backend_core::{Real, C};
 use rayon::prelude::*;
@@ -102,4 +103,40 @@ pub(crate) fn precompensate<T: Real>(
             *o = v * (f01 * f);
         }
     });
+}
+
+/// `half <- rfftn(fine)` with `fine` the real grid [`precompensate`] writes from real `modes`:
+/// each row of `fine` inside the modes' box built in a task's buffer and transformed there
+/// (`plan`: R2C of the fine grids over the grid axes).
+pub(crate) fn precompensate_r2c<T: Real>(
+    params: &SpreadParams,
+    factors: &[T],
+    plan: &CpuFftPlan<T>,
+    modes: &[T],
+    half: &mut [C<T>],
+) -> backend_core::Result<()> {
+    let one = [T::one()];
+    let ax = Axes::new(params, factors, &one);
+    let [n0, n1, n2] = ax.n;
+    let [nf0, nf1, _] = ax.nf;
+    let (neg, pos) = (n2 / 2, n2 - n2 / 2);
+    plan.r2c_rows_pruned(half, &params.modes, |r, row| {
+        let (t, l0, l1) = (r / (nf0 * nf1), (r / nf1) % nf0, r % nf1);
+        let (Some(i0), Some(i1)) = (ax.mode_of(0, l0), ax.mode_of(1, l1)) else {
+            row.fill(T::zero());
+            return;
+        };
+        let f01 = ax.f[0][i0] * ax.f[1][i1];
+        let start = ((t * n0 + i0) * n1 + i1) * n2;
+        let (m_neg, m_pos) = modes[start..start + n2].split_at(neg);
+        let (f_neg, f_pos) = ax.f[2].split_at(neg);
+        let (head, tail) = row.split_at_mut(row.len() - neg);
+        for ((o, &v), &f) in tail.iter_mut().zip(m_neg).zip(f_neg) {
+            *o = v * (f01 * f);
+        }
+        for ((o, &v), &f) in head[..pos].iter_mut().zip(m_pos).zip(f_pos) {
+            *o = v * (f01 * f);
+        }
+        head[pos..].fill(T::zero());
+    })
 }

@@ -17,6 +17,7 @@ mod subgrid;
 
 pub use points::CpuPoints;
 
+use crate::fft::CpuFftPlan;
 use backend_core::nufft::SpreadParams;
 use backend_core::{check, Real, Result, C};
 use ndarray::ArrayView1;
@@ -64,8 +65,40 @@ pub(crate) fn interp<T: Real>(
         &[c.len()],
         &[fine.len()],
     )?;
-    interp::interp(pts, fine, c);
+    interp::interp(pts, fine, false, c);
     Ok(())
+}
+
+/// Type-2 interpolation from the half spectrum `half` of a Hermitian fine grid (see
+/// [`backend_core::Backend::nufft_interp_half`]).
+pub(crate) fn interp_half<T: Real>(
+    pts: &CpuPoints<T>,
+    params: &SpreadParams,
+    half: &[C<T>],
+    c: &mut [C<T>],
+) -> Result<()> {
+    check::nufft_interp_half(&pts.params, pts.len(), params, &[c.len()], &[half.len()])?;
+    interp::interp(pts, half, true, c);
+    Ok(())
+}
+
+/// Real-mode type-2 pre-compensation fused with the fine grid's real FFT (see
+/// [`backend_core::Backend::nufft_precompensate_r2c`]).
+pub(crate) fn precompensate_r2c<T: Real>(
+    params: &SpreadParams,
+    factors: &[T],
+    plan: &CpuFftPlan<T>,
+    modes: &[T],
+    half: &mut [C<T>],
+) -> Result<()> {
+    check::nufft_precompensate_r2c(
+        params,
+        &[factors.len()],
+        plan.spec(),
+        &[modes.len()],
+        &[half.len()],
+    )?;
+    deconvolve::precompensate_r2c(params, factors, plan, modes, half)
 }
 
 /// Type-1 deconvolution: `modes[t, k] <- fine[t, k mod nf] · Π_a factors_a[k_a]`.
