@@ -380,16 +380,16 @@ pub fn nufft_points(
     )
 }
 
-/// [`crate::Backend::nufft_interp_half`]: as [`nufft_points`], `half` of the half-spectrum
-/// shape [`nufft_half_shape`].
-pub fn nufft_interp_half(
+/// [`crate::Backend::nufft_interp_half`] / [`crate::Backend::nufft_spread_half`] (`op`): as
+/// [`nufft_points`], `half` of the half-spectrum shape [`nufft_half_shape`].
+pub fn nufft_points_half(
+    op: &str,
     prepared: &SpreadParams,
     m: usize,
     params: &SpreadParams,
     c: &[usize],
     half: &[usize],
 ) -> Result<()> {
-    let op = "nufft_interp_half";
     points_on_grid(op, prepared, m, params, c, &nufft_half_shape(params), half)
 }
 
@@ -402,17 +402,17 @@ pub fn nufft_half_shape(params: &SpreadParams) -> Vec<usize> {
     shape
 }
 
-/// [`crate::Backend::nufft_precompensate_r2c`]: as [`nufft_correct`] with real `modes`; `spec`
-/// an R2C plan of the real fine grids `(n_trans, fine...)` over the grid axes, `half` of its
-/// spectrum shape.
-pub fn nufft_precompensate_r2c(
+/// [`crate::Backend::nufft_precompensate_r2c`] / [`crate::Backend::nufft_c2r_deconvolve`]
+/// (`op`): as [`nufft_correct`] with real `modes`; `spec` an R2C plan of the real fine grids
+/// `(n_trans, fine...)` over the grid axes, `half` of its spectrum shape.
+pub fn nufft_correct_half(
+    op: &str,
     params: &SpreadParams,
     factors: &[usize],
     spec: &FftSpec,
     modes: &[usize],
     half: &[usize],
 ) -> Result<()> {
-    let op = "nufft_precompensate_r2c";
     let fine = stacked(params.n_trans, &params.fine);
     nufft_correct(op, params, factors, &fine, modes)?;
     if spec.kind != FftKind::R2C || spec.shape != fine || spec.axes != params.dim() {

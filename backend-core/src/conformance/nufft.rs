@@ -509,7 +509,8 @@ fn run_real<B: Backend, T: Real>(
     x: &[Array1<T>],
     f: &[T],
 ) -> Vec<C<f64>> {
-    let mut plan = NufftPlan::<B, T>::new_real(b, modes, n_trans, eps, sigma).unwrap();
+    let ty = NufftType::Type2;
+    let mut plan = NufftPlan::<B, T>::new_real(b, ty, modes, n_trans, eps, sigma).unwrap();
     let views: Vec<_> = x.iter().map(|a| a.view()).collect();
     plan.set_points(&views).unwrap();
     let mut shape = vec![n_trans];
@@ -522,6 +523,35 @@ fn run_real<B: Backend, T: Real>(
         .iter()
         .map(|z| C::new(z.re.f64(), z.im.f64()))
         .collect()
+}
+
+/// Runs the real part of a type-1 plan ([`NufftPlan::new_real`]) with `n_trans` vectors on the
+/// strengths `c` (host, flat), upsampling factor `sigma` if given; the modes widened to `f64`.
+fn run_to_real<B: Backend, T: Real>(
+    b: &B,
+    modes: &[usize],
+    n_trans: usize,
+    eps: f64,
+    sigma: Option<f64>,
+    x: &[Array1<T>],
+    c: &[C<T>],
+) -> Vec<f64> {
+    let ty = NufftType::Type1;
+    let mut plan = NufftPlan::<B, T>::new_real(b, ty, modes, n_trans, eps, sigma).unwrap();
+    let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+    plan.set_points(&views).unwrap();
+    let mut shape = vec![n_trans];
+    shape.extend(modes);
+    let c = b.upload_flat(&[n_trans, x[0].len()], c.to_vec()).unwrap();
+    let mut out = b.zeros::<T>(&shape).unwrap();
+    plan.execute_to_real(&c, &mut out).unwrap();
+    b.download(&out).unwrap().iter().map(|v| v.f64()).collect()
+}
+
+/// Relative l2 error of real sequences.
+fn rel_err_r(got: &[f64], want: &[f64]) -> f64 {
+    let wide = |v: &[f64]| v.iter().map(|&x| C::new(x, 0.0)).collect::<Vec<_>>();
+    rel_err_c(&wide(got), &wide(want))
 }
 
 /// `m` points as [`points`], the first `2^dim` of them one per octant (all sign patterns),
@@ -592,6 +622,12 @@ fn real_direct<B: Backend, T: Real>(b: &B) {
             .flat_map(|fw| direct_type2(modes, &xw, fw))
             .collect();
         let fc: Vec<C<T>> = f.iter().map(|&v| C::new(v, T::zero())).collect();
+        let (c, cw) = values::<T>(nt * m, 103);
+        let want1: Vec<f64> = cw
+            .chunks(m)
+            .flat_map(|cw| direct_type1(modes, &xw, cw))
+            .map(|z| z.re)
+            .collect();
         for &eps in eps_list::<T>() {
             for sigma in [2.0, 1.5, 1.25] {
                 if sigma < 2.0 && eps < 1e-9 {
@@ -612,15 +648,30 @@ fn real_direct<B: Backend, T: Real>(b: &B) {
                     "{} real type 2 {modes:?} eps {eps:e} upsampfac {sigma}: {e:.2e} from the complex path",
                     T::PRECISION
                 );
+                let got = run_to_real::<B, T>(b, modes, nt, eps, s, &x, &c);
+                let e = rel_err_r(&got, &want1);
+                assert!(
+                    e <= 10.0 * eps,
+                    "{} real part of type 1 {modes:?} eps {eps:e} upsampfac {sigma}: error {e:.2e}",
+                    T::PRECISION
+                );
+                let complex = run_sigma::<B, T>(b, NufftType::Type1, modes, nt, eps, s, &x, &c);
+                let complex: Vec<f64> = complex.iter().map(|z| z.re).collect();
+                let e = rel_err_r(&got, &complex);
+                assert!(
+                    e <= eps.max(rounding),
+                    "{} real part of type 1 {modes:?} eps {eps:e} upsampfac {sigma}: {e:.2e} from the complex path",
+                    T::PRECISION
+                );
             }
         }
     }
 }
 
-/// Type 2 of real modes ([`NufftPlan::new_real`], two vectors) against the direct sums in 1D,
-/// 2D and 3D, odd and even mode counts, points in every octant and on or near the last axis'
-/// `0` and `±π`, at every upsampling factor; and within `eps` of the complex plan (or 20 units
-/// of rounding of the precision, in `f32` at `eps` 1e-6).
+/// Type 2 of real modes and the real part of type 1 ([`NufftPlan::new_real`], two vectors)
+/// against the direct sums in 1D, 2D and 3D, odd and even mode counts, points in every octant
+/// and on or near the last axis' `0` and `±π`, at every upsampling factor; and within `eps` of
+/// the complex plans (or 20 units of rounding of the precision, in `f32` at `eps` 1e-6).
 pub fn real_modes_direct<B: Backend>(b: &B) {
     per_precision!(real_direct, b);
 }
@@ -637,9 +688,9 @@ fn real_adjoint<B: Backend, T: Real>(b: &B) {
         let n: usize = modes.iter().product();
         let (u, uw) = real_values::<T>(n, 113);
         let t2u = run_real::<B, T>(b, modes, 1, eps, None, &x, &u);
-        let t1c = run::<B, T>(b, NufftType::Type1, modes, 1, eps, &x, &c);
+        let t1c = run_to_real::<B, T>(b, modes, 1, eps, None, &x, &c);
         let lhs: f64 = t2u.iter().zip(&cw).map(|(a, c)| (a.conj() * c).re).sum();
-        let rhs: f64 = uw.iter().zip(&t1c).map(|(u, a)| u.re * a.re).sum();
+        let rhs: f64 = uw.iter().zip(&t1c).map(|(u, a)| u.re * a).sum();
         let scale = t2u.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
             * cw.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
         let e = (lhs - rhs).abs() / scale;
@@ -651,7 +702,7 @@ fn real_adjoint<B: Backend, T: Real>(b: &B) {
     }
 }
 
-/// `Re <T2 u, c> = <u, Re T1 c>` for real `u`, type 2 of real modes, type 1 complex.
+/// `Re <T2 u, c> = <u, Re T1 c>` for real `u` (both plans of real modes).
 pub fn real_modes_adjoint<B: Backend>(b: &B) {
     per_precision!(real_adjoint, b);
 }
@@ -661,7 +712,8 @@ pub fn real_modes_adjoint<B: Backend>(b: &B) {
 pub fn real_modes_bad_input<B: Backend>(b: &B) {
     let x = Array1::<f32>::linspace(-3.0, 3.0, 5);
     let xs = [x.view(), x.view()];
-    let mut real = NufftPlan::<B, f32>::new_real(b, &[8, 6], 1, 1e-4, None).unwrap();
+    let t2 = NufftType::Type2;
+    let mut real = NufftPlan::<B, f32>::new_real(b, t2, &[8, 6], 1, 1e-4, None).unwrap();
     let u = b.zeros::<f32>(&[8, 6]).unwrap();
     let mut v = b.zeros::<C<f32>>(&[5]).unwrap();
     assert!(real.execute_real(&u, &mut v).is_err(), "before set_points");
@@ -681,9 +733,26 @@ pub fn real_modes_bad_input<B: Backend>(b: &B) {
     complex.set_points(&xs).unwrap();
     assert!(complex.execute_real(&u, &mut v).is_err(), "complex plan");
     assert!(
-        NufftPlan::<B, f32>::new_real(b, &[8, 0], 1, 1e-4, None).is_err(),
+        NufftPlan::<B, f32>::new_real(b, t2, &[8, 0], 1, 1e-4, None).is_err(),
         "empty axis"
     );
+    let mut u_out = b.zeros::<f32>(&[8, 6]).unwrap();
+    assert!(
+        real.execute_to_real(&v, &mut u_out).is_err(),
+        "execute_to_real on type 2"
+    );
+    let t1 = NufftType::Type1;
+    let mut real1 = NufftPlan::<B, f32>::new_real(b, t1, &[8, 6], 1, 1e-4, None).unwrap();
+    real1.set_points(&xs).unwrap();
+    real1.execute_to_real(&v, &mut u_out).unwrap();
+    assert!(
+        real1.execute_real(&u, &mut v).is_err(),
+        "execute_real on type 1"
+    );
+    let e = real1
+        .execute_to_real(&v, &mut b.zeros::<f32>(&[8, 5]).unwrap())
+        .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "modes out: {e}");
     if !b.nufft_half_spectrum() {
         return;
     }
@@ -728,4 +797,32 @@ pub fn real_modes_bad_input<B: Backend>(b: &B) {
             .is_err(),
         "values"
     );
+    b.nufft_spread_half(&pts, &params, &v, &mut half).unwrap();
+    assert!(
+        b.nufft_spread_half(&pts, &params, &v, &mut full).is_err(),
+        "spread onto the full grid"
+    );
+    assert!(
+        b.nufft_spread_half(&pts, &params, &b.zeros(&[4]).unwrap(), &mut half)
+            .is_err(),
+        "strengths"
+    );
+    assert!(
+        b.nufft_c2r_deconvolve(&params, &factors, &c2c, &mut half, &mut u_out)
+            .is_err(),
+        "c2r with a C2C plan"
+    );
+    assert!(
+        b.nufft_c2r_deconvolve(
+            &params,
+            &factors,
+            &r2c,
+            &mut half,
+            &mut b.zeros(&[7]).unwrap()
+        )
+        .is_err(),
+        "c2r modes"
+    );
+    b.nufft_c2r_deconvolve(&params, &factors, &r2c, &mut half, &mut u_out)
+        .unwrap();
 }

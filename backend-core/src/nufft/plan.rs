@@ -25,11 +25,12 @@ pub enum NufftType {
 /// [`NufftPlan::new`] picks the upsampling factor (2, 1.5 or 1.25) when the points are set, from
 /// their density ([`choose_upsampfac`]); [`NufftPlan::with_upsampfac`] fixes it.
 ///
-/// [`NufftPlan::new_real`] makes a type-2 plan of real modes ([`NufftPlan::execute_real`]): their
-/// spectrum is Hermitian, `F(−k) = conj F(k)`, so on backends with the half-spectrum stages
-/// ([`Backend::nufft_half_spectrum`]) the fine grid holds only `k_{d−1} ∈ [0, nf_{d−1}/2]` (real
-/// FFT along the last axis: half the FFT work and memory); elsewhere the modes are made complex
-/// and the complex stages run.
+/// [`NufftPlan::new_real`] makes a plan of real modes: type 2 of real modes
+/// ([`NufftPlan::execute_real`]), or the real part of type 1 ([`NufftPlan::execute_to_real`]).
+/// The fine grid's transform is then Hermitian, `F(−k) = conj F(k)`, so on backends with the
+/// half-spectrum stages ([`Backend::nufft_half_spectrum`]) the fine grid holds only `k_{d−1} ∈
+/// [0, nf_{d−1}/2]` (real FFT along the last axis: half the FFT work and memory); elsewhere the
+/// complex stages run on complex modes.
 ///
 /// A plan may hold several sets of points ([`NufftPlan::set_point_sets`]), executed one at a
 /// time ([`NufftPlan::execute_set`]) on its one fine grid: transforms that differ only by their
@@ -37,7 +38,7 @@ pub enum NufftType {
 pub struct NufftPlan<B: Backend, T: Real> {
     backend: B,
     ty: NufftType,
-    /// How the modes are held: complex, or real (type 2, [`NufftPlan::new_real`]).
+    /// How the modes are held: complex, or real ([`NufftPlan::new_real`]).
     modes: Modes,
     eps: f64,
     /// Fixed upsampling factor, or `None` to choose it at `set_points`.
@@ -67,7 +68,7 @@ struct FineGrid<B: Backend, T: Real> {
     /// fine[d−1]/2 + 1)` with [`Modes::RealHalf`].
     fine: B::Buffer<C<T>>,
     factors: B::Buffer<T>,
-    /// The modes made complex, `(n_trans, modes...)` ([`Modes::RealComposed`] only).
+    /// The complex modes, `(n_trans, modes...)` ([`Modes::RealComposed`] only).
     modes_c: Option<B::Buffer<C<T>>>,
 }
 
@@ -95,12 +96,13 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         Self::make(backend, ty, Modes::Complex, modes, n_trans, eps, None)
     }
 
-    /// A type-2 plan of real modes, executed by [`NufftPlan::execute_real`]: arguments as
-    /// [`NufftPlan::new`], `upsampfac` as [`NufftPlan::with_upsampfac`] (`None`: chosen when the
-    /// points are set). The fine grid is the half spectrum on backends with
-    /// [`Backend::nufft_half_spectrum`].
+    /// A plan of real modes: type 2 executed by [`NufftPlan::execute_real`], type 1 by
+    /// [`NufftPlan::execute_to_real`]. Arguments as [`NufftPlan::new`], `upsampfac` as
+    /// [`NufftPlan::with_upsampfac`] (`None`: chosen when the points are set). The fine grid is
+    /// the half spectrum on backends with [`Backend::nufft_half_spectrum`].
     pub fn new_real(
         backend: &B,
+        ty: NufftType,
         modes: &[usize],
         n_trans: usize,
         eps: f64,
@@ -111,7 +113,6 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         } else {
             Modes::RealComposed
         };
-        let ty = NufftType::Type2;
         let mut plan = Self::make(backend, ty, kind, modes, n_trans, eps, upsampfac)?;
         if upsampfac.is_some() {
             plan.grid = Some(plan.fine_grid()?);
@@ -301,7 +302,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         }
     }
 
-    /// The transform of real modes (a plan made by [`NufftPlan::new_real`], one point set):
+    /// Type 2 of real modes (a plan of type 2 made by [`NufftPlan::new_real`], one point set):
     /// `modes` of shape `(n_trans, modes...)` (or `modes` when `n_trans = 1`), `values` of shape
     /// `(n_trans, M)` (or `(M,)`), `values[t, m] = Σ_k modes[t, k] e^{−i<k, x_m>}`.
     pub fn execute_real(
@@ -309,18 +310,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         modes: &B::Buffer<T>,
         values: &mut B::Buffer<C<T>>,
     ) -> Result<()> {
-        if self.modes == Modes::Complex {
-            return Err(Error::InvalidArgument(
-                "NUFFT execute_real on a plan of complex modes (made by NufftPlan::new_real?)"
-                    .into(),
-            ));
-        }
-        if self.points.len() > 1 {
-            return Err(Error::InvalidArgument(format!(
-                "NUFFT execute_real on a plan of {} point sets",
-                self.points.len()
-            )));
-        }
+        self.real_plan("execute_real", NufftType::Type2)?;
         let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, 0)?;
         let b = &self.backend;
         let nt = self.params.n_trans;
@@ -342,6 +332,59 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             b.nufft_precompensate_r2c(p, f, &grid.fft, modes, &mut grid.fine)?;
             b.nufft_interp_half(pts, &self.params, &grid.fine, values)
         }
+    }
+
+    /// The real part of the type-1 transform (a plan of type 1 made by [`NufftPlan::new_real`],
+    /// one point set): `strengths` of shape `(n_trans, M)` (or `(M,)` when `n_trans = 1`),
+    /// `modes` of shape `(n_trans, modes...)` (or `modes`),
+    /// `modes[t, k] = Re Σ_m strengths[t, m] e^{+i<k, x_m>}`.
+    pub fn execute_to_real(
+        &mut self,
+        strengths: &B::Buffer<C<T>>,
+        modes: &mut B::Buffer<T>,
+    ) -> Result<()> {
+        self.real_plan("execute_to_real", NufftType::Type1)?;
+        let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, 0)?;
+        let b = &self.backend;
+        let nt = self.params.n_trans;
+        Self::expect(nt, "strengths", strengths.shape(), &[m])?;
+        Self::expect(nt, "modes", modes.shape(), &self.params.modes)?;
+        let (p, f) = (&self.params, &grid.factors);
+        if let Some(modes_c) = grid.modes_c.as_mut() {
+            b.nufft_spread(pts, p, strengths, &mut grid.fine)?;
+            let keep = Pruning::KeepOutput;
+            b.fft_c2c_pruned(
+                &grid.fft,
+                &mut grid.fine,
+                Direction::Inverse,
+                &p.modes,
+                keep,
+            )?;
+            b.nufft_deconvolve(p, f, &grid.fine, modes_c)?;
+            b.complex_part(modes_c, crate::ops::Part::Re, modes)
+        } else {
+            b.nufft_spread_half(pts, p, strengths, &mut grid.fine)?;
+            b.nufft_c2r_deconvolve(p, f, &grid.fft, &mut grid.fine, modes)
+        }
+    }
+
+    /// Fails unless the plan is of real modes, of type `ty`, with one point set (`op` names
+    /// the method).
+    fn real_plan(&self, op: &str, ty: NufftType) -> Result<()> {
+        if self.modes == Modes::Complex || self.ty != ty {
+            return Err(Error::InvalidArgument(format!(
+                "NUFFT {op} needs a plan of real modes of {ty:?} (NufftPlan::new_real), this one is {:?} of {} modes",
+                self.ty,
+                if self.modes == Modes::Complex { "complex" } else { "real" }
+            )));
+        }
+        if self.points.len() > 1 {
+            return Err(Error::InvalidArgument(format!(
+                "NUFFT {op} on a plan of {} point sets",
+                self.points.len()
+            )));
+        }
+        Ok(())
     }
 
     /// The points of set `set`, their number and the fine grid.
@@ -386,7 +429,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
     ) -> Result<()> {
         if self.modes != Modes::Complex {
             return Err(Error::InvalidArgument(
-                "NUFFT execute on a plan of real modes: execute_real".into(),
+                "NUFFT execute on a plan of real modes: execute_real / execute_to_real".into(),
             ));
         }
         let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, set)?;

@@ -46,8 +46,49 @@ pub(crate) fn spread<T: Real>(
         &[c.len()],
         &[fine.len()],
     )?;
-    spread::spread(pts, c, fine);
+    spread::spread(pts, c, false, fine);
     Ok(())
+}
+
+/// Type-1 spreading onto the half spectrum of the fine grid (see
+/// [`backend_core::Backend::nufft_spread_half`]).
+pub(crate) fn spread_half<T: Real>(
+    pts: &CpuPoints<T>,
+    params: &SpreadParams,
+    c: &[C<T>],
+    half: &mut [C<T>],
+) -> Result<()> {
+    let op = "nufft_spread_half";
+    check::nufft_points_half(
+        op,
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[half.len()],
+    )?;
+    spread::spread(pts, c, true, half);
+    Ok(())
+}
+
+/// The real part of type 1 from the half spectrum (see
+/// [`backend_core::Backend::nufft_c2r_deconvolve`]).
+pub(crate) fn c2r_deconvolve<T: Real>(
+    params: &SpreadParams,
+    factors: &[T],
+    plan: &CpuFftPlan<T>,
+    half: &mut [C<T>],
+    modes: &mut [T],
+) -> Result<()> {
+    check::nufft_correct_half(
+        "nufft_c2r_deconvolve",
+        params,
+        &[factors.len()],
+        plan.spec(),
+        &[modes.len()],
+        &[half.len()],
+    )?;
+    deconvolve::c2r_deconvolve(params, factors, plan, half, modes)
 }
 
 /// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
@@ -77,7 +118,15 @@ pub(crate) fn interp_half<T: Real>(
     half: &[C<T>],
     c: &mut [C<T>],
 ) -> Result<()> {
-    check::nufft_interp_half(&pts.params, pts.len(), params, &[c.len()], &[half.len()])?;
+    let op = "nufft_interp_half";
+    check::nufft_points_half(
+        op,
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[half.len()],
+    )?;
     interp::interp(pts, half, true, c);
     Ok(())
 }
@@ -91,7 +140,8 @@ pub(crate) fn precompensate_r2c<T: Real>(
     modes: &[T],
     half: &mut [C<T>],
 ) -> Result<()> {
-    check::nufft_precompensate_r2c(
+    check::nufft_correct_half(
+        "nufft_precompensate_r2c",
         params,
         &[factors.len()],
         plan.spec(),

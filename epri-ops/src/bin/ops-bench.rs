@@ -196,12 +196,9 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
             Ok(())
         })?,
     ));
-    // The projector's plans: type 2 of the real image (half-spectrum fine grid), type 1.
-    let make = |ty, sigma: Option<f64>| match (ty, sigma) {
-        (NufftType::Type2, _) => NufftPlan::<_, f32>::new_real(&b, &shape, 1, EPS, sigma),
-        (_, None) => NufftPlan::<_, f32>::new(&b, ty, &shape, 1, EPS),
-        (_, Some(s)) => NufftPlan::<_, f32>::with_upsampfac(&b, ty, &shape, 1, EPS, s),
-    };
+    // The projector's plans: of the real image (half-spectrum fine grid).
+    let make =
+        |ty, sigma: Option<f64>| NufftPlan::<_, f32>::new_real(&b, ty, &shape, 1, EPS, sigma);
     for (name, ty) in [("type-2", NufftType::Type2), ("type-1", NufftType::Type1)] {
         let mut plan = make(ty, None)?;
         plan.set_points(&coords)?;
