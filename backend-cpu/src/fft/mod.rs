@@ -479,7 +479,6 @@ impl<T: Real> CpuFftPlan<T> {
         row: impl Fn(usize, &mut [T]) + Sync,
     ) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c_rows_pruned")?;
-        let (fwd, _) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
         let n = self.spec.dims()[k - 1];
         let rb = self.row_box(band);
@@ -498,12 +497,7 @@ impl<T: Real> CpuFftPlan<T> {
                         continue;
                     }
                     row(slab * rb.rows + r, &mut buf);
-                    if let Some(half) = &self.half {
-                        half.forward(&buf, o, &mut w.scratch);
-                    } else {
-                        fwd.process_with_scratch(&mut buf, o, &mut w.scratch)
-                            .expect("buffer sizes follow the plan");
-                    }
+                    self.row_forward(&buf, o, w);
                 }
                 if k > 1 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
@@ -519,7 +513,7 @@ impl<T: Real> CpuFftPlan<T> {
 
     /// [`Self::c2r`] when only the rows inside the box of `band` (see [`Self::row_box`]) are
     /// wanted, handed row by row to `row(r, values)` (`r` as in [`Self::r2c_rows_pruned`],
-    /// `values` the row's real values, scaled by `1/N`) instead of stored; `input` is
+    /// `values` the row's real values, unscaled: times `N`) instead of stored; `input` is
     /// overwritten. The first axis keeps only the slabs in the box, the other passes transform
     /// only those: the type-1 NUFFT's fine grid, of which only the modes are read.
     pub(crate) fn c2r_rows_pruned(
@@ -529,11 +523,9 @@ impl<T: Real> CpuFftPlan<T> {
         row: impl Fn(usize, &[T]) + Sync,
     ) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_c2r_rows_pruned")?;
-        let (_, inv) = self.real.as_ref().expect("R2C plans have real sub-plans");
         let k = self.spec.axes;
         let n = self.spec.dims()[k - 1];
         let m = n / 2 + 1;
-        let scale = self.inverse_scale();
         let rb = self.row_box(band);
         if let Some((_, b0)) = rb.first {
             let band0 = Some((b0, Pruning::KeepOutput));
@@ -553,18 +545,7 @@ impl<T: Real> CpuFftPlan<T> {
                     if !rb.row(r) {
                         continue;
                     }
-                    if let Some(half) = &self.half {
-                        half.inverse(i, &mut buf, scale, &mut w.scratch);
-                    } else {
-                        // numpy ignores the imaginary parts of the DC and Nyquist bins.
-                        i[0].im = T::zero();
-                        if n % 2 == 0 {
-                            i[m - 1].im = T::zero();
-                        }
-                        inv.process_with_scratch(i, &mut buf, &mut w.scratch)
-                            .expect("buffer sizes follow the plan");
-                        buf.iter_mut().for_each(|v| *v *= scale);
-                    }
+                    self.row_inverse(i, w, &mut buf);
                     row(slab * rb.rows + r, &buf);
                 }
             }

@@ -141,7 +141,8 @@ pub(crate) fn precompensate_r2c<T: Real>(
     })
 }
 
-/// `modes[t, k] <- ½ irfftn(H)[k mod nf] · Π_a factors_a[k_a]` with `H` the half spectrum
+/// `modes[t, k] <- ½ irfftn(H)[k mod nf] · Π_a factors_a[k_a]` (`irfftn` scaled by `1/N`) with
+/// `H` the half spectrum
 /// [`super::spread::spread`] wrote with `half`: `G[k] + conj G[−k]` off the planes
 /// `k_{d−1} = 0, nf/2`, `G[k]` on them, which are first made `G[k] + conj G[−k]` too (the
 /// real part of the type-1 sum of `G`, twice); only the rows of `half` holding modes are
@@ -181,7 +182,8 @@ pub(crate) fn c2r_deconvolve<T: Real>(
     }
     let (neg, pos) = (n2 / 2, n2 - n2 / 2);
     let out = crate::par::SharedMut::new(modes);
-    let half_scale = T::of(0.5);
+    // The real part is half the transform of the doubled spectrum; the rows come unscaled.
+    let half_scale = T::of(0.5 / (nf0 * nf1 * nf2) as f64);
     plan.c2r_rows_pruned(half, &params.modes, |r, row| {
         let (t, l0, l1) = (r / (nf0 * nf1), (r / nf1) % nf0, r % nf1);
         let (Some(i0), Some(i1)) = (ax.mode_of(0, l0), ax.mode_of(1, l1)) else {
