@@ -5,10 +5,10 @@
 //! `ops-bench --stages=DIR --delta=CM [REPS]`: the stages of one projection `A u` (what `epri
 //! project` does) on DIR/{image,B,h,fgrad}.npy (float32, as `bench/project100.py` writes them),
 //! CPU backend, all rayon threads: reading the files, the nodes, the NUFFT plans (fine grid +
-//! FFT plan, sorted points), the projector's whole plan, its application, the type-2 NUFFT's
-//! steps on the half spectrum (what the projector runs on the real image) and on the full
-//! complex fine grid, the real type-2 NUFFT at each upsampling factor (plan + points, execution),
-//! writing the .npy; median of REPS (default 7) after one warm-up.
+//! FFT plan, sorted points), the projector's whole plan, its application and adjoint, the
+//! type-2 NUFFT's steps on the half spectrum (what the projector runs on the real image) and on
+//! the full complex fine grid, the real type-2 NUFFT at each upsampling factor (plan + points,
+//! execution), writing the .npy; median of REPS (default 7) after one warm-up.
 //!
 //! Cases (datasets/ .npy files, run from the workspace root):
 //! * 2D phalanx geometry (113 gradients x 2000 field samples), 256x256 image, delta 8e-3 cm:
@@ -242,6 +242,11 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
     rows.push((
         "Projector::apply".into(),
         median_ms(reps, || Ok(a.apply(&ub, &mut sino)?))?,
+    ));
+    let mut back = b.zeros::<f32>(&shape)?;
+    rows.push((
+        "Projector::adjoint (type-1 plan made in the warm-up)".into(),
+        median_ms(reps, || Ok(a.adjoint(&sino, &mut back)?))?,
     ));
     let mut plan = NufftPlan::<_, f32>::new(&b, NufftType::Type2, &shape, 1, EPS)?;
     plan.set_points(&coords)?;
