@@ -419,6 +419,95 @@ pub trait Backend: Clone + Send + Sync + 'static {
         fine: &mut Self::Buffer<C<T>>,
     ) -> Result<()>;
 
+    /// Whether the backend has the half-spectrum NUFFT stages ([`Self::nufft_precompensate_r2c`],
+    /// [`Self::nufft_interp_half`], [`Self::nufft_spread_half`], [`Self::nufft_c2r_deconvolve`])
+    /// that plans of real modes ([`crate::nufft::NufftPlan::new_real`]) run on. The provided
+    /// answer is `false`: such plans then run the complex stages on complex modes (made complex
+    /// for type 2, real part taken for type 1: same result, twice the fine grid).
+    fn nufft_half_spectrum(&self) -> bool {
+        false
+    }
+    /// Type-1 spreading onto the half spectrum `half` (shape as in
+    /// [`Self::nufft_precompensate_r2c`]) of the fine grid `G` that [`Self::nufft_spread`]
+    /// writes: `half` is overwritten with `G[k] + conj G[−k mod nf]` where
+    /// `0 < k_{d−1} < nf_{d−1}/2`, and with `G[k]` on the planes `k_{d−1} = 0` and
+    /// `nf_{d−1}/2` (each cell of `G` beyond `nf_{d−1}/2` is added, conjugated, to its mirror
+    /// `−k mod nf`). The provided body fails: only backends with
+    /// [`Self::nufft_half_spectrum`] implement it.
+    fn nufft_spread_half<T: Real>(
+        &self,
+        pts: &Self::NufftPoints<T>,
+        params: &SpreadParams,
+        c: &Self::Buffer<C<T>>,
+        half: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (pts, params, c, half);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_spread_half: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+    /// The real part of the type-1 result from the half spectrum that
+    /// [`Self::nufft_spread_half`] wrote: `modes[t, k] <- Re(IDFT(G)[k mod nf]) · Π_a
+    /// factors_a[k_a]` (as [`Self::nufft_deconvolve`], real part; `IDFT` scaled by `1/N`):
+    /// the planes `k_{d−1} = 0, nf_{d−1}/2` made Hermitian, a real inverse FFT of the half
+    /// spectrum (`plan`: R2C of the fine grids over the grid axes), halved. `half` is scratch.
+    /// The provided body fails: only backends with [`Self::nufft_half_spectrum`] implement it.
+    fn nufft_c2r_deconvolve<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &Self::Buffer<T>,
+        plan: &Self::FftPlan<T>,
+        half: &mut Self::Buffer<C<T>>,
+        modes: &mut Self::Buffer<T>,
+    ) -> Result<()> {
+        let _ = (params, factors, plan, half, modes);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_c2r_deconvolve: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+    /// Type-2 pre-compensation of real modes fused with the fine grid's real FFT:
+    /// `half <- rfftn(fine)` over the grid axes, `fine[t, k mod nf] = modes[t, k] · Π_a
+    /// factors_a[k_a]` and zero elsewhere (the grid [`Self::nufft_precompensate`] writes, real).
+    /// `modes` has shape `(n_trans, modes...)`, `plan` is an R2C plan of the real fine grids
+    /// `(n_trans, fine...)` over the grid axes, `half` its spectrum `(n_trans, fine[..d−1],
+    /// fine[d−1]/2 + 1)`: the fine grid's spectrum for `k_{d−1} ∈ [0, nf_{d−1}/2]`, the rest
+    /// being `F(−k) = conj F(k)`. The provided body fails: only backends with
+    /// [`Self::nufft_half_spectrum`] implement it.
+    fn nufft_precompensate_r2c<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &Self::Buffer<T>,
+        plan: &Self::FftPlan<T>,
+        modes: &Self::Buffer<T>,
+        half: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (params, factors, plan, modes, half);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_precompensate_r2c: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+    /// Type-2 interpolation from a Hermitian fine grid given by its half spectrum `half`
+    /// (shape as in [`Self::nufft_precompensate_r2c`]): as [`Self::nufft_interp`] on the full
+    /// grid, each cell `k` with `k_{d−1} mod nf_{d−1} > nf_{d−1}/2` read as `conj half[−k mod
+    /// nf]`. The provided body fails: only backends with [`Self::nufft_half_spectrum`]
+    /// implement it.
+    fn nufft_interp_half<T: Real>(
+        &self,
+        pts: &Self::NufftPoints<T>,
+        params: &SpreadParams,
+        half: &Self::Buffer<C<T>>,
+        c: &mut Self::Buffer<C<T>>,
+    ) -> Result<()> {
+        let _ = (pts, params, half, c);
+        Err(crate::Error::InvalidArgument(format!(
+            "nufft_interp_half: backend {} has no half-spectrum NUFFT stages",
+            self.name()
+        )))
+    }
+
     // ---- filtered backprojection (its last step) ----------------------------------
 
     /// Linear-interpolation backprojection: for every grid point `x` (row-major over `grids`, one

@@ -369,6 +369,78 @@ pub fn nufft_points(
     c: &[usize],
     fine: &[usize],
 ) -> Result<()> {
+    points_on_grid(
+        op,
+        prepared,
+        m,
+        params,
+        c,
+        &stacked(params.n_trans, &params.fine),
+        fine,
+    )
+}
+
+/// [`crate::Backend::nufft_interp_half`] / [`crate::Backend::nufft_spread_half`] (`op`): as
+/// [`nufft_points`], `half` of the half-spectrum shape [`nufft_half_shape`].
+pub fn nufft_points_half(
+    op: &str,
+    prepared: &SpreadParams,
+    m: usize,
+    params: &SpreadParams,
+    c: &[usize],
+    half: &[usize],
+) -> Result<()> {
+    points_on_grid(op, prepared, m, params, c, &nufft_half_shape(params), half)
+}
+
+/// The half spectrum of `params`' fine grids: `(n_trans, fine[..d−1], fine[d−1]/2 + 1)`.
+pub fn nufft_half_shape(params: &SpreadParams) -> Vec<usize> {
+    let mut shape = stacked(params.n_trans, &params.fine);
+    if let Some(last) = shape.last_mut() {
+        *last = *last / 2 + 1;
+    }
+    shape
+}
+
+/// [`crate::Backend::nufft_precompensate_r2c`] / [`crate::Backend::nufft_c2r_deconvolve`]
+/// (`op`): as [`nufft_correct`] with real `modes`; `spec` an R2C plan of the real fine grids
+/// `(n_trans, fine...)` over the grid axes, `half` of its spectrum shape.
+pub fn nufft_correct_half(
+    op: &str,
+    params: &SpreadParams,
+    factors: &[usize],
+    spec: &FftSpec,
+    modes: &[usize],
+    half: &[usize],
+) -> Result<()> {
+    let fine = stacked(params.n_trans, &params.fine);
+    nufft_correct(op, params, factors, &fine, modes)?;
+    if spec.kind != FftKind::R2C || spec.shape != fine || spec.axes != params.dim() {
+        return Err(Error::InvalidArgument(format!(
+            "{op}: FFT plan {:?} of shape {:?} over {} axes, expected R2C of shape {fine:?} over {}",
+            spec.kind,
+            spec.shape,
+            spec.axes,
+            params.dim()
+        )));
+    }
+    same_len(
+        &format!("{op} (half spectrum)"),
+        &nufft_half_shape(params),
+        half,
+    )
+}
+
+/// [`nufft_points`] on a grid of shape `grid` (`fine` its buffer's shape).
+fn points_on_grid(
+    op: &str,
+    prepared: &SpreadParams,
+    m: usize,
+    params: &SpreadParams,
+    c: &[usize],
+    grid: &[usize],
+    fine: &[usize],
+) -> Result<()> {
     if prepared != params {
         return Err(Error::InvalidArgument(format!(
             "{op}: points prepared for the fine grid {:?} (n_trans {}), used with {:?} (n_trans {})",
@@ -377,11 +449,7 @@ pub fn nufft_points(
     }
     let nt = params.n_trans;
     same_len(&format!("{op} (values)"), &[nt, m], c)?;
-    same_len(
-        &format!("{op} (fine grid)"),
-        &stacked(nt, &params.fine),
-        fine,
-    )
+    same_len(&format!("{op} (fine grid)"), grid, fine)
 }
 
 /// [`crate::Backend::nufft_deconvolve`] / [`crate::Backend::nufft_precompensate`] (`op`): 1 to

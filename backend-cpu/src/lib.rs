@@ -589,6 +589,64 @@ impl Backend for CpuBackend {
         )
     }
 
+    fn nufft_half_spectrum(&self) -> bool {
+        true
+    }
+
+    fn nufft_precompensate_r2c<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &CpuBuffer<T>,
+        plan: &CpuFftPlan<T>,
+        modes: &CpuBuffer<T>,
+        half: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::precompensate_r2c(
+            params,
+            factors.as_slice(),
+            plan,
+            modes.as_slice(),
+            half.as_mut_slice(),
+        )
+    }
+
+    fn nufft_spread_half<T: Real>(
+        &self,
+        pts: &CpuPoints<T>,
+        params: &SpreadParams,
+        c: &CpuBuffer<C<T>>,
+        half: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::spread_half(pts, params, c.as_slice(), half.as_mut_slice())
+    }
+
+    fn nufft_c2r_deconvolve<T: Real>(
+        &self,
+        params: &SpreadParams,
+        factors: &CpuBuffer<T>,
+        plan: &CpuFftPlan<T>,
+        half: &mut CpuBuffer<C<T>>,
+        modes: &mut CpuBuffer<T>,
+    ) -> Result<()> {
+        nufft::c2r_deconvolve(
+            params,
+            factors.as_slice(),
+            plan,
+            half.as_mut_slice(),
+            modes.as_mut_slice(),
+        )
+    }
+
+    fn nufft_interp_half<T: Real>(
+        &self,
+        pts: &CpuPoints<T>,
+        params: &SpreadParams,
+        half: &CpuBuffer<C<T>>,
+        c: &mut CpuBuffer<C<T>>,
+    ) -> Result<()> {
+        nufft::interp_half(pts, params, half.as_slice(), c.as_mut_slice())
+    }
+
     // ---- filtered backprojection -------------------------------------------------------------
 
     fn interp_backproject<T: Real>(

@@ -9,8 +9,9 @@ mod cpu {
 
     /// The bits of a type-1 NUFFT (`f32`, eps 1e-6, 16³ modes) of `m` pseudo-random points,
     /// clustered near the origin as EPR frequency nodes are (many boxes overlap there), run on
-    /// a pool of `threads` threads.
-    fn type1_bits(m: usize, threads: usize) -> Vec<(u32, u32)> {
+    /// a pool of `threads` threads: the complex modes, or with `real` their real part from a
+    /// plan of real modes (half-spectrum fine grid).
+    fn type1_bits(m: usize, threads: usize, real: bool) -> Vec<u32> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -39,33 +40,49 @@ mod cpu {
                 .map(|_| C::new(uniform() as f32 - 0.5, uniform() as f32 - 0.5))
                 .collect();
             let views: Vec<_> = coords.iter().map(|a| a.view()).collect();
-            let mut plan =
-                NufftPlan::<CpuBackend, f32>::new(&b, NufftType::Type1, &[16, 16, 16], 1, 1e-6)
-                    .unwrap();
-            plan.set_points(&views).unwrap();
+            let (ty, modes) = (NufftType::Type1, [16, 16, 16]);
             let input = b.upload_flat(&[1, m], strengths).unwrap();
+            if real {
+                let mut plan =
+                    NufftPlan::<CpuBackend, f32>::new_real(&b, ty, &modes, 1, 1e-6, None).unwrap();
+                plan.set_points(&views).unwrap();
+                let mut out = b.zeros::<f32>(&[1, 16, 16, 16]).unwrap();
+                plan.execute_to_real(&input, &mut out).unwrap();
+                return out.as_slice().iter().map(|v| v.to_bits()).collect();
+            }
+            let mut plan = NufftPlan::<CpuBackend, f32>::new(&b, ty, &modes, 1, 1e-6).unwrap();
+            plan.set_points(&views).unwrap();
             let mut out = b.zeros::<C<f32>>(&[1, 16, 16, 16]).unwrap();
             plan.execute(&input, &mut out).unwrap();
             out.as_slice()
                 .iter()
-                .map(|z| (z.re.to_bits(), z.im.to_bits()))
+                .flat_map(|z| [z.re.to_bits(), z.im.to_bits()])
                 .collect()
         })
     }
 
     #[test]
     fn nufft_type1_same_bits_every_run_and_thread_count() {
+        same_bits(false);
+    }
+
+    #[test]
+    fn nufft_type1_real_part_same_bits_every_run_and_thread_count() {
+        same_bits(true);
+    }
+
+    fn same_bits(real: bool) {
         let m = 40_000;
-        let want = type1_bits(m, 1);
-        assert!(want.iter().any(|&(re, _)| f32::from_bits(re) != 0.0));
+        let want = type1_bits(m, 1, real);
+        assert!(want.iter().any(|&v| f32::from_bits(v) != 0.0));
         for threads in [1, 2, 3, 4] {
             for run in 0..4 {
-                let got = type1_bits(m, threads);
+                let got = type1_bits(m, threads, real);
                 let differ = got.iter().zip(&want).filter(|(g, w)| g != w).count();
                 assert_eq!(
                     differ,
                     0,
-                    "{threads} threads, run {run}: {differ} of {} modes differ in bits from \
+                    "{threads} threads, run {run}: {differ} of {} values differ in bits from \
                      the 1-thread result",
                     want.len()
                 );

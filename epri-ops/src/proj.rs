@@ -77,15 +77,13 @@ struct FourierCore<B: Backend, T: Real> {
     adj: B::Buffer<C<T>>,
     /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
     plans: Option<ImagePlans<B, T>>,
-    /// The complex image, or for a spectral-spatial image one spectral slice
-    /// `(1, Ny, Nx, Nz)`.
-    image_c: B::Buffer<C<T>>,
     values: B::Buffer<C<T>>,
     spectral: Option<SpectralStage<B, T>>,
 }
 
 /// The NUFFTs of a 2D/3D image at the nodes.
 struct ImagePlans<B: Backend, T: Real> {
+    /// Type 2 of the real image ([`NufftPlan::new_real`]).
     type2: NufftPlan<B, T>,
     /// Planned by [`ImagePlans::type1`] on the first backprojection.
     type1: Option<NufftPlan<B, T>>,
@@ -98,7 +96,8 @@ impl<B: Backend, T: Real> ImagePlans<B, T> {
     /// The type-1 NUFFT at `nodes`, planned on the first call.
     fn type1(&mut self, b: &B, nodes: &FrequencyNodes<T>) -> Result<&mut NufftPlan<B, T>> {
         if self.type1.is_none() {
-            let mut plan = image_nufft(b, NufftType::Type1, &self.shape, self.eps)?;
+            let mut plan =
+                NufftPlan::new_real(b, NufftType::Type1, &self.shape, 1, self.eps, None)?;
             plan.set_points(&nodes.coord_views())?;
             self.type1 = Some(plan);
         }
@@ -106,22 +105,13 @@ impl<B: Backend, T: Real> ImagePlans<B, T> {
     }
 }
 
-/// A NUFFT of the image (or of one spatial slice of it) of shape `shape` (Y, X[, Z]) at
-/// accuracy `eps`, one vector per execution: the one recipe of every projector plan.
-fn image_nufft<B: Backend, T: Real>(
-    b: &B,
-    ty: NufftType,
-    shape: &[usize],
-    eps: f64,
-) -> Result<NufftPlan<B, T>> {
-    Ok(NufftPlan::new(b, ty, shape, 1, eps)?)
-}
-
 /// The spectral axis of a spectral-spatial projector.
 struct SpectralStage<B: Backend, T: Real> {
     axis: SpectralAxisFft<B, T>,
     /// The rfft of the image along B, `(Nb/2 + 1, Ny, Nx, Nz)` (`α = −s`: conj of slice `s`).
     half: B::Buffer<C<T>>,
+    /// One spectral slice `(1, Ny, Nx, Nz)` of `half`.
+    slice_c: B::Buffer<C<T>>,
     /// Full mode: a slice `(1, Ny, Nx, Nz)` of `half`, summed with the `α < 0` columns.
     acc: Option<B::Buffer<C<T>>>,
     /// Per slice `s` that columns sample, its flat positions in `half`, shape `(Ny·Nx·Nz,)`.
@@ -150,17 +140,16 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         match &mut self.spectral {
             None => {
                 let plans = self.plans.as_mut().expect("2D/3D plans");
-                b.to_complex(u, &mut self.image_c)?;
-                plans.type2.execute(&self.image_c, &mut self.values)?;
+                plans.type2.execute_real(u, &mut self.values)?;
             }
             Some(s) => {
                 s.axis.forward(b, u, &mut s.half)?;
                 for (k, col) in s.columns.iter_mut().enumerate() {
-                    b.extract(&s.half, &[col.slice, 0, 0, 0], &mut self.image_c)?;
+                    b.extract(&s.half, &[col.slice, 0, 0, 0], &mut s.slice_c)?;
                     if col.negative {
-                        b.conj(&mut self.image_c)?;
+                        b.conj(&mut s.slice_c)?;
                     }
-                    s.type2.execute_set(k, &self.image_c, &mut col.values)?;
+                    s.type2.execute_set(k, &s.slice_c, &mut col.values)?;
                     b.scatter(&col.values, &col.pos, &mut self.values)?;
                 }
             }
@@ -183,10 +172,7 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         match &mut self.spectral {
             None => {
                 let plans = self.plans.as_mut().expect("2D/3D plans");
-                plans
-                    .type1(b, nodes)?
-                    .execute(&self.values, &mut self.image_c)?;
-                b.complex_part(&self.image_c, Part::Re, out)?;
+                plans.type1(b, nodes)?.execute_to_real(&self.values, out)?;
             }
             Some(s) => {
                 let one = C::new(T::one(), T::zero());
@@ -194,17 +180,17 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
                 // By increasing column: `α < 0` after `−α`, added to its slice as conj.
                 for (k, col) in s.columns.iter_mut().enumerate() {
                     b.gather(&self.values, &col.pos, &mut col.values)?;
-                    s.type1.execute_set(k, &col.values, &mut self.image_c)?;
+                    s.type1.execute_set(k, &col.values, &mut s.slice_c)?;
                     if col.negative {
                         let acc = s.acc.as_mut().expect("full mode has the accumulator");
-                        b.conj(&mut self.image_c)?;
+                        b.conj(&mut s.slice_c)?;
                         b.extract(&s.half, &[col.slice, 0, 0, 0], acc)?;
-                        b.axpby(one, acc, one, &mut self.image_c)?;
+                        b.axpby(one, acc, one, &mut s.slice_c)?;
                     }
                     let slots = s.slots[col.slice]
                         .as_ref()
                         .expect("slots of a sampled slice");
-                    b.scatter(&self.image_c, slots, &mut s.half)?;
+                    b.scatter(&s.slice_c, slots, &mut s.half)?;
                 }
                 s.axis.inverse(b, &mut s.half, out)?;
             }
@@ -298,7 +284,6 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 w
             }
         })?;
-        let plan = |ty| image_nufft(backend, ty, spatial, opts.eps);
         let idx = nodes.indexes().to_vec();
         let indexes = backend.upload_flat(&[idx.len()], idx)?;
         let sino_shape = geometry.sino_shape();
@@ -308,7 +293,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
         } else {
             backend.fft_plan::<T>(&FftSpec::new(&sino_shape, 1, FftKind::C2C)?)?
         };
-        let (plans, image_c, spectral) = if is_spectral {
+        let (plans, spectral) = if is_spectral {
             let voxels: usize = spatial.iter().product();
             let mut by_column = vec![Vec::new(); nodes.ncols()];
             for (m, c) in nodes.columns().enumerate() {
@@ -347,6 +332,8 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 .map(|x| x.iter().map(|a| a.view()).collect())
                 .collect();
             let sets: Vec<&[_]> = views.iter().map(|v| v.as_slice()).collect();
+            // The spatial slices are complex: NUFFTs of complex modes.
+            let plan = |ty| NufftPlan::new(backend, ty, spatial, 1, opts.eps);
             let (mut type2, mut type1) = (plan(NufftType::Type2)?, plan(NufftType::Type1)?);
             if !sets.is_empty() {
                 type2.set_point_sets(&sets)?;
@@ -357,6 +344,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
             let axis = SpectralAxisFft::new(backend, image_shape)?;
             let stage = SpectralStage {
                 half: backend.zeros(axis.half_shape())?,
+                slice_c: backend.zeros(&slice)?,
                 acc: if opts.rfft_mode {
                     None
                 } else {
@@ -368,9 +356,11 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 type1,
                 columns,
             };
-            (None, backend.zeros(&slice)?, Some(stage))
+            (None, Some(stage))
         } else {
-            let mut type2 = plan(NufftType::Type2)?;
+            // The image is real: its spectrum is Hermitian (half-spectrum fine grid).
+            let mut type2 =
+                NufftPlan::new_real(backend, NufftType::Type2, spatial, 1, opts.eps, None)?;
             type2.set_points(&nodes.coord_views())?;
             let plans = ImagePlans {
                 type2,
@@ -378,14 +368,13 @@ impl<B: Backend, T: Real> Projector<B, T> {
                 shape: image_shape.to_vec(),
                 eps: opts.eps,
             };
-            (Some(plans), backend.zeros(image_shape)?, None)
+            (Some(plans), None)
         };
         let core = FourierCore {
             indexes,
             fwd,
             adj,
             plans,
-            image_c,
             values: backend.zeros(&[nodes.len()])?,
             spectral,
         };

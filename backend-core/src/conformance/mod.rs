@@ -191,6 +191,9 @@ macro_rules! conformance_list {
                 one_mode,
                 odd_and_even_grids,
                 bad_input,
+                real_modes_direct,
+                real_modes_adjoint,
+                real_modes_bad_input,
             }
             errors {
                 shape_mismatches,

@@ -1,5 +1,5 @@
-//! NUFFT plans (types 1 and 2, 1D to 3D) against the direct non-uniform DFT:
-//! accuracy, adjointness, batched vectors, edge cases and bad input.
+//! NUFFT plans (types 1 and 2, 1D to 3D; type 2 of real modes) against the direct non-uniform
+//! DFT: accuracy, adjointness, batched vectors, edge cases and bad input.
 
 use crate::nufft::{NufftPlan, NufftType};
 use crate::{Backend, Error, Precision, Real, C};
@@ -496,4 +496,333 @@ pub fn bad_input<B: Backend>(b: &B) {
     plan2.execute(&f, &mut v).unwrap();
     let host = b.download(&v).unwrap();
     assert_eq!(host, ArrayD::zeros(IxDyn(&[2, 5])));
+}
+
+/// Runs a type-2 plan of real modes ([`NufftPlan::new_real`]) with `n_trans` vectors on the
+/// real modes `f` (host, flat), upsampling factor `sigma` if given; the values widened to `f64`.
+fn run_real<B: Backend, T: Real>(
+    b: &B,
+    modes: &[usize],
+    n_trans: usize,
+    eps: f64,
+    sigma: Option<f64>,
+    x: &[Array1<T>],
+    f: &[T],
+) -> Vec<C<f64>> {
+    let ty = NufftType::Type2;
+    let mut plan = NufftPlan::<B, T>::new_real(b, ty, modes, n_trans, eps, sigma).unwrap();
+    let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+    plan.set_points(&views).unwrap();
+    let mut shape = vec![n_trans];
+    shape.extend(modes);
+    let f = b.upload_flat(&shape, f.to_vec()).unwrap();
+    let mut out = b.zeros::<C<T>>(&[n_trans, x[0].len()]).unwrap();
+    plan.execute_real(&f, &mut out).unwrap();
+    b.download(&out)
+        .unwrap()
+        .iter()
+        .map(|z| C::new(z.re.f64(), z.im.f64()))
+        .collect()
+}
+
+/// Runs the real part of a type-1 plan ([`NufftPlan::new_real`]) with `n_trans` vectors on the
+/// strengths `c` (host, flat), upsampling factor `sigma` if given; the modes widened to `f64`.
+fn run_to_real<B: Backend, T: Real>(
+    b: &B,
+    modes: &[usize],
+    n_trans: usize,
+    eps: f64,
+    sigma: Option<f64>,
+    x: &[Array1<T>],
+    c: &[C<T>],
+) -> Vec<f64> {
+    let ty = NufftType::Type1;
+    let mut plan = NufftPlan::<B, T>::new_real(b, ty, modes, n_trans, eps, sigma).unwrap();
+    let views: Vec<_> = x.iter().map(|a| a.view()).collect();
+    plan.set_points(&views).unwrap();
+    let mut shape = vec![n_trans];
+    shape.extend(modes);
+    let c = b.upload_flat(&[n_trans, x[0].len()], c.to_vec()).unwrap();
+    let mut out = b.zeros::<T>(&shape).unwrap();
+    plan.execute_to_real(&c, &mut out).unwrap();
+    b.download(&out).unwrap().iter().map(|v| v.f64()).collect()
+}
+
+/// Relative l2 error of real sequences.
+fn rel_err_r(got: &[f64], want: &[f64]) -> f64 {
+    let wide = |v: &[f64]| v.iter().map(|&x| C::new(x, 0.0)).collect::<Vec<_>>();
+    rel_err_c(&wide(got), &wide(want))
+}
+
+/// `m` points as [`points`], the first `2^dim` of them one per octant (all sign patterns),
+/// then points whose last coordinate is on or near the half spectrum's edges: `0`, `±π`, and
+/// within a kernel half-width of them (`±1e-4`, `±0.05`, `±(π − 0.05)`, `±(π − 1e-4)`), also
+/// beyond `π` (`π + 0.05`: folded to `−π + 0.05`).
+fn real_points<T: Real>(dim: usize, m: usize, seed: u64) -> (Vec<Array1<T>>, Vec<Vec<f64>>) {
+    let pi = std::f64::consts::PI;
+    let edges = [
+        0.0,
+        pi,
+        -pi,
+        1e-4,
+        -1e-4,
+        0.05,
+        -0.05,
+        pi - 0.05,
+        0.05 - pi,
+        pi - 1e-4,
+        1e-4 - pi,
+        pi + 0.05,
+    ];
+    let (mut host, _) = points::<T>(dim, m, seed);
+    let octants = 1 << dim;
+    assert!(m >= octants + edges.len(), "room for the special points");
+    for (i, &e) in edges.iter().enumerate() {
+        host[dim - 1][octants + i] = T::of(e);
+    }
+    for i in 0..octants {
+        for (a, x) in host.iter_mut().enumerate() {
+            let v = 0.3 + 0.2 * a as f64 + 0.1 * i as f64;
+            x[i] = T::of(if (i >> a) & 1 == 1 { -v } else { v });
+        }
+    }
+    let wide = host
+        .iter()
+        .map(|a| a.iter().map(|v| v.f64()).collect())
+        .collect();
+    (host, wide)
+}
+
+/// Random real values of length `n`, rounded to `T`, and their `f64` widening as complex.
+fn real_values<T: Real>(n: usize, seed: u64) -> (Vec<T>, Vec<C<f64>>) {
+    let r = crate::host::randn::<f64>(&[n], 0.0, 1.0, seed).expect("unit normal law");
+    let v: Vec<T> = r.iter().map(|&x| T::of(x)).collect();
+    let w = v.iter().map(|x| C::new(x.f64(), 0.0)).collect();
+    (v, w)
+}
+
+fn real_direct<B: Backend, T: Real>(b: &B) {
+    let nt = 2;
+    // The two paths round differently (their FFTs differ): 20 units of rounding of `T`.
+    let rounding = 20.0 * T::epsilon().f64();
+    for modes in [
+        &[37usize][..],
+        &[64],
+        &[12, 17],
+        &[9, 8],
+        &[6, 9, 8],
+        &[7, 6, 5],
+    ] {
+        let m = 60;
+        let (x, xw) = real_points::<T>(modes.len(), m, 101);
+        let n: usize = modes.iter().product();
+        let (f, fw) = real_values::<T>(nt * n, 102);
+        let want: Vec<C<f64>> = fw
+            .chunks(n)
+            .flat_map(|fw| direct_type2(modes, &xw, fw))
+            .collect();
+        let fc: Vec<C<T>> = f.iter().map(|&v| C::new(v, T::zero())).collect();
+        let (c, cw) = values::<T>(nt * m, 103);
+        let want1: Vec<f64> = cw
+            .chunks(m)
+            .flat_map(|cw| direct_type1(modes, &xw, cw))
+            .map(|z| z.re)
+            .collect();
+        for &eps in eps_list::<T>() {
+            for sigma in [2.0, 1.5, 1.25] {
+                if sigma < 2.0 && eps < 1e-9 {
+                    continue;
+                }
+                let s = Some(sigma);
+                let got = run_real::<B, T>(b, modes, nt, eps, s, &x, &f);
+                let e = rel_err_c(&got, &want);
+                assert!(
+                    e <= 10.0 * eps,
+                    "{} real type 2 {modes:?} eps {eps:e} upsampfac {sigma}: error {e:.2e}",
+                    T::PRECISION
+                );
+                let complex = run_sigma::<B, T>(b, NufftType::Type2, modes, nt, eps, s, &x, &fc);
+                let e = rel_err_c(&got, &complex);
+                assert!(
+                    e <= eps.max(rounding),
+                    "{} real type 2 {modes:?} eps {eps:e} upsampfac {sigma}: {e:.2e} from the complex path",
+                    T::PRECISION
+                );
+                let got = run_to_real::<B, T>(b, modes, nt, eps, s, &x, &c);
+                let e = rel_err_r(&got, &want1);
+                assert!(
+                    e <= 10.0 * eps,
+                    "{} real part of type 1 {modes:?} eps {eps:e} upsampfac {sigma}: error {e:.2e}",
+                    T::PRECISION
+                );
+                let complex = run_sigma::<B, T>(b, NufftType::Type1, modes, nt, eps, s, &x, &c);
+                let complex: Vec<f64> = complex.iter().map(|z| z.re).collect();
+                let e = rel_err_r(&got, &complex);
+                assert!(
+                    e <= eps.max(rounding),
+                    "{} real part of type 1 {modes:?} eps {eps:e} upsampfac {sigma}: {e:.2e} from the complex path",
+                    T::PRECISION
+                );
+            }
+        }
+    }
+}
+
+/// Type 2 of real modes and the real part of type 1 ([`NufftPlan::new_real`], two vectors)
+/// against the direct sums in 1D, 2D and 3D, odd and even mode counts, points in every octant
+/// and on or near the last axis' `0` and `±π`, at every upsampling factor; and within `eps` of
+/// the complex plans (or 20 units of rounding of the precision, in `f32` at `eps` 1e-6).
+pub fn real_modes_direct<B: Backend>(b: &B) {
+    per_precision!(real_direct, b);
+}
+
+fn real_adjoint<B: Backend, T: Real>(b: &B) {
+    let eps = match T::PRECISION {
+        Precision::F32 => 1e-5,
+        Precision::F64 => 1e-12,
+    };
+    for modes in [&[21][..], &[10, 7], &[5, 6, 7]] {
+        let m = 60;
+        let (x, _) = real_points::<T>(modes.len(), m, 111);
+        let (c, cw) = values::<T>(m, 112);
+        let n: usize = modes.iter().product();
+        let (u, uw) = real_values::<T>(n, 113);
+        let t2u = run_real::<B, T>(b, modes, 1, eps, None, &x, &u);
+        let t1c = run_to_real::<B, T>(b, modes, 1, eps, None, &x, &c);
+        let lhs: f64 = t2u.iter().zip(&cw).map(|(a, c)| (a.conj() * c).re).sum();
+        let rhs: f64 = uw.iter().zip(&t1c).map(|(u, a)| u.re * a).sum();
+        let scale = t2u.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
+            * cw.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+        let e = (lhs - rhs).abs() / scale;
+        assert!(
+            e <= 10.0 * eps,
+            "{} real adjointness {modes:?}: {e:.2e}",
+            T::PRECISION
+        );
+    }
+}
+
+/// `Re <T2 u, c> = <u, Re T1 c>` for real `u` (both plans of real modes).
+pub fn real_modes_adjoint<B: Backend>(b: &B) {
+    per_precision!(real_adjoint, b);
+}
+
+/// Plans of real modes: `execute` on them and `execute_real` on a complex plan are errors, as
+/// are wrong shapes; on backends with the half-spectrum stages, those stages check their sizes.
+pub fn real_modes_bad_input<B: Backend>(b: &B) {
+    let x = Array1::<f32>::linspace(-3.0, 3.0, 5);
+    let xs = [x.view(), x.view()];
+    let t2 = NufftType::Type2;
+    let mut real = NufftPlan::<B, f32>::new_real(b, t2, &[8, 6], 1, 1e-4, None).unwrap();
+    let u = b.zeros::<f32>(&[8, 6]).unwrap();
+    let mut v = b.zeros::<C<f32>>(&[5]).unwrap();
+    assert!(real.execute_real(&u, &mut v).is_err(), "before set_points");
+    real.set_points(&xs).unwrap();
+    real.execute_real(&u, &mut v).unwrap();
+    let uc = b.zeros::<C<f32>>(&[8, 6]).unwrap();
+    assert!(real.execute(&uc, &mut v).is_err(), "execute on real modes");
+    let e = real
+        .execute_real(&b.zeros::<f32>(&[6, 8]).unwrap(), &mut v)
+        .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "modes: {e}");
+    let e = real
+        .execute_real(&u, &mut b.zeros::<C<f32>>(&[4]).unwrap())
+        .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "values: {e}");
+    let mut complex = NufftPlan::<B, f32>::new(b, NufftType::Type2, &[8, 6], 1, 1e-4).unwrap();
+    complex.set_points(&xs).unwrap();
+    assert!(complex.execute_real(&u, &mut v).is_err(), "complex plan");
+    assert!(
+        NufftPlan::<B, f32>::new_real(b, t2, &[8, 0], 1, 1e-4, None).is_err(),
+        "empty axis"
+    );
+    let mut u_out = b.zeros::<f32>(&[8, 6]).unwrap();
+    assert!(
+        real.execute_to_real(&v, &mut u_out).is_err(),
+        "execute_to_real on type 2"
+    );
+    let t1 = NufftType::Type1;
+    let mut real1 = NufftPlan::<B, f32>::new_real(b, t1, &[8, 6], 1, 1e-4, None).unwrap();
+    real1.set_points(&xs).unwrap();
+    real1.execute_to_real(&v, &mut u_out).unwrap();
+    assert!(
+        real1.execute_real(&u, &mut v).is_err(),
+        "execute_real on type 1"
+    );
+    let e = real1
+        .execute_to_real(&v, &mut b.zeros::<f32>(&[8, 5]).unwrap())
+        .unwrap_err();
+    assert!(matches!(e, Error::ShapeMismatch { .. }), "modes out: {e}");
+    if !b.nufft_half_spectrum() {
+        return;
+    }
+    let params = real.params().clone();
+    let pts = b.nufft_setpts(&xs, &params).unwrap();
+    let factors = b.zeros::<f32>(&[14]).unwrap();
+    let mut fine = vec![1];
+    fine.extend(&params.fine);
+    let r2c = b
+        .fft_plan::<f32>(&crate::FftSpec::new(&fine, 2, crate::FftKind::R2C).unwrap())
+        .unwrap();
+    let c2c = b
+        .fft_plan::<f32>(&crate::FftSpec::new(&fine, 2, crate::FftKind::C2C).unwrap())
+        .unwrap();
+    let half_shape = crate::check::nufft_half_shape(&params);
+    let mut half = b.zeros::<C<f32>>(&half_shape).unwrap();
+    b.nufft_precompensate_r2c(&params, &factors, &r2c, &u, &mut half)
+        .unwrap();
+    b.nufft_interp_half(&pts, &params, &half, &mut v).unwrap();
+    let mut full = b.zeros::<C<f32>>(&fine).unwrap();
+    assert!(
+        b.nufft_precompensate_r2c(&params, &factors, &r2c, &u, &mut full)
+            .is_err(),
+        "full grid as half spectrum"
+    );
+    assert!(
+        b.nufft_precompensate_r2c(&params, &factors, &c2c, &u, &mut half)
+            .is_err(),
+        "C2C plan"
+    );
+    assert!(
+        b.nufft_precompensate_r2c(&params, &b.zeros(&[13]).unwrap(), &r2c, &u, &mut half)
+            .is_err(),
+        "factors"
+    );
+    assert!(
+        b.nufft_interp_half(&pts, &params, &full, &mut v).is_err(),
+        "interp from the full grid"
+    );
+    assert!(
+        b.nufft_interp_half(&pts, &params, &half, &mut b.zeros(&[6]).unwrap())
+            .is_err(),
+        "values"
+    );
+    b.nufft_spread_half(&pts, &params, &v, &mut half).unwrap();
+    assert!(
+        b.nufft_spread_half(&pts, &params, &v, &mut full).is_err(),
+        "spread onto the full grid"
+    );
+    assert!(
+        b.nufft_spread_half(&pts, &params, &b.zeros(&[4]).unwrap(), &mut half)
+            .is_err(),
+        "strengths"
+    );
+    assert!(
+        b.nufft_c2r_deconvolve(&params, &factors, &c2c, &mut half, &mut u_out)
+            .is_err(),
+        "c2r with a C2C plan"
+    );
+    assert!(
+        b.nufft_c2r_deconvolve(
+            &params,
+            &factors,
+            &r2c,
+            &mut half,
+            &mut b.zeros(&[7]).unwrap()
+        )
+        .is_err(),
+        "c2r modes"
+    );
+    b.nufft_c2r_deconvolve(&params, &factors, &r2c, &mut half, &mut u_out)
+        .unwrap();
 }

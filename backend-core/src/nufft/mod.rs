@@ -4,7 +4,9 @@
 //! * `kernel`: the "exponential of semicircle" kernel, its width and shape from `eps`, and its
 //!   Fourier transform (deconvolution factors).
 //! * `plan`: [`NufftPlan`] — make a plan (type, mode grid, `n_trans`, `eps`), set the points
-//!   once, execute many times (FINUFFT's makeplan / setpts / execute).
+//!   once, execute many times (FINUFFT's makeplan / setpts / execute); plans of real modes
+//!   ([`NufftPlan::new_real`]: type 2 of real modes, the real part of type 1) run on the half
+//!   spectrum of the fine grid where the backend has those stages.
 //! * `upsampling`: the upsampling factor from a cost model ([`choose_upsampfac`]).
 //!
 //! Conventions: modes in centred order (array index `k + N/2`), points in radians

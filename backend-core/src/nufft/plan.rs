@@ -25,12 +25,21 @@ pub enum NufftType {
 /// [`NufftPlan::new`] picks the upsampling factor (2, 1.5 or 1.25) when the points are set, from
 /// their density ([`choose_upsampfac`]); [`NufftPlan::with_upsampfac`] fixes it.
 ///
+/// [`NufftPlan::new_real`] makes a plan of real modes: type 2 of real modes
+/// ([`NufftPlan::execute_real`]), or the real part of type 1 ([`NufftPlan::execute_to_real`]).
+/// The fine grid's transform is then Hermitian, `F(−k) = conj F(k)`, so on backends with the
+/// half-spectrum stages ([`Backend::nufft_half_spectrum`]) the fine grid holds only `k_{d−1} ∈
+/// [0, nf_{d−1}/2]` (real FFT along the last axis: half the FFT work and memory); elsewhere the
+/// complex stages run on complex modes.
+///
 /// A plan may hold several sets of points ([`NufftPlan::set_point_sets`]), executed one at a
 /// time ([`NufftPlan::execute_set`]) on its one fine grid: transforms that differ only by their
 /// points (the spectral-spatial operator's columns) share the grid's memory and FFT plan.
 pub struct NufftPlan<B: Backend, T: Real> {
     backend: B,
     ty: NufftType,
+    /// How the modes are held: complex, or real ([`NufftPlan::new_real`]).
+    modes: Modes,
     eps: f64,
     /// Fixed upsampling factor, or `None` to choose it at `set_points`.
     upsampfac: Option<f64>,
@@ -41,11 +50,26 @@ pub struct NufftPlan<B: Backend, T: Real> {
     points: Vec<(B::NufftPoints<T>, usize)>,
 }
 
+/// The modes of a plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Modes {
+    Complex,
+    /// Real modes on the half-spectrum fine grid.
+    RealHalf,
+    /// Real modes made complex (backends without the half-spectrum stages).
+    RealComposed,
+}
+
 /// The device resources of one fine grid.
 struct FineGrid<B: Backend, T: Real> {
+    /// C2C plan of the fine grids, or R2C with [`Modes::RealHalf`].
     fft: B::FftPlan<T>,
+    /// The fine grids `(n_trans, fine...)`, or their half spectrum `(n_trans, fine[..d−1],
+    /// fine[d−1]/2 + 1)` with [`Modes::RealHalf`].
     fine: B::Buffer<C<T>>,
     factors: B::Buffer<T>,
+    /// The complex modes, `(n_trans, modes...)` ([`Modes::RealComposed`] only).
+    modes_c: Option<B::Buffer<C<T>>>,
 }
 
 /// The relative accuracies a NUFFT plan accepts in `precision`: `[min, max)` (below `min` the
@@ -69,7 +93,31 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         n_trans: usize,
         eps: f64,
     ) -> Result<Self> {
-        Self::make(backend, ty, modes, n_trans, eps, None)
+        Self::make(backend, ty, Modes::Complex, modes, n_trans, eps, None)
+    }
+
+    /// A plan of real modes: type 2 executed by [`NufftPlan::execute_real`], type 1 by
+    /// [`NufftPlan::execute_to_real`]. Arguments as [`NufftPlan::new`], `upsampfac` as
+    /// [`NufftPlan::with_upsampfac`] (`None`: chosen when the points are set). The fine grid is
+    /// the half spectrum on backends with [`Backend::nufft_half_spectrum`].
+    pub fn new_real(
+        backend: &B,
+        ty: NufftType,
+        modes: &[usize],
+        n_trans: usize,
+        eps: f64,
+        upsampfac: Option<f64>,
+    ) -> Result<Self> {
+        let kind = if backend.nufft_half_spectrum() {
+            Modes::RealHalf
+        } else {
+            Modes::RealComposed
+        };
+        let mut plan = Self::make(backend, ty, kind, modes, n_trans, eps, upsampfac)?;
+        if upsampfac.is_some() {
+            plan.grid = Some(plan.fine_grid()?);
+        }
+        Ok(plan)
     }
 
     /// As [`NufftPlan::new`] with a fixed upsampling factor (2.0, 1.5 or 1.25 in practice); the fine
@@ -82,7 +130,8 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         eps: f64,
         upsampfac: f64,
     ) -> Result<Self> {
-        let mut plan = Self::make(backend, ty, modes, n_trans, eps, Some(upsampfac))?;
+        let fixed = Some(upsampfac);
+        let mut plan = Self::make(backend, ty, Modes::Complex, modes, n_trans, eps, fixed)?;
         plan.grid = Some(plan.fine_grid()?);
         Ok(plan)
     }
@@ -90,6 +139,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
     fn make(
         backend: &B,
         ty: NufftType,
+        kind: Modes,
         modes: &[usize],
         n_trans: usize,
         eps: f64,
@@ -117,6 +167,7 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         Ok(NufftPlan {
             backend: backend.clone(),
             ty,
+            modes: kind,
             eps,
             upsampfac,
             params,
@@ -155,11 +206,26 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         }
         let b = &self.backend;
         let factors = b.upload_flat(&[host.len()], host)?;
-        let mut shape = vec![self.params.n_trans];
+        let nt = self.params.n_trans;
+        let mut shape = vec![nt];
         shape.extend(fine);
-        let fft = b.fft_plan::<T>(&FftSpec::new(&shape, modes.len(), FftKind::C2C)?)?;
-        let fine = b.zeros::<C<T>>(&shape)?;
-        Ok(FineGrid { fft, fine, factors })
+        let kind = match self.modes {
+            Modes::RealHalf => FftKind::R2C,
+            Modes::Complex | Modes::RealComposed => FftKind::C2C,
+        };
+        let spec = FftSpec::new(&shape, modes.len(), kind)?;
+        let fft = b.fft_plan::<T>(&spec)?;
+        let fine = b.zeros::<C<T>>(&spec.spectrum_shape())?;
+        let modes_c = match self.modes {
+            Modes::RealComposed => Some(b.zeros::<C<T>>(&crate::check::stacked(nt, modes))?),
+            Modes::Complex | Modes::RealHalf => None,
+        };
+        Ok(FineGrid {
+            fft,
+            fine,
+            factors,
+            modes_c,
+        })
     }
 
     /// The plan's spreading parameters (kernel, fine grid); with an automatic upsampling factor
@@ -236,6 +302,111 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         }
     }
 
+    /// Type 2 of real modes (a plan of type 2 made by [`NufftPlan::new_real`], one point set):
+    /// `modes` of shape `(n_trans, modes...)` (or `modes` when `n_trans = 1`), `values` of shape
+    /// `(n_trans, M)` (or `(M,)`), `values[t, m] = Σ_k modes[t, k] e^{−i<k, x_m>}`.
+    pub fn execute_real(
+        &mut self,
+        modes: &B::Buffer<T>,
+        values: &mut B::Buffer<C<T>>,
+    ) -> Result<()> {
+        self.real_plan("execute_real", NufftType::Type2)?;
+        let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, 0)?;
+        let b = &self.backend;
+        let nt = self.params.n_trans;
+        Self::expect(nt, "modes", modes.shape(), &self.params.modes)?;
+        Self::expect(nt, "values", values.shape(), &[m])?;
+        if let Some(modes_c) = grid.modes_c.as_mut() {
+            b.to_complex(modes, modes_c)?;
+            b.nufft_precompensate(&self.params, &grid.factors, modes_c, &mut grid.fine)?;
+            b.fft_c2c_pruned(
+                &grid.fft,
+                &mut grid.fine,
+                Direction::Forward,
+                &self.params.modes,
+                Pruning::ZeroInput,
+            )?;
+            b.nufft_interp(pts, &self.params, &grid.fine, values)
+        } else {
+            let (p, f) = (&self.params, &grid.factors);
+            b.nufft_precompensate_r2c(p, f, &grid.fft, modes, &mut grid.fine)?;
+            b.nufft_interp_half(pts, &self.params, &grid.fine, values)
+        }
+    }
+
+    /// The real part of the type-1 transform (a plan of type 1 made by [`NufftPlan::new_real`],
+    /// one point set): `strengths` of shape `(n_trans, M)` (or `(M,)` when `n_trans = 1`),
+    /// `modes` of shape `(n_trans, modes...)` (or `modes`),
+    /// `modes[t, k] = Re Σ_m strengths[t, m] e^{+i<k, x_m>}`.
+    pub fn execute_to_real(
+        &mut self,
+        strengths: &B::Buffer<C<T>>,
+        modes: &mut B::Buffer<T>,
+    ) -> Result<()> {
+        self.real_plan("execute_to_real", NufftType::Type1)?;
+        let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, 0)?;
+        let b = &self.backend;
+        let nt = self.params.n_trans;
+        Self::expect(nt, "strengths", strengths.shape(), &[m])?;
+        Self::expect(nt, "modes", modes.shape(), &self.params.modes)?;
+        let (p, f) = (&self.params, &grid.factors);
+        if let Some(modes_c) = grid.modes_c.as_mut() {
+            b.nufft_spread(pts, p, strengths, &mut grid.fine)?;
+            let keep = Pruning::KeepOutput;
+            b.fft_c2c_pruned(
+                &grid.fft,
+                &mut grid.fine,
+                Direction::Inverse,
+                &p.modes,
+                keep,
+            )?;
+            b.nufft_deconvolve(p, f, &grid.fine, modes_c)?;
+            b.complex_part(modes_c, crate::ops::Part::Re, modes)
+        } else {
+            b.nufft_spread_half(pts, p, strengths, &mut grid.fine)?;
+            b.nufft_c2r_deconvolve(p, f, &grid.fft, &mut grid.fine, modes)
+        }
+    }
+
+    /// Fails unless the plan is of real modes, of type `ty`, with one point set (`op` names
+    /// the method).
+    fn real_plan(&self, op: &str, ty: NufftType) -> Result<()> {
+        if self.modes == Modes::Complex || self.ty != ty {
+            return Err(Error::InvalidArgument(format!(
+                "NUFFT {op} needs a plan of real modes of {ty:?} (NufftPlan::new_real), this one is {:?} of {} modes",
+                self.ty,
+                if self.modes == Modes::Complex { "complex" } else { "real" }
+            )));
+        }
+        if self.points.len() > 1 {
+            return Err(Error::InvalidArgument(format!(
+                "NUFFT {op} on a plan of {} point sets",
+                self.points.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// The points of set `set`, their number and the fine grid.
+    #[allow(clippy::type_complexity)]
+    fn resources<'a>(
+        points: &'a [(B::NufftPoints<T>, usize)],
+        grid: &'a mut Option<FineGrid<B, T>>,
+        set: usize,
+    ) -> Result<(&'a B::NufftPoints<T>, usize, &'a mut FineGrid<B, T>)> {
+        let (Some((pts, m)), Some(grid)) = (points.get(set), grid.as_mut()) else {
+            return Err(Error::InvalidArgument(if points.is_empty() {
+                "NUFFT executed before set_points".into()
+            } else {
+                format!(
+                    "NUFFT point set {set} executed, the plan has {}",
+                    points.len()
+                )
+            }));
+        };
+        Ok((pts, *m, grid))
+    }
+
     /// Runs the transform. Type 1: `input` holds the strengths, shape `(n_trans, M)` (or `(M,)`
     /// when `n_trans = 1`), `output` the modes `(n_trans, modes...)` (or `modes`). Type 2: the
     /// other way round. With several point sets, see [`NufftPlan::execute_set`].
@@ -256,16 +427,13 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         input: &B::Buffer<C<T>>,
         output: &mut B::Buffer<C<T>>,
     ) -> Result<()> {
-        let (Some((pts, m)), Some(grid)) = (self.points.get(set), self.grid.as_mut()) else {
-            return Err(Error::InvalidArgument(if self.points.is_empty() {
-                "NUFFT executed before set_points".into()
-            } else {
-                format!(
-                    "NUFFT point set {set} executed, the plan has {}",
-                    self.points.len()
-                )
-            }));
-        };
+        if self.modes != Modes::Complex {
+            return Err(Error::InvalidArgument(
+                "NUFFT execute on a plan of real modes: execute_real / execute_to_real".into(),
+            ));
+        }
+        let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, set)?;
+        let m = &m;
         let b = &self.backend;
         let expect = |what: &str, buf_shape: &[usize], trailing: &[usize]| {
             Self::expect(self.params.n_trans, what, buf_shape, trailing)

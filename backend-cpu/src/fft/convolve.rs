@@ -200,7 +200,7 @@ fn row_in_block(mut r: usize, dims: &[usize], block: &[usize]) -> Option<usize> 
 impl<T: Real> CpuFftPlan<T> {
     /// Real-to-complex transform of one row of the grid's last axis (`m = g_last/2 + 1` bins to
     /// `out`) whose first `input.len()` values are `input` and the others zero, unscaled.
-    fn row_forward(&self, input: &[T], out: &mut [C<T>], w: &mut Work<T>) {
+    pub(super) fn row_forward(&self, input: &[T], out: &mut [C<T>], w: &mut Work<T>) {
         if let Some(half) = &self.half {
             return half.forward(input, out, &mut w.scratch);
         }
@@ -214,7 +214,7 @@ impl<T: Real> CpuFftPlan<T> {
     /// Complex-to-real transform of one half-spectrum row of the grid's last axis (numpy: the
     /// imaginary parts of the DC and Nyquist bins ignored), unscaled, its first `out.len()`
     /// values written to `out`; `row` is overwritten.
-    fn row_inverse(&self, row: &mut [C<T>], w: &mut Work<T>, out: &mut [T]) {
+    pub(super) fn row_inverse(&self, row: &mut [C<T>], w: &mut Work<T>, out: &mut [T]) {
         if let Some(half) = &self.half {
             return half.inverse(row, out, T::one(), &mut w.scratch);
         }

@@ -443,6 +443,116 @@ impl<T: Real> CpuFftPlan<T> {
         Ok(())
     }
 
+    /// The rows of the real arrays of this (R2C) plan inside the box of `band` (one entry per
+    /// transformed axis, see [`Pruning`]; the last axis' entry is not used).
+    fn row_box<'a>(&'a self, band: &'a [usize]) -> RowBox<'a> {
+        let k = self.spec.axes;
+        let dims = self.spec.dims();
+        let m = dims[k - 1] / 2 + 1;
+        if k == 1 {
+            return RowBox {
+                first: None,
+                middle: &[],
+                band: &[],
+                rows: 1,
+                cslab: m,
+            };
+        }
+        RowBox {
+            first: Some((dims[0], band[0])),
+            middle: &dims[1..k - 1],
+            band: &band[1..k - 1],
+            rows: dims[1..k - 1].iter().product(),
+            cslab: self.complex_dims()[1..].iter().product(),
+        }
+    }
+
+    /// [`Self::r2c`] of a real array that is zero outside the box of `band` (see
+    /// [`Self::row_box`]), given row by row: `row(r, buf)` writes real row `r` (row-major over
+    /// the batch and the transformed axes but the last) into `buf` (the last axis' length), for
+    /// the rows inside the box only. Rows and slabs outside the box are not transformed, their
+    /// spectrum rows only zeroed: the type-2 NUFFT's zero-padded real fine grid, never stored.
+    pub(crate) fn r2c_rows_pruned(
+        &self,
+        out: &mut [C<T>],
+        band: &[usize],
+        row: impl Fn(usize, &mut [T]) + Sync,
+    ) -> Result<()> {
+        self.check_kind(FftKind::R2C, "fft_r2c_rows_pruned")?;
+        let k = self.spec.axes;
+        let n = self.spec.dims()[k - 1];
+        let rb = self.row_box(band);
+        let zero = C::new(T::zero(), T::zero());
+        self.for_slabs(out, rb.cslab, |first, chunk, w| {
+            let mut buf = vec![T::zero(); n];
+            for (j, s) in chunk.chunks_mut(rb.cslab).enumerate() {
+                let slab = first + j;
+                if !rb.slab(slab) {
+                    s.fill(zero);
+                    continue;
+                }
+                for (r, o) in s.chunks_mut(n / 2 + 1).enumerate() {
+                    if !rb.row(r) {
+                        o.fill(zero);
+                        continue;
+                    }
+                    row(slab * rb.rows + r, &mut buf);
+                    self.row_forward(&buf, o, w);
+                }
+                if k > 1 {
+                    self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                }
+            }
+        });
+        if let Some((_, b0)) = rb.first {
+            let band0 = Some((b0, Pruning::ZeroInput));
+            self.first_axis(out, Direction::Forward, None, band0);
+        }
+        Ok(())
+    }
+
+    /// [`Self::c2r`] when only the rows inside the box of `band` (see [`Self::row_box`]) are
+    /// wanted, handed row by row to `row(r, values)` (`r` as in [`Self::r2c_rows_pruned`],
+    /// `values` the row's real values, unscaled: times `N`) instead of stored; `input` is
+    /// overwritten. The first axis keeps only the slabs in the box, the other passes transform
+    /// only those: the type-1 NUFFT's fine grid, of which only the modes are read.
+    pub(crate) fn c2r_rows_pruned(
+        &self,
+        input: &mut [C<T>],
+        band: &[usize],
+        row: impl Fn(usize, &[T]) + Sync,
+    ) -> Result<()> {
+        self.check_kind(FftKind::R2C, "fft_c2r_rows_pruned")?;
+        let k = self.spec.axes;
+        let n = self.spec.dims()[k - 1];
+        let m = n / 2 + 1;
+        let rb = self.row_box(band);
+        if let Some((_, b0)) = rb.first {
+            let band0 = Some((b0, Pruning::KeepOutput));
+            self.first_axis(input, Direction::Inverse, None, band0);
+        }
+        self.for_slabs(input, rb.cslab, |first, chunk, w| {
+            let mut buf = vec![T::zero(); n];
+            for (j, s) in chunk.chunks_mut(rb.cslab).enumerate() {
+                let slab = first + j;
+                if !rb.slab(slab) {
+                    continue;
+                }
+                if k > 1 {
+                    self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
+                }
+                for (r, i) in s.chunks_mut(m).enumerate() {
+                    if !rb.row(r) {
+                        continue;
+                    }
+                    self.row_inverse(i, w, &mut buf);
+                    row(slab * rb.rows + r, &buf);
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// Complex-to-real inverse transform (R2C plans); `input` is overwritten. The mirror image
     /// of [`Self::r2c`]: first transformed axis, then per slab the inner axes and the real rows.
     pub fn c2r(&self, input: &mut [C<T>], out: &mut [T]) -> Result<()> {
@@ -486,6 +596,35 @@ impl<T: Real> CpuFftPlan<T> {
             }
         });
         Ok(())
+    }
+}
+
+/// The rows of an R2C plan's real arrays inside the box of a band ([`CpuFftPlan::row_box`]):
+/// slabs are the blocks after the first transformed axis (single rows with one axis).
+struct RowBox<'a> {
+    /// The first transformed axis' length and band (none with one axis).
+    first: Option<(usize, usize)>,
+    /// The transformed axes between the first and the last, and their bands.
+    middle: &'a [usize],
+    band: &'a [usize],
+    /// Real rows per slab, complex elements per slab of the spectrum.
+    rows: usize,
+    cslab: usize,
+}
+
+impl RowBox<'_> {
+    /// Whether slab `s` (counted over the batch too) lies in the box.
+    fn slab(&self, s: usize) -> bool {
+        self.first.is_none_or(|(n, b)| in_band(s % n, n, b))
+    }
+
+    /// Whether row `r` of a slab lies in the box.
+    fn row(&self, mut r: usize) -> bool {
+        self.middle.iter().zip(self.band).rev().all(|(&n, &b)| {
+            let i = r % n;
+            r /= n;
+            in_band(i, n, b)
+        })
     }
 }
 

@@ -3,24 +3,30 @@
 
 use super::horner::{self, madd};
 use super::points::{Chunk, CpuPoints};
-use super::subgrid::for_each_run;
+use super::subgrid::{for_each_half_run, for_each_run};
 use super::{as_reals, simd_dispatch, unit};
 use backend_core::{Real, C};
 use rayon::prelude::*;
 
-/// `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
-pub(crate) fn interp<T: Real>(pts: &CpuPoints<T>, fine: &[C<T>], c: &mut [C<T>]) {
+/// `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`; with `half`, `fine` holds the half
+/// spectrum of a Hermitian grid (see [`for_each_half_run`]).
+pub(crate) fn interp<T: Real>(pts: &CpuPoints<T>, fine: &[C<T>], half: bool, c: &mut [C<T>]) {
     match pts.horner.lanes() {
-        8 => interp_lanes::<T, 8>(pts, fine, c),
-        16 => interp_lanes::<T, 16>(pts, fine, c),
-        24 => interp_lanes::<T, 24>(pts, fine, c),
-        _ => interp_lanes::<T, 32>(pts, fine, c),
+        8 => interp_lanes::<T, 8>(pts, fine, half, c),
+        16 => interp_lanes::<T, 16>(pts, fine, half, c),
+        24 => interp_lanes::<T, 24>(pts, fine, half, c),
+        _ => interp_lanes::<T, 32>(pts, fine, half, c),
     }
 }
 
-fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &mut [C<T>]) {
+fn interp_lanes<T: Real, const L: usize>(
+    pts: &CpuPoints<T>,
+    fine: &[C<T>],
+    half: bool,
+    c: &mut [C<T>],
+) {
     let n_trans = pts.params.n_trans;
-    let flen = pts.fine.iter().product::<usize>();
+    let flen = fine.len() / n_trans;
     let m = pts.len();
     let values: Vec<Vec<C<T>>> = pts
         .chunks
@@ -33,9 +39,20 @@ fn interp_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, fine: &[C<T>], c: &
                 sub.clear();
                 for t in 0..n_trans {
                     let gt = &fine[t * flen..(t + 1) * flen];
-                    for_each_run(ch, pts.fine, |_, gi, len| {
-                        sub.extend_from_slice(&gt[gi..gi + len]);
-                    });
+                    if half {
+                        for_each_half_run(ch, pts.fine, |_, gi, len, mirrored| {
+                            if mirrored {
+                                let run = gt[gi + 1 - len..=gi].iter().rev();
+                                sub.extend(run.map(|v| v.conj()));
+                            } else {
+                                sub.extend_from_slice(&gt[gi..gi + len]);
+                            }
+                        });
+                    } else {
+                        for_each_run(ch, pts.fine, |_, gi, len| {
+                            sub.extend_from_slice(&gt[gi..gi + len]);
+                        });
+                    }
                 }
                 debug_assert_eq!(sub.len(), ch.len() * n_trans);
                 lanes.clear();

@@ -17,6 +17,7 @@ mod subgrid;
 
 pub use points::CpuPoints;
 
+use crate::fft::CpuFftPlan;
 use backend_core::nufft::SpreadParams;
 use backend_core::{check, Real, Result, C};
 use ndarray::ArrayView1;
@@ -45,8 +46,49 @@ pub(crate) fn spread<T: Real>(
         &[c.len()],
         &[fine.len()],
     )?;
-    spread::spread(pts, c, fine);
+    spread::spread(pts, c, false, fine);
     Ok(())
+}
+
+/// Type-1 spreading onto the half spectrum of the fine grid (see
+/// [`backend_core::Backend::nufft_spread_half`]).
+pub(crate) fn spread_half<T: Real>(
+    pts: &CpuPoints<T>,
+    params: &SpreadParams,
+    c: &[C<T>],
+    half: &mut [C<T>],
+) -> Result<()> {
+    let op = "nufft_spread_half";
+    check::nufft_points_half(
+        op,
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[half.len()],
+    )?;
+    spread::spread(pts, c, true, half);
+    Ok(())
+}
+
+/// The real part of type 1 from the half spectrum (see
+/// [`backend_core::Backend::nufft_c2r_deconvolve`]).
+pub(crate) fn c2r_deconvolve<T: Real>(
+    params: &SpreadParams,
+    factors: &[T],
+    plan: &CpuFftPlan<T>,
+    half: &mut [C<T>],
+    modes: &mut [T],
+) -> Result<()> {
+    check::nufft_correct_half(
+        "nufft_c2r_deconvolve",
+        params,
+        &[factors.len()],
+        plan.spec(),
+        &[modes.len()],
+        &[half.len()],
+    )?;
+    deconvolve::c2r_deconvolve(params, factors, plan, half, modes)
 }
 
 /// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
@@ -64,8 +106,49 @@ pub(crate) fn interp<T: Real>(
         &[c.len()],
         &[fine.len()],
     )?;
-    interp::interp(pts, fine, c);
+    interp::interp(pts, fine, false, c);
     Ok(())
+}
+
+/// Type-2 interpolation from the half spectrum `half` of a Hermitian fine grid (see
+/// [`backend_core::Backend::nufft_interp_half`]).
+pub(crate) fn interp_half<T: Real>(
+    pts: &CpuPoints<T>,
+    params: &SpreadParams,
+    half: &[C<T>],
+    c: &mut [C<T>],
+) -> Result<()> {
+    let op = "nufft_interp_half";
+    check::nufft_points_half(
+        op,
+        &pts.params,
+        pts.len(),
+        params,
+        &[c.len()],
+        &[half.len()],
+    )?;
+    interp::interp(pts, half, true, c);
+    Ok(())
+}
+
+/// Real-mode type-2 pre-compensation fused with the fine grid's real FFT (see
+/// [`backend_core::Backend::nufft_precompensate_r2c`]).
+pub(crate) fn precompensate_r2c<T: Real>(
+    params: &SpreadParams,
+    factors: &[T],
+    plan: &CpuFftPlan<T>,
+    modes: &[T],
+    half: &mut [C<T>],
+) -> Result<()> {
+    check::nufft_correct_half(
+        "nufft_precompensate_r2c",
+        params,
+        &[factors.len()],
+        plan.spec(),
+        &[modes.len()],
+        &[half.len()],
+    )?;
+    deconvolve::precompensate_r2c(params, factors, plan, modes, half)
 }
 
 /// Type-1 deconvolution: `modes[t, k] <- fine[t, k mod nf] · Π_a factors_a[k_a]`.

@@ -5,21 +5,23 @@
 
 use super::horner::{self, madd};
 use super::points::{Chunk, CpuPoints};
-use super::subgrid::for_each_run;
+use super::subgrid::{for_each_half_run, for_each_run};
 use super::{as_reals_mut, simd_dispatch, unit};
 use backend_core::{Real, C};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`, wrapped periodically.
-pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
+/// `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`, wrapped periodically;
+/// with `half`, `fine` is the half spectrum along the last axis and the cells beyond it are
+/// added, conjugated, to their mirrors (see [`for_each_half_run`]).
+pub(crate) fn spread<T: Real>(pts: &CpuPoints<T>, c: &[C<T>], half: bool, fine: &mut [C<T>]) {
     crate::par::for_each(fine, |x| *x = C::new(T::zero(), T::zero()));
     match pts.horner.lanes() {
-        8 => spread_lanes::<T, 8>(pts, c, fine),
-        16 => spread_lanes::<T, 16>(pts, c, fine),
-        24 => spread_lanes::<T, 24>(pts, c, fine),
-        _ => spread_lanes::<T, 32>(pts, c, fine),
+        8 => spread_lanes::<T, 8>(pts, c, half, fine),
+        16 => spread_lanes::<T, 16>(pts, c, half, fine),
+        24 => spread_lanes::<T, 24>(pts, c, half, fine),
+        _ => spread_lanes::<T, 32>(pts, c, half, fine),
     }
 }
 
@@ -34,20 +36,40 @@ struct InOrder<'a, T> {
     free: Vec<Vec<C<T>>>,
 }
 
-fn spread_lanes<T: Real, const L: usize>(pts: &CpuPoints<T>, c: &[C<T>], fine: &mut [C<T>]) {
+fn spread_lanes<T: Real, const L: usize>(
+    pts: &CpuPoints<T>,
+    c: &[C<T>],
+    half: bool,
+    fine: &mut [C<T>],
+) {
     let n_trans = pts.params.n_trans;
-    let flen = pts.fine.iter().product::<usize>();
+    let flen = fine.len() / n_trans;
     let m = pts.len();
     let add = |fine: &mut [C<T>], ch: &Chunk, sub: &[C<T>]| {
         let cells = ch.len();
         for t in 0..n_trans {
             let gt = &mut fine[t * flen..(t + 1) * flen];
             let st = &sub[t * cells..(t + 1) * cells];
-            for_each_run(ch, pts.fine, |s, gi, len| {
-                for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
-                    *x += *y;
-                }
-            });
+            if half {
+                for_each_half_run(ch, pts.fine, |s, gi, len, mirrored| {
+                    if mirrored {
+                        let run = gt[gi + 1 - len..=gi].iter_mut().rev();
+                        for (x, y) in run.zip(&st[s..s + len]) {
+                            *x += y.conj();
+                        }
+                    } else {
+                        for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
+                            *x += *y;
+                        }
+                    }
+                });
+            } else {
+                for_each_run(ch, pts.fine, |s, gi, len| {
+                    for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
+                        *x += *y;
+                    }
+                });
+            }
         }
     };
     let state = Mutex::new(InOrder {

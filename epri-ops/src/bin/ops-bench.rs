@@ -5,8 +5,10 @@
 //! `ops-bench --stages=DIR --delta=CM [REPS]`: the stages of one projection `A u` (what `epri
 //! project` does) on DIR/{image,B,h,fgrad}.npy (float32, as `bench/project100.py` writes them),
 //! CPU backend, all rayon threads: reading the files, the nodes, the NUFFT plans (fine grid +
-//! FFT plan, sorted points), the projector's whole plan, its application and the type-2 NUFFT's
-//! three steps, writing the .npy; median of REPS (default 7) after one warm-up.
+//! FFT plan, sorted points), the projector's whole plan, its application and adjoint, the
+//! type-2 NUFFT's steps on the half spectrum (what the projector runs on the real image) and on
+//! the full complex fine grid, the real type-2 NUFFT at each upsampling factor (plan + points,
+//! execution), writing the .npy; median of REPS (default 7) after one warm-up.
 //!
 //! Cases (datasets/ .npy files, run from the workspace root):
 //! * 2D phalanx geometry (113 gradients x 2000 field samples), 256x256 image, delta 8e-3 cm:
@@ -194,8 +196,11 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
             Ok(())
         })?,
     ));
+    // The projector's plans: of the real image (half-spectrum fine grid).
+    let make =
+        |ty, sigma: Option<f64>| NufftPlan::<_, f32>::new_real(&b, ty, &shape, 1, EPS, sigma);
     for (name, ty) in [("type-2", NufftType::Type2), ("type-1", NufftType::Type1)] {
-        let mut plan = NufftPlan::<_, f32>::new(&b, ty, &shape, 1, EPS)?;
+        let mut plan = make(ty, None)?;
         plan.set_points(&coords)?;
         let sigma = plan.params().kernel.upsampfac;
         rows.push((
@@ -205,14 +210,14 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
                 plan.params().fine
             ),
             median_ms(reps, || {
-                NufftPlan::<_, f32>::new(&b, ty, &shape, 1, EPS)?.set_points(&coords)?;
+                make(ty, None)?.set_points(&coords)?;
                 Ok(())
             })?,
         ));
         rows.push((
             format!("  {name}: fine grid + FFT plan + factors"),
             median_ms(reps, || {
-                NufftPlan::<_, f32>::with_upsampfac(&b, ty, &shape, 1, EPS, sigma)?;
+                make(ty, Some(sigma))?;
                 Ok(())
             })?,
         ));
@@ -238,6 +243,11 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
         "Projector::apply".into(),
         median_ms(reps, || Ok(a.apply(&ub, &mut sino)?))?,
     ));
+    let mut back = b.zeros::<f32>(&shape)?;
+    rows.push((
+        "Projector::adjoint (type-1 plan made in the warm-up)".into(),
+        median_ms(reps, || Ok(a.adjoint(&sino, &mut back)?))?,
+    ));
     let mut plan = NufftPlan::<_, f32>::new(&b, NufftType::Type2, &shape, 1, EPS)?;
     plan.set_points(&coords)?;
     let params = plan.params().clone();
@@ -250,14 +260,28 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
     let mut uc = b.zeros::<C<f32>>(&shape)?;
     b.to_complex(&ub, &mut uc)?;
     let mut values = b.zeros::<C<f32>>(&[nodes.len()])?;
+    let rfft = b.fft_plan::<f32>(&FftSpec::new(&fine_shape, 3, FftKind::R2C)?)?;
+    let mut half = b.zeros::<C<f32>>(&backend_core::check::nufft_half_shape(&params))?;
     rows.push((
-        "  precompensate (fine grid <- modes)".into(),
+        "  half spectrum: precompensate + pruned r2c".into(),
+        median_ms(reps, || {
+            Ok(b.nufft_precompensate_r2c(&params, &factors, &rfft, &ub, &mut half)?)
+        })?,
+    ));
+    rows.push((
+        "  half spectrum: interpolation".into(),
+        median_ms(reps, || {
+            Ok(b.nufft_interp_half(&pts, &params, &half, &mut values)?)
+        })?,
+    ));
+    rows.push((
+        "  full spectrum (before): precompensate (fine grid <- modes)".into(),
         median_ms(reps, || {
             Ok(b.nufft_precompensate(&params, &factors, &uc, &mut fine)?)
         })?,
     ));
     rows.push((
-        "  fine-grid FFT (pruned)".into(),
+        "  full spectrum (before): fine-grid FFT (pruned)".into(),
         median_ms(reps, || {
             Ok(b.fft_c2c_pruned(
                 &fft,
@@ -269,11 +293,27 @@ fn stages(dir: &str, delta: f32, reps: usize) -> Res<()> {
         })?,
     ));
     rows.push((
-        "  interpolation".into(),
+        "  full spectrum (before): interpolation".into(),
         median_ms(reps, || {
             Ok(b.nufft_interp(&pts, &params, &fine, &mut values)?)
         })?,
     ));
+    for sigma in [1.25, 1.5, 2.0] {
+        let mut plan = make(NufftType::Type2, Some(sigma))?;
+        plan.set_points(&coords)?;
+        let (w, fine) = (plan.params().kernel.width, plan.params().fine.clone());
+        rows.push((
+            format!("real type-2, sigma {sigma} (width {w}, fine {fine:?}): plan + points"),
+            median_ms(reps, || {
+                make(NufftType::Type2, Some(sigma))?.set_points(&coords)?;
+                Ok(())
+            })?,
+        ));
+        rows.push((
+            format!("real type-2, sigma {sigma}: execute"),
+            median_ms(reps, || Ok(plan.execute_real(&ub, &mut values)?))?,
+        ));
+    }
     let host = b.download(&sino)?;
     let out = std::env::temp_dir().join("ops-bench-stages.npy");
     rows.push((
