@@ -13,7 +13,8 @@ Each line below names the commands it runs; the raw outputs go to stderr.
 * source separation: the whole `epri separate` process (3 runs each, median wall time),
   PyEPRI `bench/multisrc_pyepri.py 3`;
 * `epri project` 100³ × 1000 × 512: `bench/project100.py 9` (whole process vs PyEPRI proj3d);
-* batched rFFT / irFFT: `fft-bench 21` vs `bench/fft_numpy.py 21` (numpy: 1 thread).
+* batched rFFT / irFFT: `fft-bench 21` vs `bench/fft_numpy.py 21` (numpy: 1 thread); the
+  target is on the f64 1D and 2D cases, the f32 and 3D cases are shown alongside.
 """
 
 import os
@@ -105,9 +106,11 @@ def main():
     numpy = fft_table(run(["python3", "bench/fft_numpy.py", "21"]))
     for (case, dtype), (f, i) in sorted(mine.items()):
         nf, ni = numpy[(case, dtype)]
+        # The issue's FFT target is f64, 1D and 2D; the f32 and 3D cases are shown alongside.
+        target = dtype == "f64" and not case.startswith("rfftn")
         for kind, a, b in (("rfft", f, nf), ("irfft", i, ni)):
             rows.append((f"{case} {dtype} {kind}", f"{a:.3f} ms", f"{b:.3f} ms", b / a,
-                         ">= 2x", b / a >= 2))
+                         ">= 2x" if target else "(shown)", b / a >= 2 if target else None))
     load.append(os.getloadavg()[0])
 
     print(f"issue 12 targets, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -116,9 +119,11 @@ def main():
     print("| workload | epri | reference | ratio | target | met |")
     print("|---|---|---|---|---|---|")
     for name, a, b, ratio, target, ok in rows:
-        print(f"| {name} | {a} | {b} | {ratio:.2f}x | {target} | {'yes' if ok else '**no**'} |")
+        met = "—" if ok is None else "yes" if ok else "**no**"
+        print(f"| {name} | {a} | {b} | {ratio:.2f}x | {target} | {met} |")
     print()
-    print(f"{sum(r[5] for r in rows)} of {len(rows)} targets met")
+    targets = [r[5] for r in rows if r[5] is not None]
+    print(f"{sum(targets)} of {len(targets)} targets met")
 
 
 if __name__ == "__main__":
