@@ -24,6 +24,7 @@ mod stencil;
 pub use buffer::CpuBuffer;
 pub use fft::CpuFftPlan;
 pub use nufft::CpuPoints;
+use nufft::Grid;
 
 use backend_core::nufft::SpreadParams;
 use backend_core::{
@@ -546,7 +547,7 @@ impl Backend for CpuBackend {
         c: &CpuBuffer<C<T>>,
         fine: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        nufft::spread(pts, params, c.as_slice(), fine.as_mut_slice())
+        nufft::spread(pts, params, c.as_slice(), Grid::Full, fine.as_mut_slice())
     }
 
     fn nufft_interp<T: Real>(
@@ -556,7 +557,7 @@ impl Backend for CpuBackend {
         fine: &CpuBuffer<C<T>>,
         c: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        nufft::interp(pts, params, fine.as_slice(), c.as_mut_slice())
+        nufft::interp(pts, params, fine.as_slice(), Grid::Full, c.as_mut_slice())
     }
 
     fn nufft_deconvolve<T: Real>(
@@ -617,7 +618,7 @@ impl Backend for CpuBackend {
         c: &CpuBuffer<C<T>>,
         half: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        nufft::spread_half(pts, params, c.as_slice(), half.as_mut_slice())
+        nufft::spread(pts, params, c.as_slice(), Grid::Half, half.as_mut_slice())
     }
 
     fn nufft_c2r_deconvolve<T: Real>(
@@ -644,7 +645,7 @@ impl Backend for CpuBackend {
         half: &CpuBuffer<C<T>>,
         c: &mut CpuBuffer<C<T>>,
     ) -> Result<()> {
-        nufft::interp_half(pts, params, half.as_slice(), c.as_mut_slice())
+        nufft::interp(pts, params, half.as_slice(), Grid::Half, c.as_mut_slice())
     }
 
     // ---- filtered backprojection -------------------------------------------------------------

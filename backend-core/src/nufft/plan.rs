@@ -72,6 +72,52 @@ struct FineGrid<B: Backend, T: Real> {
     modes_c: Option<B::Buffer<C<T>>>,
 }
 
+impl<B: Backend, T: Real> FineGrid<B, T> {
+    /// Complex type 1 on the whole fine grid: spread the strengths `c`, inverse FFT keeping
+    /// the modes' rows, deconvolve into `modes`.
+    fn type1(
+        &mut self,
+        b: &B,
+        params: &SpreadParams,
+        pts: &B::NufftPoints<T>,
+        c: &B::Buffer<C<T>>,
+        modes: &mut B::Buffer<C<T>>,
+    ) -> Result<()> {
+        b.nufft_spread(pts, params, c, &mut self.fine)?;
+        let keep = Pruning::KeepOutput;
+        b.fft_c2c_pruned(
+            &self.fft,
+            &mut self.fine,
+            Direction::Inverse,
+            &params.modes,
+            keep,
+        )?;
+        b.nufft_deconvolve(params, &self.factors, &self.fine, modes)
+    }
+
+    /// Complex type 2 on the whole fine grid: pre-compensate `modes`, forward FFT of the
+    /// zero-padded grid, interpolate at the points into `values`.
+    fn type2(
+        &mut self,
+        b: &B,
+        params: &SpreadParams,
+        pts: &B::NufftPoints<T>,
+        modes: &B::Buffer<C<T>>,
+        values: &mut B::Buffer<C<T>>,
+    ) -> Result<()> {
+        b.nufft_precompensate(params, &self.factors, modes, &mut self.fine)?;
+        let zero = Pruning::ZeroInput;
+        b.fft_c2c_pruned(
+            &self.fft,
+            &mut self.fine,
+            Direction::Forward,
+            &params.modes,
+            zero,
+        )?;
+        b.nufft_interp(pts, params, &self.fine, values)
+    }
+}
+
 /// The relative accuracies a NUFFT plan accepts in `precision`: `[min, max)` (below `min` the
 /// rounding of the precision dominates: 1e-7 in `f32`, 1e-15 in `f64`).
 pub fn eps_range(precision: Precision) -> (f64, f64) {
@@ -316,17 +362,12 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         let nt = self.params.n_trans;
         Self::expect(nt, "modes", modes.shape(), &self.params.modes)?;
         Self::expect(nt, "values", values.shape(), &[m])?;
-        if let Some(modes_c) = grid.modes_c.as_mut() {
-            b.to_complex(modes, modes_c)?;
-            b.nufft_precompensate(&self.params, &grid.factors, modes_c, &mut grid.fine)?;
-            b.fft_c2c_pruned(
-                &grid.fft,
-                &mut grid.fine,
-                Direction::Forward,
-                &self.params.modes,
-                Pruning::ZeroInput,
-            )?;
-            b.nufft_interp(pts, &self.params, &grid.fine, values)
+        if let Some(mut modes_c) = grid.modes_c.take() {
+            let done = b
+                .to_complex(modes, &mut modes_c)
+                .and_then(|()| grid.type2(b, &self.params, pts, &modes_c, values));
+            grid.modes_c = Some(modes_c);
+            done
         } else {
             let (p, f) = (&self.params, &grid.factors);
             b.nufft_precompensate_r2c(p, f, &grid.fft, modes, &mut grid.fine)?;
@@ -349,22 +390,16 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
         let nt = self.params.n_trans;
         Self::expect(nt, "strengths", strengths.shape(), &[m])?;
         Self::expect(nt, "modes", modes.shape(), &self.params.modes)?;
-        let (p, f) = (&self.params, &grid.factors);
-        if let Some(modes_c) = grid.modes_c.as_mut() {
-            b.nufft_spread(pts, p, strengths, &mut grid.fine)?;
-            let keep = Pruning::KeepOutput;
-            b.fft_c2c_pruned(
-                &grid.fft,
-                &mut grid.fine,
-                Direction::Inverse,
-                &p.modes,
-                keep,
-            )?;
-            b.nufft_deconvolve(p, f, &grid.fine, modes_c)?;
-            b.complex_part(modes_c, crate::ops::Part::Re, modes)
+        let p = &self.params;
+        if let Some(mut modes_c) = grid.modes_c.take() {
+            let done = grid
+                .type1(b, p, pts, strengths, &mut modes_c)
+                .and_then(|()| b.complex_part(&modes_c, crate::ops::Part::Re, modes));
+            grid.modes_c = Some(modes_c);
+            done
         } else {
             b.nufft_spread_half(pts, p, strengths, &mut grid.fine)?;
-            b.nufft_c2r_deconvolve(p, f, &grid.fft, &mut grid.fine, modes)
+            b.nufft_c2r_deconvolve(p, &grid.factors, &grid.fft, &mut grid.fine, modes)
         }
     }
 
@@ -442,30 +477,13 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             NufftType::Type1 => {
                 expect("strengths", input.shape(), &[*m])?;
                 expect("modes", output.shape(), &self.params.modes)?;
-                b.nufft_spread(pts, &self.params, input, &mut grid.fine)?;
-                b.fft_c2c_pruned(
-                    &grid.fft,
-                    &mut grid.fine,
-                    Direction::Inverse,
-                    &self.params.modes,
-                    Pruning::KeepOutput,
-                )?;
-                b.nufft_deconvolve(&self.params, &grid.factors, &grid.fine, output)?;
+                grid.type1(b, &self.params, pts, input, output)
             }
             NufftType::Type2 => {
                 expect("modes", input.shape(), &self.params.modes)?;
                 expect("values", output.shape(), &[*m])?;
-                b.nufft_precompensate(&self.params, &grid.factors, input, &mut grid.fine)?;
-                b.fft_c2c_pruned(
-                    &grid.fft,
-                    &mut grid.fine,
-                    Direction::Forward,
-                    &self.params.modes,
-                    Pruning::ZeroInput,
-                )?;
-                b.nufft_interp(pts, &self.params, &grid.fine, output)?;
+                grid.type2(b, &self.params, pts, input, output)
             }
         }
-        Ok(())
     }
 }

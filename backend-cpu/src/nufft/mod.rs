@@ -31,43 +31,50 @@ pub(crate) fn setpts<T: Real>(
     points::prepare(coords, params)
 }
 
-/// Type-1 spreading: `fine` (shape `(n_trans, fine...)`) `<- Σ_m c[t, m] φ(grid − x_m)`.
+/// Which fine grid a spreading or interpolation works on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grid {
+    /// The whole fine grid, shape `(n_trans, fine...)`.
+    Full,
+    /// The half spectrum of a Hermitian fine grid, shape `(n_trans, fine[..d−1], fine[d−1]/2 +
+    /// 1)`: the cells past `fine[d−1]/2` along the last axis are the conjugates of their mirrors
+    /// (see [`backend_core::Backend::nufft_interp_half`]).
+    Half,
+}
+
+impl Grid {
+    /// The operation's name in errors and the argument check of `grid`.
+    fn check(self, full: &'static str, half: &'static str) -> (&'static str, CheckPoints) {
+        match self {
+            Grid::Full => (full, check::nufft_points),
+            Grid::Half => (half, check::nufft_points_half),
+        }
+    }
+}
+
+/// The signature of `check::nufft_points` and `check::nufft_points_half`.
+type CheckPoints = fn(&str, &SpreadParams, usize, &SpreadParams, &[usize], &[usize]) -> Result<()>;
+
+/// Type-1 spreading: `fine` (laid out as `grid` says) `<- Σ_m c[t, m] φ(grid − x_m)`; on the half
+/// spectrum, the cells past the middle are added conjugated to their mirrors (see
+/// [`backend_core::Backend::nufft_spread_half`]).
 pub(crate) fn spread<T: Real>(
     pts: &CpuPoints<T>,
     params: &SpreadParams,
     c: &[C<T>],
+    grid: Grid,
     fine: &mut [C<T>],
 ) -> Result<()> {
-    check::nufft_points(
-        "nufft_spread",
+    let (op, check) = grid.check("nufft_spread", "nufft_spread_half");
+    check(
+        op,
         &pts.params,
         pts.len(),
         params,
         &[c.len()],
         &[fine.len()],
     )?;
-    spread::spread(pts, c, false, fine);
-    Ok(())
-}
-
-/// Type-1 spreading onto the half spectrum of the fine grid (see
-/// [`backend_core::Backend::nufft_spread_half`]).
-pub(crate) fn spread_half<T: Real>(
-    pts: &CpuPoints<T>,
-    params: &SpreadParams,
-    c: &[C<T>],
-    half: &mut [C<T>],
-) -> Result<()> {
-    let op = "nufft_spread_half";
-    check::nufft_points_half(
-        op,
-        &pts.params,
-        pts.len(),
-        params,
-        &[c.len()],
-        &[half.len()],
-    )?;
-    spread::spread(pts, c, true, half);
+    spread::spread(pts, c, grid == Grid::Half, fine);
     Ok(())
 }
 
@@ -91,43 +98,25 @@ pub(crate) fn c2r_deconvolve<T: Real>(
     deconvolve::c2r_deconvolve(params, factors, plan, half, modes)
 }
 
-/// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`.
+/// Type-2 interpolation: `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`, `fine` laid out as
+/// `grid` says (see [`backend_core::Backend::nufft_interp_half`] for the half spectrum).
 pub(crate) fn interp<T: Real>(
     pts: &CpuPoints<T>,
     params: &SpreadParams,
     fine: &[C<T>],
+    grid: Grid,
     c: &mut [C<T>],
 ) -> Result<()> {
-    check::nufft_points(
-        "nufft_interp",
+    let (op, check) = grid.check("nufft_interp", "nufft_interp_half");
+    check(
+        op,
         &pts.params,
         pts.len(),
         params,
         &[c.len()],
         &[fine.len()],
     )?;
-    interp::interp(pts, fine, false, c);
-    Ok(())
-}
-
-/// Type-2 interpolation from the half spectrum `half` of a Hermitian fine grid (see
-/// [`backend_core::Backend::nufft_interp_half`]).
-pub(crate) fn interp_half<T: Real>(
-    pts: &CpuPoints<T>,
-    params: &SpreadParams,
-    half: &[C<T>],
-    c: &mut [C<T>],
-) -> Result<()> {
-    let op = "nufft_interp_half";
-    check::nufft_points_half(
-        op,
-        &pts.params,
-        pts.len(),
-        params,
-        &[c.len()],
-        &[half.len()],
-    )?;
-    interp::interp(pts, half, true, c);
+    interp::interp(pts, fine, grid == Grid::Half, c);
     Ok(())
 }
 
