@@ -68,6 +68,11 @@ fn rel_err_c(got: &[C<f64>], want: &[C<f64>]) -> f64 {
     }
 }
 
+/// The l2 norm of a complex sequence.
+fn norm_c(z: &[C<f64>]) -> f64 {
+    z.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
+}
+
 /// `m` points per axis, uniform in `[−3.5, 3.5)` (some beyond ±π, to check the folding),
 /// rounded to `T`, then widened back to `f64` for the direct sums.
 fn points<T: Real>(dim: usize, m: usize, seed: u64) -> (Vec<Array1<T>>, Vec<Vec<f64>>) {
@@ -225,8 +230,7 @@ fn adjoint<B: Backend, T: Real>(b: &B) {
         let t1c = run::<B, T>(b, NufftType::Type1, modes, 1, eps, &x, &c);
         let lhs: C<f64> = t2f.iter().zip(&cw).map(|(a, c)| a.conj() * c).sum();
         let rhs: C<f64> = fw.iter().zip(&t1c).map(|(f, a)| f.conj() * a).sum();
-        let scale = t2f.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
-            * cw.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+        let scale = norm_c(&t2f) * norm_c(&cw);
         let e = (lhs - rhs).norm() / scale;
         assert!(
             e <= 10.0 * eps,
@@ -691,8 +695,7 @@ fn real_adjoint<B: Backend, T: Real>(b: &B) {
         let t1c = run_to_real::<B, T>(b, modes, 1, eps, None, &x, &c);
         let lhs: f64 = t2u.iter().zip(&cw).map(|(a, c)| (a.conj() * c).re).sum();
         let rhs: f64 = uw.iter().zip(&t1c).map(|(u, a)| u.re * a).sum();
-        let scale = t2u.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt()
-            * cw.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+        let scale = norm_c(&t2u) * norm_c(&cw);
         let e = (lhs - rhs).abs() / scale;
         assert!(
             e <= 10.0 * eps,

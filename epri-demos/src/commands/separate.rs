@@ -319,14 +319,7 @@ pub fn run(a: &SeparateArgs) -> Result<()> {
     bar.finish_and_clear();
     let (images, stats) = result?;
     let took = t0.elapsed();
-    if let Some(search) = &stats.search {
-        print_lambda_choice(
-            stats.lambda,
-            search,
-            a.solver.lambda_report.as_deref(),
-            &acq.label,
-        )?;
-    }
+    print_lambda_choice(stats.lambda, stats.search.as_ref(), &a.solver, &acq.label)?;
     let why = why_stopped(stats.stop, a.solver.tol);
     let iterations = stats.iterations;
     println!(

@@ -150,14 +150,7 @@ pub fn run(a: &SpectralArgs) -> Result<()> {
     bar.finish_and_clear();
     let (r, lambda, search) = result?;
     let took = t0.elapsed();
-    if let Some(search) = &search {
-        print_lambda_choice(
-            lambda,
-            search,
-            a.solver.lambda_report.as_deref(),
-            &acq.label,
-        )?;
-    }
+    print_lambda_choice(lambda, search.as_ref(), &a.solver, &acq.label)?;
     let image = match precision {
         backend_core::Precision::F32 => HostArray::from_real(r.image.mapv(|v| v as f32)),
         backend_core::Precision::F64 => HostArray::from_real(r.image.clone()),

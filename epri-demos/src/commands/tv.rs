@@ -21,7 +21,6 @@ use epri_ops::recon::stop::{StopReason, StopRule};
 use epri_ops::recon::tv::{TvOptions, TvProblem, TvProgress};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::ArrayView2;
-use std::path::Path;
 use std::time::Instant;
 
 /// Energy is evaluated every that many iterations with `--energy` (PyEPRI's examples use 20).
@@ -238,13 +237,17 @@ pub fn check_auto_args(lambda: LambdaArg, solver: &SolverArgs) -> Result<()> {
     Ok(())
 }
 
-/// Prints how λ was chosen (and its warning), and draws the trials into `report_path`.
+/// When λ was chosen automatically (`search` is its record), prints how (and its warning) and
+/// draws the trials into the solver options' `--lambda-report` file, if one is named.
 pub fn print_lambda_choice(
     lambda: f64,
-    search: &LambdaReport,
-    report_path: Option<&Path>,
+    search: Option<&LambdaReport>,
+    solver: &SolverArgs,
     label: &str,
 ) -> Result<()> {
+    let Some(search) = search else {
+        return Ok(());
+    };
     if let Some(w) = &search.warning {
         eprintln!("warning: {}", one_line_text(w, MAX_MESSAGE_CHARS));
     }
@@ -257,7 +260,7 @@ pub fn print_lambda_choice(
         noise_origin(&search.noise),
         last.map_or(f64::NAN, |t| t.residual)
     );
-    if let Some(path) = report_path {
+    if let Some(path) = &solver.lambda_report {
         write_lambda_report(path, &search.trials, lambda, search.rule, label)?;
     }
     Ok(())
@@ -425,14 +428,7 @@ pub fn run(a: &TvArgs) -> Result<()> {
     let image = checks::check_result(image, "TV image", precision, "")?;
     let title = format!("{}: TV, λ = {}", acq.label, fmt_value(stats.lambda));
     save_image(&image, &a.out, a.png.as_deref(), a.delta, &title)?;
-    if let Some(search) = &stats.search {
-        print_lambda_choice(
-            stats.lambda,
-            search,
-            a.solver.lambda_report.as_deref(),
-            &acq.label,
-        )?;
-    }
+    print_lambda_choice(stats.lambda, stats.search.as_ref(), &a.solver, &acq.label)?;
     let why = why_stopped(stats.stop, a.solver.tol);
     println!(
         "TV image {} ({}): {} iterations ({why}) in {} on {}",
