@@ -12,7 +12,7 @@ use std::any::TypeId;
 const HUGE_MIN_BYTES: usize = 4 << 20;
 
 /// An empty vector with room for exactly the elements of `shape`.
-pub(crate) fn reserve<E: Element>(shape: &[usize]) -> Result<Vec<E>> {
+pub(crate) fn reserve<E>(shape: &[usize]) -> Result<Vec<E>> {
     let n = count(shape)?;
     let mut v: Vec<E> = Vec::new();
     v.try_reserve_exact(n).map_err(|_| refused::<E>(shape, n))?;

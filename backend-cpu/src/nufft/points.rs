@@ -37,6 +37,14 @@ const MIN_SUBPROBLEMS: usize = 16;
 /// Fewest points of a subproblem cut for parallelism (smaller boxes cost more than they save).
 const MIN_SUBPROBLEM: usize = 1_000;
 
+/// Fewest points of a block of the bin sort (each block has a histogram of every bin).
+const MIN_BLOCK: usize = 4_096;
+
+/// The bin sort's histograms (one per block, an entry per bin) hold at most `total_bins +
+/// HIST_PER_POINT · m` entries (m points): on a large fine grid with few points, more blocks
+/// would cost more than they save.
+const HIST_PER_POINT: usize = 4;
+
 /// One point, ready for the kernel: stencil start and local kernel variable per axis.
 #[derive(Clone, Copy, Debug)]
 pub struct Pt<T> {
@@ -159,34 +167,82 @@ pub(crate) fn prepare<T: Real>(
         p
     };
 
-    // Sort (bin, index, point) records by bin. A radix sort moves whole records in passes
-    // of sequential reads and few write streams, instead of reading the points at random
-    // positions (one TLB and cache miss each).
+    // Sort by bin, stably (ties in the caller's order): the bins first (4 bytes a point,
+    // sequential reads), a counting sort of the point indices (a histogram per block of
+    // points; positions bin-major, within a bin block-major), then the (bin, index, point)
+    // records written once, in sorted order, into one buffer (no record moves or copies).
     let total_bins = ntiles[0] * ntiles[1] * steps * tile * tile;
-    let recs: Vec<(u32, u32, Pt<T>)> = (0..m)
-        .into_par_iter()
-        .map(|i| (bin_of(i) as u32, i as u32, point(i)))
+    let blocks = rayon::current_num_threads()
+        .min(m.div_ceil(MIN_BLOCK))
+        .min(1 + HIST_PER_POINT * m / total_bins)
+        .max(1);
+    let block = m.div_ceil(blocks).max(1);
+    let mut bins = vec![0u32; m];
+    let mut offsets: Vec<Vec<u32>> = bins
+        .par_chunks_mut(block)
+        .enumerate()
+        .map(|(b, bs)| {
+            let mut h = vec![0u32; total_bins];
+            for (bin, i) in bs.iter_mut().zip(b * block..) {
+                *bin = bin_of(i) as u32;
+                h[*bin as usize] += 1;
+            }
+            h
+        })
         .collect();
-    let sorted = radix_sort(recs, usize::BITS - (total_bins - 1).leading_zeros());
+    // Exclusive prefix sums: `offsets[b][bin]`, the first sorted position of block b's points
+    // in `bin`; `bin_starts[bin]`, of all the points in `bin` (`m` past the last bin).
+    let mut bin_starts = Vec::with_capacity(total_bins + 1);
+    let mut next = 0u32;
+    for bin in 0..total_bins {
+        bin_starts.push(next as usize);
+        for h in offsets.iter_mut() {
+            let count = h[bin];
+            h[bin] = next;
+            next += count;
+        }
+    }
+    bin_starts.push(m);
+    let mut order = vec![0u32; m];
+    let out = SharedMut::new(&mut order);
+    bins.par_chunks(block)
+        .zip(offsets.par_iter_mut())
+        .enumerate()
+        .for_each(|(b, (bs, off))| {
+            for (&bin, i) in bs.iter().zip(b * block..) {
+                let s = &mut off[bin as usize];
+                // SAFETY: the offsets give every point its own position, so no two tasks
+                // write the same element; `order` outlives the loop.
+                unsafe { out.slice(*s as usize, 1)[0] = i as u32 };
+                *s += 1;
+            }
+        });
+    let mut sorted = crate::alloc::reserve(&[m])?;
+    order
+        .par_iter()
+        .map(|&i| (bins[i as usize], i, point(i as usize)))
+        .collect_into_vec(&mut sorted);
 
     // Subproblems: at least MIN_SUBPROBLEMS unless smaller than MIN_SUBPROBLEM, none larger
-    // than MAX_SUBPROBLEM, in 3D none across two segments of a tile column (see `TILE`).
+    // than MAX_SUBPROBLEM, in 3D none across two segments of a tile column (see `TILE`): each
+    // segment's points (a run of bins) cut into runs of `per` from its start.
     let per = m
         .div_ceil(MIN_SUBPROBLEMS)
         .clamp(MIN_SUBPROBLEM, MAX_SUBPROBLEM);
-    let segment_shift = 2 * tile_log2 + SEGMENT_LOG2;
-    let segment = |bin: u32| if d == 3 { bin >> segment_shift } else { 0 };
-    let mut ranges = Vec::new();
-    let mut start = 0;
-    for i in 1..=m {
-        if i == m || i - start == per || segment(sorted[i].0) != segment(sorted[start].0) {
-            ranges.push(start..i);
-            start = i;
-        }
-    }
+    let segment_bins = if d == 3 {
+        1 << (2 * tile_log2 + SEGMENT_LOG2)
+    } else {
+        total_bins
+    };
+    let ranges: Vec<Range<usize>> = bin_starts
+        .iter()
+        .step_by(segment_bins)
+        .zip(bin_starts.iter().skip(segment_bins).step_by(segment_bins))
+        .flat_map(|(&a, &b)| (a..b).step_by(per).map(move |s| s..(s + per).min(b)))
+        .collect();
     let pad_last = horner.lanes() / 2;
     let chunks = ranges
-        .into_iter()
+        .into_par_iter()
         .map(|range| {
             let mut lo = [i64::MAX; 3];
             let mut hi = [i64::MIN; 3];
@@ -220,60 +276,6 @@ fn ceil(v: f64) -> i64 {
     t + ((t as f64) < v) as i64
 }
 
-/// Stable LSD radix sort of `recs` by their first field, whose values are below `2^bits`:
-/// passes of at most 12 bits (one pass for the 2D bins of a 512x512 grid), each a parallel counting sort (one histogram per block of
-/// records; digits in order and, within a digit, blocks in order).
-fn radix_sort<R: Copy + Send + Sync>(
-    mut recs: Vec<(u32, u32, R)>,
-    bits: u32,
-) -> Vec<(u32, u32, R)> {
-    let m = recs.len();
-    if m == 0 || bits == 0 {
-        return recs;
-    }
-    let passes = bits.div_ceil(12);
-    let digit_bits = bits.div_ceil(passes);
-    let buckets = 1usize << digit_bits;
-    let block = m.div_ceil(rayon::current_num_threads().max(1)).max(1);
-    let mut other = recs.clone();
-    for pass in 0..passes {
-        let shift = pass * digit_bits;
-        let digit = |r: &(u32, u32, R)| ((r.0 >> shift) as usize) & (buckets - 1);
-        let mut offsets: Vec<Vec<usize>> = recs
-            .par_chunks(block)
-            .map(|rs| {
-                let mut h = vec![0usize; buckets];
-                for r in rs {
-                    h[digit(r)] += 1;
-                }
-                h
-            })
-            .collect();
-        let mut next = 0;
-        for b in 0..buckets {
-            for h in offsets.iter_mut() {
-                let count = h[b];
-                h[b] = next;
-                next += count;
-            }
-        }
-        let out = SharedMut::new(&mut other);
-        recs.par_chunks(block)
-            .zip(offsets.par_iter_mut())
-            .for_each(|(rs, off)| {
-                for r in rs {
-                    let s = &mut off[digit(r)];
-                    // SAFETY: the offsets give every record its own position, so no two tasks
-                    // write the same element; `other` outlives the loop.
-                    unsafe { out.slice(*s, 1)[0] = *r };
-                    *s += 1;
-                }
-            });
-        std::mem::swap(&mut recs, &mut other);
-    }
-    recs
-}
-
 /// `x` folded into `[−π, π)`.
 #[inline]
 fn fold(x: f64) -> f64 {
@@ -293,8 +295,9 @@ fn fold(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::fold;
-    use std::f64::consts::PI;
+    use super::*;
+    use backend_core::nufft::EsKernel;
+    use std::f64::consts::{PI, TAU};
 
     #[test]
     fn fold_lands_in_range() {
@@ -306,6 +309,153 @@ mod tests {
                 (turns - turns.round()).abs() < 1e-9 * x.abs().max(1.0),
                 "{x} -> {f}"
             );
+        }
+    }
+
+    /// `m` coordinates per axis (xorshift from `seed`): uniform in [−π, π) but for every
+    /// eighth point exactly ±π, every eighth a cell boundary of the fine grid, every eighth
+    /// outside [−π, π), and a quarter of the points at one position (ties in one bin).
+    fn coordinates(fine: &[usize], m: usize, seed: u64) -> Vec<Vec<f64>> {
+        let mut state = seed;
+        let mut uniform = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        fine.iter()
+            .map(|&nf| {
+                (0..m)
+                    .map(|i| match i % 8 {
+                        0 => [-PI, PI][i / 8 % 2],
+                        1 => -PI + TAU * (uniform() * nf as f64).floor() / nf as f64,
+                        2 => (uniform() - 0.5) * 8.0 * PI,
+                        3 | 4 => 0.3,
+                        _ => (uniform() - 0.5) * TAU,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The bin of a point at fine-grid cells `cell` (3 padded axes) as the module documents
+    /// it: bins of `BIN_LOG2` cells; in 3D tile columns row-major, then the bin along axis 2
+    /// (padded to whole segments), then the bin row-major within the tile; in 1D and 2D
+    /// row-major with axis 2 padded to whole segments.
+    fn expected_bin(cell: [usize; 3], fine: [usize; 3], d: usize) -> u32 {
+        let b: [usize; 3] = std::array::from_fn(|a| cell[a] >> BIN_LOG2[a]);
+        let nbins: [usize; 3] = std::array::from_fn(|a| fine[a].div_ceil(1 << BIN_LOG2[a]));
+        let steps = nbins[2].next_multiple_of(1 << SEGMENT_LOG2);
+        let bin = if d == 3 {
+            let tile = 1 << TILE_LOG2;
+            let column = b[0] / tile * nbins[1].div_ceil(tile) + b[1] / tile;
+            ((column * steps + b[2]) * tile + b[0] % tile) * tile + b[1] % tile
+        } else {
+            (b[0] * nbins[1] + b[1]) * steps + b[2]
+        };
+        bin as u32
+    }
+
+    /// `prepare` on `coords` against plain references: the records are the points sorted by
+    /// `sort_by_key` (stable) on their expected bins, with the stencil start `⌈u − w/2⌉`; the
+    /// subproblems are the serial cut (a new one at `per` points or at a new 3D segment) and
+    /// the boxes the serial bounds of their stencils.
+    fn check<T: Real>(fine: &[usize], coords: &[Vec<f64>], threads: usize) {
+        let d = fine.len();
+        let kernel = EsKernel::for_eps(1e-6, 2.0).unwrap();
+        let params = SpreadParams {
+            modes: fine.iter().map(|n| n / 2).collect(),
+            fine: fine.to_vec(),
+            n_trans: 1,
+            kernel,
+        };
+        let xs: Vec<Vec<T>> = coords
+            .iter()
+            .map(|c| c.iter().map(|&x| T::of(x)).collect())
+            .collect();
+        let views: Vec<ArrayView1<'_, T>> = xs.iter().map(|x| ArrayView1::from(x)).collect();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let pts = pool.install(|| prepare(&views, &params)).unwrap();
+        let m = coords[0].len();
+        let fine3 = pad3(fine, 1);
+        let w = kernel.width as f64;
+        let expected_pt = |i: usize| {
+            let mut cell = [0; 3];
+            let mut i0 = [0; 3];
+            for a in 3 - d..3 {
+                let u = fold(xs[a + d - 3][i].f64()) * (fine3[a] as f64 / TAU);
+                let c = ((u + (fine3[a] / 2) as f64) as usize).min(fine3[a] - 1);
+                cell[a] = c;
+                i0[a] = (u - w / 2.0).ceil() as i32;
+            }
+            (expected_bin(cell, fine3, d), i0)
+        };
+        let mut expected: Vec<(u32, u32, [i32; 3])> = (0..m)
+            .map(|i| {
+                let (bin, i0) = expected_pt(i);
+                (bin, i as u32, i0)
+            })
+            .collect();
+        expected.sort_by_key(|r| r.0);
+        let got: Vec<(u32, u32, [i32; 3])> =
+            pts.sorted.iter().map(|&(b, i, p)| (b, i, p.i0)).collect();
+        let case = format!("{fine:?}, {m} points, {threads} threads");
+        assert_eq!(got.len(), m, "{case}");
+        if let Some(k) = (0..m).find(|&k| got[k] != expected[k]) {
+            panic!("{case}: sorted[{k}] = {:?}, expected {:?}", got[k], expected[k]);
+        }
+
+        let per = m
+            .div_ceil(MIN_SUBPROBLEMS)
+            .clamp(MIN_SUBPROBLEM, MAX_SUBPROBLEM);
+        let segment = |bin: u32| {
+            if d == 3 {
+                bin >> (2 * TILE_LOG2 + SEGMENT_LOG2)
+            } else {
+                0
+            }
+        };
+        let mut start = 0;
+        let mut chunks = pts.chunks.iter();
+        for i in 1..=m {
+            let (bin, start_bin) = (expected.get(i).map(|r| r.0), expected[start].0);
+            if i == m || i - start == per || bin.map(segment) != Some(segment(start_bin)) {
+                let ch = chunks.next().expect("a subproblem per serial cut");
+                assert_eq!(ch.range, start..i, "{case}");
+                let stencils = &expected[start..i];
+                for a in 0..3 {
+                    let lo = stencils.iter().map(|r| r.2[a] as i64).min().unwrap();
+                    let hi = stencils.iter().map(|r| r.2[a] as i64).max().unwrap();
+                    let reach = if a == 2 {
+                        pts.horner.lanes() / 2
+                    } else {
+                        pts.width[a]
+                    };
+                    let box_ = (ch.lo[a], ch.size[a]);
+                    assert_eq!(box_, (lo, (hi - lo) as usize + reach), "{case}, axis {a}");
+                }
+                start = i;
+            }
+        }
+        assert!(chunks.next().is_none(), "{case}: subproblems past the points");
+    }
+
+    /// The counting sort equals a stable `sort_by_key` on the bins in 1D, 2D and 3D (grids
+    /// of partial bins, tiles and segments), with 0 to 30,000 points (several blocks and
+    /// subproblems), points on the grid boundaries ±π and cell edges, ties, 1 to 3 threads.
+    #[test]
+    fn sort_matches_stable_sort_by_key() {
+        for fine in [&[200][..], &[40, 72], &[36, 40, 72]] {
+            for (m, seed) in [(0, 1), (1, 2), (5_000, 3), (30_000, 4)] {
+                let coords = coordinates(fine, m, seed);
+                for threads in [1, 2, 3] {
+                    check::<f64>(fine, &coords, threads);
+                    check::<f32>(fine, &coords, threads);
+                }
+            }
         }
     }
 }
