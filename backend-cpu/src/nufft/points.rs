@@ -167,10 +167,10 @@ pub(crate) fn prepare<T: Real>(
         p
     };
 
-    // Sort by bin, stably (ties in the caller's order): the bins first (4 bytes a point,
-    // sequential reads), a counting sort of the point indices (a histogram per block of
-    // points; positions bin-major, within a bin block-major), then the (bin, index, point)
-    // records written once, in sorted order, into one buffer (no record moves or copies).
+    // Sort by bin, stably (ties in the caller's order), as a counting sort: each point's bin
+    // first (4 bytes a point) with a histogram per block of points, then every record
+    // `(bin, index, point)` written once, straight to its sorted position (bins in order,
+    // within a bin blocks in order, within a block the caller's order), into one buffer.
     let total_bins = ntiles[0] * ntiles[1] * steps * tile * tile;
     let blocks = rayon::current_num_threads()
         .min(m.div_ceil(MIN_BLOCK))
@@ -191,20 +191,28 @@ pub(crate) fn prepare<T: Real>(
         })
         .collect();
     // Exclusive prefix sums: `offsets[b][bin]`, the first sorted position of block b's points
-    // in `bin`; `bin_starts[bin]`, of all the points in `bin` (`m` past the last bin).
-    let mut bin_starts = Vec::with_capacity(total_bins + 1);
+    // in `bin`; `segment_starts`, of each segment's points (in 3D a segment of a tile column
+    // is a run of bins, see `TILE`; in 1D and 2D all the bins are one segment), then `m`.
+    let segment_bins = if d == 3 {
+        1 << (2 * tile_log2 + SEGMENT_LOG2)
+    } else {
+        total_bins
+    };
+    let mut segment_starts = Vec::with_capacity(total_bins / segment_bins + 1);
     let mut next = 0u32;
     for bin in 0..total_bins {
-        bin_starts.push(next as usize);
+        if bin % segment_bins == 0 {
+            segment_starts.push(next as usize);
+        }
         for h in offsets.iter_mut() {
             let count = h[bin];
             h[bin] = next;
             next += count;
         }
     }
-    bin_starts.push(m);
-    let mut order = vec![0u32; m];
-    let out = SharedMut::new(&mut order);
+    segment_starts.push(m);
+    let mut sorted: Vec<(u32, u32, Pt<T>)> = crate::alloc::reserve(&[m])?;
+    let out = SharedMut::new(&mut sorted.spare_capacity_mut()[..m]);
     bins.par_chunks(block)
         .zip(offsets.par_iter_mut())
         .enumerate()
@@ -212,33 +220,28 @@ pub(crate) fn prepare<T: Real>(
             for (&bin, i) in bs.iter().zip(b * block..) {
                 let s = &mut off[bin as usize];
                 // SAFETY: the offsets give every point its own position, so no two tasks
-                // write the same element; `order` outlives the loop.
-                unsafe { out.slice(*s as usize, 1)[0] = i as u32 };
+                // write the same element; `sorted` outlives the loop.
+                unsafe { out.slice(*s as usize, 1)[0].write((bin, i as u32, point(i))) };
                 *s += 1;
             }
         });
-    let mut sorted = crate::alloc::reserve(&[m])?;
-    order
-        .par_iter()
-        .map(|&i| (bins[i as usize], i, point(i as usize)))
-        .collect_into_vec(&mut sorted);
+    // SAFETY: the offsets are a permutation of 0..m (the counts of every bin and block, laid
+    // end to end), so the loop above initialized each of the first m elements.
+    unsafe { sorted.set_len(m) };
 
     // Subproblems: at least MIN_SUBPROBLEMS unless smaller than MIN_SUBPROBLEM, none larger
-    // than MAX_SUBPROBLEM, in 3D none across two segments of a tile column (see `TILE`): each
-    // segment's points (a run of bins) cut into runs of `per` from its start.
+    // than MAX_SUBPROBLEM, none across two segments: each segment's points cut into runs of
+    // `per` from its start.
     let per = m
         .div_ceil(MIN_SUBPROBLEMS)
         .clamp(MIN_SUBPROBLEM, MAX_SUBPROBLEM);
-    let segment_bins = if d == 3 {
-        1 << (2 * tile_log2 + SEGMENT_LOG2)
-    } else {
-        total_bins
-    };
-    let ranges: Vec<Range<usize>> = bin_starts
-        .iter()
-        .step_by(segment_bins)
-        .zip(bin_starts.iter().skip(segment_bins).step_by(segment_bins))
-        .flat_map(|(&a, &b)| (a..b).step_by(per).map(move |s| s..(s + per).min(b)))
+    let ranges: Vec<Range<usize>> = segment_starts
+        .windows(2)
+        .flat_map(|w| {
+            (w[0]..w[1])
+                .step_by(per)
+                .map(move |s| s..(s + per).min(w[1]))
+        })
         .collect();
     let pad_last = horner.lanes() / 2;
     let chunks = ranges
@@ -405,7 +408,10 @@ mod tests {
         let case = format!("{fine:?}, {m} points, {threads} threads");
         assert_eq!(got.len(), m, "{case}");
         if let Some(k) = (0..m).find(|&k| got[k] != expected[k]) {
-            panic!("{case}: sorted[{k}] = {:?}, expected {:?}", got[k], expected[k]);
+            panic!(
+                "{case}: sorted[{k}] = {:?}, expected {:?}",
+                got[k], expected[k]
+            );
         }
 
         let per = m
@@ -440,7 +446,10 @@ mod tests {
                 start = i;
             }
         }
-        assert!(chunks.next().is_none(), "{case}: subproblems past the points");
+        assert!(
+            chunks.next().is_none(),
+            "{case}: subproblems past the points"
+        );
     }
 
     /// The counting sort equals a stable `sort_by_key` on the bins in 1D, 2D and 3D (grids
