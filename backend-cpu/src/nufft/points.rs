@@ -376,7 +376,7 @@ mod tests {
             .iter()
             .map(|c| c.iter().map(|&x| T::of(x)).collect())
             .collect();
-        let views: Vec<ArrayView1<'_, T>> = xs.iter().map(|x| ArrayView1::from(x)).collect();
+        let views: Vec<ArrayView1<'_, T>> = xs.iter().map(ArrayView1::from).collect();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
