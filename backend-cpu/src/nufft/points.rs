@@ -3,6 +3,19 @@
 //!
 //! Every grid is seen as 3D, `(1, 1, n)` in 1D and `(1, n0, n1)` in 2D, so one code path
 //! serves all dimensions: a missing leading axis has size 1 and kernel width 1.
+//!
+//! The sort is a stable counting sort over the bins, in two parallel passes over the points
+//! in the caller's order, split into one block per thread:
+//! 1. each point's bin into `bins` (`u32`, one per point) and one histogram per block (a
+//!    `u32` count per bin); exclusive prefix sums over the bins, and within a bin over the
+//!    blocks, turn the histograms into each block's first sorted position per bin;
+//! 2. each point's record `(bin, index, Pt)` written once, straight to its sorted position,
+//!    into the one buffer of `sorted` (32 bytes a point in `f32`, allocated once; huge pages
+//!    advised above 4 MiB, see `crate::alloc`).
+//!
+//! Ties keep the caller's order, so `sorted`, the subproblems and the type-1 sums do not
+//! depend on the thread count. The subproblem cut needs only the prefix sums (each segment's
+//! first position); the subproblem boxes are bounds over their points, in parallel.
 
 use super::horner::Horner;
 use crate::par::SharedMut;
@@ -177,7 +190,7 @@ pub(crate) fn prepare<T: Real>(
         .min(1 + HIST_PER_POINT * m / total_bins)
         .max(1);
     let block = m.div_ceil(blocks).max(1);
-    let mut bins = vec![0u32; m];
+    let mut bins = crate::alloc::zeroed::<u32>(&[m])?;
     let mut offsets: Vec<Vec<u32>> = bins
         .par_chunks_mut(block)
         .enumerate()
