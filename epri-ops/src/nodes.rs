@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use backend_core::Real;
 use ndarray::{Array1, ArrayView1};
+use rayon::prelude::*;
 
 /// The frequencies at which the image's Fourier transform is sampled by the projections.
 ///
@@ -24,7 +25,7 @@ use ndarray::{Array1, ArrayView1};
 #[derive(Clone, Debug)]
 pub struct FrequencyNodes<T> {
     coords: Vec<Array1<T>>,
-    indexes: Array1<u32>,
+    indexes: Vec<u32>,
     ncols: usize,
     nb: usize,
     num_proj: usize,
@@ -69,28 +70,53 @@ impl<T: Real> FrequencyNodes<T> {
             let aa = T::of(a.unsigned_abs() as f64);
             mu[k] * aa < bound && 2 * a.unsigned_abs() < nb as u64
         };
-        // Counted first, so that every array is allocated once at its final size.
-        let m: usize = (0..p)
+        // Counted per row first, so that every array is allocated once at its final size; then
+        // groups of rows fill their own segments in parallel (same arithmetic per node).
+        let counts: Vec<usize> = (0..p)
+            .into_par_iter()
             .map(|k| alpha.iter().filter(|&&a| kept(k, a)).count())
-            .sum();
+            .collect();
+        let m = counts.iter().sum();
         let mut coords: Vec<Vec<T>> = (0..d).map(|_| vec![T::zero(); m]).collect();
         let mut indexes = vec![0u32; m];
-        let mut at = 0;
-        for k in 0..p {
-            let scaled: Vec<T> = rows.iter().map(|r| delta * r[k]).collect();
-            for (c, &a) in alpha.iter().enumerate() {
-                if kept(k, a) {
-                    indexes[at] = (k * ncols + c) as u32;
-                    for (coord, s) in coords.iter_mut().zip(&scaled) {
-                        coord[at] = -(*s * xi[c]);
-                    }
-                    at += 1;
-                }
-            }
+        let rows_per_group = p.div_ceil(8 * rayon::current_num_threads()).max(1);
+        let mut groups = Vec::with_capacity(p.div_ceil(rows_per_group));
+        let mut index_rest = indexes.as_mut_slice();
+        let mut coord_rest: Vec<&mut [T]> = coords.iter_mut().map(|c| c.as_mut_slice()).collect();
+        for k0 in (0..p).step_by(rows_per_group) {
+            let k1 = (k0 + rows_per_group).min(p);
+            let n: usize = counts[k0..k1].iter().sum();
+            let (group_indexes, rest) = std::mem::take(&mut index_rest).split_at_mut(n);
+            index_rest = rest;
+            let group_coords: Vec<&mut [T]> = coord_rest
+                .iter_mut()
+                .map(|c| {
+                    let (head, tail) = std::mem::take(c).split_at_mut(n);
+                    *c = tail;
+                    head
+                })
+                .collect();
+            groups.push((k0..k1, group_indexes, group_coords));
         }
+        groups
+            .into_par_iter()
+            .for_each(|(ks, group_indexes, mut group_coords)| {
+                let mut at = 0;
+                for k in ks {
+                    for (c, &a) in alpha.iter().enumerate() {
+                        if kept(k, a) {
+                            group_indexes[at] = (k * ncols + c) as u32;
+                            for (coord, r) in group_coords.iter_mut().zip(&rows) {
+                                coord[at] = -(delta * r[k] * xi[c]);
+                            }
+                            at += 1;
+                        }
+                    }
+                }
+            });
         Ok(FrequencyNodes {
             coords: coords.into_iter().map(Array1::from).collect(),
-            indexes: Array1::from(indexes),
+            indexes,
             ncols,
             nb,
             num_proj: p,
@@ -106,7 +132,13 @@ impl<T: Real> FrequencyNodes<T> {
     /// Views of [`FrequencyNodes::coords`], the form [`backend_core::nufft::NufftPlan::set_points`]
     /// takes.
     pub fn coord_views(&self) -> Vec<ArrayView1<'_, T>> {
-        self.coords.iter().map(|c| c.view()).collect()
+        coord_views(&self.coords)
+    }
+
+    /// The coordinates ([`FrequencyNodes::coords`]) and the indexes
+    /// ([`FrequencyNodes::indexes`]), moved out (an operator uploads the indexes without a copy).
+    pub fn into_parts(self) -> (Vec<Array1<T>>, Vec<u32>) {
+        (self.coords, self.indexes)
     }
 
     /// Y coordinates (image axis 0), shape `(M,)`.
@@ -127,12 +159,17 @@ impl<T: Real> FrequencyNodes<T> {
     /// Flat row-major positions `k·ncols + c` of the nodes in the `(P, ncols)` Fourier
     /// sinogram, increasing, shape `(M,)`.
     pub fn indexes(&self) -> ArrayView1<'_, u32> {
-        self.indexes.view()
+        ArrayView1::from(self.indexes.as_slice())
     }
 
     /// Column `c` of each node in the Fourier sinogram (`indexes % ncols`).
     pub fn columns(&self) -> impl Iterator<Item = usize> + '_ {
         self.indexes.iter().map(move |&i| i as usize % self.ncols)
+    }
+
+    /// [`FrequencyNodes::columns`] as a parallel (rayon) iterator, in node order.
+    pub fn par_columns(&self) -> impl IndexedParallelIterator<Item = usize> + '_ {
+        self.indexes.par_iter().map(move |&i| i as usize % self.ncols)
     }
 
     /// Integer frequency `α` of column `c` (`c` itself in rfft mode, FFT order in full mode).
@@ -174,6 +211,12 @@ impl<T: Real> FrequencyNodes<T> {
     pub fn rfft_mode(&self) -> bool {
         self.rfft_mode
     }
+}
+
+/// Views of node coordinates (as [`FrequencyNodes::coords`] or [`FrequencyNodes::into_parts`]
+/// give them), the form [`backend_core::nufft::NufftPlan::set_points`] takes.
+pub fn coord_views<T: Real>(coords: &[Array1<T>]) -> Vec<ArrayView1<'_, T>> {
+    coords.iter().map(|c| c.view()).collect()
 }
 
 /// The row of `fgrad` (ordered X, Y, Z) that drives image axis `a` (ordered Y, X, Z).
