@@ -259,32 +259,58 @@ mod tests {
         );
     }
 
-    #[test]
-    fn kept_set_and_coordinates_follow_the_definition() {
-        // Nb = 8, dB = 1, delta = 1: bound Nb dB / (2 delta) = 4; |alpha| < 4.
-        let b = Array1::from_iter((0..8).map(|i| i as f64));
-        let fgrad = array![[0.0, 1.0, 3.0], [2.0, 0.0, 4.0]]; // mu = 2, 1, 5
-        let g = Geometry::new(b.view(), 1.0, fgrad.view()).unwrap();
+    /// Checks the nodes of a geometry with dB = 1 and delta = 1 (bound `Nb/2`), in both modes,
+    /// against the definition, node by node: the kept set in row-major order, the coordinates
+    /// `-fgrad[row, k] * xi_c` exactly.
+    fn check_against_the_definition(nb: usize, fgrad: ndarray::ArrayView2<'_, f64>) {
+        let b = Array1::from_iter((0..nb).map(|i| i as f64));
+        let g = Geometry::new(b.view(), 1.0, fgrad).unwrap();
+        let mu: Vec<f64> = fgrad
+            .columns()
+            .into_iter()
+            .map(|c| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .collect();
+        let bound = nb as f64 / 2.0;
         for rfft in [true, false] {
             let n = FrequencyNodes::new(&g, rfft).unwrap();
             let mut expect = Vec::new();
-            for k in 0..3usize {
-                let mu = [2.0f64, 1.0, 5.0][k];
+            for (k, mu) in mu.iter().enumerate() {
                 for c in 0..n.ncols() {
                     let a = n.column_frequency(c);
-                    if mu * (a.abs() as f64) < 4.0 && a.abs() < 4 {
+                    if mu * (a.abs() as f64) < bound && 2 * a.unsigned_abs() < nb as u64 {
                         expect.push((k * n.ncols() + c) as u32);
                     }
                 }
             }
-            assert_eq!(n.indexes().to_vec(), expect);
+            assert_eq!(n.indexes().to_vec(), expect, "rfft {rfft}");
+            assert_eq!(n.len(), expect.len());
             for (m, &i) in n.indexes().iter().enumerate() {
                 let (k, c) = (i as usize / n.ncols(), i as usize % n.ncols());
-                let xi = 2.0 * std::f64::consts::PI * n.column_frequency(c) as f64 / 8.0;
+                let xi = 2.0 * std::f64::consts::PI * n.column_frequency(c) as f64 / nb as f64;
                 assert_eq!(n.y()[m], -fgrad[[1, k]] * xi);
                 assert_eq!(n.x()[m], -fgrad[[0, k]] * xi);
+                assert_eq!(n.z().map(|z| z[m]), fgrad.get([2, k]).map(|f| -f * xi));
             }
-            assert!(n.z().is_none());
         }
+    }
+
+    #[test]
+    fn kept_set_and_coordinates_follow_the_definition() {
+        // Nb = 8: |alpha| < 4, and mu |alpha| < 4.
+        let fgrad = array![[0.0, 1.0, 3.0], [2.0, 0.0, 4.0]]; // mu = 2, 1, 5
+        check_against_the_definition(8, fgrad.view());
+    }
+
+    #[test]
+    fn rows_of_every_length_fill_their_own_segments() {
+        // 3D, 301 gradients whose norms (0 to 12) keep from 1 to all 11 columns of |alpha| < 11
+        // per row (Nb = 21, odd), rows filled in parallel groups.
+        let p = 301;
+        let fgrad = ndarray::Array2::from_shape_fn((3, p), |(r, k)| {
+            let t = k as f64 * 0.37;
+            let norm = 12.0 * ((k * 7919) % p) as f64 / p as f64;
+            norm * [t.cos() * 0.6, t.sin() * 0.6, 0.8][r]
+        });
+        check_against_the_definition(21, fgrad.view());
     }
 }

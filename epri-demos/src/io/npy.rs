@@ -778,6 +778,53 @@ mod tests {
     }
 
     #[test]
+    fn data_of_several_chunks_keep_their_order_and_error_indexes() {
+        // 40 000 values: 2.4 chunks of float32, 4.9 of float64.
+        let n = 40_000;
+        let values: Vec<f64> = (0..n).map(|i| i as f64 * 0.25 - 3000.0).collect();
+        let dir = scratch("chunks");
+        let p = dir.join("c.npy");
+        for (descr, item) in [("<f4", 4), (">f4", 4), ("<f8", 8), (">f8", 8)] {
+            let bytes_of = |v: f64| match descr {
+                "<f4" => (v as f32).to_le_bytes().to_vec(),
+                ">f4" => (v as f32).to_be_bytes().to_vec(),
+                "<f8" => v.to_le_bytes().to_vec(),
+                _ => v.to_be_bytes().to_vec(),
+            };
+            let data: Vec<u8> = values.iter().flat_map(|&v| bytes_of(v)).collect();
+            assert!(data.len() > 2 * READ_CHUNK, "{descr}");
+            std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &data)).unwrap();
+            let a = open_npy(&p).unwrap().read::<f64>().unwrap();
+            assert_eq!(a.shape(), &[200, 200]);
+            assert_eq!(a.into_raw_vec_and_offset().0, values, "{descr}");
+            let a = open_npy(&p).unwrap().read::<f32>().unwrap();
+            let expect: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            assert_eq!(a.into_raw_vec_and_offset().0, expect, "{descr}");
+            // A file cut short after its header was checked: the read fails, naming the file.
+            let file = open_npy(&p).unwrap();
+            let cut = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+            cut.set_len((data.len() - 100) as u64).unwrap();
+            let e = file.read::<f32>().unwrap_err().to_string();
+            assert!(e.contains("c.npy") && e.contains("the data end early"), "{e}");
+            // A value not finite in a later chunk is named by its index in the file.
+            let mut bad = data.clone();
+            let at = 33_333;
+            bad[at * item..(at + 1) * item].copy_from_slice(&bytes_of(f64::INFINITY));
+            std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &bad)).unwrap();
+            let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+            assert!(e.contains("value 33333 ") && e.contains("finite"), "{e}");
+            if item == 8 {
+                bad[at * item..(at + 1) * item].copy_from_slice(&bytes_of(1e39));
+                std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &bad)).unwrap();
+                let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+                assert!(e.contains("value 33333 ") && e.contains("float32 range"), "{e}");
+                assert_eq!(open_npy(&p).unwrap().read::<f64>().unwrap()[[166, 133]], 1e39);
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn arrays_of_the_precision_asked_for_are_moved_not_copied() {
         let a = ArrayD::from_shape_fn(ndarray::IxDyn(&[4, 5]), |i| (i[0] + i[1]) as f32);
         let at = a.as_ptr();
