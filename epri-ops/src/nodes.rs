@@ -62,9 +62,13 @@ impl<T: Real> FrequencyNodes<T> {
         let mu = geometry.gradient_norms();
         let fgrad = geometry.fgrad();
         let d = geometry.dim();
-        // Image axis a takes the fgrad row: Y (1) for axis 0, X (0) for axis 1, Z (2) for axis 2.
-        let rows: Vec<ArrayView1<'_, T>> = (0..d)
-            .map(|a| fgrad.row(image_axis_to_fgrad_row(a)))
+        // `δ · fgrad[row, k]` per image axis; image axis a takes the fgrad row Y (1) for axis 0,
+        // X (0) for axis 1, Z (2) for axis 2.
+        let scaled: Vec<Vec<T>> = (0..d)
+            .map(|a| {
+                let row = fgrad.row(image_axis_to_fgrad_row(a));
+                row.iter().map(|&g| delta * g).collect()
+            })
             .collect();
         let kept = |k: usize, a: i64| {
             let aa = T::of(a.unsigned_abs() as f64);
@@ -106,8 +110,8 @@ impl<T: Real> FrequencyNodes<T> {
                     for (c, &a) in alpha.iter().enumerate() {
                         if kept(k, a) {
                             group_indexes[at] = (k * ncols + c) as u32;
-                            for (coord, r) in group_coords.iter_mut().zip(&rows) {
-                                coord[at] = -(delta * r[k] * xi[c]);
+                            for (coord, s) in group_coords.iter_mut().zip(&scaled) {
+                                coord[at] = -(s[k] * xi[c]);
                             }
                             at += 1;
                         }
@@ -169,7 +173,9 @@ impl<T: Real> FrequencyNodes<T> {
 
     /// [`FrequencyNodes::columns`] as a parallel (rayon) iterator, in node order.
     pub fn par_columns(&self) -> impl IndexedParallelIterator<Item = usize> + '_ {
-        self.indexes.par_iter().map(move |&i| i as usize % self.ncols)
+        self.indexes
+            .par_iter()
+            .map(move |&i| i as usize % self.ncols)
     }
 
     /// Integer frequency `α` of column `c` (`c` itself in rfft mode, FFT order in full mode).

@@ -164,12 +164,7 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         Ok(())
     }
 
-    fn adjoint(
-        &mut self,
-        b: &B,
-        four: &B::Buffer<C<T>>,
-        out: &mut B::Buffer<T>,
-    ) -> Result<()> {
+    fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
         b.gather(four, &self.indexes, &mut self.values)?;
         b.cmul(&mut self.values, &self.adj, false)?;
         match &mut self.spectral {
@@ -430,11 +425,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
     /// of shape `(P, ncols)` (see [`Projector::fourier_shape`]).
     pub fn apply_fourier(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<C<T>>) -> Result<()> {
         self.check("image u", u.shape(), &self.image_shape)?;
-        self.check(
-            "Fourier sinogram out",
-            out.shape(),
-            &self.fourier_shape,
-        )?;
+        self.check("Fourier sinogram out", out.shape(), &self.fourier_shape)?;
         self.core.forward(&self.backend, u, out)
     }
 
@@ -444,11 +435,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
     /// `δ^d/Nb Σ conj(Ĥ(α)) fp(k, α) e^{+i<k, ω>}` over the retained entries, the negative
     /// frequencies of rfft mode included through `2·Re` with the DC column counted once.
     pub fn adjoint_fourier(&mut self, fp: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
-        self.check(
-            "Fourier sinogram fp",
-            fp.shape(),
-            &self.fourier_shape,
-        )?;
+        self.check("Fourier sinogram fp", fp.shape(), &self.fourier_shape)?;
         self.check("image out", out.shape(), &self.image_shape)?;
         self.core.adjoint(&self.backend, fp, out)
     }

@@ -805,7 +805,10 @@ mod tests {
             let cut = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
             cut.set_len((data.len() - 100) as u64).unwrap();
             let e = file.read::<f32>().unwrap_err().to_string();
-            assert!(e.contains("c.npy") && e.contains("the data end early"), "{e}");
+            assert!(
+                e.contains("c.npy") && e.contains("the data end early"),
+                "{e}"
+            );
             // A value not finite in a later chunk is named by its index in the file.
             let mut bad = data.clone();
             let at = 33_333;
@@ -817,8 +820,14 @@ mod tests {
                 bad[at * item..(at + 1) * item].copy_from_slice(&bytes_of(1e39));
                 std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &bad)).unwrap();
                 let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
-                assert!(e.contains("value 33333 ") && e.contains("float32 range"), "{e}");
-                assert_eq!(open_npy(&p).unwrap().read::<f64>().unwrap()[[166, 133]], 1e39);
+                assert!(
+                    e.contains("value 33333 ") && e.contains("float32 range"),
+                    "{e}"
+                );
+                assert_eq!(
+                    open_npy(&p).unwrap().read::<f64>().unwrap()[[166, 133]],
+                    1e39
+                );
             }
         }
         std::fs::remove_dir_all(&dir).unwrap();
