@@ -273,7 +273,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
             (false, true) => 0.5,
             _ => 1.0,
         });
-        let (fwd, adj) = node_weight_pair(backend, &nodes, |c| {
+        let [fwd, adj] = node_weight_pair(backend, &nodes, |c| {
             let adj = spectrum[c].conj() * adj_scale;
             let adj = if c != 0 { adj * off_dc } else { adj };
             (spectrum[c] * fwd_scale, adj)

@@ -51,11 +51,11 @@ pub fn node_weight_pair<B: Backend, T: Real>(
     backend: &B,
     nodes: &FrequencyNodes<T>,
     f: impl Fn(usize) -> (C<T>, C<T>) + Sync,
-) -> Result<(B::Buffer<C<T>>, B::Buffer<C<T>>)> {
+) -> Result<[B::Buffer<C<T>>; 2]> {
     let (mut v, mut w) = (Vec::new(), Vec::new());
     nodes.par_columns().map(&f).unzip_into_vecs(&mut v, &mut w);
-    Ok((
+    Ok([
         backend.upload_flat(&[v.len()], v)?,
         backend.upload_flat(&[w.len()], w)?,
-    ))
+    ])
 }
