@@ -590,4 +590,10 @@ pub trait Backend: Clone + Send + Sync + 'static {
         })?;
         self.upload(a.view())
     }
+    /// Moves a buffer the caller no longer needs to the host, as an array of its shape. By
+    /// default [`Backend::download`] (a copy; the buffer is freed after it); a host backend may
+    /// return the buffer's own memory.
+    fn download_owned<E: Element>(&self, buf: Self::Buffer<E>) -> Result<ArrayD<E>> {
+        self.download(&buf)
+    }
 }

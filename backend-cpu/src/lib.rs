@@ -128,6 +128,13 @@ impl Backend for CpuBackend {
             .map_err(|e| Error::InvalidArgument(format!("download: {e}")))
     }
 
+    /// Returns the buffer's own memory: no copy.
+    fn download_owned<E: Element>(&self, buf: CpuBuffer<E>) -> Result<ArrayD<E>> {
+        let shape = IxDyn(buf.shape());
+        ArrayD::from_shape_vec(shape, buf.into_vec())
+            .map_err(|e| Error::InvalidArgument(format!("download_owned: {e}")))
+    }
+
     fn copy<E: Element>(&self, src: &CpuBuffer<E>, dst: &mut CpuBuffer<E>) -> Result<()> {
         check::same_len("copy", dst.shape(), src.shape())?;
         dst.as_mut_slice().copy_from_slice(src.as_slice());
@@ -687,12 +694,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn upload_flat_takes_the_vector_as_the_buffer() {
+    fn upload_flat_and_download_owned_move_the_vector() {
         let b = CpuBackend::new().unwrap();
         let v: Vec<f32> = (0..12).map(|i| i as f32).collect();
         let at = v.as_ptr();
         let buf = b.upload_flat(&[3, 4], v).unwrap();
         assert_eq!(buf.as_slice().as_ptr(), at, "no copy");
         assert_eq!(buf.as_slice()[7], 7.0);
+        let host = b.download_owned(buf).unwrap();
+        assert_eq!(host.as_ptr(), at, "download_owned: no copy");
+        assert_eq!(host.shape(), &[3, 4]);
+        assert_eq!(host[[1, 3]], 7.0);
     }
 }

@@ -4,9 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::geometry::Geometry;
-use crate::nodes::FrequencyNodes;
+use crate::nodes::{coord_views, FrequencyNodes};
 use crate::spectral::{self, SpectralAxisFft};
-use crate::spectrum::{lineshape_spectrum, node_weights};
+use crate::spectrum::{lineshape_spectrum, node_weight_pair};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
 use ndarray::{Array1, ArrayView1};
@@ -57,7 +57,9 @@ impl Default for ProjectorOptions {
 /// alone (`epri project`) never pays for it.
 pub struct Projector<B: Backend, T: Real> {
     backend: B,
-    nodes: FrequencyNodes<T>,
+    /// `(P, ncols)`, see [`FrequencyNodes::fourier_shape`].
+    fourier_shape: [usize; 2],
+    rfft_mode: bool,
     image_shape: Vec<usize>,
     sino_shape: [usize; 2],
     spectrum: Array1<C<T>>,
@@ -87,18 +89,20 @@ struct ImagePlans<B: Backend, T: Real> {
     type2: NufftPlan<B, T>,
     /// Planned by [`ImagePlans::type1`] on the first backprojection.
     type1: Option<NufftPlan<B, T>>,
+    /// The node coordinates (see [`FrequencyNodes::coords`]), for the type-1 plan.
+    coords: Vec<Array1<T>>,
     /// Image shape (Y, X[, Z]) and NUFFT accuracy, for the type-1 plan.
     shape: Vec<usize>,
     eps: f64,
 }
 
 impl<B: Backend, T: Real> ImagePlans<B, T> {
-    /// The type-1 NUFFT at `nodes`, planned on the first call.
-    fn type1(&mut self, b: &B, nodes: &FrequencyNodes<T>) -> Result<&mut NufftPlan<B, T>> {
+    /// The type-1 NUFFT at the nodes, planned on the first call.
+    fn type1(&mut self, b: &B) -> Result<&mut NufftPlan<B, T>> {
         if self.type1.is_none() {
             let mut plan =
                 NufftPlan::new_real(b, NufftType::Type1, &self.shape, 1, self.eps, None)?;
-            plan.set_points(&nodes.coord_views())?;
+            plan.set_points(&coord_views(&self.coords))?;
             self.type1 = Some(plan);
         }
         Ok(self.type1.as_mut().expect("planned above"))
@@ -160,19 +164,13 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
         Ok(())
     }
 
-    fn adjoint(
-        &mut self,
-        b: &B,
-        nodes: &FrequencyNodes<T>,
-        four: &B::Buffer<C<T>>,
-        out: &mut B::Buffer<T>,
-    ) -> Result<()> {
+    fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
         b.gather(four, &self.indexes, &mut self.values)?;
         b.cmul(&mut self.values, &self.adj, false)?;
         match &mut self.spectral {
             None => {
                 let plans = self.plans.as_mut().expect("2D/3D plans");
-                plans.type1(b, nodes)?.execute_to_real(&self.values, out)?;
+                plans.type1(b)?.execute_to_real(&self.values, out)?;
             }
             Some(s) => {
                 let one = C::new(T::one(), T::zero());
@@ -275,32 +273,34 @@ impl<B: Backend, T: Real> Projector<B, T> {
             (false, true) => 0.5,
             _ => 1.0,
         });
-        let fwd = node_weights(backend, &nodes, |c| spectrum[c] * fwd_scale)?;
-        let adj = node_weights(backend, &nodes, |c| {
-            let w = spectrum[c].conj() * adj_scale;
-            if c != 0 {
-                w * off_dc
-            } else {
-                w
-            }
+        let [fwd, adj] = node_weight_pair(backend, &nodes, |c| {
+            let adj = spectrum[c].conj() * adj_scale;
+            let adj = if c != 0 { adj * off_dc } else { adj };
+            (spectrum[c] * fwd_scale, adj)
         })?;
-        let idx = nodes.indexes().to_vec();
-        let indexes = backend.upload_flat(&[idx.len()], idx)?;
         let sino_shape = geometry.sino_shape();
         let fourier_shape = nodes.fourier_shape();
+        let num_nodes = nodes.len();
+        // A spectral-spatial image: the positions of each column's nodes, before the indexes
+        // move to the backend.
+        let by_column = is_spectral.then(|| {
+            let mut by_column = vec![Vec::new(); nodes.ncols()];
+            for (m, c) in nodes.columns().enumerate() {
+                by_column[c].push(m);
+            }
+            by_column
+        });
+        let (coords, idx) = nodes.into_parts();
+        let indexes = backend.upload_flat(&[num_nodes], idx)?;
         let fft_b = if opts.rfft_mode {
             backend.fft_plan::<T>(&FftSpec::new(&sino_shape, 1, FftKind::R2C)?)?
         } else {
             backend.fft_plan::<T>(&FftSpec::new(&sino_shape, 1, FftKind::C2C)?)?
         };
-        let (plans, spectral) = if is_spectral {
+        let (plans, spectral) = if let Some(by_column) = by_column {
             let voxels: usize = spatial.iter().product();
-            let mut by_column = vec![Vec::new(); nodes.ncols()];
-            for (m, c) in nodes.columns().enumerate() {
-                by_column[c].push(m);
-            }
             let mut columns = Vec::new();
-            let mut coords: Vec<Vec<Array1<T>>> = Vec::new();
+            let mut column_coords: Vec<Vec<Array1<T>>> = Vec::new();
             let mut slots: Vec<Option<B::Buffer<u32>>> = (0..nb / 2 + 1).map(|_| None).collect();
             for (c, pos) in by_column.into_iter().enumerate() {
                 if pos.is_empty() {
@@ -312,9 +312,8 @@ impl<B: Backend, T: Real> Projector<B, T> {
                     let range = u32_range(slice * voxels, voxels)?;
                     slots[slice] = Some(backend.upload_flat(&[voxels], range)?);
                 }
-                coords.push(
-                    nodes
-                        .coords()
+                column_coords.push(
+                    coords
                         .iter()
                         .map(|x| pos.iter().map(|&m| x[m]).collect())
                         .collect(),
@@ -327,7 +326,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
                         .upload_flat(&[pos.len()], pos.iter().map(|&m| m as u32).collect())?,
                 });
             }
-            let views: Vec<Vec<_>> = coords
+            let views: Vec<Vec<_>> = column_coords
                 .iter()
                 .map(|x| x.iter().map(|a| a.view()).collect())
                 .collect();
@@ -361,10 +360,11 @@ impl<B: Backend, T: Real> Projector<B, T> {
             // The image is real: its spectrum is Hermitian (half-spectrum fine grid).
             let mut type2 =
                 NufftPlan::new_real(backend, NufftType::Type2, spatial, 1, opts.eps, None)?;
-            type2.set_points(&nodes.coord_views())?;
+            type2.set_points(&coord_views(&coords))?;
             let plans = ImagePlans {
                 type2,
                 type1: None,
+                coords,
                 shape: image_shape.to_vec(),
                 eps: opts.eps,
             };
@@ -375,13 +375,14 @@ impl<B: Backend, T: Real> Projector<B, T> {
             fwd,
             adj,
             plans,
-            values: backend.zeros(&[nodes.len()])?,
+            values: backend.zeros(&[num_nodes])?,
             spectral,
         };
         Ok(Projector {
             backend: backend.clone(),
             four: backend.zeros(&fourier_shape)?,
-            nodes,
+            fourier_shape,
+            rfft_mode: opts.rfft_mode,
             image_shape: image_shape.to_vec(),
             sino_shape,
             spectrum,
@@ -396,7 +397,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
         self.check("sinogram out", out.shape(), &self.sino_shape)?;
         let b = &self.backend;
         self.core.forward(b, u, &mut self.four)?;
-        if self.nodes.rfft_mode() {
+        if self.rfft_mode {
             b.fft_c2r(&self.fft_b, &mut self.four, out)?;
         } else {
             b.fft_c2c(&self.fft_b, &mut self.four, Direction::Inverse)?;
@@ -410,13 +411,13 @@ impl<B: Backend, T: Real> Projector<B, T> {
         self.check("sinogram p", p.shape(), &self.sino_shape)?;
         self.check("image out", out.shape(), &self.image_shape)?;
         let b = &self.backend;
-        if self.nodes.rfft_mode() {
+        if self.rfft_mode {
             b.fft_r2c(&self.fft_b, p, &mut self.four)?;
         } else {
             b.to_complex(p, &mut self.four)?;
             b.fft_c2c(&self.fft_b, &mut self.four, Direction::Forward)?;
         }
-        self.core.adjoint(b, &self.nodes, &self.four, out)
+        self.core.adjoint(b, &self.four, out)
     }
 
     /// Projection in the Fourier domain (PyEPRI's `proj2d_rfft` / `proj2d_fft` and 3D twins):
@@ -424,11 +425,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
     /// of shape `(P, ncols)` (see [`Projector::fourier_shape`]).
     pub fn apply_fourier(&mut self, u: &B::Buffer<T>, out: &mut B::Buffer<C<T>>) -> Result<()> {
         self.check("image u", u.shape(), &self.image_shape)?;
-        self.check(
-            "Fourier sinogram out",
-            out.shape(),
-            &self.nodes.fourier_shape(),
-        )?;
+        self.check("Fourier sinogram out", out.shape(), &self.fourier_shape)?;
         self.core.forward(&self.backend, u, out)
     }
 
@@ -438,13 +435,9 @@ impl<B: Backend, T: Real> Projector<B, T> {
     /// `δ^d/Nb Σ conj(Ĥ(α)) fp(k, α) e^{+i<k, ω>}` over the retained entries, the negative
     /// frequencies of rfft mode included through `2·Re` with the DC column counted once.
     pub fn adjoint_fourier(&mut self, fp: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
-        self.check(
-            "Fourier sinogram fp",
-            fp.shape(),
-            &self.nodes.fourier_shape(),
-        )?;
+        self.check("Fourier sinogram fp", fp.shape(), &self.fourier_shape)?;
         self.check("image out", out.shape(), &self.image_shape)?;
-        self.core.adjoint(&self.backend, &self.nodes, fp, out)
+        self.core.adjoint(&self.backend, fp, out)
     }
 
     fn check(&self, what: &str, got: &[usize], expected: &[usize]) -> Result<()> {
@@ -469,12 +462,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
 
     /// Fourier sinogram shape `(P, ncols)`.
     pub fn fourier_shape(&self) -> [usize; 2] {
-        self.nodes.fourier_shape()
-    }
-
-    /// The frequency nodes.
-    pub fn nodes(&self) -> &FrequencyNodes<T> {
-        &self.nodes
+        self.fourier_shape
     }
 
     /// The lineshape spectrum `rfft(h)` (rfft mode, shape `(Nb/2+1,)`) or `fft(h)` (shape
@@ -486,7 +474,7 @@ impl<B: Backend, T: Real> Projector<B, T> {
 
     /// Whether the operator works on the half spectrum.
     pub fn rfft_mode(&self) -> bool {
-        self.nodes.rfft_mode()
+        self.rfft_mode
     }
 
     /// The backend the operator runs on.

@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::nodes::FrequencyNodes;
 use backend_core::{Backend, FftKind, FftSpec, Real, C};
 use ndarray::{Array1, ArrayView1};
+use rayon::prelude::*;
 
 /// The DFT of a lineshape `h` (shape `(Nb,)`, sampled on `B`), computed by `backend` and
 /// returned to the host: `rfft(h)` (shape `(Nb/2+1,)`) when `rfft_mode`, else `fft(h)`
@@ -32,14 +33,29 @@ pub fn lineshape_spectrum<B: Backend, T: Real>(
     Ok(Array1::from_iter(host.iter().copied()))
 }
 
-/// A per-node weight `w_m = f(spectrum[c_m], c_m)`, `c_m` the column of node `m`, uploaded as a
-/// complex buffer of shape `(M,)`: the spectrum multiplication of the operators, done on the
-/// `M` retained entries only.
+/// A per-node weight `w_m = f(c_m)`, `c_m` the column of node `m` (`f` typically reads the
+/// spectrum at `c_m`), computed in parallel and uploaded as a complex buffer of shape `(M,)`:
+/// the spectrum multiplication of the operators, done on the `M` retained entries only.
 pub fn node_weights<B: Backend, T: Real>(
     backend: &B,
     nodes: &FrequencyNodes<T>,
-    f: impl Fn(usize) -> C<T>,
+    f: impl Fn(usize) -> C<T> + Sync,
 ) -> Result<B::Buffer<C<T>>> {
-    let w: Vec<C<T>> = nodes.columns().map(f).collect();
+    let w: Vec<C<T>> = nodes.par_columns().map(&f).collect();
     Ok(backend.upload_flat(&[w.len()], w)?)
+}
+
+/// Two per-node weights `(v_m, w_m) = f(c_m)` in one parallel pass over the nodes (see
+/// [`node_weights`]), each uploaded as a complex buffer of shape `(M,)`.
+pub fn node_weight_pair<B: Backend, T: Real>(
+    backend: &B,
+    nodes: &FrequencyNodes<T>,
+    f: impl Fn(usize) -> (C<T>, C<T>) + Sync,
+) -> Result<[B::Buffer<C<T>>; 2]> {
+    let (mut v, mut w) = (Vec::new(), Vec::new());
+    nodes.par_columns().map(&f).unzip_into_vecs(&mut v, &mut w);
+    Ok([
+        backend.upload_flat(&[v.len()], v)?,
+        backend.upload_flat(&[w.len()], w)?,
+    ])
 }

@@ -5,8 +5,8 @@ use ndarray::{ArrayD, IxDyn};
 use num_complex::Complex;
 
 /// Upload then download returns the same array, for every element type and a non-contiguous
-/// (transposed, Fortran-order) input; `upload_flat` of flat row-major data likewise, and a
-/// length that is not the shape's is an invalid argument.
+/// (transposed, Fortran-order) input; `upload_flat` of flat row-major data likewise (and
+/// `download_owned`), and a length that is not the shape's is an invalid argument.
 pub fn upload_download_roundtrip<B: Backend>(b: &B) {
     let a = ArrayD::from_shape_fn(IxDyn(&[3, 4, 5]), |i| {
         (i[0] * 100 + i[1] * 10 + i[2]) as f32
@@ -33,6 +33,7 @@ pub fn upload_download_roundtrip<B: Backend>(b: &B) {
         .unwrap();
     assert_eq!(d.shape(), &[3, 4, 5]);
     assert_eq!(b.download(&d).unwrap(), a);
+    assert_eq!(b.download_owned(d).unwrap(), a);
     let d = b.upload_flat(&[2, 2], vec![1u32, 2, 3, 4]).unwrap();
     assert_eq!(
         b.download(&d).unwrap().into_raw_vec_and_offset().0,

@@ -68,7 +68,7 @@ impl Job for ProjectJob<'_> {
         let ub = backend.upload_flat(&shape, u)?;
         let mut out = backend.zeros::<T>(&[self.acq.nproj(), self.acq.nb()])?;
         op.apply(&ub, &mut out)?;
-        Ok(HostArray::from_real(backend.download(&out)?))
+        Ok(HostArray::from_real(backend.download_owned(out)?))
     }
 }
 

@@ -6,9 +6,9 @@
 //! [`MAX_NESTING`] deep, linear time), then the data, whose length must be exactly what `descr`
 //! and `shape` say (checked before anything is allocated) and whose values must be finite.
 //! [`parse_npy`] does it on bytes, [`read_npy`] on a file; [`open_npy`] reads the header alone,
-//! then [`NpyFile::read`] the data straight into an array of the precision asked for (one copy
-//! from the file, `float64` data converted to `float32` on the fly or the reverse). Writing
-//! goes through `ndarray-npy`.
+//! then [`NpyFile::read`] the data into an array of the precision asked for (read by chunks,
+//! each converted from the file's type and byte order into the array as it is read, `float64`
+//! data to `float32` or the reverse). Writing goes through `ndarray-npy`.
 
 use super::array::{dtype_name, fmt_shape, HostArray};
 use super::quoted;
@@ -86,9 +86,8 @@ impl NpyFile {
 
     /// Reads the data as `T`, whatever the stored precision, into an array of the header's
     /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
-    /// logical values). Stored in `T`, the bytes are read straight into the array's memory;
-    /// stored in the other precision, they are converted chunk by chunk as they are read.
-    /// Every value must be finite, in the file and in `T` (a `float64` value beyond the
+    /// logical values). The bytes are read chunk by chunk, each converted into the array's
+    /// memory (allocated once, not zero-filled first) as it is read. Every value must be finite, in the file and in `T` (a `float64` value beyond the
     /// `float32` range is an error, not an infinity).
     pub fn read<T: Real>(mut self) -> Result<ArrayD<T>> {
         let h = &self.header;
@@ -127,76 +126,68 @@ pub fn parse_npy(bytes: &[u8]) -> std::result::Result<HostArray, String> {
     })
 }
 
-/// Bytes converted per chunk when the stored precision is not the one read.
-const CONVERT_CHUNK: usize = 16 << 10;
+/// Bytes read per chunk (a multiple of every item size): the data are converted from a chunk
+/// of the file into the final vector as they are read.
+const READ_CHUNK: usize = 64 << 10;
 
-/// Reads the `h.data_len` bytes of data from `src` as values of `T`, in file order: straight
-/// into the final vector when `T` is the stored type (then swapped in place if the byte order
-/// is not the machine's), else through a chunk of [`CONVERT_CHUNK`] bytes converted as read.
-/// Every value must be finite, stored and converted.
+/// Reads the `h.data_len` bytes of data from `src` as values of `T`, in file order, chunk by
+/// chunk ([`READ_CHUNK`] bytes), each item converted from the stored type and byte order into
+/// the final vector, allocated once at its final size and never zero-filled (the same path
+/// whether `T` is the stored type or not). Every value must be finite, stored and converted.
 fn decode<T: Real>(h: &NpyHeader, src: &mut impl Read) -> std::result::Result<Vec<T>, String> {
     let n = h.data_len / h.item_size;
-    let read_failed = |e: std::io::Error| match e.kind() {
-        std::io::ErrorKind::UnexpectedEof => "truncated .npy file: the data end early".to_string(),
-        _ => io_msg(&e),
-    };
-    let size = std::mem::size_of::<T>();
-    let refused = || {
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(n).map_err(|_| {
         format!(
             "cannot allocate {} bytes for the data",
-            n as u128 * size as u128
+            n as u128 * std::mem::size_of::<T>() as u128
         )
-    };
-    if size == h.item_size {
-        let mut values = backend_cpu::alloc::zeroed::<T>(&[n]).map_err(|_| refused())?;
-        // SAFETY: `T` is `f32` or `f64` (`Real`), plain data without padding for which every
-        // byte pattern is a valid value; the slice covers exactly the `n` initialised values.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), n * size) };
-        src.read_exact(bytes).map_err(read_failed)?;
-        if h.big_endian != cfg!(target_endian = "big") {
-            bytes.chunks_exact_mut(size).for_each(|v| v.reverse());
-        }
-        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-            return Err(non_finite_msg(i, values[i].f64()));
-        }
-        return Ok(values);
-    }
-    let mut values: Vec<T> = Vec::new();
-    values.try_reserve_exact(n).map_err(|_| refused())?;
-    let mut chunk = vec![0u8; CONVERT_CHUNK.min(h.data_len)];
-    let mut left = h.data_len;
-    while left > 0 {
-        let c = &mut chunk[..left.min(CONVERT_CHUNK)];
-        src.read_exact(c).map_err(read_failed)?;
-        left -= c.len();
-        for b in c.chunks_exact(h.item_size) {
-            let x = stored_value(h, b);
-            let i = values.len();
-            if !x.is_finite() {
-                return Err(non_finite_msg(i, x));
-            }
-            let v = T::of(x);
-            if !v.is_finite() {
-                return Err(format!(
-                    "value {i} (counted in file order from 0) is {x}: beyond the {} range (read it in float64)",
-                    dtype_name(T::PRECISION)
-                ));
-            }
-            values.push(v);
-        }
-    }
+    })?;
+    match (h.item_size, h.big_endian) {
+        (4, false) => read_items(h, src, &mut values, |b| f32::from_le_bytes(b) as f64),
+        (4, true) => read_items(h, src, &mut values, |b| f32::from_be_bytes(b) as f64),
+        (_, false) => read_items(h, src, &mut values, f64::from_le_bytes),
+        (_, true) => read_items(h, src, &mut values, f64::from_be_bytes),
+    }?;
     Ok(values)
 }
 
-/// The value stored in `b` (one item of the file's type and byte order), as `f64`.
-fn stored_value(h: &NpyHeader, b: &[u8]) -> f64 {
-    match (h.item_size, h.big_endian) {
-        (4, false) => f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64,
-        (4, true) => f32::from_be_bytes(b.try_into().expect("4 bytes")) as f64,
-        (_, false) => f64::from_le_bytes(b.try_into().expect("8 bytes")),
-        (_, true) => f64::from_be_bytes(b.try_into().expect("8 bytes")),
+/// Appends the `h.data_len` bytes of items of `N` bytes read from `src` to `values`, each
+/// decoded by `stored` (the file's type and byte order) then converted to `T`; the first value
+/// not finite, stored or in `T`, is an error naming its index.
+fn read_items<T: Real, const N: usize>(
+    h: &NpyHeader,
+    src: &mut impl Read,
+    values: &mut Vec<T>,
+    stored: impl Fn([u8; N]) -> f64,
+) -> std::result::Result<(), String> {
+    let item = |b: &[u8]| stored(b.try_into().expect("chunks of N bytes"));
+    let mut chunk = vec![0u8; READ_CHUNK.min(h.data_len)];
+    let mut left = h.data_len;
+    while left > 0 {
+        let c = &mut chunk[..left.min(READ_CHUNK)];
+        src.read_exact(c).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                "truncated .npy file: the data end early".to_string()
+            }
+            _ => io_msg(&e),
+        })?;
+        left -= c.len();
+        let start = values.len();
+        values.extend(c.chunks_exact(N).map(|b| T::of(item(b))));
+        if let Some(j) = values[start..].iter().position(|v| !v.is_finite()) {
+            let (i, x) = (start + j, item(&c[j * N..(j + 1) * N]));
+            return Err(if !x.is_finite() {
+                non_finite_msg(i, x)
+            } else {
+                format!(
+                    "value {i} (counted in file order from 0) is {x}: beyond the {} range (read it in float64)",
+                    dtype_name(T::PRECISION)
+                )
+            });
+        }
     }
+    Ok(())
 }
 
 /// The values in file order as an array of the header's shape and order.
@@ -782,6 +773,62 @@ mod tests {
             open_npy(&p).unwrap().read::<f64>().unwrap_err().to_string(),
         ] {
             assert!(e.contains("value 2 ") && e.contains("finite"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn data_of_several_chunks_keep_their_order_and_error_indexes() {
+        // 40 000 values: 2.4 chunks of float32, 4.9 of float64.
+        let n = 40_000;
+        let values: Vec<f64> = (0..n).map(|i| i as f64 * 0.25 - 3000.0).collect();
+        let dir = scratch("chunks");
+        let p = dir.join("c.npy");
+        for (descr, item) in [("<f4", 4), (">f4", 4), ("<f8", 8), (">f8", 8)] {
+            let bytes_of = |v: f64| match descr {
+                "<f4" => (v as f32).to_le_bytes().to_vec(),
+                ">f4" => (v as f32).to_be_bytes().to_vec(),
+                "<f8" => v.to_le_bytes().to_vec(),
+                _ => v.to_be_bytes().to_vec(),
+            };
+            let data: Vec<u8> = values.iter().flat_map(|&v| bytes_of(v)).collect();
+            assert!(data.len() > 2 * READ_CHUNK, "{descr}");
+            std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &data)).unwrap();
+            let a = open_npy(&p).unwrap().read::<f64>().unwrap();
+            assert_eq!(a.shape(), &[200, 200]);
+            assert_eq!(a.into_raw_vec_and_offset().0, values, "{descr}");
+            let a = open_npy(&p).unwrap().read::<f32>().unwrap();
+            let expect: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            assert_eq!(a.into_raw_vec_and_offset().0, expect, "{descr}");
+            // A file cut short after its header was checked: the read fails, naming the file.
+            let file = open_npy(&p).unwrap();
+            let cut = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+            cut.set_len((data.len() - 100) as u64).unwrap();
+            let e = file.read::<f32>().unwrap_err().to_string();
+            assert!(
+                e.contains("c.npy") && e.contains("the data end early"),
+                "{e}"
+            );
+            // A value not finite in a later chunk is named by its index in the file.
+            let mut bad = data.clone();
+            let at = 33_333;
+            bad[at * item..(at + 1) * item].copy_from_slice(&bytes_of(f64::INFINITY));
+            std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &bad)).unwrap();
+            let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+            assert!(e.contains("value 33333 ") && e.contains("finite"), "{e}");
+            if item == 8 {
+                bad[at * item..(at + 1) * item].copy_from_slice(&bytes_of(1e39));
+                std::fs::write(&p, npy_bytes(descr, false, "(200, 200)", &bad)).unwrap();
+                let e = open_npy(&p).unwrap().read::<f32>().unwrap_err().to_string();
+                assert!(
+                    e.contains("value 33333 ") && e.contains("float32 range"),
+                    "{e}"
+                );
+                assert_eq!(
+                    open_npy(&p).unwrap().read::<f64>().unwrap()[[166, 133]],
+                    1e39
+                );
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

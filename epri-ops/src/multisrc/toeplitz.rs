@@ -386,7 +386,7 @@ impl<B: Backend, T: Real> PairPlans<B, T> {
 fn cross_kernel<B: Backend, T: Real>(
     backend: &B,
     nodes: &[FrequencyNodes<T>],
-    weight: impl Fn(usize, usize) -> C<T>,
+    weight: impl Fn(usize, usize) -> C<T> + Sync,
     shape: &[usize],
     eps: f64,
 ) -> Result<B::Buffer<T>> {
