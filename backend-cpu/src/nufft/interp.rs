@@ -35,8 +35,12 @@ fn interp_lanes<T: Real, const L: usize>(
             Default::default,
             |(sub, lanes): &mut (Vec<C<T>>, Vec<T>), ch| {
                 // The runs visit the box's cells in order: appending them builds the box
-                // without zeroing it first.
+                // without zeroing it first, in a buffer allocated once at the box's size
+                // (growing it would copy it and touch fresh pages at every doubling).
                 sub.clear();
+                if sub.capacity() < ch.len() * n_trans {
+                    *sub = Vec::with_capacity(ch.len() * n_trans);
+                }
                 for t in 0..n_trans {
                     let gt = &fine[t * flen..(t + 1) * flen];
                     if half {

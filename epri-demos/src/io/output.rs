@@ -89,9 +89,11 @@ pub fn check_outputs(inputs: &[PathBuf], outputs: &[(&str, &Path)]) -> Result<()
 }
 
 /// Writes `path` through `fill`, atomically: the bytes go to a temporary file in the same
-/// folder (created with its parents if needed), which replaces `path` only once `fill` has
-/// succeeded and the data is flushed. On any error the temporary file is removed and `path`
-/// is untouched.
+/// folder (created with its parents if needed), which replaces `path` (a rename) only once
+/// `fill` has succeeded and the writer is flushed. On any error the temporary file is removed
+/// and `path` is untouched; a reader never sees a partial file. The file is not forced to disk
+/// (no fsync, as `numpy.save`): that cost 2 ms of a 40 ms `epri project`; ext4, XFS and btrfs
+/// write a file renamed over another before the rename is committed.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::result::Result<(), String>,
@@ -137,7 +139,6 @@ pub fn write_atomic(
     let mut w = std::io::BufWriter::new(file);
     let written = fill(&mut w)
         .and_then(|()| w.flush().map_err(|e| io_msg(&e)))
-        .and_then(|()| w.get_ref().sync_all().map_err(|e| io_msg(&e)))
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io_msg(&e)));
     if let Err(msg) = written {
         let _ = std::fs::remove_file(&tmp);
