@@ -442,10 +442,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         half: &mut Self::Buffer<C<T>>,
     ) -> Result<()> {
         let _ = (pts, params, c, half);
-        Err(crate::Error::InvalidArgument(format!(
-            "nufft_spread_half: backend {} has no half-spectrum NUFFT stages",
-            self.name()
-        )))
+        Err(no_half_spectrum("nufft_spread_half", &self.name()))
     }
     /// The real part of the type-1 result from the half spectrum that
     /// [`Self::nufft_spread_half`] wrote: `modes[t, k] <- Re(IDFT(G)[k mod nf]) · Π_a
@@ -462,10 +459,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         modes: &mut Self::Buffer<T>,
     ) -> Result<()> {
         let _ = (params, factors, plan, half, modes);
-        Err(crate::Error::InvalidArgument(format!(
-            "nufft_c2r_deconvolve: backend {} has no half-spectrum NUFFT stages",
-            self.name()
-        )))
+        Err(no_half_spectrum("nufft_c2r_deconvolve", &self.name()))
     }
     /// Type-2 pre-compensation of real modes fused with the fine grid's real FFT:
     /// `half <- rfftn(fine)` over the grid axes, `fine[t, k mod nf] = modes[t, k] · Π_a
@@ -484,10 +478,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         half: &mut Self::Buffer<C<T>>,
     ) -> Result<()> {
         let _ = (params, factors, plan, modes, half);
-        Err(crate::Error::InvalidArgument(format!(
-            "nufft_precompensate_r2c: backend {} has no half-spectrum NUFFT stages",
-            self.name()
-        )))
+        Err(no_half_spectrum("nufft_precompensate_r2c", &self.name()))
     }
     /// Type-2 interpolation from a Hermitian fine grid given by its half spectrum `half`
     /// (shape as in [`Self::nufft_precompensate_r2c`]): as [`Self::nufft_interp`] on the full
@@ -502,10 +493,7 @@ pub trait Backend: Clone + Send + Sync + 'static {
         c: &mut Self::Buffer<C<T>>,
     ) -> Result<()> {
         let _ = (pts, params, half, c);
-        Err(crate::Error::InvalidArgument(format!(
-            "nufft_interp_half: backend {} has no half-spectrum NUFFT stages",
-            self.name()
-        )))
+        Err(no_half_spectrum("nufft_interp_half", &self.name()))
     }
 
     // ---- filtered backprojection (its last step) ----------------------------------
@@ -596,4 +584,12 @@ pub trait Backend: Clone + Send + Sync + 'static {
     fn download_owned<E: Element>(&self, buf: Self::Buffer<E>) -> Result<ArrayD<E>> {
         self.download(&buf)
     }
+}
+
+/// The error of a half-spectrum NUFFT stage `op` called on a backend without them (the provided
+/// bodies of [`Backend::nufft_spread_half`] and its three siblings).
+fn no_half_spectrum(op: &str, backend: &str) -> crate::Error {
+    crate::Error::InvalidArgument(format!(
+        "{op}: backend {backend} has no half-spectrum NUFFT stages"
+    ))
 }

@@ -468,20 +468,19 @@ impl<B: Backend, T: Real> NufftPlan<B, T> {
             ));
         }
         let (pts, m, grid) = Self::resources(&self.points, &mut self.grid, set)?;
-        let m = &m;
         let b = &self.backend;
         let expect = |what: &str, buf_shape: &[usize], trailing: &[usize]| {
             Self::expect(self.params.n_trans, what, buf_shape, trailing)
         };
         match self.ty {
             NufftType::Type1 => {
-                expect("strengths", input.shape(), &[*m])?;
+                expect("strengths", input.shape(), &[m])?;
                 expect("modes", output.shape(), &self.params.modes)?;
                 grid.type1(b, &self.params, pts, input, output)
             }
             NufftType::Type2 => {
                 expect("modes", input.shape(), &self.params.modes)?;
-                expect("values", output.shape(), &[*m])?;
+                expect("values", output.shape(), &[m])?;
                 grid.type2(b, &self.params, pts, input, output)
             }
         }

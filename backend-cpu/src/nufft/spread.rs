@@ -45,6 +45,11 @@ fn spread_lanes<T: Real, const L: usize>(
     let n_trans = pts.params.n_trans;
     let flen = fine.len() / n_trans;
     let m = pts.len();
+    let add_run = |g: &mut [C<T>], s: &[C<T>]| {
+        for (x, y) in g.iter_mut().zip(s) {
+            *x += *y;
+        }
+    };
     let add = |fine: &mut [C<T>], ch: &Chunk, sub: &[C<T>]| {
         let cells = ch.len();
         for t in 0..n_trans {
@@ -58,16 +63,12 @@ fn spread_lanes<T: Real, const L: usize>(
                             *x += y.conj();
                         }
                     } else {
-                        for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
-                            *x += *y;
-                        }
+                        add_run(&mut gt[gi..gi + len], &st[s..s + len]);
                     }
                 });
             } else {
                 for_each_run(ch, pts.fine, |s, gi, len| {
-                    for (x, y) in gt[gi..gi + len].iter_mut().zip(&st[s..s + len]) {
-                        *x += *y;
-                    }
+                    add_run(&mut gt[gi..gi + len], &st[s..s + len]);
                 });
             }
         }

@@ -87,8 +87,9 @@ impl NpyFile {
     /// Reads the data as `T`, whatever the stored precision, into an array of the header's
     /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
     /// logical values). The bytes are read chunk by chunk, each converted into the array's
-    /// memory (allocated once, not zero-filled first) as it is read. Every value must be finite, in the file and in `T` (a `float64` value beyond the
-    /// `float32` range is an error, not an infinity).
+    /// memory (allocated once, not zero-filled first) as it is read. Every value must be
+    /// finite, in the file and in `T` (a `float64` value beyond the `float32` range is an
+    /// error, not an infinity).
     pub fn read<T: Real>(mut self) -> Result<ArrayD<T>> {
         let h = &self.header;
         decode(h, &mut self.file)
