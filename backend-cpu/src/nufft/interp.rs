@@ -5,8 +5,9 @@ use super::horner::{self, madd};
 use super::points::{Chunk, CpuPoints};
 use super::subgrid::{for_each_half_run, for_each_run};
 use super::{as_reals, simd_dispatch, unit};
+use crate::par::SharedMut;
 use backend_core::{Real, C};
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// `c[t, m] <- Σ_grid fine[t, grid] φ(grid − x_m)`; with `half`, `fine` holds the half
 /// spectrum of a Hermitian grid (see [`for_each_half_run`]).
@@ -28,66 +29,72 @@ fn interp_lanes<T: Real, const L: usize>(
     let n_trans = pts.params.n_trans;
     let flen = fine.len() / n_trans;
     let m = pts.len();
-    let values: Vec<Vec<C<T>>> = pts
-        .chunks
-        .par_iter()
-        .map_init(
-            Default::default,
-            |(sub, lanes): &mut (Vec<C<T>>, Vec<T>), ch| {
-                // The runs visit the box's cells in order: appending them builds the box
-                // without zeroing it first, in a buffer allocated once at the box's size
-                // (growing it would copy it and touch fresh pages at every doubling).
-                sub.clear();
-                if sub.capacity() < ch.len() * n_trans {
-                    *sub = Vec::with_capacity(ch.len() * n_trans);
-                }
-                for t in 0..n_trans {
-                    let gt = &fine[t * flen..(t + 1) * flen];
-                    if half {
-                        for_each_half_run(ch, pts.fine, |_, gi, len, mirrored| {
-                            if mirrored {
-                                let run = gt[gi + 1 - len..=gi].iter().rev();
-                                sub.extend(run.map(|v| v.conj()));
-                            } else {
-                                sub.extend_from_slice(&gt[gi..gi + len]);
-                            }
-                        });
-                    } else {
-                        for_each_run(ch, pts.fine, |_, gi, len| {
+    // Each worker keeps one box buffer and one lane buffer, allocated once at the largest size
+    // its subproblems need (a buffer per subproblem, or per rayon split, would touch fresh pages
+    // every time), and writes each point's value straight to its place in `c`.
+    let largest = |f: fn(&Chunk) -> usize| pts.chunks.iter().map(f).max().unwrap_or(0);
+    let box_cells = largest(Chunk::len) * n_trans;
+    let lane_values = largest(|ch| ch.range.len()) * n_trans * L;
+    let out = SharedMut::new(c);
+    let taken = AtomicUsize::new(0);
+    let work = || {
+        let mut sub: Vec<C<T>> = Vec::with_capacity(box_cells);
+        // Every lane of a point is written by `interp_box`: no zeroing per subproblem.
+        let mut lanes: Vec<T> = vec![T::zero(); lane_values];
+        while let Some(ch) = pts.chunks.get(taken.fetch_add(1, Ordering::Relaxed)) {
+            // The runs visit the box's cells in order: appending them builds the box without
+            // zeroing it first.
+            sub.clear();
+            for t in 0..n_trans {
+                let gt = &fine[t * flen..(t + 1) * flen];
+                if half {
+                    for_each_half_run(ch, pts.fine, |_, gi, len, mirrored| {
+                        if mirrored {
+                            let run = gt[gi + 1 - len..=gi].iter().rev();
+                            sub.extend(run.map(|v| v.conj()));
+                        } else {
                             sub.extend_from_slice(&gt[gi..gi + len]);
-                        });
-                    }
-                }
-                debug_assert_eq!(sub.len(), ch.len() * n_trans);
-                lanes.clear();
-                lanes.resize(ch.range.len() * n_trans * L, T::zero());
-                interp_box::<T, L>(pts, ch, sub, lanes);
-                // Sum the even (re) and odd (im) lanes of each point.
-                lanes
-                    .chunks_exact(L)
-                    .map(|v| {
-                        let (mut re, mut im) = (T::zero(), T::zero());
-                        for pair in v.chunks_exact(2) {
-                            re += pair[0];
-                            im += pair[1];
                         }
-                        C::new(re, im)
-                    })
-                    .collect::<Vec<_>>()
-            },
-        )
-        .collect();
-    for (ch, vals) in pts.chunks.iter().zip(&values) {
-        let n = ch.range.len();
-        for t in 0..n_trans {
-            let ct = &mut c[t * m..(t + 1) * m];
-            for (&(_, orig, _), &v) in pts.sorted[ch.range.clone()]
-                .iter()
-                .zip(&vals[t * n..(t + 1) * n])
-            {
-                ct[orig as usize] = v;
+                    });
+                } else {
+                    for_each_run(ch, pts.fine, |_, gi, len| {
+                        sub.extend_from_slice(&gt[gi..gi + len]);
+                    });
+                }
+            }
+            debug_assert_eq!(sub.len(), ch.len() * n_trans);
+            let n = ch.range.len();
+            if n == 0 {
+                continue;
+            }
+            let lanes = &mut lanes[..n * n_trans * L];
+            interp_box::<T, L>(pts, ch, &sub, lanes);
+            // Sum the even (re) and odd (im) lanes of each point into its place.
+            let sorted = &pts.sorted[ch.range.clone()];
+            for (t, point_lanes) in lanes.chunks_exact(n * L).enumerate() {
+                for (&(_, orig, _), v) in sorted.iter().zip(point_lanes.chunks_exact(L)) {
+                    let (mut re, mut im) = (T::zero(), T::zero());
+                    for pair in v.chunks_exact(2) {
+                        re += pair[0];
+                        im += pair[1];
+                    }
+                    // SAFETY: the sorted records hold each point index once and the workers
+                    // take disjoint subproblems, so no two writes share a position; `c`
+                    // stays borrowed until the scope ends.
+                    unsafe { out.slice(t * m + orig as usize, 1)[0] = C::new(re, im) };
+                }
             }
         }
+    };
+    let workers = rayon::current_num_threads().min(pts.chunks.len());
+    if workers <= 1 {
+        work();
+    } else {
+        rayon::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|_| work());
+            }
+        });
     }
 }
 
