@@ -6,10 +6,11 @@ use crate::error::{Error, Result};
 use crate::geometry::Geometry;
 use crate::nodes::{coord_views, FrequencyNodes};
 use crate::spectral::{self, SpectralAxisFft};
-use crate::spectrum::{lineshape_spectrum, node_weight_pair};
+use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
 use ndarray::{Array1, ArrayView1};
+use rayon::prelude::*;
 
 /// Options of a [`Projector`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -73,10 +74,14 @@ struct FourierCore<B: Backend, T: Real> {
     indexes: B::Buffer<u32>,
     /// `δ^d Ĥ(α_m)` per node (`Ĥ` the column factor of a spectral-spatial image).
     fwd: B::Buffer<C<T>>,
-    /// `conj(Ĥ(α_m)) δ^d / Nb`, doubled off the DC column in rfft mode (the `2·Re` completion);
-    /// for a spectral-spatial image times `Nb` (undoing the `1/Nb` of the irfft along B) and
-    /// halved off the DC column (the irfft doubles the bins `0 < α < Nb/2`).
-    adj: B::Buffer<C<T>>,
+    /// The adjoint's weight per node (see `adj_columns`), made on the first backprojection
+    /// (a projection alone never needs it).
+    adj: Option<B::Buffer<C<T>>>,
+    /// The adjoint's weight per column of the Fourier sinogram: `conj(Ĥ(α)) δ^d / Nb`, doubled
+    /// off the DC column in rfft mode (the `2·Re` completion); for a spectral-spatial image
+    /// times `Nb` (undoing the `1/Nb` of the irfft along B) and halved off the DC column (the
+    /// irfft doubles the bins `0 < α < Nb/2`).
+    adj_columns: Vec<C<T>>,
     /// The NUFFTs of the image (none for a spectral-spatial image: see [`Column`]).
     plans: Option<ImagePlans<B, T>>,
     values: B::Buffer<C<T>>,
@@ -140,6 +145,21 @@ struct Column<B: Backend, T: Real> {
 }
 
 impl<B: Backend, T: Real> FourierCore<B, T> {
+    /// Makes `adj`, the adjoint's weight per node, on the first call: `adj_columns` at each
+    /// node's column (its flat index in the `(P, ncols)` Fourier sinogram modulo `ncols`).
+    fn make_adj_weights(&mut self, b: &B) -> Result<()> {
+        if self.adj.is_none() {
+            let ncols = self.adj_columns.len();
+            let (idx, _) = b.download(&self.indexes)?.into_raw_vec_and_offset();
+            let w: Vec<C<T>> = idx
+                .par_iter()
+                .map(|&i| self.adj_columns[i as usize % ncols])
+                .collect();
+            self.adj = Some(b.upload_flat(&[w.len()], w)?);
+        }
+        Ok(())
+    }
+
     fn forward(&mut self, b: &B, u: &B::Buffer<T>, four: &mut B::Buffer<C<T>>) -> Result<()> {
         match &mut self.spectral {
             None => {
@@ -165,8 +185,10 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
     }
 
     fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
+        self.make_adj_weights(b)?;
+        let adj = self.adj.as_ref().expect("made above");
         b.gather(four, &self.indexes, &mut self.values)?;
-        b.cmul(&mut self.values, &self.adj, false)?;
+        b.cmul(&mut self.values, adj, false)?;
         match &mut self.spectral {
             None => {
                 let plans = self.plans.as_mut().expect("2D/3D plans");
@@ -273,11 +295,17 @@ impl<B: Backend, T: Real> Projector<B, T> {
             (false, true) => 0.5,
             _ => 1.0,
         });
-        let [fwd, adj] = node_weight_pair(backend, &nodes, |c| {
-            let adj = spectrum[c].conj() * adj_scale;
-            let adj = if c != 0 { adj * off_dc } else { adj };
-            (spectrum[c] * fwd_scale, adj)
-        })?;
+        let fwd = node_weights(backend, &nodes, |c| spectrum[c] * fwd_scale)?;
+        let adj_columns = (0..nodes.ncols())
+            .map(|c| {
+                let adj = spectrum[c].conj() * adj_scale;
+                if c != 0 {
+                    adj * off_dc
+                } else {
+                    adj
+                }
+            })
+            .collect();
         let sino_shape = geometry.sino_shape();
         let fourier_shape = nodes.fourier_shape();
         let num_nodes = nodes.len();
@@ -373,7 +401,8 @@ impl<B: Backend, T: Real> Projector<B, T> {
         let core = FourierCore {
             indexes,
             fwd,
-            adj,
+            adj: None,
+            adj_columns,
             plans,
             values: backend.zeros(&[num_nodes])?,
             spectral,

@@ -44,18 +44,3 @@ pub fn node_weights<B: Backend, T: Real>(
     let w: Vec<C<T>> = nodes.par_columns().map(&f).collect();
     Ok(backend.upload_flat(&[w.len()], w)?)
 }
-
-/// Two per-node weights `(v_m, w_m) = f(c_m)` in one parallel pass over the nodes (see
-/// [`node_weights`]), each uploaded as a complex buffer of shape `(M,)`.
-pub fn node_weight_pair<B: Backend, T: Real>(
-    backend: &B,
-    nodes: &FrequencyNodes<T>,
-    f: impl Fn(usize) -> (C<T>, C<T>) + Sync,
-) -> Result<[B::Buffer<C<T>>; 2]> {
-    let (mut v, mut w) = (Vec::new(), Vec::new());
-    nodes.par_columns().map(&f).unzip_into_vecs(&mut v, &mut w);
-    Ok([
-        backend.upload_flat(&[v.len()], v)?,
-        backend.upload_flat(&[w.len()], w)?,
-    ])
-}
