@@ -609,7 +609,7 @@ pub fn run(a: &GalleryArgs) -> Result<()> {
     let cards = gallery_phantom::run(&phantom, (outcomes.len(), total), &device, precision, out);
     let index = out.join("index.html");
     let html = index_html(&outcomes, &cards, &device.name(), precision);
-    crate::io::output::write_atomic(&index, |w| {
+    crate::io::output::write_atomic(&index, Some(html.len() as u64), |w| {
         std::io::Write::write_all(w, html.as_bytes()).map_err(|e| e.to_string())
     })?;
     let failed = outcomes.iter().filter(|o| o.result.is_err()).count()

@@ -714,7 +714,19 @@ fn write_elements<A: ndarray_npy::WritableElement + Clone>(
     path: &Path,
     a: &ArrayD<A>,
 ) -> Result<()> {
-    super::output::write_atomic(path, |w| {
+    // The file's exact length: the header `write_npy` writes for a C-ordered array, then the
+    // data.
+    let header = ndarray_npy::npy::header::Header {
+        type_descriptor: A::type_descriptor(),
+        layout: ndarray_npy::npy::header::Layout::Standard,
+        shape: a.shape().to_vec(),
+    };
+    let len = header.to_bytes().ok().map(|h| {
+        (a.len() as u64)
+            .saturating_mul(std::mem::size_of::<A>() as u64)
+            .saturating_add(h.len() as u64)
+    });
+    super::output::write_atomic(path, len, |w| {
         a.as_standard_layout()
             .write_npy(w)
             .map_err(|e| e.to_string())

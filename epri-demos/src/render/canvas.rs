@@ -122,7 +122,7 @@ impl Canvas {
 
     /// Writes the canvas as an 8-bit RGB PNG file (creating the parent folder), atomically.
     pub fn write_png(&self, path: &Path) -> Result<()> {
-        crate::io::output::write_atomic(path, |file| {
+        crate::io::output::write_atomic(path, None, |file| {
             let err = |e: png::EncodingError| format!("PNG encoding: {e}");
             let mut enc = png::Encoder::new(file, self.width as u32, self.height as u32);
             enc.set_color(png::ColorType::Rgb);
