@@ -15,7 +15,8 @@
 //! of `reps` timed calls, printed as `RESULT<TAB>case<TAB>median_ms<TAB>iterations`.
 //! `--breakdown` times the pieces of one TV iteration instead (Toeplitz `A*A`, dual step, primal
 //! step measuring the stopping test's two sums, the subtraction of `A* s`) on both TV shapes,
-//! and the iteration as the solver runs it (from two runs of different lengths).
+//! and the iteration as the solver runs it (from two runs of different lengths), in rounds
+//! that time the Toeplitz apply and the solver runs side by side.
 //! `--scale 64,128,256 [--python-max 64]`: TV 3D on cubes N³ with fusillo's projections and
 //! geometry, side 5 cm (δ = 5/N cm; the 5 x 2.5 x 2.5 cm field of view of the 100x50x50 example
 //! fits inside), λ = 500, eps 1e-6, each N in its own process (`--scale-case N`) under
@@ -225,9 +226,16 @@ fn scale(exe: &str, sizes: &[usize], threads: usize, python_max: usize) -> Res<(
 /// Iterations of the short and the long solver run whose difference [`breakdown`] times.
 const LOOP_RUNS: (usize, usize) = (20, 220);
 
+/// Rounds of [`breakdown`]'s comparison of the solver iteration with the Toeplitz apply.
+const ROUNDS: usize = 5;
+
 /// Times the pieces of one TV iteration on the shape of `case`, then the iteration as the solver
 /// runs it: `(t(220 iterations) − t(20 iterations)) / 200` for the case's TV problem (set up once,
-/// tol 0 so that both runs reach their cap; medians of 5).
+/// tol 0 so that both runs reach their cap). The iteration and the Toeplitz apply are compared
+/// in [`ROUNDS`] rounds, each timing the apply (median of `reps`) right before the two solver
+/// runs: the printed times are medians over the rounds, the ratio the median of the rounds'
+/// ratios (on a shared machine whose speed drifts over seconds, a ratio of two figures taken
+/// seconds apart measures the drift as much as the solver).
 fn breakdown(case: &Case, reps: usize) -> Res<()> {
     let be = CpuBackend::new()?;
     let bgrid: Array1<f32> = npy(case.dataset, "B")?;
@@ -264,20 +272,31 @@ fn breakdown(case: &Case, reps: usize) -> Res<()> {
         ..TvOptions::default()
     };
     let mut problem = TvProblem::new(&be, proj.view(), &geometry, h.view(), shape, &opts)?;
-    let mut run = |iters: usize| {
-        median_ms(5, || {
-            problem.solve(opts.lambda, None, 0.0, iters, &mut |_| {})?;
-            Ok(())
-        })
+    let mut run = |iters: usize| -> Res<f64> {
+        let start = Instant::now();
+        problem.solve(opts.lambda, None, 0.0, iters, &mut |_| {})?;
+        Ok(start.elapsed().as_secs_f64() * 1e3)
     };
     let (short, long) = LOOP_RUNS;
-    let t_loop = (run(long)? - run(short)?) / (long - short) as f64;
+    run(short)?;
+    let (mut applies, mut loops, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let apply = median_ms(reps, || Ok(kernel.apply(&u, &mut gradf)?))?;
+        let iteration = (run(long)? - run(short)?) / (long - short) as f64;
+        applies.push(apply);
+        loops.push(iteration);
+        ratios.push(iteration / apply);
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (t_round_apply, t_loop, ratio) = (median(applies), median(loops), median(ratios));
     println!(
-        "{} {:?}: Toeplitz A*A {t_apply:.3} ms, dual step {t_dual:.3} ms, primal step with the 2 sums {t_primal:.3} ms, gradient subtraction {t_sub:.3} ms: pieces {pieces:.3} ms = {:.2}x A*A; solver iteration {t_loop:.3} ms = {:.2}x A*A",
+        "{} {:?}: Toeplitz A*A {t_apply:.3} ms, dual step {t_dual:.3} ms, primal step with the 2 sums {t_primal:.3} ms, gradient subtraction {t_sub:.3} ms: pieces {pieces:.3} ms = {:.2}x A*A; in {ROUNDS} rounds, Toeplitz A*A {t_round_apply:.3} ms, solver iteration {t_loop:.3} ms = {ratio:.2}x A*A",
         case.name,
         shape,
         pieces / t_apply,
-        t_loop / t_apply
     );
     Ok(())
 }
