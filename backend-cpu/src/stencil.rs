@@ -74,8 +74,8 @@ impl Grid {
             g.strides[a] = g.strides[a + 1] * shape[a + 1];
             g.row_stride_div[a] = StrengthReducedUsize::new(g.strides[a] / g.width);
         }
-        for a in 0..rank {
-            g.shape_div[a] = StrengthReducedUsize::new(shape[a]);
+        for (d, &n) in g.shape_div.iter_mut().zip(shape) {
+            *d = StrengthReducedUsize::new(n);
         }
         g
     }
