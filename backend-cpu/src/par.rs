@@ -32,6 +32,22 @@ pub fn zip_each<E: Send, F: Sync>(x: &mut [E], y: &[F], f: impl Fn(&mut E, &F) +
     }
 }
 
+/// Runs `work` on `min(threads, tasks)` rayon workers at once, on the caller alone when that is
+/// one: workers that take `tasks` items one at a time from a shared counter, each with its own
+/// working memory.
+pub fn on_workers(tasks: usize, work: impl Fn() + Sync) {
+    let workers = rayon::current_num_threads().min(tasks);
+    if workers <= 1 {
+        work();
+    } else {
+        rayon::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|_| work());
+            }
+        });
+    }
+}
+
 /// A raw pointer to a slice's elements, shared by parallel tasks that each write a disjoint set
 /// of positions (rows of one block, columns of another...).
 #[derive(Clone, Copy)]

@@ -7,6 +7,7 @@ use super::horner::{self, madd};
 use super::points::{Chunk, CpuPoints};
 use super::subgrid::{for_each_half_run, for_each_run};
 use super::{as_reals_mut, simd_dispatch, unit};
+use crate::par::on_workers;
 use backend_core::{Real, C};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -115,16 +116,7 @@ fn spread_lanes<T: Real, const L: usize>(
             }
         }
     };
-    let workers = rayon::current_num_threads().min(pts.chunks.len());
-    if workers <= 1 {
-        work();
-    } else {
-        rayon::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|_| work());
-            }
-        });
-    }
+    on_workers(pts.chunks.len(), work);
 }
 
 simd_dispatch!(fn spread_box => spread_box_impl<T, L>(
