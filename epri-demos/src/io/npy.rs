@@ -7,8 +7,9 @@
 //! and `shape` say (checked before anything is allocated) and whose values must be finite.
 //! [`parse_npy`] does it on bytes, [`read_npy`] on a file; [`open_npy`] reads the header alone,
 //! then [`NpyFile::read`] the data into an array of the precision asked for (read by chunks,
-//! each converted from the file's type and byte order into the array as it is read, `float64`
-//! data to `float32` or the reverse). Writing goes through `ndarray-npy`.
+//! in parallel parts for large arrays, each chunk converted from the file's type and byte order
+//! into the array as it is read, `float64` data to `float32` or the reverse). Writing goes
+//! through `ndarray-npy`, its exact length reserved first (see `write_atomic`).
 
 use super::array::{dtype_name, fmt_shape, HostArray};
 use super::quoted;
@@ -84,8 +85,9 @@ impl NpyFile {
 
     /// Reads the data as `T`, whatever the stored precision, into an array of the header's
     /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
-    /// logical values). The bytes are read chunk by chunk, each converted into the array's
-    /// memory (allocated once, not zero-filled first) as it is read. Every value must be
+    /// logical values). The bytes are read chunk by chunk, in parallel parts of at least 1 MiB,
+    /// each chunk converted into the array's memory (allocated once, not zero-filled first) as
+    /// it is read. Every value must be
     /// finite, in the file and in `T` (a `float64` value beyond the `float32` range is an
     /// error, not an infinity).
     pub fn read<T: Real>(self) -> Result<ArrayD<T>> {
