@@ -10,7 +10,6 @@ use crate::spectrum::{lineshape_spectrum, node_weights};
 use backend_core::nufft::{NufftPlan, NufftType};
 use backend_core::{Backend, DeviceBuffer, Direction, FftKind, FftSpec, Part, Real, C};
 use ndarray::{Array1, ArrayView1};
-use rayon::prelude::*;
 
 /// Options of a [`Projector`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -145,17 +144,16 @@ struct Column<B: Backend, T: Real> {
 }
 
 impl<B: Backend, T: Real> FourierCore<B, T> {
-    /// Makes `adj`, the adjoint's weight per node, on the first call: `adj_columns` at each
-    /// node's column (its flat index in the `(P, ncols)` Fourier sinogram modulo `ncols`).
-    fn make_adj_weights(&mut self, b: &B) -> Result<()> {
+    /// Makes `adj`, the adjoint's weight per node, on the first call: `adj_columns` repeated
+    /// along every row of a Fourier sinogram of shape `four_shape` `(P, ncols)`, gathered at
+    /// the nodes' positions on the device (the node indexes stay there).
+    fn make_adj_weights(&mut self, b: &B, four_shape: &[usize]) -> Result<()> {
         if self.adj.is_none() {
-            let ncols = self.adj_columns.len();
-            let (idx, _) = b.download(&self.indexes)?.into_raw_vec_and_offset();
-            let w: Vec<C<T>> = idx
-                .par_iter()
-                .map(|&i| self.adj_columns[i as usize % ncols])
-                .collect();
-            self.adj = Some(b.upload_flat(&[w.len()], w)?);
+            let rows = four_shape[0];
+            let table = b.upload_flat(four_shape, self.adj_columns.repeat(rows))?;
+            let mut w = b.zeros(self.indexes.shape())?;
+            b.gather(&table, &self.indexes, &mut w)?;
+            self.adj = Some(w);
         }
         Ok(())
     }
@@ -185,7 +183,7 @@ impl<B: Backend, T: Real> FourierCore<B, T> {
     }
 
     fn adjoint(&mut self, b: &B, four: &B::Buffer<C<T>>, out: &mut B::Buffer<T>) -> Result<()> {
-        self.make_adj_weights(b)?;
+        self.make_adj_weights(b, four.shape())?;
         let adj = self.adj.as_ref().expect("made above");
         b.gather(four, &self.indexes, &mut self.values)?;
         b.cmul(&mut self.values, adj, false)?;

@@ -42,6 +42,10 @@ fn interp_lanes<T: Real, const L: usize>(
         // Every lane of a point is written by `interp_box`: no zeroing per subproblem.
         let mut lanes: Vec<T> = vec![T::zero(); lane_values];
         while let Some(ch) = pts.chunks.get(taken.fetch_add(1, Ordering::Relaxed)) {
+            let n = ch.range.len();
+            if n == 0 {
+                continue;
+            }
             // The runs visit the box's cells in order: appending them builds the box without
             // zeroing it first.
             sub.clear();
@@ -63,10 +67,6 @@ fn interp_lanes<T: Real, const L: usize>(
                 }
             }
             debug_assert_eq!(sub.len(), ch.len() * n_trans);
-            let n = ch.range.len();
-            if n == 0 {
-                continue;
-            }
             let lanes = &mut lanes[..n * n_trans * L];
             interp_box::<T, L>(pts, ch, &sub, lanes);
             // Sum the even (re) and odd (im) lanes of each point into its place.

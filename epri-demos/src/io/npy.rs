@@ -87,9 +87,8 @@ impl NpyFile {
     /// (logical) shape: C layout, or Fortran layout for a `fortran_order: True` file (same
     /// logical values). The bytes are read chunk by chunk, in parallel parts of at least 1 MiB,
     /// each chunk converted into the array's memory (allocated once, not zero-filled first) as
-    /// it is read. Every value must be
-    /// finite, in the file and in `T` (a `float64` value beyond the `float32` range is an
-    /// error, not an infinity).
+    /// it is read. Every value must be finite, in the file and in `T` (a `float64` value beyond
+    /// the `float32` range is an error, not an infinity).
     pub fn read<T: Real>(self) -> Result<ArrayD<T>> {
         let h = &self.header;
         decode(h, &self.file, h.data_offset as u64)
