@@ -217,6 +217,37 @@ pub fn r2c_c2r_direct<B: Backend>(b: &B) {
     per_precision!(r2c_c2r_direct_t, b);
 }
 
+fn real_row_groups_t<B: Backend, T: Real>(b: &B) {
+    // Half-lengths 4 to 1024 with factors 2, 3, 4 and 5, odd and even (the CPU backend transforms
+    // such rows four at a time in SIMD lanes: up to 1024 in f64, 512 in f32), row counts that 4
+    // does not divide (the rows left over take the one-row path), rows inside 2D and 3D
+    // transforms, and the lengths next to them that stay one row at a time (half-length 3, 513,
+    // factor 7).
+    r2c_c2r_cases::<B, T>(
+        b,
+        &[
+            (&[9, 8], 1),
+            (&[5, 30], 1),
+            (&[4, 250], 1),
+            (&[7, 500], 1),
+            (&[6, 1024], 1),
+            (&[5, 1026], 1),
+            (&[5, 2000], 1),
+            (&[4, 2048], 1),
+            (&[6, 6], 1),
+            (&[4, 98], 1),
+            (&[2, 7, 40], 2),
+            (&[3, 4, 54], 3),
+        ],
+    );
+}
+
+/// R2C and C2R of rows in groups and alone (lengths and row counts of every class the
+/// backends treat differently), against the direct DFT.
+pub fn real_row_groups<B: Backend>(b: &B) {
+    per_precision!(real_row_groups_t, b);
+}
+
 fn large_prime_lengths_t<B: Backend, T: Real>(b: &B) {
     // 1031 and 1033 are primes above the GPU FFT's largest generic radix (1021): Bluestein.
     c2c_cases::<B, T>(b, &[(&[1031], 1), (&[2, 2066], 1), (&[3, 1031, 2], 2)]);

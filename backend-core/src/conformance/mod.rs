@@ -168,6 +168,7 @@ macro_rules! conformance_list {
                 column_lengths,
                 c2r_ignores_dc_nyquist_imag,
                 rfft_dataset_sizes,
+                real_row_groups,
                 round_trip_2d_3d,
                 c2c_pruned_direct,
                 leading_axis_direct,

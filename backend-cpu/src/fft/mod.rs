@@ -20,6 +20,7 @@ mod convolve;
 mod lanes;
 mod leading;
 mod real;
+mod real_lanes;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
@@ -421,18 +422,21 @@ impl<T: Real> CpuFftPlan<T> {
             )
         };
         self.for_slabs(out, cslab, |first, chunk, w| {
-            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                let src = &input[(first + j) * rslab..(first + j + 1) * rslab];
-                for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
-                    if let Some(half) = &self.half {
-                        half.forward(i, o, &mut w.scratch);
-                    } else {
+            // Without inner axes (one or two transformed axes) the whole chunk's rows at once.
+            let slab = if k <= 2 { chunk.len() } else { cslab };
+            let rows_in = slab / m * n;
+            for (j, s) in chunk.chunks_mut(slab).enumerate() {
+                let src = &input[first * rslab + j * rows_in..][..rows_in];
+                if let Some(half) = &self.half {
+                    half.forward_rows(src, s, &mut w.scratch);
+                } else {
+                    for (o, i) in s.chunks_mut(m).zip(src.chunks(n)) {
                         w.real.copy_from_slice(i);
                         fwd.process_with_scratch(&mut w.real, o, &mut w.scratch)
                             .expect("buffer sizes follow the plan");
                     }
                 }
-                if k > 1 {
+                if k > 2 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                 }
             }
@@ -573,17 +577,20 @@ impl<T: Real> CpuFftPlan<T> {
         };
         let shared_out = SharedMut::new(out);
         self.for_slabs(input, cslab, |first, chunk, w| {
-            for (j, s) in chunk.chunks_mut(cslab).enumerate() {
-                if k > 1 {
+            // Without inner axes (one or two transformed axes) the whole chunk's rows at once.
+            let slab = if k <= 2 { chunk.len() } else { cslab };
+            let rows_out = slab / m * n;
+            for (j, s) in chunk.chunks_mut(slab).enumerate() {
+                if k > 2 {
                     self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                 }
-                // SAFETY: slab `first + j` of the output belongs to this task.
-                let dst = unsafe { shared_out.slice((first + j) * rslab, rslab) };
+                // SAFETY: these rows of the output belong to this task (its slabs).
+                let dst = unsafe { shared_out.slice(first * rslab + j * rows_out, rows_out) };
+                if let Some(half) = &self.half {
+                    half.inverse_rows(s, dst, scale, &mut w.scratch);
+                    continue;
+                }
                 for (i, o) in s.chunks_mut(m).zip(dst.chunks_mut(n)) {
-                    if let Some(half) = &self.half {
-                        half.inverse(i, o, scale, &mut w.scratch);
-                        continue;
-                    }
                     // numpy ignores the imaginary parts of the DC and Nyquist bins.
                     i[0].im = T::zero();
                     if n % 2 == 0 {

@@ -11,6 +11,7 @@
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
 //! `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
 
+use super::real_lanes::RowLanes;
 use backend_core::{Real, C};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -21,6 +22,9 @@ pub(super) struct HalfReal<T: Real> {
     inv: Arc<dyn Fft<T>>,
     /// `w^k / 2` for `k` in `0..=h/2`.
     half_twiddles: Vec<C<T>>,
+    /// Four rows at a time in SIMD lanes, where the CPU and the length allow
+    /// ([`RowLanes::new`]): what [`Self::forward_rows`] and [`Self::inverse_rows`] use.
+    lanes: Option<RowLanes<T>>,
 }
 
 impl<T: Real> HalfReal<T> {
@@ -37,14 +41,72 @@ impl<T: Real> HalfReal<T> {
             fwd: planner.plan_fft_forward(h),
             inv: planner.plan_fft_inverse(h),
             half_twiddles,
+            lanes: RowLanes::new(n),
         }
     }
 
-    /// Scratch (complex elements) that [`Self::forward`] and [`Self::inverse`] need.
+    /// Scratch (complex elements) that the transforms of this plan need.
     pub(super) fn scratch_len(&self) -> usize {
+        let lanes = self
+            .lanes
+            .as_ref()
+            .map_or(0, |l| l.buffer_len().div_ceil(2));
         (self.fwd.len() + self.fwd.get_outofplace_scratch_len())
             .max(self.inv.get_inplace_scratch_len())
             .max(self.inv.get_outofplace_scratch_len())
+            .max(lanes)
+    }
+
+    /// [`Self::forward`] of every row: `input` holds `r` rows of `n` values, `output` `r` rows
+    /// of `h + 1` bins; groups of four rows in SIMD lanes where planned.
+    pub(super) fn forward_rows(&self, input: &[T], output: &mut [C<T>], scratch: &mut [C<T>]) {
+        let (n, m) = (2 * self.fwd.len(), self.fwd.len() + 1);
+        let mut done = 0;
+        if let Some(lanes) = &self.lanes {
+            done = 4 * (output.len() / (4 * m));
+            let buf = as_real_mut(scratch);
+            for (o, i) in output[..done * m]
+                .chunks_mut(4 * m)
+                .zip(input.chunks(4 * n))
+            {
+                lanes.forward(i, o, buf);
+            }
+        }
+        for (o, i) in output[done * m..]
+            .chunks_mut(m)
+            .zip(input[done * n..].chunks(n))
+        {
+            self.forward(i, o, scratch);
+        }
+    }
+
+    /// [`Self::inverse`] of every row into full rows: `input` holds `r` rows of `h + 1` bins
+    /// (overwritten), `output` `r` rows of `n` values.
+    pub(super) fn inverse_rows(
+        &self,
+        input: &mut [C<T>],
+        output: &mut [T],
+        scale: T,
+        scratch: &mut [C<T>],
+    ) {
+        let (n, m) = (2 * self.inv.len(), self.inv.len() + 1);
+        let mut done = 0;
+        if let Some(lanes) = &self.lanes {
+            done = 4 * (input.len() / (4 * m));
+            let buf = as_real_mut(scratch);
+            for (i, o) in input[..done * m]
+                .chunks(4 * m)
+                .zip(output.chunks_mut(4 * n))
+            {
+                lanes.inverse(i, o, scale, buf);
+            }
+        }
+        for (i, o) in input[done * m..]
+            .chunks_mut(m)
+            .zip(output[done * n..].chunks_mut(n))
+        {
+            self.inverse(i, o, scale, scratch);
+        }
     }
 
     /// `output (h + 1) <- rfft(input (at most n), zero-padded to n)`, unscaled.
@@ -182,4 +244,10 @@ fn as_complex_mut<T: Real>(row: &mut [T]) -> &mut [C<T>] {
 fn as_real<T: Real>(row: &[C<T>]) -> &[T] {
     // SAFETY: as in `as_complex`.
     unsafe { std::slice::from_raw_parts(row.as_ptr().cast(), row.len() * 2) }
+}
+
+/// [`as_real`], mutable.
+fn as_real_mut<T: Real>(row: &mut [C<T>]) -> &mut [T] {
+    // SAFETY: as in `as_complex`; the borrow of `row` is moved into the result.
+    unsafe { std::slice::from_raw_parts_mut(row.as_mut_ptr().cast(), row.len() * 2) }
 }

@@ -1,0 +1,744 @@
+//! Real transforms of four rows at once, one row per SIMD lane (x86-64 with AVX2 and FMA: four
+//! f64 in a 256-bit register, four f32 in a 128-bit one), through the half-length complex FFT
+//! of [`super::real`]: the four rows' `h = n/2` complex points are transposed into one lane
+//! buffer (point `j` of the four rows: four real parts, then four imaginary parts), transformed
+//! in place there, and split into (or merged from) the `h + 1` bins while being transposed back.
+//!
+//! The transform is a mixed-radix (4, 2, 3, 5) Sande–Tukey decimation in frequency, in place:
+//! each stage's butterflies and twiddles run on whole registers (no shuffles inside the
+//! transform), and the output comes out in digit-reversed order, which the split reads through
+//! a position table. The inverse runs the adjoint stages in reverse order (conjugate twiddles,
+//! then the inverse butterfly) on bins written at their digit-reversed positions by the merge,
+//! so its output is in natural order. One buffer of `8·h` values (16 KB for `h = 250` in f64)
+//! stays in the L1 cache, where rustfft transforms one row at a time with shuffles between its
+//! steps: measured 2.4x faster than rustfft's AVX plan on 250-point f64 rows.
+
+use backend_core::{Real, C};
+use std::any::TypeId;
+
+/// Longest half-length handled in lanes, f64 and f32. Measured on 113 rows of 2000 points (one
+/// thread): f64 lanes take 0.25–0.29 ms against rustfft's 0.34 even though the `8·h`-value
+/// buffer (64 KB) leaves the L1 cache; f32 lanes (128-bit registers) 0.21 against rustfft's
+/// 256-bit kernels' 0.20, while on 961 rows of 500 they take 0.40 against 0.60.
+const MAX_HALF: (usize, usize) = (1024, 512);
+
+/// One in-place decimation-in-frequency stage: `len / radix`-point butterflies of stride
+/// `len / radix` inside each block of `len` consecutive points.
+struct Stage<T> {
+    radix: usize,
+    len: usize,
+    /// `e^{−2iπ·j·q/len}` for `j < len/radix`, `1 ≤ q < radix`: (re, im) at `2((radix−1)j + q−1)`.
+    tw: Vec<T>,
+}
+
+/// The four-row lane transforms of rows of `n = 2h` real points.
+pub(super) struct RowLanes<T> {
+    h: usize,
+    stages: Vec<Stage<T>>,
+    /// Where bin `k < h` of the complex transform lies in the lane buffer after the forward
+    /// stages (digit reversal).
+    pos: Vec<u32>,
+    /// `w^k / 2`, `w = e^{−2iπ/n}`, for `k ≤ h/2`: (re, im) at `2k`.
+    half_tw: Vec<T>,
+}
+
+impl<T: Real> RowLanes<T> {
+    /// The plan for rows of `n` points, or `None` when lanes do not apply: not x86-64 with AVX2
+    /// and FMA, `T` neither f32 nor f64, `n` odd, `n/2` below 4 or above [`MAX_HALF`], or `n/2`
+    /// with a prime factor above 5.
+    pub(super) fn new(n: usize) -> Option<Self> {
+        let h = n / 2;
+        let max = if TypeId::of::<T>() == TypeId::of::<f64>() {
+            MAX_HALF.0
+        } else {
+            MAX_HALF.1
+        };
+        if !available::<T>() || !n.is_multiple_of(2) || !(4..=max).contains(&h) {
+            return None;
+        }
+        let mut radices = Vec::new();
+        let mut m = h;
+        for p in [4, 2, 3, 5] {
+            while m.is_multiple_of(p) {
+                radices.push(p);
+                m /= p;
+            }
+        }
+        if m != 1 {
+            return None;
+        }
+        let mut len = h;
+        let stages = radices
+            .iter()
+            .map(|&radix| {
+                let tw = (0..len / radix)
+                    .flat_map(|j| (1..radix).map(move |q| (j * q) as f64))
+                    .flat_map(|jq| {
+                        let a = -2.0 * std::f64::consts::PI * jq / len as f64;
+                        [T::of(a.cos()), T::of(a.sin())]
+                    })
+                    .collect();
+                let s = Stage { radix, len, tw };
+                len /= radix;
+                s
+            })
+            .collect();
+        // Position `p` holds bin `k = q1 + r1·(q2 + r2·(q3 + …))`, `p = Σ q_s · (h / (r1…r_s))`.
+        let mut pos = vec![0u32; h];
+        for p in 0..h {
+            let (mut rest, mut len, mut k, mut weight) = (p, h, 0, 1);
+            for &r in &radices {
+                len /= r;
+                k += rest / len * weight;
+                rest %= len;
+                weight *= r;
+            }
+            pos[k] = u32::try_from(p).expect("h is at most MAX_HALF");
+        }
+        let half_tw = (0..=h / 2)
+            .flat_map(|k| {
+                let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
+                [T::of(0.5 * a.cos()), T::of(0.5 * a.sin())]
+            })
+            .collect();
+        Some(RowLanes {
+            h,
+            stages,
+            pos,
+            half_tw,
+        })
+    }
+
+    /// Values of `T` the lane buffer of [`Self::forward`] and [`Self::inverse`] takes.
+    pub(super) fn buffer_len(&self) -> usize {
+        8 * self.h
+    }
+
+    /// `output` (four rows of `h + 1` bins) `<- rfft(input)` (four rows of `n`), unscaled.
+    pub(super) fn forward(&self, input: &[T], output: &mut [C<T>], buf: &mut [T]) {
+        self.check(input.len(), output.len(), buf.len());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `new` made this plan only for f32 and f64 on a CPU with AVX2 and FMA; the
+        // slices hold four rows each and the buffer `8·h` values (checked above).
+        unsafe {
+            if let Some(p) = self.cast::<f64>() {
+                return x86::forward::<f64>(p, cast(input), parts_mut(output), cast_mut(buf));
+            }
+            if let Some(p) = self.cast::<f32>() {
+                return x86::forward::<f32>(p, cast(input), parts_mut(output), cast_mut(buf));
+            }
+        }
+        unreachable!("RowLanes are planned for f32 and f64 on x86-64 only")
+    }
+
+    /// `output` (four rows of `n`) `<- scale · irfft(input)` (four rows of `h + 1` bins), the
+    /// imaginary parts of the DC and Nyquist bins ignored (numpy).
+    pub(super) fn inverse(&self, input: &[C<T>], output: &mut [T], scale: T, buf: &mut [T]) {
+        self.check(output.len(), input.len(), buf.len());
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as in `forward`.
+        unsafe {
+            if let Some(p) = self.cast::<f64>() {
+                let s = cast::<T, f64>(std::slice::from_ref(&scale))[0];
+                return x86::inverse::<f64>(p, parts(input), cast_mut(output), s, cast_mut(buf));
+            }
+            if let Some(p) = self.cast::<f32>() {
+                let s = cast::<T, f32>(std::slice::from_ref(&scale))[0];
+                return x86::inverse::<f32>(p, parts(input), cast_mut(output), s, cast_mut(buf));
+            }
+        }
+        let _ = scale;
+        unreachable!("RowLanes are planned for f32 and f64 on x86-64 only")
+    }
+
+    fn check(&self, real: usize, complex: usize, buf: usize) {
+        assert!(
+            real == 8 * self.h && complex == 4 * (self.h + 1) && buf >= self.buffer_len(),
+            "four rows of {} points",
+            2 * self.h
+        );
+    }
+
+    /// This plan with `T` read as `E`, when they are the same type.
+    fn cast<E: 'static>(&self) -> Option<&RowLanes<E>> {
+        // SAFETY: `T` is `E` (same type id).
+        (TypeId::of::<T>() == TypeId::of::<E>())
+            .then(|| unsafe { &*(self as *const Self).cast::<RowLanes<E>>() })
+    }
+}
+
+/// Whether lanes can run `T` on this CPU.
+fn available<T: 'static>() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let t = TypeId::of::<T>();
+        (t == TypeId::of::<f64>() || t == TypeId::of::<f32>())
+            && is_x86_feature_detected!("avx2")
+            && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// `x` read as `[E]`; callers have checked that `T` is `E`.
+unsafe fn cast<T: 'static, E: 'static>(x: &[T]) -> &[E] {
+    debug_assert_eq!(TypeId::of::<T>(), TypeId::of::<E>());
+    std::slice::from_raw_parts(x.as_ptr().cast(), x.len())
+}
+
+/// [`cast`], mutable.
+unsafe fn cast_mut<T: 'static, E: 'static>(x: &mut [T]) -> &mut [E] {
+    debug_assert_eq!(TypeId::of::<T>(), TypeId::of::<E>());
+    std::slice::from_raw_parts_mut(x.as_mut_ptr().cast(), x.len())
+}
+
+/// Complex numbers (`#[repr(C)] { re, im }`) read as their parts in turn, as `E`; callers have
+/// checked that `T` is `E`.
+unsafe fn parts<T: 'static, E: 'static>(x: &[C<T>]) -> &[E] {
+    debug_assert_eq!(TypeId::of::<T>(), TypeId::of::<E>());
+    std::slice::from_raw_parts(x.as_ptr().cast(), 2 * x.len())
+}
+
+/// [`parts`], mutable.
+unsafe fn parts_mut<T: 'static, E: 'static>(x: &mut [C<T>]) -> &mut [E] {
+    debug_assert_eq!(TypeId::of::<T>(), TypeId::of::<E>());
+    std::slice::from_raw_parts_mut(x.as_mut_ptr().cast(), 2 * x.len())
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{RowLanes, Stage};
+    use backend_core::Real;
+    use std::arch::x86_64::*;
+
+    /// Four lanes of one precision in one register (AVX2 + FMA), and the operations the
+    /// transforms need. Every method is `#[inline(always)]`, so that it is compiled into the
+    /// `avx2,fma` entry points.
+    pub(super) trait Lanes: Real {
+        type V: Copy;
+        unsafe fn vsplat(x: Self) -> Self::V;
+        unsafe fn vload(p: *const Self) -> Self::V;
+        unsafe fn vstore(p: *mut Self, v: Self::V);
+        unsafe fn vadd(a: Self::V, b: Self::V) -> Self::V;
+        unsafe fn vsub(a: Self::V, b: Self::V) -> Self::V;
+        unsafe fn vmul(a: Self::V, b: Self::V) -> Self::V;
+        /// `a·b + c`.
+        unsafe fn vmul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        /// `a·b − c`.
+        unsafe fn vmul_sub(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        unsafe fn vneg(a: Self::V) -> Self::V;
+        /// The 4 × 4 transpose: lane `l` of result `i` is lane `i` of `r[l]`.
+        unsafe fn vtranspose(r: [Self::V; 4]) -> [Self::V; 4];
+    }
+
+    impl Lanes for f64 {
+        type V = __m256d;
+        #[inline(always)]
+        unsafe fn vsplat(x: f64) -> __m256d {
+            _mm256_set1_pd(x)
+        }
+        #[inline(always)]
+        unsafe fn vload(p: *const f64) -> __m256d {
+            _mm256_loadu_pd(p)
+        }
+        #[inline(always)]
+        unsafe fn vstore(p: *mut f64, v: __m256d) {
+            _mm256_storeu_pd(p, v)
+        }
+        #[inline(always)]
+        unsafe fn vadd(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_add_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vsub(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_sub_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vmul(a: __m256d, b: __m256d) -> __m256d {
+            _mm256_mul_pd(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vmul_add(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+            _mm256_fmadd_pd(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn vmul_sub(a: __m256d, b: __m256d, c: __m256d) -> __m256d {
+            _mm256_fmsub_pd(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn vneg(a: __m256d) -> __m256d {
+            _mm256_xor_pd(a, _mm256_set1_pd(-0.0))
+        }
+        #[inline(always)]
+        unsafe fn vtranspose([r0, r1, r2, r3]: [__m256d; 4]) -> [__m256d; 4] {
+            let (a, b) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
+            let (c, d) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
+            [
+                _mm256_permute2f128_pd(a, c, 0x20),
+                _mm256_permute2f128_pd(b, d, 0x20),
+                _mm256_permute2f128_pd(a, c, 0x31),
+                _mm256_permute2f128_pd(b, d, 0x31),
+            ]
+        }
+    }
+
+    impl Lanes for f32 {
+        type V = __m128;
+        #[inline(always)]
+        unsafe fn vsplat(x: f32) -> __m128 {
+            _mm_set1_ps(x)
+        }
+        #[inline(always)]
+        unsafe fn vload(p: *const f32) -> __m128 {
+            _mm_loadu_ps(p)
+        }
+        #[inline(always)]
+        unsafe fn vstore(p: *mut f32, v: __m128) {
+            _mm_storeu_ps(p, v)
+        }
+        #[inline(always)]
+        unsafe fn vadd(a: __m128, b: __m128) -> __m128 {
+            _mm_add_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vsub(a: __m128, b: __m128) -> __m128 {
+            _mm_sub_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vmul(a: __m128, b: __m128) -> __m128 {
+            _mm_mul_ps(a, b)
+        }
+        #[inline(always)]
+        unsafe fn vmul_add(a: __m128, b: __m128, c: __m128) -> __m128 {
+            _mm_fmadd_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn vmul_sub(a: __m128, b: __m128, c: __m128) -> __m128 {
+            _mm_fmsub_ps(a, b, c)
+        }
+        #[inline(always)]
+        unsafe fn vneg(a: __m128) -> __m128 {
+            _mm_xor_ps(a, _mm_set1_ps(-0.0))
+        }
+        #[inline(always)]
+        unsafe fn vtranspose([r0, r1, r2, r3]: [__m128; 4]) -> [__m128; 4] {
+            let (a, b) = (_mm_unpacklo_ps(r0, r1), _mm_unpackhi_ps(r0, r1));
+            let (c, d) = (_mm_unpacklo_ps(r2, r3), _mm_unpackhi_ps(r2, r3));
+            [
+                _mm_movelh_ps(a, c),
+                _mm_movehl_ps(c, a),
+                _mm_movelh_ps(b, d),
+                _mm_movehl_ps(d, b),
+            ]
+        }
+    }
+
+    /// Four lanes of complex numbers.
+    #[derive(Clone, Copy)]
+    struct Z<V> {
+        re: V,
+        im: V,
+    }
+
+    #[inline(always)]
+    unsafe fn add<S: Lanes>(a: Z<S::V>, b: Z<S::V>) -> Z<S::V> {
+        Z {
+            re: S::vadd(a.re, b.re),
+            im: S::vadd(a.im, b.im),
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn sub<S: Lanes>(a: Z<S::V>, b: Z<S::V>) -> Z<S::V> {
+        Z {
+            re: S::vsub(a.re, b.re),
+            im: S::vsub(a.im, b.im),
+        }
+    }
+
+    /// `a·s`, `s` real.
+    #[inline(always)]
+    unsafe fn scale<S: Lanes>(a: Z<S::V>, s: S::V) -> Z<S::V> {
+        Z {
+            re: S::vmul(a.re, s),
+            im: S::vmul(a.im, s),
+        }
+    }
+
+    /// `c + a·s`, `s` real.
+    #[inline(always)]
+    unsafe fn scale_add<S: Lanes>(a: Z<S::V>, s: S::V, c: Z<S::V>) -> Z<S::V> {
+        Z {
+            re: S::vmul_add(a.re, s, c.re),
+            im: S::vmul_add(a.im, s, c.im),
+        }
+    }
+
+    /// `a · (wr + i·wi)` (forward) or `a · (wr − i·wi)` (inverse).
+    #[inline(always)]
+    unsafe fn twiddle<S: Lanes, const FWD: bool>(a: Z<S::V>, wr: S::V, wi: S::V) -> Z<S::V> {
+        if FWD {
+            Z {
+                re: S::vmul_sub(a.re, wr, S::vmul(a.im, wi)),
+                im: S::vmul_add(a.re, wi, S::vmul(a.im, wr)),
+            }
+        } else {
+            Z {
+                re: S::vmul_add(a.re, wr, S::vmul(a.im, wi)),
+                im: S::vmul_sub(a.im, wr, S::vmul(a.re, wi)),
+            }
+        }
+    }
+
+    /// `−i·z` (forward) or `i·z` (inverse).
+    #[inline(always)]
+    unsafe fn rot<S: Lanes, const FWD: bool>(z: Z<S::V>) -> Z<S::V> {
+        if FWD {
+            Z {
+                re: z.im,
+                im: S::vneg(z.re),
+            }
+        } else {
+            Z {
+                re: S::vneg(z.im),
+                im: z.re,
+            }
+        }
+    }
+
+    /// Point `e` of a lane buffer.
+    #[inline(always)]
+    unsafe fn ld<S: Lanes>(buf: *const S, e: usize) -> Z<S::V> {
+        Z {
+            re: S::vload(buf.add(8 * e)),
+            im: S::vload(buf.add(8 * e + 4)),
+        }
+    }
+
+    /// Writes point `e` of a lane buffer.
+    #[inline(always)]
+    unsafe fn st<S: Lanes>(buf: *mut S, e: usize, z: Z<S::V>) {
+        S::vstore(buf.add(8 * e), z.re);
+        S::vstore(buf.add(8 * e + 4), z.im);
+    }
+
+    /// The unnormalised DFT of `P` points: `y[j] = Σ_q a[q] e^{∓2iπ·jq/P}` (− forward).
+    trait Butterfly<S: Lanes, const P: usize> {
+        unsafe fn apply<const FWD: bool>(a: [Z<S::V>; P]) -> [Z<S::V>; P];
+    }
+
+    struct R2;
+    struct R3;
+    struct R4;
+    struct R5;
+
+    impl<S: Lanes> Butterfly<S, 2> for R2 {
+        #[inline(always)]
+        unsafe fn apply<const FWD: bool>([a0, a1]: [Z<S::V>; 2]) -> [Z<S::V>; 2] {
+            [add::<S>(a0, a1), sub::<S>(a0, a1)]
+        }
+    }
+
+    impl<S: Lanes> Butterfly<S, 3> for R3 {
+        #[inline(always)]
+        unsafe fn apply<const FWD: bool>([a0, a1, a2]: [Z<S::V>; 3]) -> [Z<S::V>; 3] {
+            let t = add::<S>(a1, a2);
+            let m = scale_add::<S>(t, S::vsplat(S::of(-0.5)), a0);
+            let r = rot::<S, FWD>(scale::<S>(
+                sub::<S>(a1, a2),
+                S::vsplat(S::of(0.75f64.sqrt())),
+            ));
+            [add::<S>(a0, t), add::<S>(m, r), sub::<S>(m, r)]
+        }
+    }
+
+    impl<S: Lanes> Butterfly<S, 4> for R4 {
+        #[inline(always)]
+        unsafe fn apply<const FWD: bool>([a0, a1, a2, a3]: [Z<S::V>; 4]) -> [Z<S::V>; 4] {
+            let (t0, t1, t2) = (add::<S>(a0, a2), sub::<S>(a0, a2), add::<S>(a1, a3));
+            let r = rot::<S, FWD>(sub::<S>(a1, a3));
+            [
+                add::<S>(t0, t2),
+                add::<S>(t1, r),
+                sub::<S>(t0, t2),
+                sub::<S>(t1, r),
+            ]
+        }
+    }
+
+    impl<S: Lanes> Butterfly<S, 5> for R5 {
+        #[inline(always)]
+        unsafe fn apply<const FWD: bool>([a0, a1, a2, a3, a4]: [Z<S::V>; 5]) -> [Z<S::V>; 5] {
+            let tau = 2.0 * std::f64::consts::PI / 5.0;
+            let (c1, c2) = (
+                S::vsplat(S::of(tau.cos())),
+                S::vsplat(S::of((2.0 * tau).cos())),
+            );
+            let (s1, s2) = (
+                S::vsplat(S::of(tau.sin())),
+                S::vsplat(S::of((2.0 * tau).sin())),
+            );
+            let (t1, t2) = (add::<S>(a1, a4), add::<S>(a2, a3));
+            let (t3, t4) = (sub::<S>(a1, a4), sub::<S>(a2, a3));
+            let m1 = scale_add::<S>(t2, c2, scale_add::<S>(t1, c1, a0));
+            let m2 = scale_add::<S>(t2, c1, scale_add::<S>(t1, c2, a0));
+            let r1 = rot::<S, FWD>(scale_add::<S>(t4, s2, scale::<S>(t3, s1)));
+            let r2 = rot::<S, FWD>(sub::<S>(scale::<S>(t3, s2), scale::<S>(t4, s1)));
+            [
+                add::<S>(add::<S>(a0, t1), t2),
+                add::<S>(m1, r1),
+                add::<S>(m2, r2),
+                sub::<S>(m2, r2),
+                sub::<S>(m1, r1),
+            ]
+        }
+    }
+
+    /// One stage over the lane buffer of `h` points: forward, the butterfly then the twiddles;
+    /// inverse (the adjoint), the conjugate twiddles then the inverse butterfly.
+    #[inline(always)]
+    unsafe fn stage<S: Lanes, const P: usize, const FWD: bool, B: Butterfly<S, P>>(
+        s: &Stage<S>,
+        buf: *mut S,
+        h: usize,
+    ) {
+        let m = s.len / P;
+        let tw = s.tw.as_ptr();
+        for base in (0..h).step_by(s.len) {
+            for j in 0..m {
+                let e = base + j;
+                let t = tw.add(2 * (P - 1) * j);
+                let mut a = [ld::<S>(buf, e); P];
+                for (q, z) in a.iter_mut().enumerate().skip(1) {
+                    *z = ld::<S>(buf, e + q * m);
+                    if !FWD {
+                        let (wr, wi) = (*t.add(2 * (q - 1)), *t.add(2 * (q - 1) + 1));
+                        *z = twiddle::<S, false>(*z, S::vsplat(wr), S::vsplat(wi));
+                    }
+                }
+                let y = B::apply::<FWD>(a);
+                st::<S>(buf, e, y[0]);
+                for (q, &z) in y.iter().enumerate().skip(1) {
+                    let z = if FWD {
+                        let (wr, wi) = (*t.add(2 * (q - 1)), *t.add(2 * (q - 1) + 1));
+                        twiddle::<S, true>(z, S::vsplat(wr), S::vsplat(wi))
+                    } else {
+                        z
+                    };
+                    st::<S>(buf, e + q * m, z);
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn run_stage<S: Lanes, const FWD: bool>(s: &Stage<S>, buf: *mut S, h: usize) {
+        match s.radix {
+            2 => stage::<S, 2, FWD, R2>(s, buf, h),
+            3 => stage::<S, 3, FWD, R3>(s, buf, h),
+            4 => stage::<S, 4, FWD, R4>(s, buf, h),
+            5 => stage::<S, 5, FWD, R5>(s, buf, h),
+            r => unreachable!("radix {r}"),
+        }
+    }
+
+    /// The forward split of bins `k` and `h − k` of the four rows (`Z` in lanes, read at their
+    /// digit-reversed positions): `(X[k], X[h−k])`.
+    #[inline(always)]
+    unsafe fn split<S: Lanes>(p: &RowLanes<S>, buf: *const S, k: usize) -> [Z<S::V>; 2] {
+        let a = ld::<S>(buf, p.pos[k] as usize);
+        let b = ld::<S>(buf, p.pos[p.h - k] as usize);
+        let (tr, ti) = (S::vsplat(p.half_tw[2 * k]), S::vsplat(p.half_tw[2 * k + 1]));
+        let half = S::vsplat(S::of(0.5));
+        // E = (Z[k] + conj Z[h−k]) / 2, o = Z[k] − conj Z[h−k], w^k O = t · (−i o).
+        let (er, ei) = (
+            S::vmul(half, S::vadd(a.re, b.re)),
+            S::vmul(half, S::vsub(a.im, b.im)),
+        );
+        let (or, oi) = (S::vsub(a.re, b.re), S::vadd(a.im, b.im));
+        let wr = S::vmul_add(tr, oi, S::vmul(ti, or));
+        let wi = S::vmul_sub(ti, oi, S::vmul(tr, or));
+        [
+            Z {
+                re: S::vadd(er, wr),
+                im: S::vadd(ei, wi),
+            },
+            Z {
+                re: S::vsub(er, wr),
+                im: S::vsub(wi, ei),
+            },
+        ]
+    }
+
+    /// The inverse merge of bins `a = X[k]` and `b = X[h−k]` (lanes), scaled by `s`, into
+    /// `(2s·Z[k], 2s·Z[h−k])` of the half-length transform.
+    #[inline(always)]
+    unsafe fn merge<S: Lanes>(
+        p: &RowLanes<S>,
+        k: usize,
+        a: Z<S::V>,
+        b: Z<S::V>,
+        s: S::V,
+    ) -> [Z<S::V>; 2] {
+        let (tr, ti) = (S::vsplat(p.half_tw[2 * k]), S::vsplat(p.half_tw[2 * k + 1]));
+        let two = S::vadd(s, s);
+        let (sr, si) = (
+            S::vmul(S::vadd(a.re, b.re), s),
+            S::vmul(S::vsub(a.im, b.im), s),
+        );
+        let (fr, fi) = (
+            S::vmul(S::vsub(a.re, b.re), two),
+            S::vmul(S::vadd(a.im, b.im), two),
+        );
+        let dr = S::vmul_add(tr, fr, S::vmul(ti, fi));
+        let di = S::vmul_sub(tr, fi, S::vmul(ti, fr));
+        [
+            Z {
+                re: S::vsub(sr, di),
+                im: S::vadd(si, dr),
+            },
+            Z {
+                re: S::vadd(sr, di),
+                im: S::vsub(dr, si),
+            },
+        ]
+    }
+
+    /// Lane `l` of `v`.
+    #[inline(always)]
+    unsafe fn lane<S: Lanes>(v: S::V, l: usize) -> S {
+        let mut a = [S::of(0.0); 4];
+        S::vstore(a.as_mut_ptr(), v);
+        a[l]
+    }
+
+    /// See [`RowLanes::forward`]; `input`, `output` and `buf` as reals.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn forward<S: Lanes>(
+        p: &RowLanes<S>,
+        input: &[S],
+        output: &mut [S],
+        buf: &mut [S],
+    ) {
+        let (h, n, m) = (p.h, 2 * p.h, 2 * (p.h + 1));
+        let (x, out, b) = (input.as_ptr(), output.as_mut_ptr(), buf.as_mut_ptr());
+        // Point j of row l is (x[l·n + 2j], x[l·n + 2j + 1]); two points per row and transpose.
+        let mut j = 0;
+        while j + 2 <= h {
+            let r = [0, 1, 2, 3].map(|l| S::vload(x.add(l * n + 2 * j)));
+            let [re0, im0, re1, im1] = S::vtranspose(r);
+            st::<S>(b, j, Z { re: re0, im: im0 });
+            st::<S>(b, j + 1, Z { re: re1, im: im1 });
+            j += 2;
+        }
+        if j < h {
+            for l in 0..4 {
+                *b.add(8 * j + l) = *x.add(l * n + 2 * j);
+                *b.add(8 * j + 4 + l) = *x.add(l * n + 2 * j + 1);
+            }
+        }
+        for s in &p.stages {
+            run_stage::<S, true>(s, b, h);
+        }
+        // Bins 0 and h from Z[0]; then the pairs (k, h − k), two consecutive k at a time.
+        let z0 = ld::<S>(b, p.pos[0] as usize);
+        for l in 0..4 {
+            let (re, im) = (lane::<S>(z0.re, l), lane::<S>(z0.im, l));
+            let o = out.add(l * m);
+            (*o, *o.add(1)) = (re + im, S::of(0.0));
+            (*o.add(2 * h), *o.add(2 * h + 1)) = (re - im, S::of(0.0));
+        }
+        let mut k = 1;
+        while 2 * (k + 1) < h {
+            let [x0, y0] = split::<S>(p, b, k);
+            let [x1, y1] = split::<S>(p, b, k + 1);
+            let lo = S::vtranspose([x0.re, x0.im, x1.re, x1.im]);
+            let hi = S::vtranspose([y1.re, y1.im, y0.re, y0.im]);
+            for l in 0..4 {
+                S::vstore(out.add(l * m + 2 * k), lo[l]);
+                S::vstore(out.add(l * m + 2 * (h - k - 1)), hi[l]);
+            }
+            k += 2;
+        }
+        while k <= h - k {
+            let [x0, y0] = split::<S>(p, b, k);
+            for l in 0..4 {
+                let o = out.add(l * m);
+                *o.add(2 * k) = lane::<S>(x0.re, l);
+                *o.add(2 * k + 1) = lane::<S>(x0.im, l);
+                *o.add(2 * (h - k)) = lane::<S>(y0.re, l);
+                *o.add(2 * (h - k) + 1) = lane::<S>(y0.im, l);
+            }
+            k += 1;
+        }
+    }
+
+    /// See [`RowLanes::inverse`]; `input`, `output` and `buf` as reals.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn inverse<S: Lanes>(
+        p: &RowLanes<S>,
+        input: &[S],
+        output: &mut [S],
+        scale: S,
+        buf: &mut [S],
+    ) {
+        let (h, n, m) = (p.h, 2 * p.h, 2 * (p.h + 1));
+        let (x, out, b) = (input.as_ptr(), output.as_mut_ptr(), buf.as_mut_ptr());
+        let s = S::vsplat(scale);
+        // Z[0] from the real parts of bins 0 and h.
+        for l in 0..4 {
+            let (x0, xh) = (*x.add(l * m), *x.add(l * m + 2 * h));
+            let e = b.add(8 * p.pos[0] as usize);
+            *e.add(l) = (x0 + xh) * scale;
+            *e.add(4 + l) = (x0 - xh) * scale;
+        }
+        let mut k = 1;
+        while 2 * (k + 1) < h {
+            let [a0re, a0im, a1re, a1im] =
+                S::vtranspose([0, 1, 2, 3].map(|l| S::vload(x.add(l * m + 2 * k))));
+            let [b1re, b1im, b0re, b0im] =
+                S::vtranspose([0, 1, 2, 3].map(|l| S::vload(x.add(l * m + 2 * (h - k - 1)))));
+            for (kk, a, bb) in [
+                (k, Z { re: a0re, im: a0im }, Z { re: b0re, im: b0im }),
+                (k + 1, Z { re: a1re, im: a1im }, Z { re: b1re, im: b1im }),
+            ] {
+                let [za, zb] = merge::<S>(p, kk, a, bb, s);
+                st::<S>(b, p.pos[kk] as usize, za);
+                st::<S>(b, p.pos[h - kk] as usize, zb);
+            }
+            k += 2;
+        }
+        while k <= h - k {
+            let (mut a, mut bb) = ([S::of(0.0); 8], [S::of(0.0); 8]);
+            for l in 0..4 {
+                a[l] = *x.add(l * m + 2 * k);
+                a[4 + l] = *x.add(l * m + 2 * k + 1);
+                bb[l] = *x.add(l * m + 2 * (h - k));
+                bb[4 + l] = *x.add(l * m + 2 * (h - k) + 1);
+            }
+            let [za, zb] = merge::<S>(p, k, ld::<S>(a.as_ptr(), 0), ld::<S>(bb.as_ptr(), 0), s);
+            st::<S>(b, p.pos[k] as usize, za);
+            st::<S>(b, p.pos[h - k] as usize, zb);
+            k += 1;
+        }
+        for st_ in p.stages.iter().rev() {
+            run_stage::<S, false>(st_, b, h);
+        }
+        // Natural order: point j of the lanes is (out[l·n + 2j], out[l·n + 2j + 1]).
+        let mut j = 0;
+        while j + 2 <= h {
+            let (z0, z1) = (ld::<S>(b, j), ld::<S>(b, j + 1));
+            let rows = S::vtranspose([z0.re, z0.im, z1.re, z1.im]);
+            for (l, r) in rows.into_iter().enumerate() {
+                S::vstore(out.add(l * n + 2 * j), r);
+            }
+            j += 2;
+        }
+        if j < h {
+            for l in 0..4 {
+                *out.add(l * n + 2 * j) = *b.add(8 * j + l);
+                *out.add(l * n + 2 * j + 1) = *b.add(8 * j + 4 + l);
+            }
+        }
+    }
+}
