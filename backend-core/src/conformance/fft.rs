@@ -263,8 +263,9 @@ pub fn large_prime_lengths<B: Backend>(b: &B) {
 
 fn column_lengths_t<B: Backend, T: Real>(b: &B) {
     // Strided (column) passes over lengths of every radix the CPU backend's lane-SIMD FFT
-    // plans (1, 2, 3, 4, 5 and products, up to 256 points), lengths it leaves to rustfft (a
-    // factor 7 or 11, more than 256 points), column counts that 8 and 16 lanes do not divide.
+    // plans (1, 2, 3, 4, 5 and products, up to 1024 points in f64 and 512 in f32), lengths it
+    // leaves to rustfft (a factor 7 or 11, 1000 points in f32), column counts that its 4 lanes
+    // do not divide.
     c2c_cases::<B, T>(
         b,
         &[
@@ -278,6 +279,8 @@ fn column_lengths_t<B: Backend, T: Real>(b: &B) {
             (&[14, 9], 2),
             (&[11, 2, 17], 3),
             (&[260, 3], 2),
+            (&[600, 3], 2),
+            (&[1000, 2], 2),
             (&[25, 12, 18], 3),
         ],
     );

@@ -9,9 +9,9 @@
 //!   contiguous lines, transforms them together and scatters them back: a cache-blocked
 //!   transpose fused with the transform. Blocks of different columns are disjoint, so they run
 //!   in parallel.
-//!   Columns of at most [`lanes::LANE_MAX`] points whose length has no prime factor above 5
-//!   are transformed without the gather: [`lanes`] transforms 8 (f64) or 16 (f32) adjacent
-//!   columns at once, one column per SIMD lane.
+//!   Columns whose length has no prime factor above 5 (at most 1024 points in f64, 512 in f32)
+//!   are transformed without the gather on x86-64 CPUs with AVX2 and FMA: [`lanes`] transforms
+//!   four adjacent columns at once, one column per SIMD lane.
 //!
 //! Normalisation is numpy's "backward": forward unscaled, inverse scaled by `1/N` (product of
 //! the transformed sizes), the scale folded into the last pass.
@@ -20,7 +20,6 @@ mod convolve;
 mod lanes;
 mod leading;
 mod real;
-mod real_lanes;
 
 use crate::par::SharedMut;
 use backend_core::fft::in_band;
@@ -100,8 +99,8 @@ pub struct CpuFftPlan<T: Real> {
     /// The same through a half-length complex FFT without copies (R2C plans with an even last
     /// axis): what [`Self::r2c`] and [`Self::c2r`] use when present.
     half: Option<HalfReal<T>>,
-    /// Lane-SIMD transforms of the axes of `c2c` where they pay ([`lanes::LANE_MAX`]): what
-    /// the strided (column) passes use when present.
+    /// Lane-SIMD transforms of the axes of `c2c` where the CPU and the length allow them
+    /// ([`LaneFft::new`]): what the strided (column) passes use when present.
     lanes: Vec<Option<LaneFft<T>>>,
     /// Complex sizes of the transformed axes (the last one halved for R2C).
     cdims: Vec<usize>,
@@ -241,7 +240,7 @@ impl<T: Real> CpuFftPlan<T> {
     ) -> ColumnPass<'_, T> {
         let (width, fft) = match &self.lanes[a] {
             Some(lanes) => (
-                block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
+                block_width(inner, parallel).next_multiple_of(lanes::WIDTH),
                 LineFft::Lanes(lanes),
             ),
             None => (
@@ -735,19 +734,17 @@ impl<T: Real> ColumnPass<'_, T> {
                     Some((b, Pruning::ZeroInput)) => Skip::ZeroInput(b - b / 2, n - b / 2),
                     Some((b, Pruning::KeepOutput)) => Skip::KeepOutput(b - b / 2, n - b / 2),
                 };
-                lanes::with_buffers(n, |bufs| {
-                    lanes::dispatch(lanes::Columns {
-                        fft,
-                        data,
-                        base,
-                        inner,
-                        cols: width,
-                        dir: self.dir,
-                        scale: self.scale,
-                        skip,
-                        bufs,
-                    })
-                });
+                lanes::Columns {
+                    fft,
+                    data,
+                    base,
+                    inner,
+                    cols: width,
+                    dir: self.dir,
+                    scale: self.scale,
+                    skip,
+                }
+                .run();
                 return;
             }
         };

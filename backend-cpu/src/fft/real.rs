@@ -11,7 +11,7 @@
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
 //! `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
 
-use super::real_lanes::RowLanes;
+use super::lanes::RowLanes;
 use backend_core::{Real, C};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
