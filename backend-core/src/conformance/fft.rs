@@ -219,25 +219,25 @@ pub fn r2c_c2r_direct<B: Backend>(b: &B) {
 
 fn real_row_groups_t<B: Backend, T: Real>(b: &B) {
     // Half-lengths 4 to 1024 with factors 2, 3, 4 and 5, odd and even (the CPU backend transforms
-    // such rows four at a time in SIMD lanes: up to 1024 in f64, 512 in f32), row counts that 4
-    // does not divide (the rows left over take the one-row path), rows inside 2D and 3D
-    // transforms, and the lengths next to them that stay one row at a time (half-length 3, 513,
-    // factor 7).
+    // such rows in groups of 4 (f64) or 8 (f32) in SIMD lanes, up to 1024 points), row counts
+    // that 8 does not divide (the rows left over take the one-row path), rows
+    // inside 2D and 3D transforms, and the lengths next to them that stay one row at a time
+    // (half-length 3, 513, factor 7).
     r2c_c2r_cases::<B, T>(
         b,
         &[
             (&[9, 8], 1),
-            (&[5, 30], 1),
-            (&[4, 250], 1),
-            (&[7, 500], 1),
-            (&[6, 1024], 1),
-            (&[5, 1026], 1),
-            (&[5, 2000], 1),
-            (&[4, 2048], 1),
-            (&[6, 6], 1),
-            (&[4, 98], 1),
+            (&[13, 30], 1),
+            (&[12, 250], 1),
+            (&[11, 500], 1),
+            (&[10, 1024], 1),
+            (&[9, 1026], 1),
+            (&[9, 2000], 1),
+            (&[8, 2048], 1),
+            (&[9, 6], 1),
+            (&[9, 98], 1),
             (&[2, 7, 40], 2),
-            (&[3, 4, 54], 3),
+            (&[3, 9, 54], 3),
         ],
     );
 }
@@ -263,9 +263,8 @@ pub fn large_prime_lengths<B: Backend>(b: &B) {
 
 fn column_lengths_t<B: Backend, T: Real>(b: &B) {
     // Strided (column) passes over lengths of every radix the CPU backend's lane-SIMD FFT
-    // plans (1, 2, 3, 4, 5 and products, up to 1024 points in f64 and 512 in f32), lengths it
-    // leaves to rustfft (a factor 7 or 11, 1000 points in f32), column counts that its 4 lanes
-    // do not divide.
+    // plans (1, 2, 3, 4, 5 and products, up to 1024 points), lengths it leaves to rustfft (a
+    // factor 7 or 11, 1280 points), column counts that its 4 (f64) or 8 (f32) lanes do not divide.
     c2c_cases::<B, T>(
         b,
         &[
@@ -281,6 +280,7 @@ fn column_lengths_t<B: Backend, T: Real>(b: &B) {
             (&[260, 3], 2),
             (&[600, 3], 2),
             (&[1000, 2], 2),
+            (&[1280, 2], 2),
             (&[25, 12, 18], 3),
         ],
     );

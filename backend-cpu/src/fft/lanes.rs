@@ -1,35 +1,38 @@
-//! Lane-SIMD FFTs: four independent lines transformed at once, one line per SIMD lane (x86-64
-//! with AVX2 and FMA: four f64 in a 256-bit register, four f32 in a 128-bit one), so that every
-//! butterfly and twiddle product is a register operation over the four lines and no shuffles
-//! are needed inside the transform (rustfft vectorises within one line, with shuffles between
-//! its steps). Two users:
-//! * [`RowLanes`]: real rows of `n` points, four at a time, through the half-length complex FFT
-//!   of [`super::real`]: the rows' `h = n/2` complex points are transposed into the lane buffer,
-//!   transformed there, and split into (or merged from) the `h + 1` bins while being transposed
-//!   back. Measured 2.4x faster than rustfft's AVX plan on 250-point f64 rows.
-//! * [`Columns`]: four adjacent complex columns of a strided pass (one row of the four is
+//! Lane-SIMD FFTs: a group of independent lines transformed at once, one line per SIMD lane
+//! (x86-64 with AVX2 and FMA: 4 f64 or 8 f32 lines per 256-bit register, [`width`]), so that
+//! every butterfly and twiddle product is a register operation over the group and no shuffles
+//! are needed inside the transform (rustfft vectorises within one line, with shuffles between its
+//! steps). Two users:
+//! * [`RowLanes`]: real rows of `n` points, a group at a time, through the half-length complex
+//!   FFT of [`super::real`]: the rows' `h = n/2` complex points are transposed into the lane
+//!   buffer (`W × W` register transposes), transformed there, and split into (or merged from) the
+//!   `h + 1` bins while being transposed back. Measured 2.4x faster than rustfft's AVX plan on
+//!   250-point f64 rows.
+//! * [`Columns`]: a group of adjacent complex columns of a strided pass (one row of the group is
 //!   contiguous), deinterleaved into the lanes and back.
 //!
-//! Lane buffer of `n` points: `8·n` values, point `j` at `8j`: the four real parts, then the four
-//! imaginary parts. The transform ([`LaneFft`]) is a mixed-radix (4, 2, 3, 5) Sande–Tukey
-//! decimation in frequency, in place in that one buffer (16 KB for 250 f64 points, within the L1
-//! cache), whose output comes out in digit-reversed order: the forward users read it through a
-//! position table. The inverse runs the adjoint stages in reverse order (conjugate twiddles, then
-//! the inverse butterfly) on input placed at the digit-reversed positions, so its output is in
-//! natural order.
+//! Lane buffer of `n` points and `W` lanes: `2·W·n` values, point `j` at `2·W·j`: the `W` real
+//! parts, then the `W` imaginary parts. The transform ([`LaneFft`]) is a mixed-radix (4, 2, 3, 5)
+//! Sande–Tukey decimation in frequency, in place in that one buffer (16 KB for 250 points, within
+//! the L1 cache), whose output comes out in digit-reversed order: the forward users read it
+//! through a position table. The inverse runs the adjoint stages in reverse order (conjugate
+//! twiddles, then the inverse butterfly) on input placed at the digit-reversed positions, so its
+//! output is in natural order.
 
 use crate::par::SharedMut;
 use backend_core::{Direction, Real, C};
 use std::any::TypeId;
 
-/// Lines per lane group.
-pub(super) const WIDTH: usize = 4;
+/// Lines per lane group of `T`: one 256-bit register (4 f64, 8 f32).
+pub(super) const fn width<T>() -> usize {
+    32 / std::mem::size_of::<T>()
+}
 
-/// Longest lines transformed in lanes, f64 and f32. Measured on real rows, one thread: 113 rows
-/// of 2000 points (1000-point halves) in f64 lanes take 0.25–0.29 ms against rustfft's 0.34 even
-/// though the `8·n`-value buffer (64 KB) leaves the L1 cache; in f32 (128-bit registers) 0.21
-/// against rustfft's 256-bit kernels' 0.20, while 961 rows of 500 take 0.40 against 0.60.
-const MAX_LEN: (usize, usize) = (1024, 512);
+/// Longest lines transformed in lanes. Measured on real rows of 2000 points (1000-point halves,
+/// one thread): f64 0.25–0.29 ms against rustfft's 0.34, f32 0.14–0.16 against 0.19–0.20, even
+/// though the 64 KB lane buffer leaves the L1 cache; and on the 800-point columns of an 800x400
+/// f32 transform, 0.35 ms against 0.47 for the whole transform.
+const MAX_LEN: usize = 1024;
 
 /// One in-place decimation-in-frequency stage: `len / radix`-point butterflies of stride
 /// `len / radix` inside each block of `len` consecutive points.
@@ -53,12 +56,7 @@ impl<T: Real> LaneFft<T> {
     /// The plan for `n` points, or `None` when lanes do not apply: not x86-64 with AVX2 and FMA,
     /// `T` neither f32 nor f64, `n` zero, above [`MAX_LEN`] or with a prime factor above 5.
     pub(super) fn new(n: usize) -> Option<Self> {
-        let max = if TypeId::of::<T>() == TypeId::of::<f64>() {
-            MAX_LEN.0
-        } else {
-            MAX_LEN.1
-        };
-        if !available::<T>() || !(1..=max).contains(&n) {
+        if !available::<T>() || !(1..=MAX_LEN).contains(&n) {
             return None;
         }
         let mut radices = Vec::new();
@@ -105,7 +103,7 @@ impl<T: Real> LaneFft<T> {
 
     /// Values of `T` in the lane buffer of one group of lines.
     pub(super) fn buffer_len(&self) -> usize {
-        2 * WIDTH * self.n
+        2 * width::<T>() * self.n
     }
 
     /// This plan with `T` read as `E`, when they are the same type.
@@ -116,7 +114,7 @@ impl<T: Real> LaneFft<T> {
     }
 }
 
-/// The four-row lane transforms of real rows of `n = 2h` points.
+/// The lane transforms of real rows of `n = 2h` points, [`width`] rows at a time.
 pub(super) struct RowLanes<T> {
     /// The half-length complex transform.
     fft: LaneFft<T>,
@@ -147,12 +145,13 @@ impl<T: Real> RowLanes<T> {
         self.fft.buffer_len()
     }
 
-    /// `output` (four rows of `h + 1` bins) `<- rfft(input)` (four rows of `n`), unscaled.
+    /// `output` (`W` rows of `h + 1` bins) `<- rfft(input)` (`W` rows of `n`), unscaled,
+    /// `W = width::<T>()`.
     pub(super) fn forward(&self, input: &[T], output: &mut [C<T>], buf: &mut [T]) {
         self.check(input.len(), output.len(), buf.len());
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `LaneFft::new` made the plan only for f32 and f64 on a CPU with AVX2 and FMA;
-        // the slices hold four rows each and the buffer `8·h` values (checked above).
+        // the slices hold `W` rows each and the buffer `2·W·h` values (checked above).
         unsafe {
             if let Some(p) = self.fft.cast::<f64>() {
                 let tw = cast(&self.half_tw);
@@ -166,7 +165,7 @@ impl<T: Real> RowLanes<T> {
         unreachable!("lane plans are made for f32 and f64 on x86-64 only")
     }
 
-    /// `output` (four rows of `n`) `<- scale · irfft(input)` (four rows of `h + 1` bins), the
+    /// `output` (`W` rows of `n`) `<- scale · irfft(input)` (`W` rows of `h + 1` bins), the
     /// imaginary parts of the DC and Nyquist bins ignored (numpy).
     pub(super) fn inverse(&self, input: &[C<T>], output: &mut [T], scale: T, buf: &mut [T]) {
         self.check(output.len(), input.len(), buf.len());
@@ -203,8 +202,11 @@ impl<T: Real> RowLanes<T> {
     fn check(&self, real: usize, complex: usize, buf: usize) {
         let h = self.fft.n;
         assert!(
-            real == 2 * WIDTH * h && complex == WIDTH * (h + 1) && buf >= self.buffer_len(),
-            "four rows of {} points",
+            real == 2 * width::<T>() * h
+                && complex == width::<T>() * (h + 1)
+                && buf >= self.buffer_len(),
+            "{} rows of {} points",
+            width::<T>(),
             2 * h
         );
     }
@@ -220,7 +222,7 @@ pub(super) enum Skip {
 }
 
 /// The transform of `cols` adjacent columns of an `n × inner` matrix (complex, row-major, the
-/// first column's top element at flat position `base`), in place, in lane groups of four
+/// first column's top element at flat position `base`), in place, in lane groups of [`width`]
 /// adjacent columns, scaled by `scale`. The caller guarantees that no other task touches these
 /// columns concurrently.
 pub(super) struct Columns<'a, T: Real> {
@@ -259,8 +261,8 @@ impl<T: Real> Columns<'_, T> {
     unsafe fn go<S: x86::Lanes>(&self, p: &LaneFft<S>, buf: &mut [S]) {
         let s = self.scale.unwrap_or(T::one());
         let s = cast::<T, S>(std::slice::from_ref(&s))[0];
-        for g in (0..self.cols).step_by(WIDTH) {
-            let wg = WIDTH.min(self.cols - g);
+        for g in (0..self.cols).step_by(width::<T>()) {
+            let wg = width::<T>().min(self.cols - g);
             let col = self.base + g;
             // SAFETY (of the closure's callers): row `i` of these columns belongs to this task.
             let row = |i: usize| unsafe {
@@ -347,10 +349,12 @@ mod x86 {
     use backend_core::Real;
     use std::arch::x86_64::*;
 
-    /// Four lanes of one precision in one register (AVX2 + FMA), and the operations the
+    /// `W` lanes of one precision in one 256-bit register (AVX2 + FMA), and the operations the
     /// transforms need. Every method is `#[inline(always)]`, so that it is compiled into the
     /// `avx2,fma` entry points.
     pub(super) trait Lanes: Real {
+        /// Lanes per register.
+        const W: usize;
         type V: Copy;
         unsafe fn vsplat(x: Self) -> Self::V;
         unsafe fn vload(p: *const Self) -> Self::V;
@@ -363,15 +367,17 @@ mod x86 {
         /// `a·b − c`.
         unsafe fn vmul_sub(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
         unsafe fn vneg(a: Self::V) -> Self::V;
-        /// The 4 × 4 transpose: lane `l` of result `i` is lane `i` of `r[l]`.
-        unsafe fn vtranspose(r: [Self::V; 4]) -> [Self::V; 4];
-        /// Four complex numbers stored in turn (`a`, then `b`) as real and imaginary lanes.
+        /// The `W × W` transpose of `r[..W]`, in place: lane `l` of result `i` is lane `i` of
+        /// `r[l]`.
+        unsafe fn vtranspose(r: &mut [Self::V; 8]);
+        /// `W` complex numbers stored in turn (`a`, then `b`) as real and imaginary lanes.
         unsafe fn deinterleave(a: Self::V, b: Self::V) -> (Self::V, Self::V);
         /// The inverse of [`Lanes::deinterleave`].
         unsafe fn interleave(re: Self::V, im: Self::V) -> (Self::V, Self::V);
     }
 
     impl Lanes for f64 {
+        const W: usize = 4;
         type V = __m256d;
         #[inline(always)]
         unsafe fn vsplat(x: f64) -> __m256d {
@@ -410,15 +416,19 @@ mod x86 {
             _mm256_xor_pd(a, _mm256_set1_pd(-0.0))
         }
         #[inline(always)]
-        unsafe fn vtranspose([r0, r1, r2, r3]: [__m256d; 4]) -> [__m256d; 4] {
-            let (a, b) = (_mm256_unpacklo_pd(r0, r1), _mm256_unpackhi_pd(r0, r1));
-            let (c, d) = (_mm256_unpacklo_pd(r2, r3), _mm256_unpackhi_pd(r2, r3));
-            [
-                _mm256_permute2f128_pd(a, c, 0x20),
-                _mm256_permute2f128_pd(b, d, 0x20),
-                _mm256_permute2f128_pd(a, c, 0x31),
-                _mm256_permute2f128_pd(b, d, 0x31),
-            ]
+        unsafe fn vtranspose(r: &mut [__m256d; 8]) {
+            let (a, b) = (
+                _mm256_unpacklo_pd(r[0], r[1]),
+                _mm256_unpackhi_pd(r[0], r[1]),
+            );
+            let (c, d) = (
+                _mm256_unpacklo_pd(r[2], r[3]),
+                _mm256_unpackhi_pd(r[2], r[3]),
+            );
+            r[0] = _mm256_permute2f128_pd(a, c, 0x20);
+            r[1] = _mm256_permute2f128_pd(b, d, 0x20);
+            r[2] = _mm256_permute2f128_pd(a, c, 0x31);
+            r[3] = _mm256_permute2f128_pd(b, d, 0x31);
         }
         #[inline(always)]
         unsafe fn deinterleave(a: __m256d, b: __m256d) -> (__m256d, __m256d) {
@@ -439,68 +449,95 @@ mod x86 {
     }
 
     impl Lanes for f32 {
-        type V = __m128;
+        const W: usize = 8;
+        type V = __m256;
         #[inline(always)]
-        unsafe fn vsplat(x: f32) -> __m128 {
-            _mm_set1_ps(x)
+        unsafe fn vsplat(x: f32) -> __m256 {
+            _mm256_set1_ps(x)
         }
         #[inline(always)]
-        unsafe fn vload(p: *const f32) -> __m128 {
-            _mm_loadu_ps(p)
+        unsafe fn vload(p: *const f32) -> __m256 {
+            _mm256_loadu_ps(p)
         }
         #[inline(always)]
-        unsafe fn vstore(p: *mut f32, v: __m128) {
-            _mm_storeu_ps(p, v)
+        unsafe fn vstore(p: *mut f32, v: __m256) {
+            _mm256_storeu_ps(p, v)
         }
         #[inline(always)]
-        unsafe fn vadd(a: __m128, b: __m128) -> __m128 {
-            _mm_add_ps(a, b)
+        unsafe fn vadd(a: __m256, b: __m256) -> __m256 {
+            _mm256_add_ps(a, b)
         }
         #[inline(always)]
-        unsafe fn vsub(a: __m128, b: __m128) -> __m128 {
-            _mm_sub_ps(a, b)
+        unsafe fn vsub(a: __m256, b: __m256) -> __m256 {
+            _mm256_sub_ps(a, b)
         }
         #[inline(always)]
-        unsafe fn vmul(a: __m128, b: __m128) -> __m128 {
-            _mm_mul_ps(a, b)
+        unsafe fn vmul(a: __m256, b: __m256) -> __m256 {
+            _mm256_mul_ps(a, b)
         }
         #[inline(always)]
-        unsafe fn vmul_add(a: __m128, b: __m128, c: __m128) -> __m128 {
-            _mm_fmadd_ps(a, b, c)
+        unsafe fn vmul_add(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmadd_ps(a, b, c)
         }
         #[inline(always)]
-        unsafe fn vmul_sub(a: __m128, b: __m128, c: __m128) -> __m128 {
-            _mm_fmsub_ps(a, b, c)
+        unsafe fn vmul_sub(a: __m256, b: __m256, c: __m256) -> __m256 {
+            _mm256_fmsub_ps(a, b, c)
         }
         #[inline(always)]
-        unsafe fn vneg(a: __m128) -> __m128 {
-            _mm_xor_ps(a, _mm_set1_ps(-0.0))
+        unsafe fn vneg(a: __m256) -> __m256 {
+            _mm256_xor_ps(a, _mm256_set1_ps(-0.0))
         }
         #[inline(always)]
-        unsafe fn vtranspose([r0, r1, r2, r3]: [__m128; 4]) -> [__m128; 4] {
-            let (a, b) = (_mm_unpacklo_ps(r0, r1), _mm_unpackhi_ps(r0, r1));
-            let (c, d) = (_mm_unpacklo_ps(r2, r3), _mm_unpackhi_ps(r2, r3));
-            [
-                _mm_movelh_ps(a, c),
-                _mm_movehl_ps(c, a),
-                _mm_movelh_ps(b, d),
-                _mm_movehl_ps(d, b),
-            ]
+        unsafe fn vtranspose(r: &mut [__m256; 8]) {
+            // Written out, not with `array::map`: closures are not always inlined into the
+            // `avx2,fma` callers, and a call per shuffle made the transforms 4x slower.
+            let t = [
+                _mm256_unpacklo_ps(r[0], r[1]),
+                _mm256_unpacklo_ps(r[2], r[3]),
+                _mm256_unpacklo_ps(r[4], r[5]),
+                _mm256_unpacklo_ps(r[6], r[7]),
+            ];
+            let u = [
+                _mm256_unpackhi_ps(r[0], r[1]),
+                _mm256_unpackhi_ps(r[2], r[3]),
+                _mm256_unpackhi_ps(r[4], r[5]),
+                _mm256_unpackhi_ps(r[6], r[7]),
+            ];
+            let q = [
+                _mm256_shuffle_ps::<0x44>(t[0], t[1]),
+                _mm256_shuffle_ps::<0xEE>(t[0], t[1]),
+                _mm256_shuffle_ps::<0x44>(u[0], u[1]),
+                _mm256_shuffle_ps::<0xEE>(u[0], u[1]),
+                _mm256_shuffle_ps::<0x44>(t[2], t[3]),
+                _mm256_shuffle_ps::<0xEE>(t[2], t[3]),
+                _mm256_shuffle_ps::<0x44>(u[2], u[3]),
+                _mm256_shuffle_ps::<0xEE>(u[2], u[3]),
+            ];
+            for i in 0..4 {
+                r[i] = _mm256_permute2f128_ps::<0x20>(q[i], q[i + 4]);
+                r[i + 4] = _mm256_permute2f128_ps::<0x31>(q[i], q[i + 4]);
+            }
         }
         #[inline(always)]
-        unsafe fn deinterleave(a: __m128, b: __m128) -> (__m128, __m128) {
+        unsafe fn deinterleave(a: __m256, b: __m256) -> (__m256, __m256) {
+            let re = _mm256_shuffle_ps::<0x88>(a, b);
+            let im = _mm256_shuffle_ps::<0xDD>(a, b);
             (
-                _mm_shuffle_ps::<0b10_00_10_00>(a, b),
-                _mm_shuffle_ps::<0b11_01_11_01>(a, b),
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(re))),
+                _mm256_castpd_ps(_mm256_permute4x64_pd::<0xD8>(_mm256_castps_pd(im))),
             )
         }
         #[inline(always)]
-        unsafe fn interleave(re: __m128, im: __m128) -> (__m128, __m128) {
-            (_mm_unpacklo_ps(re, im), _mm_unpackhi_ps(re, im))
+        unsafe fn interleave(re: __m256, im: __m256) -> (__m256, __m256) {
+            let (t0, t1) = (_mm256_unpacklo_ps(re, im), _mm256_unpackhi_ps(re, im));
+            (
+                _mm256_permute2f128_ps::<0x20>(t0, t1),
+                _mm256_permute2f128_ps::<0x31>(t0, t1),
+            )
         }
     }
 
-    /// Four lanes of complex numbers.
+    /// `W` lanes of complex numbers.
     #[derive(Clone, Copy)]
     struct Z<V> {
         re: V,
@@ -577,16 +614,16 @@ mod x86 {
     #[inline(always)]
     unsafe fn ld<S: Lanes>(buf: *const S, e: usize) -> Z<S::V> {
         Z {
-            re: S::vload(buf.add(8 * e)),
-            im: S::vload(buf.add(8 * e + 4)),
+            re: S::vload(buf.add(2 * S::W * e)),
+            im: S::vload(buf.add(2 * S::W * e + S::W)),
         }
     }
 
     /// Writes point `e` of a lane buffer.
     #[inline(always)]
     unsafe fn st<S: Lanes>(buf: *mut S, e: usize, z: Z<S::V>) {
-        S::vstore(buf.add(8 * e), z.re);
-        S::vstore(buf.add(8 * e + 4), z.im);
+        S::vstore(buf.add(2 * S::W * e), z.re);
+        S::vstore(buf.add(2 * S::W * e + S::W), z.im);
     }
 
     /// The unnormalised DFT of `P` points: `y[j] = Σ_q a[q] e^{∓2iπ·jq/P}` (− forward).
@@ -709,7 +746,7 @@ mod x86 {
         }
     }
 
-    /// The forward split of bins `k` and `h − k` of the four rows (`Z` in lanes, read at their
+    /// The forward split of bins `k` and `h − k` of the `W` rows (`Z` in lanes, read at their
     /// digit-reversed positions): `(X[k], X[h−k])`.
     #[inline(always)]
     unsafe fn split<S: Lanes>(p: &LaneFft<S>, tw: &[S], buf: *const S, k: usize) -> [Z<S::V>; 2] {
@@ -765,12 +802,27 @@ mod x86 {
         ]
     }
 
-    /// Lane `l` of `v`.
+    /// The lanes of `z`, real parts then imaginary parts, as scalars (`2W` of the 16).
     #[inline(always)]
-    unsafe fn lane<S: Lanes>(v: S::V, l: usize) -> S {
-        let mut a = [S::of(0.0); 4];
-        S::vstore(a.as_mut_ptr(), v);
-        a[l]
+    unsafe fn spill<S: Lanes>(z: Z<S::V>) -> [S; 16] {
+        let mut a = [S::zero(); 16];
+        st::<S>(a.as_mut_ptr(), 0, z);
+        a
+    }
+
+    /// `W` complex numbers gathered from scalars: `(re(l), im(l))` for lane `l`, zero where
+    /// `l ≥ lanes`.
+    #[inline(always)]
+    unsafe fn gather<S: Lanes>(
+        lanes: usize,
+        re: impl Fn(usize) -> S,
+        im: impl Fn(usize) -> S,
+    ) -> Z<S::V> {
+        let mut a = [S::zero(); 16];
+        for l in 0..lanes {
+            (a[l], a[S::W + l]) = (re(l), im(l));
+        }
+        ld::<S>(a.as_ptr(), 0)
     }
 
     /// See [`super::RowLanes::forward`] (`half_tw` its `w^k / 2`); `input`, `output` and `buf`
@@ -783,54 +835,69 @@ mod x86 {
         output: &mut [S],
         buf: &mut [S],
     ) {
+        let (w, half) = (S::W, S::W / 2);
         let (h, n, m) = (p.n, 2 * p.n, 2 * (p.n + 1));
         let (x, out, b) = (input.as_ptr(), output.as_mut_ptr(), buf.as_mut_ptr());
-        // Point j of row l is (x[l·n + 2j], x[l·n + 2j + 1]); two points per row and transpose.
+        // Point j of row l is (x[l·n + 2j], x[l·n + 2j + 1]): W/2 points of each of the W rows
+        // per register, transposed.
+        let mut r = [S::vsplat(S::zero()); 8];
         let mut j = 0;
-        while j + 2 <= h {
-            let r = [0, 1, 2, 3].map(|l| S::vload(x.add(l * n + 2 * j)));
-            let [re0, im0, re1, im1] = S::vtranspose(r);
-            st::<S>(b, j, Z { re: re0, im: im0 });
-            st::<S>(b, j + 1, Z { re: re1, im: im1 });
-            j += 2;
-        }
-        if j < h {
-            for l in 0..4 {
-                *b.add(8 * j + l) = *x.add(l * n + 2 * j);
-                *b.add(8 * j + 4 + l) = *x.add(l * n + 2 * j + 1);
+        while j + half <= h {
+            for (l, v) in r.iter_mut().take(w).enumerate() {
+                *v = S::vload(x.add(l * n + 2 * j));
             }
+            S::vtranspose(&mut r);
+            for i in 0..half {
+                st::<S>(
+                    b,
+                    j + i,
+                    Z {
+                        re: r[2 * i],
+                        im: r[2 * i + 1],
+                    },
+                );
+            }
+            j += half;
+        }
+        for j in j..h {
+            let z = gather::<S>(w, |l| *x.add(l * n + 2 * j), |l| *x.add(l * n + 2 * j + 1));
+            st::<S>(b, j, z);
         }
         for s in &p.stages {
             run_stage::<S, true>(s, b, h);
         }
-        // Bins 0 and h from Z[0]; then the pairs (k, h − k), two consecutive k at a time.
-        let z0 = ld::<S>(b, p.pos[0] as usize);
-        for l in 0..4 {
-            let (re, im) = (lane::<S>(z0.re, l), lane::<S>(z0.im, l));
+        // Bins 0 and h from Z[0]; then the pairs (k, h − k), W/2 consecutive k at a time while
+        // the last of them stays below its partner.
+        let z0 = spill::<S>(ld::<S>(b, p.pos[0] as usize));
+        for l in 0..w {
+            let (re, im) = (z0[l], z0[w + l]);
             let o = out.add(l * m);
-            (*o, *o.add(1)) = (re + im, S::of(0.0));
-            (*o.add(2 * h), *o.add(2 * h + 1)) = (re - im, S::of(0.0));
+            (*o, *o.add(1)) = (re + im, S::zero());
+            (*o.add(2 * h), *o.add(2 * h + 1)) = (re - im, S::zero());
         }
         let mut k = 1;
-        while 2 * (k + 1) < h {
-            let [x0, y0] = split::<S>(p, half_tw, b, k);
-            let [x1, y1] = split::<S>(p, half_tw, b, k + 1);
-            let lo = S::vtranspose([x0.re, x0.im, x1.re, x1.im]);
-            let hi = S::vtranspose([y1.re, y1.im, y0.re, y0.im]);
-            for l in 0..4 {
-                S::vstore(out.add(l * m + 2 * k), lo[l]);
-                S::vstore(out.add(l * m + 2 * (h - k - 1)), hi[l]);
+        while k + half - 1 < h - (k + half - 1) {
+            let (mut lo, mut hi) = ([S::vsplat(S::zero()); 8], [S::vsplat(S::zero()); 8]);
+            for i in 0..half {
+                let [x, y] = split::<S>(p, half_tw, b, k + i);
+                (lo[2 * i], lo[2 * i + 1]) = (x.re, x.im);
+                (hi[2 * (half - 1 - i)], hi[2 * (half - 1 - i) + 1]) = (y.re, y.im);
             }
-            k += 2;
+            S::vtranspose(&mut lo);
+            S::vtranspose(&mut hi);
+            for l in 0..w {
+                S::vstore(out.add(l * m + 2 * k), lo[l]);
+                S::vstore(out.add(l * m + 2 * (h - k - half + 1)), hi[l]);
+            }
+            k += half;
         }
         while k <= h - k {
             let [x0, y0] = split::<S>(p, half_tw, b, k);
-            for l in 0..4 {
+            let (x0, y0) = (spill::<S>(x0), spill::<S>(y0));
+            for l in 0..w {
                 let o = out.add(l * m);
-                *o.add(2 * k) = lane::<S>(x0.re, l);
-                *o.add(2 * k + 1) = lane::<S>(x0.im, l);
-                *o.add(2 * (h - k)) = lane::<S>(y0.re, l);
-                *o.add(2 * (h - k) + 1) = lane::<S>(y0.im, l);
+                (*o.add(2 * k), *o.add(2 * k + 1)) = (x0[l], x0[w + l]);
+                (*o.add(2 * (h - k)), *o.add(2 * (h - k) + 1)) = (y0[l], y0[w + l]);
             }
             k += 1;
         }
@@ -847,47 +914,50 @@ mod x86 {
         scale: S,
         buf: &mut [S],
     ) {
+        let (w, half) = (S::W, S::W / 2);
         let (h, n, m) = (p.n, 2 * p.n, 2 * (p.n + 1));
         let (x, out, b) = (input.as_ptr(), output.as_mut_ptr(), buf.as_mut_ptr());
         let s = S::vsplat(scale);
         // Z[0] from the real parts of bins 0 and h.
-        for l in 0..4 {
-            let (x0, xh) = (*x.add(l * m), *x.add(l * m + 2 * h));
-            let e = b.add(8 * p.pos[0] as usize);
-            *e.add(l) = (x0 + xh) * scale;
-            *e.add(4 + l) = (x0 - xh) * scale;
-        }
+        let z0 = gather::<S>(
+            w,
+            |l| (*x.add(l * m) + *x.add(l * m + 2 * h)) * scale,
+            |l| (*x.add(l * m) - *x.add(l * m + 2 * h)) * scale,
+        );
+        st::<S>(b, p.pos[0] as usize, z0);
         let mut k = 1;
-        while 2 * (k + 1) < h {
-            let [a0re, a0im, a1re, a1im] =
-                S::vtranspose([0, 1, 2, 3].map(|l| S::vload(x.add(l * m + 2 * k))));
-            let [b1re, b1im, b0re, b0im] =
-                S::vtranspose([0, 1, 2, 3].map(|l| S::vload(x.add(l * m + 2 * (h - k - 1)))));
-            for (kk, a, bb) in [
-                (k, Z { re: a0re, im: a0im }, Z { re: b0re, im: b0im }),
-                (k + 1, Z { re: a1re, im: a1im }, Z { re: b1re, im: b1im }),
-            ] {
-                let [za, zb] = merge::<S>(half_tw, kk, a, bb, s);
-                st::<S>(b, p.pos[kk] as usize, za);
-                st::<S>(b, p.pos[h - kk] as usize, zb);
+        while k + half - 1 < h - (k + half - 1) {
+            let (mut lo, mut hi) = ([S::vsplat(S::zero()); 8], [S::vsplat(S::zero()); 8]);
+            for l in 0..w {
+                lo[l] = S::vload(x.add(l * m + 2 * k));
+                hi[l] = S::vload(x.add(l * m + 2 * (h - k - half + 1)));
             }
-            k += 2;
+            S::vtranspose(&mut lo);
+            S::vtranspose(&mut hi);
+            for i in 0..half {
+                let a = Z {
+                    re: lo[2 * i],
+                    im: lo[2 * i + 1],
+                };
+                let c = 2 * (half - 1 - i);
+                let bb = Z {
+                    re: hi[c],
+                    im: hi[c + 1],
+                };
+                let [za, zb] = merge::<S>(half_tw, k + i, a, bb, s);
+                st::<S>(b, p.pos[k + i] as usize, za);
+                st::<S>(b, p.pos[h - k - i] as usize, zb);
+            }
+            k += half;
         }
         while k <= h - k {
-            let (mut a, mut bb) = ([S::of(0.0); 8], [S::of(0.0); 8]);
-            for l in 0..4 {
-                a[l] = *x.add(l * m + 2 * k);
-                a[4 + l] = *x.add(l * m + 2 * k + 1);
-                bb[l] = *x.add(l * m + 2 * (h - k));
-                bb[4 + l] = *x.add(l * m + 2 * (h - k) + 1);
-            }
-            let [za, zb] = merge::<S>(
-                half_tw,
-                k,
-                ld::<S>(a.as_ptr(), 0),
-                ld::<S>(bb.as_ptr(), 0),
-                s,
+            let a = gather::<S>(w, |l| *x.add(l * m + 2 * k), |l| *x.add(l * m + 2 * k + 1));
+            let bb = gather::<S>(
+                w,
+                |l| *x.add(l * m + 2 * (h - k)),
+                |l| *x.add(l * m + 2 * (h - k) + 1),
             );
+            let [za, zb] = merge::<S>(half_tw, k, a, bb, s);
             st::<S>(b, p.pos[k] as usize, za);
             st::<S>(b, p.pos[h - k] as usize, zb);
             k += 1;
@@ -896,24 +966,28 @@ mod x86 {
             run_stage::<S, false>(st_, b, h);
         }
         // Natural order: point j of the lanes is (out[l·n + 2j], out[l·n + 2j + 1]).
+        let mut r = [S::vsplat(S::zero()); 8];
         let mut j = 0;
-        while j + 2 <= h {
-            let (z0, z1) = (ld::<S>(b, j), ld::<S>(b, j + 1));
-            let rows = S::vtranspose([z0.re, z0.im, z1.re, z1.im]);
-            for (l, r) in rows.into_iter().enumerate() {
-                S::vstore(out.add(l * n + 2 * j), r);
+        while j + half <= h {
+            for i in 0..half {
+                let z = ld::<S>(b, j + i);
+                (r[2 * i], r[2 * i + 1]) = (z.re, z.im);
             }
-            j += 2;
+            S::vtranspose(&mut r);
+            for (l, v) in r.iter().take(w).enumerate() {
+                S::vstore(out.add(l * n + 2 * j), *v);
+            }
+            j += half;
         }
-        if j < h {
-            for l in 0..4 {
-                *out.add(l * n + 2 * j) = *b.add(8 * j + l);
-                *out.add(l * n + 2 * j + 1) = *b.add(8 * j + 4 + l);
+        for j in j..h {
+            let z = spill::<S>(ld::<S>(b, j));
+            for l in 0..w {
+                (*out.add(l * n + 2 * j), *out.add(l * n + 2 * j + 1)) = (z[l], z[w + l]);
             }
         }
     }
 
-    /// One group of `wg ≤ 4` adjacent complex columns of `p.n` rows (`row(i)`: row `i`'s first
+    /// One group of `wg ≤ W` adjacent complex columns of `p.n` rows (`row(i)`: row `i`'s first
     /// element, as reals), transformed in place (`FWD`: forward, else inverse), scaled by `s`.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn columns<S: Lanes, const FWD: bool>(
@@ -939,16 +1013,13 @@ mod x86 {
             let e = if FWD { i } else { p.pos[i] as usize };
             let z = if zero_input && (lo..hi).contains(&i) {
                 Z { re: zero, im: zero }
-            } else if wg == 4 {
+            } else if wg == S::W {
                 let r = row(i);
-                let (re, im) = S::deinterleave(S::vload(r), S::vload(r.add(4)));
+                let (re, im) = S::deinterleave(S::vload(r), S::vload(r.add(S::W)));
                 Z { re, im }
             } else {
-                let (r, mut t) = (row(i), [S::zero(); 8]);
-                for l in 0..wg {
-                    (t[l], t[4 + l]) = (*r.add(2 * l), *r.add(2 * l + 1));
-                }
-                ld::<S>(t.as_ptr(), 0)
+                let r = row(i);
+                gather::<S>(wg, |l| *r.add(2 * l), |l| *r.add(2 * l + 1))
             };
             st::<S>(b, e, z);
         }
@@ -970,16 +1041,14 @@ mod x86 {
             let z = ld::<S>(b, e);
             let (re, im) = (S::vmul(z.re, sv), S::vmul(z.im, sv));
             let r = row(k);
-            if wg == 4 {
+            if wg == S::W {
                 let (a, c) = S::interleave(re, im);
                 S::vstore(r, a);
-                S::vstore(r.add(4), c);
+                S::vstore(r.add(S::W), c);
             } else {
-                let mut t = [S::zero(); 8];
-                S::vstore(t.as_mut_ptr(), re);
-                S::vstore(t.as_mut_ptr().add(4), im);
+                let z = spill::<S>(Z { re, im });
                 for l in 0..wg {
-                    (*r.add(2 * l), *r.add(2 * l + 1)) = (t[l], t[4 + l]);
+                    (*r.add(2 * l), *r.add(2 * l + 1)) = (z[l], z[S::W + l]);
                 }
             }
         }

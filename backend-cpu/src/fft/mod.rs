@@ -9,9 +9,9 @@
 //!   contiguous lines, transforms them together and scatters them back: a cache-blocked
 //!   transpose fused with the transform. Blocks of different columns are disjoint, so they run
 //!   in parallel.
-//!   Columns whose length has no prime factor above 5 (at most 1024 points in f64, 512 in f32)
-//!   are transformed without the gather on x86-64 CPUs with AVX2 and FMA: [`lanes`] transforms
-//!   four adjacent columns at once, one column per SIMD lane.
+//!   Columns whose length has no prime factor above 5 (at most 1024 points) are transformed
+//!   without the gather on x86-64 CPUs with AVX2 and FMA: [`lanes`] transforms 4 (f64) or 8
+//!   (f32) adjacent columns at once, one column per SIMD lane.
 //!
 //! Normalisation is numpy's "backward": forward unscaled, inverse scaled by `1/N` (product of
 //! the transformed sizes), the scale folded into the last pass.
@@ -240,7 +240,7 @@ impl<T: Real> CpuFftPlan<T> {
     ) -> ColumnPass<'_, T> {
         let (width, fft) = match &self.lanes[a] {
             Some(lanes) => (
-                block_width(inner, parallel).next_multiple_of(lanes::WIDTH),
+                block_width(inner, parallel).next_multiple_of(lanes::width::<T>()),
                 LineFft::Lanes(lanes),
             ),
             None => (

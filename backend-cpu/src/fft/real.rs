@@ -11,7 +11,7 @@
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
 //! `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
 
-use super::lanes::RowLanes;
+use super::lanes::{width, RowLanes};
 use backend_core::{Real, C};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub(super) struct HalfReal<T: Real> {
     inv: Arc<dyn Fft<T>>,
     /// `w^k / 2` for `k` in `0..=h/2`.
     half_twiddles: Vec<C<T>>,
-    /// Four rows at a time in SIMD lanes, where the CPU and the length allow
+    /// Groups of rows in SIMD lanes (4 f64, 8 f32), where the CPU and the length allow
     /// ([`RowLanes::new`]): what [`Self::forward_rows`] and [`Self::inverse_rows`] use.
     lanes: Option<RowLanes<T>>,
 }
@@ -58,16 +58,16 @@ impl<T: Real> HalfReal<T> {
     }
 
     /// [`Self::forward`] of every row: `input` holds `r` rows of `n` values, `output` `r` rows
-    /// of `h + 1` bins; groups of four rows in SIMD lanes where planned.
+    /// of `h + 1` bins; groups of rows in SIMD lanes where planned.
     pub(super) fn forward_rows(&self, input: &[T], output: &mut [C<T>], scratch: &mut [C<T>]) {
-        let (n, m) = (2 * self.fwd.len(), self.fwd.len() + 1);
+        let (n, m, w) = (2 * self.fwd.len(), self.fwd.len() + 1, width::<T>());
         let mut done = 0;
         if let Some(lanes) = &self.lanes {
-            done = 4 * (output.len() / (4 * m));
+            done = w * (output.len() / (w * m));
             let buf = as_real_mut(scratch);
             for (o, i) in output[..done * m]
-                .chunks_mut(4 * m)
-                .zip(input.chunks(4 * n))
+                .chunks_mut(w * m)
+                .zip(input.chunks(w * n))
             {
                 lanes.forward(i, o, buf);
             }
@@ -89,14 +89,14 @@ impl<T: Real> HalfReal<T> {
         scale: T,
         scratch: &mut [C<T>],
     ) {
-        let (n, m) = (2 * self.inv.len(), self.inv.len() + 1);
+        let (n, m, w) = (2 * self.inv.len(), self.inv.len() + 1, width::<T>());
         let mut done = 0;
         if let Some(lanes) = &self.lanes {
-            done = 4 * (input.len() / (4 * m));
+            done = w * (input.len() / (w * m));
             let buf = as_real_mut(scratch);
             for (i, o) in input[..done * m]
-                .chunks(4 * m)
-                .zip(output.chunks_mut(4 * n))
+                .chunks(w * m)
+                .zip(output.chunks_mut(w * n))
             {
                 lanes.inverse(i, o, scale, buf);
             }
