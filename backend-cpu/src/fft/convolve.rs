@@ -6,7 +6,8 @@
 //! per axis), the half spectrum only ever holds `max(a_0, b_0)` slabs (a slab: the axes after
 //! the first):
 //! 1. per slab `j < a_0`: real FFT of the rows inside the input block, zero-padded to `g_last`
-//!    (the other rows are zero), then the inner strided axes;
+//!    (the other rows are zero), four consecutive rows at a time where they can go through the
+//!    lane-SIMD transforms together, then the inner strided axes;
 //! 2. per block of columns of the first axis: the `a_0` values gathered into
 //!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns,
 //!    inverse FFT, the first `b_0` values scattered back;
@@ -121,19 +122,30 @@ impl<T: Real> CpuFftPlan<T> {
                 let (input, in_shape) = (inputs[j], in_shapes[j]);
                 let a_slab: usize = in_shape[1..].iter().product();
                 let a_last = in_shape[k - 1];
-                for sl in slabs.clone() {
+                let fill = |src: &[T], q: usize, row: &mut [T]| {
+                    row[..a_last].copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
+                    row[a_last..].fill(T::zero());
+                };
+                if k == 2 {
+                    // One row per slab: the task's rows together, in groups.
+                    let (first, count) = (slabs.start, slabs.len());
                     // SAFETY: the slabs of a task belong to it alone in this phase.
+                    let s = unsafe { shared[j].slice(first * cslab, count * cslab) };
+                    let src = &input[first * a_slab..(first + count) * a_slab];
+                    self.rows_forward(s, |_| true, |r, row| fill(src, r, row), w);
+                }
+                for sl in slabs.clone().filter(|_| k > 2) {
+                    // SAFETY: as above.
                     let s = unsafe { shared[j].slice(sl * cslab, cslab) };
                     let src = &input[sl * a_slab..(sl + 1) * a_slab];
-                    for (r, o) in s.chunks_mut(m).enumerate() {
-                        match row_in_block(r, middle, &in_shape[1..k - 1]) {
-                            Some(q) => self.row_forward(&src[q * a_last..(q + 1) * a_last], o, w),
-                            None => o.fill(C::new(T::zero(), T::zero())),
-                        }
-                    }
-                    if k > 2 {
-                        self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
-                    }
+                    let q = |r| row_in_block(r, middle, &in_shape[1..k - 1]);
+                    self.rows_forward(
+                        s,
+                        |r| q(r).is_some(),
+                        |r, row| fill(src, q(r).expect("a row in the block"), row),
+                        w,
+                    );
+                    self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                 }
             }
             // SAFETY: every task owns distinct column blocks, of every channel.
@@ -142,20 +154,34 @@ impl<T: Real> CpuFftPlan<T> {
                 let (j, ref slabs) = inv_tasks[task];
                 let out_shape = out_shapes[j];
                 let (b_slab, b_last) = (out_shape[1..].iter().product::<usize>(), out_shape[k - 1]);
-                for sl in slabs.clone() {
+                // As in phase 0: with two axes the task's rows together, else slab by slab.
+                let (per, steps) = if k == 2 {
+                    (slabs.len(), slabs.start..slabs.start + 1)
+                } else {
+                    (1, slabs.clone())
+                };
+                for sl in steps {
                     // SAFETY: the slabs of a task, of the spectrum and of the output, belong
                     // to it alone in this phase.
-                    let s = unsafe { shared[j].slice(sl * cslab, cslab) };
+                    let s = unsafe { shared[j].slice(sl * cslab, per * cslab) };
                     if k > 2 {
                         self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                     }
-                    let dst = unsafe { shared_outs[j].slice(sl * b_slab, b_slab) };
-                    for (r, i) in s.chunks_mut(m).enumerate() {
-                        if let Some(q) = row_in_block(r, middle, &out_shape[1..k - 1]) {
-                            let o = &mut dst[q * b_last..(q + 1) * b_last];
-                            self.row_inverse(i, w, o);
-                        }
-                    }
+                    let dst = unsafe { shared_outs[j].slice(sl * b_slab, per * b_slab) };
+                    let q = |r| row_in_block(r, middle, &out_shape[1..k - 1]);
+                    self.rows_inverse(
+                        s,
+                        |r| k == 2 || q(r).is_some(),
+                        |r, values| {
+                            let q = if k == 2 {
+                                r
+                            } else {
+                                q(r).expect("a row in the block")
+                            };
+                            dst[q * b_last..(q + 1) * b_last].copy_from_slice(&values[..b_last]);
+                        },
+                        w,
+                    );
                 }
             }
         };
@@ -209,6 +235,90 @@ impl<T: Real> CpuFftPlan<T> {
         w.real[input.len()..].fill(T::zero());
         fwd.process_with_scratch(&mut w.real, out, &mut w.scratch)
             .expect("buffer sizes follow the plan");
+    }
+
+    /// Real-to-complex transforms of the rows of `out` (rows of `m = n/2 + 1` bins, `n` the
+    /// last axis' length), unscaled: row `r` from the `n` values `fill(r, row)` writes (zero
+    /// padding included) when `has(r)`, else zero. Runs of up to [`super::lanes::width`] consecutive
+    /// rows go through [`super::real::HalfReal::forward_rows`] together (SIMD lanes where planned).
+    pub(super) fn rows_forward(
+        &self,
+        out: &mut [C<T>],
+        has: impl Fn(usize) -> bool,
+        fill: impl Fn(usize, &mut [T]),
+        w: &mut Work<T>,
+    ) {
+        let n = self.spec.dims()[self.spec.axes - 1];
+        let m = n / 2 + 1;
+        let rows = out.len() / m;
+        let mut stage = std::mem::take(&mut w.stage);
+        let mut r = 0;
+        while r < rows {
+            let count = (r..rows.min(r + super::lanes::width::<T>()))
+                .take_while(|&q| has(q))
+                .count();
+            let o = &mut out[r * m..(r + count.max(1)) * m];
+            if count == 0 {
+                o.fill(C::new(T::zero(), T::zero()));
+                r += 1;
+                continue;
+            }
+            stage.resize(count * n, T::zero());
+            for (l, row) in stage.chunks_mut(n).enumerate() {
+                fill(r + l, row);
+            }
+            match &self.half {
+                Some(half) => half.forward_rows(&stage, o, &mut w.scratch),
+                None => {
+                    for (row, o) in stage.chunks(n).zip(o.chunks_mut(m)) {
+                        self.row_forward(row, o, w);
+                    }
+                }
+            }
+            r += count;
+        }
+        w.stage = stage;
+    }
+
+    /// Complex-to-real transforms of the rows `r` of `spec` (rows of `m` bins, overwritten) for
+    /// which `wanted(r)`, unscaled, each row's `n` values handed to `emit(r, values)`; runs of
+    /// up to [`super::lanes::width`] consecutive rows together, as in [`Self::rows_forward`].
+    pub(super) fn rows_inverse(
+        &self,
+        spec: &mut [C<T>],
+        wanted: impl Fn(usize) -> bool,
+        mut emit: impl FnMut(usize, &[T]),
+        w: &mut Work<T>,
+    ) {
+        let n = self.spec.dims()[self.spec.axes - 1];
+        let m = n / 2 + 1;
+        let rows = spec.len() / m;
+        let mut stage = std::mem::take(&mut w.stage);
+        let mut r = 0;
+        while r < rows {
+            let count = (r..rows.min(r + super::lanes::width::<T>()))
+                .take_while(|&q| wanted(q))
+                .count();
+            if count == 0 {
+                r += 1;
+                continue;
+            }
+            stage.resize(count * n, T::zero());
+            let i = &mut spec[r * m..(r + count) * m];
+            match &self.half {
+                Some(half) => half.inverse_rows(i, &mut stage, T::one(), &mut w.scratch),
+                None => {
+                    for (i, o) in i.chunks_mut(m).zip(stage.chunks_mut(n)) {
+                        self.row_inverse(i, w, o);
+                    }
+                }
+            }
+            for (l, values) in stage.chunks(n).enumerate() {
+                emit(r + l, values);
+            }
+            r += count;
+        }
+        w.stage = stage;
     }
 
     /// Complex-to-real transform of one half-spectrum row of the grid's last axis (numpy: the

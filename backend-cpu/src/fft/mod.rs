@@ -195,6 +195,7 @@ impl<T: Real> CpuFftPlan<T> {
             lines: Vec::new(),
             scratch: vec![zero; scratch],
             real: vec![T::zero(); real],
+            stage: Vec::new(),
         }
     }
 
@@ -483,25 +484,17 @@ impl<T: Real> CpuFftPlan<T> {
     ) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_r2c_rows_pruned")?;
         let k = self.spec.axes;
-        let n = self.spec.dims()[k - 1];
         let rb = self.row_box(band);
         let zero = C::new(T::zero(), T::zero());
         self.for_slabs(out, rb.cslab, |first, chunk, w| {
-            let mut buf = vec![T::zero(); n];
             for (j, s) in chunk.chunks_mut(rb.cslab).enumerate() {
                 let slab = first + j;
                 if !rb.slab(slab) {
                     s.fill(zero);
                     continue;
                 }
-                for (r, o) in s.chunks_mut(n / 2 + 1).enumerate() {
-                    if !rb.row(r) {
-                        o.fill(zero);
-                        continue;
-                    }
-                    row(slab * rb.rows + r, &mut buf);
-                    self.row_forward(&buf, o, w);
-                }
+                let fill = |r, buf: &mut [T]| row(slab * rb.rows + r, buf);
+                self.rows_forward(s, |r| rb.row(r), fill, w);
                 if k > 1 {
                     self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
                 }
@@ -527,15 +520,12 @@ impl<T: Real> CpuFftPlan<T> {
     ) -> Result<()> {
         self.check_kind(FftKind::R2C, "fft_c2r_rows_pruned")?;
         let k = self.spec.axes;
-        let n = self.spec.dims()[k - 1];
-        let m = n / 2 + 1;
         let rb = self.row_box(band);
         if let Some((_, b0)) = rb.first {
             let band0 = Some((b0, Pruning::KeepOutput));
             self.first_axis(input, Direction::Inverse, None, band0);
         }
         self.for_slabs(input, rb.cslab, |first, chunk, w| {
-            let mut buf = vec![T::zero(); n];
             for (j, s) in chunk.chunks_mut(rb.cslab).enumerate() {
                 let slab = first + j;
                 if !rb.slab(slab) {
@@ -544,13 +534,8 @@ impl<T: Real> CpuFftPlan<T> {
                 if k > 1 {
                     self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                 }
-                for (r, i) in s.chunks_mut(m).enumerate() {
-                    if !rb.row(r) {
-                        continue;
-                    }
-                    self.row_inverse(i, w, &mut buf);
-                    row(slab * rb.rows + r, &buf);
-                }
+                let emit = |r, values: &[T]| row(slab * rb.rows + r, values);
+                self.rows_inverse(s, |r| rb.row(r), emit, w);
             }
         });
         Ok(())
@@ -635,11 +620,13 @@ impl RowBox<'_> {
 }
 
 /// Working memory of one task: gathered column lines (grown on first use), FFT scratch, one
-/// real row (R2C plans without [`HalfReal`], else empty).
+/// real row (R2C plans without [`HalfReal`], else empty), staged real rows.
 struct Work<T> {
     lines: Vec<C<T>>,
     scratch: Vec<C<T>>,
     real: Vec<T>,
+    /// Real rows staged for a group transform (grown on first use).
+    stage: Vec<T>,
 }
 
 impl<T: Real> Work<T> {
