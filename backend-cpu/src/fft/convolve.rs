@@ -6,8 +6,8 @@
 //! per axis), the half spectrum only ever holds `max(a_0, b_0)` slabs (a slab: the axes after
 //! the first):
 //! 1. per slab `j < a_0`: real FFT of the rows inside the input block, zero-padded to `g_last`
-//!    (the other rows are zero), four consecutive rows at a time where they can go through the
-//!    lane-SIMD transforms together, then the inner strided axes;
+//!    (the other rows are zero), runs of consecutive rows through the lane-SIMD transforms
+//!    together, then the inner strided axes;
 //! 2. per block of columns of the first axis: the `a_0` values gathered into
 //!    lines (zeros up to `g_0`), forward FFT, product with the kernel's columns,
 //!    inverse FFT, the first `b_0` values scattered back;
@@ -122,30 +122,26 @@ impl<T: Real> CpuFftPlan<T> {
                 let (input, in_shape) = (inputs[j], in_shapes[j]);
                 let a_slab: usize = in_shape[1..].iter().product();
                 let a_last = in_shape[k - 1];
-                let fill = |src: &[T], q: usize, row: &mut [T]| {
-                    row[..a_last].copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
-                    row[a_last..].fill(T::zero());
+                let (per, steps) = slab_steps(k, slabs);
+                // Row `r` of a step's slabs: its row in the input block (with two axes, the
+                // steps' row `r` is the block's row `r`).
+                let q = |r| match k {
+                    2 => Some(r),
+                    _ => row_in_block(r, middle, &in_shape[1..k - 1]),
                 };
-                if k == 2 {
-                    // One row per slab: the task's rows together, in groups.
-                    let (first, count) = (slabs.start, slabs.len());
+                for sl in steps {
                     // SAFETY: the slabs of a task belong to it alone in this phase.
-                    let s = unsafe { shared[j].slice(first * cslab, count * cslab) };
-                    let src = &input[first * a_slab..(first + count) * a_slab];
-                    self.rows_forward(s, |_| true, |r, row| fill(src, r, row), w);
-                }
-                for sl in slabs.clone().filter(|_| k > 2) {
-                    // SAFETY: as above.
-                    let s = unsafe { shared[j].slice(sl * cslab, cslab) };
-                    let src = &input[sl * a_slab..(sl + 1) * a_slab];
-                    let q = |r| row_in_block(r, middle, &in_shape[1..k - 1]);
-                    self.rows_forward(
-                        s,
-                        |r| q(r).is_some(),
-                        |r, row| fill(src, q(r).expect("a row in the block"), row),
-                        w,
-                    );
-                    self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                    let s = unsafe { shared[j].slice(sl * cslab, per * cslab) };
+                    let src = &input[sl * a_slab..(sl + per) * a_slab];
+                    let fill = |r, row: &mut [T]| {
+                        let q = q(r).expect("a row in the block");
+                        row[..a_last].copy_from_slice(&src[q * a_last..(q + 1) * a_last]);
+                        row[a_last..].fill(T::zero());
+                    };
+                    self.rows_forward(s, |r| q(r).is_some(), fill, w);
+                    if k > 2 {
+                        self.slab_columns(s, (1..k - 1).rev(), Direction::Forward, w);
+                    }
                 }
             }
             // SAFETY: every task owns distinct column blocks, of every channel.
@@ -154,11 +150,10 @@ impl<T: Real> CpuFftPlan<T> {
                 let (j, ref slabs) = inv_tasks[task];
                 let out_shape = out_shapes[j];
                 let (b_slab, b_last) = (out_shape[1..].iter().product::<usize>(), out_shape[k - 1]);
-                // As in phase 0: with two axes the task's rows together, else slab by slab.
-                let (per, steps) = if k == 2 {
-                    (slabs.len(), slabs.start..slabs.start + 1)
-                } else {
-                    (1, slabs.clone())
+                let (per, steps) = slab_steps(k, slabs);
+                let q = |r| match k {
+                    2 => Some(r),
+                    _ => row_in_block(r, middle, &out_shape[1..k - 1]),
                 };
                 for sl in steps {
                     // SAFETY: the slabs of a task, of the spectrum and of the output, belong
@@ -168,20 +163,11 @@ impl<T: Real> CpuFftPlan<T> {
                         self.slab_columns(s, 1..k - 1, Direction::Inverse, w);
                     }
                     let dst = unsafe { shared_outs[j].slice(sl * b_slab, per * b_slab) };
-                    let q = |r| row_in_block(r, middle, &out_shape[1..k - 1]);
-                    self.rows_inverse(
-                        s,
-                        |r| k == 2 || q(r).is_some(),
-                        |r, values| {
-                            let q = if k == 2 {
-                                r
-                            } else {
-                                q(r).expect("a row in the block")
-                            };
-                            dst[q * b_last..(q + 1) * b_last].copy_from_slice(&values[..b_last]);
-                        },
-                        w,
-                    );
+                    let emit = |r, values: &[T]| {
+                        let q = q(r).expect("a row in the block");
+                        dst[q * b_last..(q + 1) * b_last].copy_from_slice(&values[..b_last]);
+                    };
+                    self.rows_inverse(s, |r| q(r).is_some(), emit, w);
                 }
             }
         };
@@ -205,6 +191,17 @@ fn slab_tasks(slabs: &[usize], cslab: usize) -> Vec<(usize, Range<usize>)> {
         tasks.extend((0..count.div_ceil(per)).map(|t| (j, t * per..((t + 1) * per).min(count))));
     }
     tasks
+}
+
+/// How a task over the slabs `slabs` of a `k`-axis grid walks them: `(slabs per step, steps)`.
+/// With two axes a slab is one row and the task's rows form one step, so that its rows run
+/// through the lane transforms together; else slab by slab (the inner axes between).
+fn slab_steps(k: usize, slabs: &Range<usize>) -> (usize, Range<usize>) {
+    if k == 2 {
+        (slabs.len(), slabs.start..slabs.start + 1)
+    } else {
+        (1, slabs.clone())
+    }
 }
 
 /// The position of row `r` of a slab (row-major over the middle axes `dims`) among the rows of
@@ -257,12 +254,12 @@ impl<T: Real> CpuFftPlan<T> {
             let count = (r..rows.min(r + super::lanes::width::<T>()))
                 .take_while(|&q| has(q))
                 .count();
-            let o = &mut out[r * m..(r + count.max(1)) * m];
             if count == 0 {
-                o.fill(C::new(T::zero(), T::zero()));
+                out[r * m..(r + 1) * m].fill(C::new(T::zero(), T::zero()));
                 r += 1;
                 continue;
             }
+            let o = &mut out[r * m..(r + count) * m];
             stage.resize(count * n, T::zero());
             for (l, row) in stage.chunks_mut(n).enumerate() {
                 fill(r + l, row);

@@ -3,10 +3,10 @@
 //! every butterfly and twiddle product is a register operation over the group and no shuffles
 //! are needed inside the transform (rustfft vectorises within one line, with shuffles between its
 //! steps). Two users:
-//! * [`RowLanes`]: real rows of `n` points, a group at a time, through the half-length complex
-//!   FFT of [`super::real`]: the rows' `h = n/2` complex points are transposed into the lane
+//! * [`LaneFft::real_forward`] / [`LaneFft::real_inverse`]: real rows of `2n` points, a group at
+//!   a time, through the half-length trick of [`super::real`]: the rows' `n` complex points are transposed into the lane
 //!   buffer (`W × W` register transposes), transformed there, and split into (or merged from) the
-//!   `h + 1` bins while being transposed back. Measured 2.4x faster than rustfft's AVX plan on
+//!   `n + 1` bins while being transposed back. Measured 2.4x faster than rustfft's AVX plan on
 //!   250-point f64 rows.
 //! * [`Columns`]: a group of adjacent complex columns of a strided pass (one row of the group is
 //!   contiguous), deinterleaved into the lanes and back.
@@ -114,66 +114,51 @@ impl<T: Real> LaneFft<T> {
     }
 }
 
-/// The lane transforms of real rows of `n = 2h` points, [`width`] rows at a time.
-pub(super) struct RowLanes<T> {
-    /// The half-length complex transform.
-    fft: LaneFft<T>,
-    /// `w^k / 2`, `w = e^{−2iπ/n}`, for `k ≤ h/2`: (re, im) at `2k`.
-    half_tw: Vec<T>,
-}
-
-impl<T: Real> RowLanes<T> {
-    /// The plan for rows of `n` points, or `None` when lanes do not apply: `n` odd, `n/2`
-    /// below 4, or no [`LaneFft`] of `n/2` points.
-    pub(super) fn new(n: usize) -> Option<Self> {
-        let h = n / 2;
-        if !n.is_multiple_of(2) || h < 4 {
-            return None;
-        }
-        let fft = LaneFft::new(h)?;
-        let half_tw = (0..=h / 2)
-            .flat_map(|k| {
-                let a = -2.0 * std::f64::consts::PI * k as f64 / n as f64;
-                [T::of(0.5 * a.cos()), T::of(0.5 * a.sin())]
-            })
-            .collect();
-        Some(RowLanes { fft, half_tw })
-    }
-
-    /// Values of `T` the lane buffer of [`Self::forward`] and [`Self::inverse`] takes.
-    pub(super) fn buffer_len(&self) -> usize {
-        self.fft.buffer_len()
-    }
-
-    /// `output` (`W` rows of `h + 1` bins) `<- rfft(input)` (`W` rows of `n`), unscaled,
-    /// `W = width::<T>()`.
-    pub(super) fn forward(&self, input: &[T], output: &mut [C<T>], buf: &mut [T]) {
+impl<T: Real> LaneFft<T> {
+    /// `output` (`W` rows of `n + 1` bins) `<- rfft(input)` (`W` rows of `2n` reals), unscaled,
+    /// `W = width::<T>()`, through this `n`-point transform (the half-length trick of
+    /// [`super::real`], whose `w^k / 2` twiddles, `k ≤ n/2`, are `half_tw`).
+    pub(super) fn real_forward(
+        &self,
+        half_tw: &[C<T>],
+        input: &[T],
+        output: &mut [C<T>],
+        buf: &mut [T],
+    ) {
         self.check(input.len(), output.len(), buf.len());
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `LaneFft::new` made the plan only for f32 and f64 on a CPU with AVX2 and FMA;
-        // the slices hold `W` rows each and the buffer `2·W·h` values (checked above).
+        // the slices hold `W` rows each and the buffer `2·W·n` values (checked above).
         unsafe {
-            if let Some(p) = self.fft.cast::<f64>() {
-                let tw = cast(&self.half_tw);
+            if let Some(p) = self.cast::<f64>() {
+                let tw = parts(half_tw);
                 return x86::forward::<f64>(p, tw, cast(input), parts_mut(output), cast_mut(buf));
             }
-            if let Some(p) = self.fft.cast::<f32>() {
-                let tw = cast(&self.half_tw);
+            if let Some(p) = self.cast::<f32>() {
+                let tw = parts(half_tw);
                 return x86::forward::<f32>(p, tw, cast(input), parts_mut(output), cast_mut(buf));
             }
         }
         unreachable!("lane plans are made for f32 and f64 on x86-64 only")
     }
 
-    /// `output` (`W` rows of `n`) `<- scale · irfft(input)` (`W` rows of `h + 1` bins), the
-    /// imaginary parts of the DC and Nyquist bins ignored (numpy).
-    pub(super) fn inverse(&self, input: &[C<T>], output: &mut [T], scale: T, buf: &mut [T]) {
+    /// `output` (`W` rows of `2n` reals) `<- scale · irfft(input)` (`W` rows of `n + 1` bins),
+    /// the imaginary parts of the DC and Nyquist bins ignored (numpy); `half_tw` as in
+    /// [`Self::real_forward`].
+    pub(super) fn real_inverse(
+        &self,
+        half_tw: &[C<T>],
+        input: &[C<T>],
+        output: &mut [T],
+        scale: T,
+        buf: &mut [T],
+    ) {
         self.check(output.len(), input.len(), buf.len());
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: as in `forward`.
+        // SAFETY: as in `real_forward`.
         unsafe {
-            if let Some(p) = self.fft.cast::<f64>() {
-                let (tw, s) = (cast(&self.half_tw), cast(std::slice::from_ref(&scale))[0]);
+            if let Some(p) = self.cast::<f64>() {
+                let (tw, s) = (parts(half_tw), cast(std::slice::from_ref(&scale))[0]);
                 return x86::inverse::<f64>(
                     p,
                     tw,
@@ -183,8 +168,8 @@ impl<T: Real> RowLanes<T> {
                     cast_mut(buf),
                 );
             }
-            if let Some(p) = self.fft.cast::<f32>() {
-                let (tw, s) = (cast(&self.half_tw), cast(std::slice::from_ref(&scale))[0]);
+            if let Some(p) = self.cast::<f32>() {
+                let (tw, s) = (parts(half_tw), cast(std::slice::from_ref(&scale))[0]);
                 return x86::inverse::<f32>(
                     p,
                     tw,
@@ -200,7 +185,7 @@ impl<T: Real> RowLanes<T> {
     }
 
     fn check(&self, real: usize, complex: usize, buf: usize) {
-        let h = self.fft.n;
+        let h = self.n;
         assert!(
             real == 2 * width::<T>() * h
                 && complex == width::<T>() * (h + 1)
@@ -242,7 +227,7 @@ impl<T: Real> Columns<'_, T> {
         with_buffer::<T, _>(self.fft.buffer_len(), |buf| {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: `LaneFft::new` made the plan only for f32 and f64 on a CPU with AVX2 and
-            // FMA; `buf` holds `8·n` values; the rows handed out lie in these columns, which
+            // FMA; `buf` holds `2·W·n` values; the rows handed out lie in these columns, which
             // belong to this task.
             unsafe {
                 if let Some(p) = self.fft.cast::<f64>() {
@@ -825,7 +810,7 @@ mod x86 {
         ld::<S>(a.as_ptr(), 0)
     }
 
-    /// See [`super::RowLanes::forward`] (`half_tw` its `w^k / 2`); `input`, `output` and `buf`
+    /// See [`super::LaneFft::real_forward`] (`half_tw` as reals); `input`, `output` and `buf`
     /// as reals.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn forward<S: Lanes>(
@@ -903,7 +888,7 @@ mod x86 {
         }
     }
 
-    /// See [`super::RowLanes::inverse`] (`half_tw` its `w^k / 2`); `input`, `output` and `buf`
+    /// See [`super::LaneFft::real_inverse`] (`half_tw` as reals); `input`, `output` and `buf`
     /// as reals.
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn inverse<S: Lanes>(

@@ -11,7 +11,7 @@
 //! With `Z = FFT_h(x[2j] + i x[2j+1])`, `w = e^{-2iπ/n}`, `E = (Z[k] + conj Z[h−k]) / 2`,
 //! `O = −i (Z[k] − conj Z[h−k]) / 2`: `X[k] = E + w^k O` and `X[h−k] = conj(E − w^k O)`.
 
-use super::lanes::{width, RowLanes};
+use super::lanes::{width, LaneFft};
 use backend_core::{Real, C};
 use rustfft::{Fft, FftPlanner};
 use std::sync::Arc;
@@ -22,9 +22,10 @@ pub(super) struct HalfReal<T: Real> {
     inv: Arc<dyn Fft<T>>,
     /// `w^k / 2` for `k` in `0..=h/2`.
     half_twiddles: Vec<C<T>>,
-    /// Groups of rows in SIMD lanes (4 f64, 8 f32), where the CPU and the length allow
-    /// ([`RowLanes::new`]): what [`Self::forward_rows`] and [`Self::inverse_rows`] use.
-    lanes: Option<RowLanes<T>>,
+    /// The half-length transform in SIMD lanes (groups of 4 f64 or 8 f32 rows), where the CPU
+    /// and the length allow ([`LaneFft::new`], `h` at least 4): what [`Self::forward_rows`] and
+    /// [`Self::inverse_rows`] use.
+    lanes: Option<LaneFft<T>>,
 }
 
 impl<T: Real> HalfReal<T> {
@@ -41,7 +42,7 @@ impl<T: Real> HalfReal<T> {
             fwd: planner.plan_fft_forward(h),
             inv: planner.plan_fft_inverse(h),
             half_twiddles,
-            lanes: RowLanes::new(n),
+            lanes: (h >= 4).then(|| LaneFft::new(h)).flatten(),
         }
     }
 
@@ -69,7 +70,7 @@ impl<T: Real> HalfReal<T> {
                 .chunks_mut(w * m)
                 .zip(input.chunks(w * n))
             {
-                lanes.forward(i, o, buf);
+                lanes.real_forward(&self.half_twiddles, i, o, buf);
             }
         }
         for (o, i) in output[done * m..]
@@ -98,7 +99,7 @@ impl<T: Real> HalfReal<T> {
                 .chunks(w * m)
                 .zip(output.chunks_mut(w * n))
             {
-                lanes.inverse(i, o, scale, buf);
+                lanes.real_inverse(&self.half_twiddles, i, o, scale, buf);
             }
         }
         for (i, o) in input[done * m..]
